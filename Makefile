@@ -1,0 +1,147 @@
+# Makefile - vqscope: protocol library, guest library and demo guest,
+# eBPF tracer, host program, tests, sanitizers, fuzzers and benchmarks.
+#
+#   make            build everything into $(O) (default build/)
+#   make test       install missing Debian packages, build, run every test
+#   make demo       boot the demo guest in QEMU and open the live TUI on it
+#   make asan       unit tests and corpus replays under ASan + UBSan
+#   make fuzz       libFuzzer runs with clang (FUZZ_TIME seconds each)
+#   make bench      benchmarks, results in bench/results/
+#   make check-format / make format
+#   make install PREFIX=/usr/local
+#   make clean
+#
+# Each directory adds its own rules in build.mk.  V=1 shows commands.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+SHELL := /bin/bash
+
+O ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+V ?= 0
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+CLANG ?= clang
+
+# Hosted code (protocol library, host program, tracer user space, tests).
+CPPFLAGS := -Iprotocol -Iguest-driver/lib -D_GNU_SOURCE
+WARN := -Wall -Wextra -Werror -Wshadow
+# -Wconversion where practical: the protocol and guest library code.
+WARN_STRICT := $(WARN) -Wconversion
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -fno-strict-aliasing
+LDFLAGS ?=
+LDLIBS :=
+
+# SAN=1: AddressSanitizer + UndefinedBehaviorSanitizer (make asan).
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(1) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+# Filled in by the fragments below.
+ALL_TARGETS :=
+UNIT_TESTS :=
+SYSTEM_TESTS :=
+FUZZ_TARGETS :=
+INSTALL_BIN :=
+INSTALL_DATA :=
+CLEAN_EXTRA :=
+FORMAT_SOURCES :=
+
+.PHONY: all
+all: deps-quiet
+
+include protocol/build.mk
+include guest-driver/build.mk
+-include tracer/build.mk
+-include tui/build.mk
+-include tests/build.mk
+-include bench/build.mk
+
+all: $(ALL_TARGETS)
+
+# Compile rule shared by hosted code: $(O)/path/file.o from path/file.c.
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c $< -o $@
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# ---- setup ---------------------------------------------------------------
+
+.PHONY: deps deps-quiet
+deps:
+	$(Q)bash scripts/deps.sh
+# `make` alone also checks packages but stays silent when all are there.
+deps-quiet:
+	$(Q)bash scripts/deps.sh
+
+# ---- tests ----------------------------------------------------------------
+
+.PHONY: test unit-test asan
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/run.sh $(UNIT_TESTS) $(SYSTEM_TESTS)
+
+unit-test: $(UNIT_TESTS)
+	$(Q)bash tests/run.sh $(UNIT_TESTS)
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory O=$(O)/asan SAN=1 unit-test
+
+# ---- fuzzing ----------------------------------------------------------------
+
+FUZZ_TIME ?= 60
+.PHONY: fuzz
+fuzz: deps
+	$(Q)bash tests/fuzz/run-fuzzers.sh "$(FUZZ_TIME)" $(FUZZ_TARGETS)
+
+# ---- benchmarks ---------------------------------------------------------------
+
+.PHONY: bench
+bench: deps all
+	$(Q)bash bench/run.sh
+
+# ---- demo ---------------------------------------------------------------------
+
+.PHONY: demo
+demo: deps all
+	$(Q)bash scripts/demo.sh
+
+# ---- formatting ----------------------------------------------------------------
+
+.PHONY: check-format format
+check-format:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SOURCES)
+format:
+	$(Q)clang-format -i $(FORMAT_SOURCES)
+
+# ---- install / clean -------------------------------------------------------------
+
+.PHONY: install clean
+install: all
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vqscope
+	$(Q)for f in $(INSTALL_BIN); do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done
+	$(Q)for f in $(INSTALL_DATA); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/vqscope/; done
+	@echo "installed into $(DESTDIR)$(PREFIX)"
+
+clean:
+	$(Q)rm -rf $(O) $(CLEAN_EXTRA)

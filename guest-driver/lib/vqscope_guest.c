@@ -1,0 +1,637 @@
+/* vqscope_guest.c - the trace-region producer: writes the header, queue
+ * table and event ring of protocol/vqtrace.h for a guest driver.
+ *
+ * Freestanding: no libc, no allocation, no division, no locks.  Every store
+ * to shared memory goes through a volatile pointer; the library's own
+ * bookkeeping lives in struct vq_trace and is never re-read from the
+ * region.
+ */
+#include "vqscope_guest.h"
+
+/* ---- timestamps ---------------------------------------------------------- */
+
+static inline vq_u64 cpu_counter(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	vq_u32 lo, hi;
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((vq_u64)hi << 32) | lo;
+#elif defined(__aarch64__)
+	vq_u64 v;
+	__asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+#endif
+}
+
+vq_u64 vq_trace_now(const struct vq_trace *t)
+{
+	return t->now ? t->now() : cpu_counter();
+}
+
+/* ---- small helpers (no libc) ---------------------------------------------- */
+
+static void copy_name(volatile char *dst, const char *src, unsigned cap)
+{
+	unsigned i = 0;
+
+	if (src)
+		for (; i + 1 < cap && src[i]; i++)
+			dst[i] = src[i];
+	for (; i < cap; i++)
+		dst[i] = 0;
+}
+
+static void zero_shared(volatile vq_u8 *p, vq_u64 n)
+{
+	for (vq_u64 i = 0; i < n; i++)
+		p[i] = 0;
+}
+
+/* Zeroes private state through a volatile pointer so the compiler cannot
+ * turn the loop into a call to memset, which a freestanding kernel may not
+ * have. */
+static void zero_private(void *p, vq_u64 n)
+{
+	zero_shared((volatile vq_u8 *)p, n);
+}
+
+/* 64-bit release publish of ring_head.  On 32-bit CPUs the two halves are
+ * stored low word first: a reader that catches it half done sees the head
+ * go backwards by 2^32 (treated as "nothing new"), never a forward jump
+ * that would look like lost records. */
+static inline void publish_head(volatile vq_u64 *dst, vq_u64 v)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	vq_store_release(dst, v);
+#else
+	volatile vq_u32 *w = (volatile vq_u32 *)dst;
+	vq_store_release(&w[0], (vq_u32)v);
+	vq_store_release(&w[1], (vq_u32)(v >> 32));
+#endif
+}
+
+/* ---- queue table ----------------------------------------------------------- */
+
+#define C(counter) (1u << (counter))
+#define ALL_COUNTERS ((1u << VQT_C_COUNT) - 1)
+
+/* Copy the private state of one queue into its shared slot under the
+ * seqcount.  The reader (vqp_queue_snapshot) retries while seq is odd or
+ * changed across its copy. */
+static void queue_publish(struct vq_trace *t, unsigned slot, vq_u64 ts, vq_u32 counter_mask)
+{
+	struct vq_trace_queue *p = &t->q[slot];
+	volatile struct vqt_queue *q = &t->queues[slot];
+
+	p->seq++;
+	q->seq = p->seq;
+	/* Orders the odd seq before the field stores; pairs with the
+	 * reader's vq_rmb between its field loads and second seq load. */
+	vq_wmb();
+	q->state = p->state;
+	q->flags = p->flags;
+	q->avail_idx = p->avail_idx;
+	q->last_used_idx = p->last_used_idx;
+	q->num_free = p->num_free;
+	for (unsigned i = 0; counter_mask; i++, counter_mask >>= 1)
+		if (counter_mask & 1)
+			q->counters[i] = p->counters[i];
+	q->last_event_ts = ts;
+	p->seq++;
+	/* Orders the field stores before the even seq; pairs with the
+	 * reader's acquire load of seq before its field loads. */
+	vq_store_release(&q->seq, p->seq);
+}
+
+static inline int slot_ok(const struct vq_trace *t, int slot)
+{
+	return slot >= 0 && (unsigned)slot < t->queue_slots &&
+	       t->q[slot].state == VQT_QS_ACTIVE;
+}
+
+/* ---- host control ----------------------------------------------------------- */
+
+static void honour_reset(struct vq_trace *t, vq_u32 request, vq_u64 ts)
+{
+	volatile struct vqt_control *c = t->ctrl;
+
+	for (unsigned s = 0; s < t->queue_slots; s++) {
+		if (t->q[s].state == VQT_QS_FREE)
+			continue;
+		for (unsigned i = 0; i < VQT_C_COUNT; i++)
+			t->q[s].counters[i] = 0;
+		t->q[s].adds_at_last_kick = 0;
+		queue_publish(t, s, ts, ALL_COUNTERS);
+	}
+	t->reset_seen = request;
+	c->reset_ack = request;
+}
+
+/* Step mode: wait until the host grants a token.  The host bumps
+ * host_heartbeat while it is stepping; if that stalls for two seconds the
+ * host is gone and we stop waiting rather than hang the guest. */
+static void step_wait(struct vq_trace *t, unsigned type)
+{
+	volatile struct vqt_control *c = t->ctrl;
+	vq_u32 taken = t->step_taken;
+	vq_u32 heartbeat = c->host_heartbeat;
+	vq_u64 since = vq_trace_now(t);
+	vq_u64 patience = t->ts_hz * 2;
+
+	c->step_event_type = type;
+	c->step_waiting = 1;
+	t->step_waits++;
+	t->hdr->step_waits = t->step_waits;
+	for (;;) {
+		vq_u32 grant = c->step_grant;
+		vq_u32 avail = grant - taken;
+
+		/* A grant behind our count (avail >= 2^31) is not a token. */
+		if (avail != 0 && avail < 0x80000000u)
+			break;
+		if (c->step_mode == 0)
+			goto out;
+		if (c->host_heartbeat != heartbeat) {
+			heartbeat = c->host_heartbeat;
+			since = vq_trace_now(t);
+		} else if (vq_trace_now(t) - since > patience) {
+			c->step_abandoned = c->step_abandoned + 1;
+			goto out;
+		}
+#if defined(__x86_64__) || defined(__i386__)
+		__asm__ __volatile__("pause");
+#elif defined(__aarch64__)
+		__asm__ __volatile__("yield");
+#endif
+	}
+	/* Orders our reads of the grant before the event stores that
+	 * follow; pairs with the host's store of step_grant. */
+	vq_fence_acquire();
+	t->step_taken = taken + 1;
+	c->step_taken = t->step_taken;
+out:
+	c->step_waiting = 0;
+}
+
+/* Called at the top of every event.  Returns nonzero when the event
+ * record should be written (not masked). */
+static inline int control_check(struct vq_trace *t, unsigned type, vq_u64 *ts)
+{
+	volatile struct vqt_control *c = t->ctrl;
+	vq_u32 mask, request;
+
+	if (__builtin_expect(c->step_mode != 0, 0))
+		step_wait(t, type);
+	*ts = vq_trace_now(t);
+	request = c->reset_request;
+	if (__builtin_expect(request != t->reset_seen, 0))
+		honour_reset(t, request, *ts);
+	mask = c->event_mask;
+	if (__builtin_expect(mask != t->mask, 0)) {
+		t->mask = mask;
+		c->mask_ack = mask;
+	}
+	if (mask & (1u << type)) {
+		t->masked++;
+		t->hdr->events_masked = t->masked;
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- event ring --------------------------------------------------------------- */
+
+/* Write one record and publish it.  See vqtrace.h, "Publication". */
+static inline void emit(struct vq_trace *t, vq_u64 ts, unsigned type, unsigned queue,
+			vq_u16 ndesc, vq_u32 word, vq_u32 len, vq_u64 arg)
+{
+	vq_u64 s = t->head;
+	volatile struct vqt_event *e = &t->ring[s & t->ring_mask];
+
+	/* Invalidate the slot: no reader of this slot expects s - 1. */
+	e->seq = (vq_u32)(s - 1);
+	/* Orders the invalidation before the body stores; pairs with the
+	 * reader's vq_rmb before its second load of seq. */
+	vq_wmb();
+	e->ts = ts;
+	e->type = (vq_u8)type;
+	e->queue = (vq_u8)queue;
+	e->ndesc = ndesc;
+	e->barriers = word;
+	e->len = len;
+	e->arg = arg;
+	/* Orders the body before the commit word; pairs with the reader's
+	 * acquire load of seq. */
+	vq_store_release(&e->seq, (vq_u32)s);
+	t->head = s + 1;
+	/* Release: the committed record is visible before the new head;
+	 * pairs with the reader's acquire load of ring_head. */
+	publish_head(&t->hdr->ring_head, s + 1);
+}
+
+static inline vq_u32 head_word(vq_u16 head, vq_u16 ring_idx)
+{
+	return (vq_u32)head | ((vq_u32)ring_idx << 16);
+}
+
+/* ---- initialisation ------------------------------------------------------------ */
+
+int vq_trace_init(struct vq_trace *t, void *region, vq_u64 size,
+		  const struct vq_trace_config *cfg)
+{
+	volatile struct vqt_header *h = region;
+	vq_u32 old_generation = 0;
+	vq_u32 slots;
+
+	if (!t || !region || !cfg || cfg->ts_hz == 0)
+		return VQ_TRACE_EINVAL;
+	if (size < VQT_REGION_MIN || size > VQT_REGION_MAX || (size & (size - 1)) != 0)
+		return VQ_TRACE_EINVAL;
+
+	/* The previous generation is the only thing read back from the
+	 * region, and it is only ever incremented. */
+	if (h->magic == VQT_MAGIC)
+		old_generation = h->generation;
+
+	zero_private(t, sizeof(*t));
+	t->hdr = h;
+	t->ctrl = (volatile struct vqt_control *)((volatile vq_u8 *)region + VQT_CONTROL_OFFSET);
+	t->queues = (volatile struct vqt_queue *)((volatile vq_u8 *)region + VQT_QUEUE_OFFSET);
+	t->ring = (volatile struct vqt_event *)((volatile vq_u8 *)region + VQT_RING_OFFSET(size));
+	t->ring_mask = (vq_u32)VQT_RING_RECORDS(size) - 1;
+	slots = (vq_u32)VQT_QUEUE_SLOTS(size);
+	t->queue_slots = slots < VQ_TRACE_MAX_QUEUES ? slots : VQ_TRACE_MAX_QUEUES;
+	t->ts_hz = cfg->ts_hz;
+	t->now = cfg->now;
+
+	/* 1. Consumers now see "initialising". */
+	h->magic = 0;
+	/* Orders the magic store before the layout stores below, so a
+	 * consumer never pairs the old magic with a new layout. */
+	vq_wmb();
+
+	/* 2. Layout and identity. */
+	zero_shared((volatile vq_u8 *)h + 4, VQT_PAGE_SIZE - 4);
+	h->version_major = VQT_VERSION_MAJOR;
+	h->version_minor = VQT_VERSION_MINOR;
+	h->region_size = size;
+	h->flags = VQT_HDR_F_STEP_CAPABLE | cfg->flags;
+	h->ts_source = cfg->ts_source ? cfg->ts_source : (
+#if defined(__aarch64__)
+								  VQT_TS_CNTVCT
+#else
+								  VQT_TS_TSC
+#endif
+							  );
+	h->header_size = sizeof(struct vqt_header);
+	h->ts_hz = cfg->ts_hz;
+	h->control_offset = VQT_CONTROL_OFFSET;
+	h->control_size = sizeof(struct vqt_control);
+	h->queue_offset = VQT_QUEUE_OFFSET;
+	h->queue_slots = (vq_u16)slots;
+	h->queue_slot_size = sizeof(struct vqt_queue);
+	h->ring_offset = VQT_RING_OFFSET(size);
+	h->ring_records = (vq_u32)VQT_RING_RECORDS(size);
+	h->record_size = sizeof(struct vqt_event);
+	copy_name(h->producer, cfg->producer, VQT_PRODUCER_LEN);
+	h->ring_head = 0;
+	zero_shared((volatile vq_u8 *)t->queues, (vq_u64)slots * sizeof(struct vqt_queue));
+
+	/* Control block: keep what the host asked for (it may have set a
+	 * mask or step mode before we booted), reset our acknowledgements. */
+	t->reset_seen = t->ctrl->reset_request;
+	t->mask = t->ctrl->event_mask;
+	t->ctrl->reset_ack = t->reset_seen;
+	t->ctrl->mask_ack = t->mask;
+	t->ctrl->step_waiting = 0;
+	t->step_taken = t->ctrl->step_grant; /* no stale tokens */
+	t->ctrl->step_taken = t->step_taken;
+
+	/* 3. New generation; zero is never used so a zeroed region is
+	 *    always "older". */
+	h->generation = old_generation + 1 ? old_generation + 1 : 1;
+	h->ts_base = vq_trace_now(t);
+
+	/* 4. Publish.  Release orders every store above before magic;
+	 *    pairs with the consumer's acquire load of magic. */
+	vq_store_release(&h->magic, VQT_MAGIC);
+	return VQ_TRACE_OK;
+}
+
+/* The slot a queue of this identity had before it was torn down, else the
+ * first free slot, else t->queue_slots. */
+static unsigned find_slot(const struct vq_trace *t, const struct vq_queue_info *info)
+{
+	unsigned slot, free_slot = t->queue_slots;
+
+	for (slot = 0; slot < t->queue_slots; slot++) {
+		const struct vq_trace_queue *p = &t->q[slot];
+
+		if (p->state == VQT_QS_GONE && p->device_type == info->device_type &&
+		    p->device_instance == info->device_instance &&
+		    p->queue_index == info->queue_index)
+			return slot;
+		if (p->state == VQT_QS_FREE && free_slot == t->queue_slots)
+			free_slot = slot;
+	}
+	return free_slot;
+}
+
+int vq_trace_register_queue(struct vq_trace *t, const struct vq_queue_info *info)
+{
+	volatile struct vqt_queue *q;
+	struct vq_trace_queue *p;
+	vq_u64 ts;
+	unsigned slot;
+
+	if (!info || info->ring_size == 0 || info->ring_size > 32768)
+		return VQ_TRACE_EINVAL;
+	slot = find_slot(t, info);
+	if (slot == t->queue_slots)
+		return VQ_TRACE_EFULL;
+
+	ts = vq_trace_now(t);
+	p = &t->q[slot];
+	q = &t->queues[slot];
+	p->state = VQT_QS_ACTIVE;
+	p->flags = info->flags;
+	p->ring_size = info->ring_size;
+	p->num_free = info->ring_size;
+	p->device_type = info->device_type;
+	p->device_instance = info->device_instance;
+	p->queue_index = info->queue_index;
+	p->avail_idx = 0;
+	p->last_used_idx = 0;
+
+	/* The identity fields never change while the slot is active; they
+	 * are written inside the seqcount like everything else. */
+	p->seq++;
+	q->seq = p->seq;
+	/* Orders the odd seq before the identity stores (see queue_publish). */
+	vq_wmb();
+	q->device_type = info->device_type;
+	q->device_instance = info->device_instance;
+	q->queue_index = info->queue_index;
+	q->ring_size = info->ring_size;
+	copy_name(q->name, info->name, VQT_QUEUE_NAME_LEN);
+	q->desc_addr = info->desc_addr;
+	q->avail_addr = info->avail_addr;
+	q->used_addr = info->used_addr;
+	q->registered_ts = ts;
+	p->seq++;
+	/* Orders the identity stores before the even seq. */
+	vq_store_release(&q->seq, p->seq);
+	queue_publish(t, slot, ts, ALL_COUNTERS);
+
+	if (control_check(t, VQT_EV_QUEUE, &ts))
+		emit(t, ts, VQT_EV_QUEUE, slot, VQT_QS_ACTIVE, head_word(0, info->ring_size), 0, 0);
+	return (int)slot;
+}
+
+void vq_trace_unregister_queue(struct vq_trace *t, int slot)
+{
+	vq_u64 ts;
+
+	if (!slot_ok(t, slot))
+		return;
+	t->q[slot].state = VQT_QS_GONE;
+	ts = vq_trace_now(t);
+	queue_publish(t, (unsigned)slot, ts, 0);
+	if (control_check(t, VQT_EV_QUEUE, &ts))
+		emit(t, ts, VQT_EV_QUEUE, (unsigned)slot, VQT_QS_GONE,
+		     head_word(0, t->q[slot].ring_size), 0, 0);
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+static void bad_slot(struct vq_trace *t, int slot)
+{
+	vq_u64 ts;
+
+	t->errors++;
+	t->hdr->errors = t->errors;
+	if (control_check(t, VQT_EV_ERROR, &ts))
+		emit(t, ts, VQT_EV_ERROR, VQT_QUEUE_NONE, VQT_ERR_BAD_QUEUE, 0, 0, (vq_u64)(vq_u32)slot);
+}
+
+void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx,
+		  vq_u16 ndesc, vq_u32 bytes, vq_u16 nwritable)
+{
+	struct vq_trace_queue *p;
+	vq_u64 ts;
+	int write;
+
+	if (!slot_ok(t, slot)) {
+		bad_slot(t, slot);
+		return;
+	}
+	write = control_check(t, VQT_EV_ADD, &ts);
+	p = &t->q[slot];
+	p->counters[VQT_C_ADDS]++;
+	p->counters[VQT_C_DESCS] += ndesc;
+	p->counters[VQT_C_BYTES] += bytes;
+	p->avail_idx = (vq_u16)(avail_idx + 1);
+	p->num_free = (vq_u16)(p->num_free - ndesc);
+	queue_publish(t, (unsigned)slot, ts, C(VQT_C_ADDS) | C(VQT_C_DESCS) | C(VQT_C_BYTES));
+	if (write)
+		emit(t, ts, VQT_EV_ADD, (unsigned)slot, ndesc, head_word(head, avail_idx), bytes,
+		     nwritable);
+}
+
+static void kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, unsigned type,
+		       unsigned counter)
+{
+	struct vq_trace_queue *p;
+	vq_u64 ts, adds;
+	int write;
+
+	if (!slot_ok(t, slot)) {
+		bad_slot(t, slot);
+		return;
+	}
+	write = control_check(t, type, &ts);
+	p = &t->q[slot];
+	p->counters[counter]++;
+	p->avail_idx = new_avail_idx;
+	adds = p->counters[VQT_C_ADDS] - p->adds_at_last_kick;
+	p->adds_at_last_kick = p->counters[VQT_C_ADDS];
+	queue_publish(t, (unsigned)slot, ts, C(counter));
+	if (write)
+		emit(t, ts, type, (unsigned)slot, 0, head_word(0, new_avail_idx), (vq_u32)adds, 0);
+}
+
+void vq_trace_kick(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
+{
+	kick_event(t, slot, new_avail_idx, VQT_EV_KICK, VQT_C_KICKS);
+}
+
+void vq_trace_kick_suppressed(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
+{
+	kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED);
+}
+
+void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st,
+		   vq_u16 outcome)
+{
+	struct vq_trace_queue *p;
+	vq_u64 ts, duration;
+	vq_u32 barriers;
+	int write;
+
+	if (!slot_ok(t, slot)) {
+		bad_slot(t, slot);
+		return;
+	}
+	write = control_check(t, VQT_EV_POLL, &ts);
+	p = &t->q[slot];
+	p->counters[VQT_C_POLLS]++;
+	p->counters[VQT_C_POLL_SPINS] += st->spins;
+	p->counters[VQT_C_BARRIERS_RMB] += st->rmb;
+	p->counters[VQT_C_BARRIERS_WMB] += st->wmb;
+	p->counters[VQT_C_BARRIERS_MB] += st->mb;
+	if (outcome == VQT_POLL_TIMEOUT)
+		p->counters[VQT_C_POLL_TIMEOUTS]++;
+	queue_publish(t, (unsigned)slot, ts,
+		      C(VQT_C_POLLS) | C(VQT_C_POLL_SPINS) | C(VQT_C_BARRIERS_RMB) |
+			      C(VQT_C_BARRIERS_WMB) | C(VQT_C_BARRIERS_MB) | C(VQT_C_POLL_TIMEOUTS));
+	barriers = st->rmb + st->wmb + st->mb;
+	duration = ts > st->start ? ts - st->start : 0;
+	if (write)
+		emit(t, ts, VQT_EV_POLL, (unsigned)slot, outcome, barriers, st->spins, duration);
+}
+
+void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx, vq_u32 written,
+		   vq_u16 ndesc_freed)
+{
+	struct vq_trace_queue *p;
+	vq_u64 ts;
+	int write;
+
+	if (!slot_ok(t, slot)) {
+		bad_slot(t, slot);
+		return;
+	}
+	write = control_check(t, VQT_EV_USED, &ts);
+	p = &t->q[slot];
+	p->counters[VQT_C_COMPLETIONS]++;
+	p->counters[VQT_C_USED_BYTES] += written;
+	p->last_used_idx = (vq_u16)(used_idx + 1);
+	p->num_free = (vq_u16)(p->num_free + ndesc_freed);
+	queue_publish(t, (unsigned)slot, ts, C(VQT_C_COMPLETIONS) | C(VQT_C_USED_BYTES));
+	if (write)
+		emit(t, ts, VQT_EV_USED, (unsigned)slot, ndesc_freed, head_word(id, used_idx),
+		     written, 0);
+}
+
+void vq_trace_irq(struct vq_trace *t, int slot, vq_u32 isr)
+{
+	vq_u64 ts;
+	int write;
+
+	if (!slot_ok(t, slot)) {
+		bad_slot(t, slot);
+		return;
+	}
+	write = control_check(t, VQT_EV_IRQ, &ts);
+	t->q[slot].counters[VQT_C_IRQS]++;
+	queue_publish(t, (unsigned)slot, ts, C(VQT_C_IRQS));
+	if (write)
+		emit(t, ts, VQT_EV_IRQ, (unsigned)slot, 0, 0, 0, isr);
+}
+
+void vq_trace_callbacks(struct vq_trace *t, int slot, int enabled, vq_u16 used_event)
+{
+	struct vq_trace_queue *p;
+	vq_u64 ts;
+	int write;
+
+	if (!slot_ok(t, slot)) {
+		bad_slot(t, slot);
+		return;
+	}
+	write = control_check(t, VQT_EV_CB, &ts);
+	p = &t->q[slot];
+	p->counters[VQT_C_CB_CHANGES]++;
+	if (enabled)
+		p->flags = (vq_u16)(p->flags & ~VQT_QF_CB_DISABLED);
+	else
+		p->flags = (vq_u16)(p->flags | VQT_QF_CB_DISABLED);
+	queue_publish(t, (unsigned)slot, ts, C(VQT_C_CB_CHANGES));
+	if (write)
+		emit(t, ts, VQT_EV_CB, (unsigned)slot, enabled ? 1 : 0, head_word(0, used_event), 0,
+		     0);
+}
+
+void vq_trace_frame_begin(struct vq_trace *t, vq_u64 frame)
+{
+	vq_u64 ts;
+
+	if (control_check(t, VQT_EV_FRAME_BEGIN, &ts))
+		emit(t, ts, VQT_EV_FRAME_BEGIN, VQT_QUEUE_NONE, 0, 0, 0, frame);
+}
+
+void vq_trace_frame_end(struct vq_trace *t, vq_u64 frame, vq_u32 commands)
+{
+	vq_u64 ts;
+	int write = control_check(t, VQT_EV_FRAME_END, &ts);
+
+	t->frames++;
+	t->hdr->frames = t->frames;
+	if (write)
+		emit(t, ts, VQT_EV_FRAME_END, VQT_QUEUE_NONE, 0, 0, commands, frame);
+}
+
+void vq_trace_log(struct vq_trace *t, vq_u32 bytes, vq_u64 ticks)
+{
+	vq_u64 ts;
+	int write = control_check(t, VQT_EV_LOG, &ts);
+
+	t->log_bytes += bytes;
+	t->log_ticks += ticks;
+	t->hdr->log_bytes = t->log_bytes;
+	t->hdr->log_ticks = t->log_ticks;
+	if (write)
+		emit(t, ts, VQT_EV_LOG, VQT_QUEUE_NONE, 0, 0, bytes, ticks);
+}
+
+void vq_trace_mark(struct vq_trace *t, vq_u64 value)
+{
+	vq_u64 ts;
+	int write = control_check(t, VQT_EV_MARK, &ts);
+
+	t->marks++;
+	t->hdr->marks = t->marks;
+	if (write)
+		emit(t, ts, VQT_EV_MARK, VQT_QUEUE_NONE, 0, 0, 0, value);
+}
+
+void vq_trace_error(struct vq_trace *t, int slot, vq_u16 code, vq_u64 detail)
+{
+	vq_u64 ts;
+	unsigned queue = VQT_QUEUE_NONE;
+	int write = control_check(t, VQT_EV_ERROR, &ts);
+
+	t->errors++;
+	t->hdr->errors = t->errors;
+	if (slot_ok(t, slot)) {
+		queue = (unsigned)slot;
+		t->q[slot].counters[VQT_C_ERRORS]++;
+		queue_publish(t, queue, ts, C(VQT_C_ERRORS));
+	}
+	if (write)
+		emit(t, ts, VQT_EV_ERROR, queue, code, 0, 0, detail);
+}
+
+void vq_trace_sync_indices(struct vq_trace *t, int slot, vq_u16 avail_idx,
+			   vq_u16 last_used_idx, vq_u16 num_free)
+{
+	struct vq_trace_queue *p;
+
+	if (!slot_ok(t, slot))
+		return;
+	p = &t->q[slot];
+	p->avail_idx = avail_idx;
+	p->last_used_idx = last_used_idx;
+	p->num_free = num_free;
+	queue_publish(t, (unsigned)slot, vq_trace_now(t), 0);
+}
