@@ -18,6 +18,7 @@
 SHELL := /bin/bash
 
 O ?= build
+export O
 PREFIX ?= /usr/local
 DESTDIR ?=
 V ?= 0
@@ -41,16 +42,16 @@ CPPFLAGS := -Iprotocol -Iguest-driver/lib -D_GNU_SOURCE
 WARN := -Wall -Wextra -Werror -Wshadow
 # -Wconversion where practical: the protocol and guest library code.
 WARN_STRICT := $(WARN) -Wconversion
+# CFLAGS and LDFLAGS are the user's to override; BASE_CFLAGS is not.
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -fno-strict-aliasing
 LDFLAGS ?=
-LDLIBS :=
+BASE_CFLAGS := -std=gnu11 -fno-strict-aliasing
 
 # SAN=1: AddressSanitizer + UndefinedBehaviorSanitizer (make asan).
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-CFLAGS += $(SANFLAGS)
-LDFLAGS += $(SANFLAGS)
+BASE_CFLAGS += $(SANFLAGS)
+override LDFLAGS += $(SANFLAGS)
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(1) 2>/dev/null)
@@ -71,6 +72,7 @@ all: deps-quiet
 
 include protocol/build.mk
 include guest-driver/build.mk
+-include guest-driver/demo/build.mk
 -include tracer/build.mk
 -include tui/build.mk
 -include tests/build.mk
@@ -81,7 +83,7 @@ all: $(ALL_TARGETS)
 # Compile rule shared by hosted code: $(O)/path/file.o from path/file.c.
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(call msg,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c $< -o $@
+	$(call msg,CC,$<)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) $(WARN) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c $< -o $@
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
@@ -145,3 +147,9 @@ install: all
 
 clean:
 	$(Q)rm -rf $(O) $(CLEAN_EXTRA)
+
+# Used by tests/fuzz/run-fuzzers.sh: the libraries harnesses link with.
+.PHONY: fuzz-libs print-test-libs
+fuzz-libs: $(LIBVQPROTO) $(LIBVQGUEST_HOSTED) $(LIBVQHOST)
+print-test-libs:
+	@echo $(TEST_LINK_LIBS) $(TEST_SYS_LIBS)

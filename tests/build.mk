@@ -1,0 +1,34 @@
+# tests/build.mk - unit tests, fuzz-corpus replays and system tests.
+#
+#   tests/unit/test_*.c      cmocka programs, linked with every library
+#   tests/fuzz/fuzz_*.c      libFuzzer harnesses (LLVMFuzzerTestOneInput);
+#                            corpus in tests/fuzz/corpus/<name>/.  Under gcc
+#                            they are linked with standalone_main.c and
+#                            replay their corpus as a unit test.
+#   tests/*/test-*.sh        system tests (QEMU, tmux, ...), in name order
+
+TEST_LINK_LIBS = $(LIBVQHOST) $(LIBVQPROTO) $(LIBVQGUEST_HOSTED)
+TEST_SYS_LIBS := $(call PKG_LIBS,cmocka json-c ncursesw) -lz -lm -lpthread
+EXTRA_CFLAGS_tests/unit := $(call PKG_CFLAGS,cmocka json-c) -Itui -Wno-shadow
+EXTRA_CFLAGS_tests/fuzz := $(call PKG_CFLAGS,json-c) -Itui
+
+UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TEST_BINS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+
+$(O)/tests/unit/test_%: $(O)/tests/unit/test_%.o $(TEST_LINK_LIBS)
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(TEST_LINK_LIBS) $(TEST_SYS_LIBS)
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(O)/tests/fuzz/replay_%)
+FUZZ_TARGETS += $(FUZZ_NAMES)
+
+$(O)/tests/fuzz/replay_%: $(O)/tests/fuzz/fuzz_%.o tests/fuzz/standalone_main.c $(TEST_LINK_LIBS)
+	$(call msg,LD,$@)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(CFLAGS) $(WARN) \
+		-DCORPUS_DIR='"$(CURDIR)/tests/fuzz/corpus/$*"' -o $@ \
+		tests/fuzz/standalone_main.c $< $(TEST_LINK_LIBS) $(TEST_SYS_LIBS)
+
+UNIT_TESTS += $(UNIT_TEST_BINS) $(FUZZ_REPLAYS)
+SYSTEM_TESTS += $(sort $(wildcard tests/*/test-*.sh))
+ALL_TARGETS += $(UNIT_TEST_BINS) $(FUZZ_REPLAYS)
+FORMAT_SOURCES += $(wildcard tests/unit/*.[ch] tests/fuzz/*.[ch])
