@@ -180,7 +180,7 @@ static inline int control_check(struct vq_trace *t, unsigned type, vq_u64 *ts)
 	volatile struct vqt_control *c = t->ctrl;
 	vq_u32 mask, request;
 
-	if (__builtin_expect(c->step_mode != 0, 0))
+	if (__builtin_expect(c->step_mode != 0, 0) && !t->no_step)
 		step_wait(t, type);
 	*ts = vq_trace_now(t);
 	request = c->reset_request;
@@ -275,7 +275,8 @@ int vq_trace_init(struct vq_trace *t, void *region, vq_u64 size,
 	h->version_major = VQT_VERSION_MAJOR;
 	h->version_minor = VQT_VERSION_MINOR;
 	h->region_size = size;
-	h->flags = VQT_HDR_F_STEP_CAPABLE | cfg->flags;
+	t->no_step = cfg->no_step;
+	h->flags = (cfg->no_step ? 0 : VQT_HDR_F_STEP_CAPABLE) | cfg->flags;
 	h->ts_source = cfg->ts_source ? cfg->ts_source : (
 #if defined(__aarch64__)
 								  VQT_TS_CNTVCT

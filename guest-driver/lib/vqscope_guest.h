@@ -49,6 +49,9 @@ struct vq_trace_config {
 	vq_u64 ts_hz;	      /* ticks per second of now(); required */
 	vq_u32 ts_source;     /* VQT_TS_*; 0 = the CPU counter */
 	vq_u32 flags;	      /* extra VQT_HDR_F_* flags */
+	vq_u32 no_step;	      /* nonzero: never wait in step mode (producers
+			       * that must not block, like the tracer); the
+			       * header then lacks VQT_HDR_F_STEP_CAPABLE */
 	/* Timestamp function; NULL reads the CPU counter (rdtsc on x86,
 	 * cntvct_el0 on aarch64). */
 	vq_u64 (*now)(void);
@@ -95,6 +98,7 @@ struct vq_trace {
 	vq_u32 reset_seen;   /* last control.reset_request honoured */
 	vq_u32 mask;	     /* event_mask in force */
 	vq_u32 step_taken;   /* step tokens consumed (private copy) */
+	vq_u32 no_step;	     /* from vq_trace_config */
 	vq_u64 ts_hz;
 	vq_u64 (*now)(void);
 	vq_u64 frames, log_bytes, log_ticks, marks, errors, masked, step_waits;
