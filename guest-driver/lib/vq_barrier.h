@@ -68,10 +68,31 @@ struct vq_poll_stats {
 	vq_u32 mb;    /* vq_mb / seq_cst fences executed */
 	vq_u64 start; /* vq_trace_now() when the poll began */
 };
-#define VQ_RMB_COUNTED(st) (vq_rmb(), (st)->rmb++)
-#define VQ_ACQUIRE_COUNTED(st) (vq_fence_acquire(), (st)->rmb++)
-#define VQ_WMB_COUNTED(st) (vq_wmb(), (st)->wmb++)
-#define VQ_MB_COUNTED(st) (vq_mb(), (st)->mb++)
-#define VQ_SEQCST_COUNTED(st) (vq_fence_seqcst(), (st)->mb++)
+/* Statements, not expressions: on x86 the barriers are asm statements. */
+#define VQ_RMB_COUNTED(st)                                                                         \
+	do {                                                                                       \
+		vq_rmb();                                                                          \
+		(st)->rmb++;                                                                       \
+	} while (0)
+#define VQ_ACQUIRE_COUNTED(st)                                                                     \
+	do {                                                                                       \
+		vq_fence_acquire();                                                                \
+		(st)->rmb++;                                                                       \
+	} while (0)
+#define VQ_WMB_COUNTED(st)                                                                         \
+	do {                                                                                       \
+		vq_wmb();                                                                          \
+		(st)->wmb++;                                                                       \
+	} while (0)
+#define VQ_MB_COUNTED(st)                                                                          \
+	do {                                                                                       \
+		vq_mb();                                                                           \
+		(st)->mb++;                                                                        \
+	} while (0)
+#define VQ_SEQCST_COUNTED(st)                                                                      \
+	do {                                                                                       \
+		vq_fence_seqcst();                                                                 \
+		(st)->mb++;                                                                        \
+	} while (0)
 
 #endif /* VQ_BARRIER_H */
