@@ -1,0 +1,608 @@
+/* hooks.c - choose how to hook virtio_ring in the running kernel, then load
+ * and attach the BPF programs of tracer/vqscope_trace.bpf.c.
+ *
+ * The choice is made by trying, never by kernel version: fentry/fexit
+ * first (cheapest), then kprobes, then the irq_handler_entry tracepoint
+ * (interrupts only).  For each method the functions it needs are looked up
+ * where that method finds them (BTF for fentry, /proc/kallsyms for
+ * kprobes); a function that is missing (inlined or absent on this kernel)
+ * is left out and reported.  A method is used when its programs load and
+ * at least one add hook and one reap hook attach.
+ */
+#include "hooks.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "vqscope_trace.skel.h"
+
+#define VMLINUX_BTF   "/sys/kernel/btf/vmlinux"
+#define MODULE_BTF    "/sys/kernel/btf/virtio_ring"
+#define LOAD_ATTEMPTS 8 /* programs the verifier may reject before giving up */
+
+struct hooks {
+	struct vqscope_trace_bpf *skel;
+	enum trace_method method;
+	struct bpf_link **links;
+	size_t nlinks;
+	char notes[4096]; /* "not hooked" lines of the method being tried */
+	size_t notes_len;
+};
+
+static void note(struct hooks *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct hooks *h, const char *fmt, ...)
+{
+	size_t room = sizeof(h->notes) - h->notes_len;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(h->notes + h->notes_len, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		h->notes_len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+/* ---- libbpf messages ------------------------------------------------------ */
+
+static bool libbpf_verbose;
+/* First warning of the current step: the reason a step failed. */
+static char libbpf_first_warning[256];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level != LIBBPF_DEBUG && libbpf_first_warning[0] == 0) {
+		va_list copy;
+		size_t n;
+
+		va_copy(copy, args);
+		vsnprintf(libbpf_first_warning, sizeof(libbpf_first_warning), fmt, copy);
+		va_end(copy);
+		n = strlen(libbpf_first_warning);
+		while (n > 0 && libbpf_first_warning[n - 1] == '\n')
+			libbpf_first_warning[--n] = 0;
+	}
+	if (!libbpf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static const char *first_warning(const char *fallback)
+{
+	const char *w = libbpf_first_warning;
+
+	if (w[0] == 0)
+		return fallback;
+	if (strncmp(w, "libbpf: ", 8) == 0)
+		w += 8;
+	return w;
+}
+
+/* ---- methods and programs -------------------------------------------------- */
+
+const char *trace_method_name(enum trace_method m)
+{
+	switch (m) {
+	case TRACE_METHOD_FENTRY:
+		return "fentry";
+	case TRACE_METHOD_KPROBE:
+		return "kprobe";
+	case TRACE_METHOD_TRACEPOINT:
+		return "tracepoint";
+	default:
+		return "auto";
+	}
+}
+
+int trace_method_parse(const char *s, enum trace_method *out)
+{
+	for (int m = TRACE_METHOD_AUTO; m <= TRACE_METHOD_TRACEPOINT; m++) {
+		if (strcmp(s, trace_method_name((enum trace_method)m)) == 0) {
+			*out = (enum trace_method)m;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Programs are named <method prefix>_<name> (vqscope_trace.bpf.c). */
+static enum trace_method program_method(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+
+	if (strncmp(name, "fe_", 3) == 0 || strncmp(name, "fx_", 3) == 0)
+		return TRACE_METHOD_FENTRY;
+	if (strncmp(name, "kp_", 3) == 0 || strncmp(name, "kr_", 3) == 0)
+		return TRACE_METHOD_KPROBE;
+	return TRACE_METHOD_TRACEPOINT;
+}
+
+/* The kernel function (or tracepoint) a program attaches to: the part of
+ * its section name after the slash. */
+static const char *program_target(const struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	const char *slash = strchr(sec, '/');
+
+	return slash ? slash + 1 : sec;
+}
+
+/* Hooks without which the method is not worth using: an add reported
+ * (exit program) and a reap. */
+static bool program_essential(const struct bpf_program *prog, bool *is_add)
+{
+	const char *name = bpf_program__name(prog);
+	const char *target = program_target(prog);
+
+	*is_add = strncmp(target, "virtqueue_add", 13) == 0;
+	if (*is_add)
+		return name[1] == 'x' || name[1] == 'r'; /* fx_, kr_ */
+	return strncmp(target, "virtqueue_get_buf", 17) == 0;
+}
+
+/* ---- where functions are found ---------------------------------------------- */
+
+struct symbols {
+	struct btf *vmlinux;
+	struct btf *module; /* virtio_ring's, when it is a module */
+	char *kallsyms;	    /* lines of /proc/kallsyms about virtio_ring */
+	size_t kallsyms_len;
+};
+
+static void symbols_free(struct symbols *s)
+{
+	btf__free(s->module);
+	btf__free(s->vmlinux);
+	free(s->kallsyms);
+}
+
+/* Keep only the kallsyms lines that matter, to search them quickly. */
+static int read_kallsyms(struct symbols *s)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512];
+	size_t cap = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n;
+
+		if (!strstr(line, " virtqueue_") && !strstr(line, " vring_"))
+			continue;
+		n = strlen(line);
+		if (s->kallsyms_len + n + 1 > cap) {
+			char *grown;
+
+			cap = (cap ? cap * 2 : 16384) + n;
+			grown = realloc(s->kallsyms, cap);
+			if (!grown) {
+				fclose(f);
+				return -ENOMEM;
+			}
+			s->kallsyms = grown;
+		}
+		memcpy(s->kallsyms + s->kallsyms_len, line, n + 1);
+		s->kallsyms_len += n;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Address of a text symbol, 0 if absent (or hidden by kptr_restrict). */
+static unsigned long long kallsyms_address(const struct symbols *s, const char *name)
+{
+	const char *p = s->kallsyms;
+	size_t len = strlen(name);
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		unsigned long long addr;
+		char type, sym[256];
+
+		if (sscanf(p, "%llx %c %255s", &addr, &type, sym) == 3 &&
+		    (type == 't' || type == 'T') && strlen(sym) == len && strcmp(sym, name) == 0)
+			return addr ? addr : 1; /* present, address hidden */
+		p = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+static bool btf_has_function(const struct symbols *s, const char *name)
+{
+	if (s->module && btf__find_by_name_kind(s->module, name, BTF_KIND_FUNC) >= 0)
+		return true;
+	return s->vmlinux && btf__find_by_name_kind(s->vmlinux, name, BTF_KIND_FUNC) >= 0;
+}
+
+static bool btf_has_struct(const struct symbols *s, const char *name)
+{
+	if (s->module && btf__find_by_name_kind(s->module, name, BTF_KIND_STRUCT) >= 0)
+		return true;
+	return s->vmlinux && btf__find_by_name_kind(s->vmlinux, name, BTF_KIND_STRUCT) >= 0;
+}
+
+static int symbols_load(struct symbols *s, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (access(VMLINUX_BTF, R_OK) != 0) {
+		snprintf(err, errlen,
+			 "kernel BTF %s is missing: the tracer needs a kernel built with "
+			 "CONFIG_DEBUG_INFO_BTF=y",
+			 VMLINUX_BTF);
+		return -1;
+	}
+	s->vmlinux = btf__load_vmlinux_btf();
+	if (!s->vmlinux) {
+		snprintf(err, errlen, "cannot read kernel BTF %s: %s", VMLINUX_BTF,
+			 strerror(errno));
+		return -1;
+	}
+	if (access(MODULE_BTF, R_OK) == 0) {
+		s->module = btf__parse_split(MODULE_BTF, s->vmlinux);
+		if (!s->module) {
+			snprintf(err, errlen, "cannot read module BTF %s: %s", MODULE_BTF,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (!btf_has_struct(s, "vring_virtqueue")) {
+		snprintf(err, errlen,
+			 "no BTF for struct vring_virtqueue: virtio_ring is not loaded, or was "
+			 "built without BTF (%s missing; CONFIG_DEBUG_INFO_BTF_MODULES)",
+			 MODULE_BTF);
+		return -1;
+	}
+	rc = read_kallsyms(s);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot read /proc/kallsyms: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static bool target_available(const struct symbols *s, enum trace_method m, const char *target)
+{
+	switch (m) {
+	case TRACE_METHOD_FENTRY:
+		return btf_has_function(s, target);
+	case TRACE_METHOD_KPROBE:
+		return kallsyms_address(s, target) != 0;
+	default:
+		return true; /* irq_handler_entry: in every kernel with tracepoints */
+	}
+}
+
+/* ---- one attempt with one method ---------------------------------------------------- */
+
+static void set_autoload_for_target(struct vqscope_trace_bpf *skel, enum trace_method m,
+				    const char *target)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		if (program_method(prog) == m && strcmp(program_target(prog), target) == 0)
+			bpf_program__set_autoload(prog, false);
+	}
+}
+
+/* Disable the program libbpf named in its first warning ("prog 'x': ..."),
+ * with the others on the same function.  Returns its target, or NULL. */
+static const char *drop_rejected_program(struct vqscope_trace_bpf *skel, enum trace_method m)
+{
+	const char *w = first_warning("");
+	const char *q = strstr(w, "prog '");
+	char name[64];
+	struct bpf_program *prog;
+	size_t n;
+
+	if (!q)
+		return NULL;
+	q += 6;
+	n = strcspn(q, "'");
+	if (n == 0 || n >= sizeof(name))
+		return NULL;
+	memcpy(name, q, n);
+	name[n] = 0;
+	prog = bpf_object__find_program_by_name(skel->obj, name);
+	if (!prog || !bpf_program__autoload(prog))
+		return NULL;
+	set_autoload_for_target(skel, m, program_target(prog));
+	return program_target(prog);
+}
+
+static struct vqscope_trace_bpf *open_skeleton(const struct hook_config *cfg,
+					       unsigned long long vring_interrupt)
+{
+	struct vqscope_trace_bpf *skel = vqscope_trace_bpf__open();
+
+	if (!skel)
+		return NULL;
+	skel->rodata->wakeup_bytes = cfg->ringbuf_bytes / 8;
+	skel->rodata->filter_device_id = cfg->device_id;
+	skel->rodata->filter_device_index = cfg->device_index;
+	if (cfg->queue_name)
+		snprintf((char *)skel->rodata->filter_queue, sizeof(skel->rodata->filter_queue),
+			 "%s", cfg->queue_name);
+	skel->rodata->vring_interrupt_addr = vring_interrupt;
+	if (bpf_map__set_max_entries(skel->maps.events, cfg->ringbuf_bytes) != 0) {
+		vqscope_trace_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+static void detach_all(struct hooks *h)
+{
+	for (size_t i = 0; i < h->nlinks; i++)
+		bpf_link__destroy(h->links[i]);
+	h->nlinks = 0;
+}
+
+/* Targets the verifier rejected during one attempt, kept across the
+ * re-opens of the object. */
+struct rejections {
+	char target[LOAD_ATTEMPTS][64];
+	size_t count;
+};
+
+/* Choose which programs of a freshly opened object load: those of method
+ * m whose function this kernel has and the verifier did not reject.
+ * Returns a bit mask of the essential hooks available (1 add, 2 reap). */
+static unsigned choose_programs(struct hooks *h, const struct symbols *syms, enum trace_method m,
+				const struct rejections *rej, bool report)
+{
+	struct vqscope_trace_bpf *skel = h->skel;
+	struct bpf_program *prog;
+	unsigned wanted = 0;
+
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		const char *target = program_target(prog);
+		bool is_add;
+
+		if (program_method(prog) != m) {
+			bpf_program__set_autoload(prog, false);
+			continue;
+		}
+		if (!target_available(syms, m, target)) {
+			/* Report each function once (entry and exit share it). */
+			if (report && bpf_program__autoload(prog))
+				note(h,
+				     "vqscope-trace: not hooked: %s (not in %s: inlined or "
+				     "absent in this kernel)\n",
+				     target, m == TRACE_METHOD_FENTRY ? "BTF" : "/proc/kallsyms");
+			set_autoload_for_target(skel, m, target);
+			continue;
+		}
+		for (size_t i = 0; i < rej->count; i++)
+			if (strcmp(rej->target[i], target) == 0)
+				bpf_program__set_autoload(prog, false);
+		if (bpf_program__autoload(prog) && program_essential(prog, &is_add))
+			wanted |= is_add ? 1u : 2u;
+	}
+	return wanted;
+}
+
+/* Load the programs of method m and attach them.  0 on success; otherwise
+ * why is filled and everything is undone. */
+static int try_method(struct hooks *h, const struct hook_config *cfg, const struct symbols *syms,
+		      enum trace_method m, char *why, size_t whylen)
+{
+	unsigned long long vring_interrupt = kallsyms_address(syms, "vring_interrupt");
+	struct rejections rej = {.count = 0};
+	struct bpf_program *prog;
+	bool add_ok = false, used_ok = false;
+	size_t nprogs = 0;
+	unsigned wanted;
+	int rc;
+
+	h->notes_len = 0;
+	h->notes[0] = 0;
+	if (m == TRACE_METHOD_TRACEPOINT && vring_interrupt <= 1) {
+		snprintf(why, whylen, "vring_interrupt's address is not in /proc/kallsyms");
+		return -1;
+	}
+	for (;;) {
+		const char *rejected;
+
+		h->skel = open_skeleton(cfg, vring_interrupt);
+		if (!h->skel) {
+			snprintf(why, whylen, "cannot open the BPF object: %s", strerror(errno));
+			goto fail;
+		}
+		wanted = choose_programs(h, syms, m, &rej, rej.count == 0);
+		if (m != TRACE_METHOD_TRACEPOINT && wanted != 3) {
+			snprintf(why, whylen, "no usable %s function %s",
+				 (wanted & 1) ? "virtqueue_get_buf*" : "virtqueue_add_*",
+				 m == TRACE_METHOD_FENTRY ? "in BTF" : "in /proc/kallsyms");
+			goto fail;
+		}
+		libbpf_first_warning[0] = 0;
+		rc = vqscope_trace_bpf__load(h->skel);
+		if (rc == 0)
+			break;
+		/* The verifier rejecting one program (EINVAL, EACCES) costs
+		 * that hook only; anything else is the kernel refusing. */
+		rejected = (rc == -EINVAL || rc == -EACCES) && rej.count < LOAD_ATTEMPTS
+			       ? drop_rejected_program(h->skel, m)
+			       : NULL;
+		if (!rejected) {
+			snprintf(why, whylen, "loading failed: %s", first_warning(strerror(-rc)));
+			goto fail;
+		}
+		note(h, "vqscope-trace: not hooked: %s (%s)\n", rejected,
+		     first_warning("rejected"));
+		snprintf(rej.target[rej.count++], sizeof(rej.target[0]), "%s", rejected);
+		/* libbpf loads an object once: open a fresh one. */
+		vqscope_trace_bpf__destroy(h->skel);
+		h->skel = NULL;
+	}
+
+	bpf_object__for_each_program(prog, h->skel->obj) nprogs++;
+	h->links = calloc(nprogs, sizeof(*h->links));
+	if (!h->links) {
+		snprintf(why, whylen, "out of memory");
+		goto fail;
+	}
+	bpf_object__for_each_program(prog, h->skel->obj)
+	{
+		struct bpf_link *link;
+		bool is_add;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		libbpf_first_warning[0] = 0;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			note(h, "vqscope-trace: not hooked: %s (%s: %s)\n", program_target(prog),
+			     bpf_program__name(prog), first_warning(strerror(errno)));
+			/* The first essential hook failing to attach is most
+			 * likely the kernel saying no to the method: say so. */
+			if (program_essential(prog, &is_add) && why[0] == 0)
+				snprintf(why, whylen, "attaching %s failed: %s",
+					 program_target(prog), first_warning(strerror(errno)));
+			continue;
+		}
+		h->links[h->nlinks++] = link;
+		if (program_essential(prog, &is_add)) {
+			if (is_add)
+				add_ok = true;
+			else
+				used_ok = true;
+		}
+	}
+	if (m == TRACE_METHOD_TRACEPOINT ? h->nlinks > 0 : (add_ok && used_ok)) {
+		why[0] = 0;
+		return 0;
+	}
+	if (why[0] == 0)
+		snprintf(why, whylen, "no %s hook could be attached",
+			 add_ok ? "virtqueue_get_buf*" : "virtqueue_add_*");
+fail:
+	detach_all(h);
+	free(h->links);
+	h->links = NULL;
+	vqscope_trace_bpf__destroy(h->skel);
+	h->skel = NULL;
+	return -1;
+}
+
+/* ---- API ------------------------------------------------------------------------------------- */
+
+static const char *method_summary(enum trace_method m)
+{
+	switch (m) {
+	case TRACE_METHOD_FENTRY:
+		return "BPF trampolines on virtio_ring functions";
+	case TRACE_METHOD_KPROBE:
+		return "kprobes and kretprobes on virtio_ring functions";
+	default:
+		return "irq_handler_entry tracepoint: interrupts only, no adds, kicks or reaps";
+	}
+}
+
+struct hooks *hooks_start(const struct hook_config *cfg, char *err, size_t errlen)
+{
+	static const enum trace_method order[] = {TRACE_METHOD_FENTRY, TRACE_METHOD_KPROBE,
+						  TRACE_METHOD_TRACEPOINT};
+	char why[3][320] = {{0}};
+	struct symbols syms;
+	struct hooks *h = NULL;
+	size_t first = 0, last = 2;
+
+	libbpf_verbose = cfg->verbose;
+	libbpf_set_print(libbpf_print);
+	if (symbols_load(&syms, err, errlen) != 0)
+		goto cleanup;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	if (cfg->method != TRACE_METHOD_AUTO)
+		first = last = (size_t)cfg->method - 1;
+	for (size_t i = first; i <= last; i++) {
+		char earlier[1024] = "";
+		size_t len = 0;
+
+		if (try_method(h, cfg, &syms, order[i], why[i], sizeof(why[i])) != 0)
+			continue;
+		h->method = order[i];
+		for (size_t j = first; j < i && len < sizeof(earlier); j++)
+			len += (size_t)snprintf(earlier + len, sizeof(earlier) - len,
+						"%s%s unavailable: %s", j > first ? "; " : "",
+						trace_method_name(order[j]), why[j]);
+		fprintf(stderr, "vqscope-trace: method %s (%s): %s\n", trace_method_name(h->method),
+			method_summary(h->method),
+			cfg->method != TRACE_METHOD_AUTO ? "forced by --method"
+			: i == 0			 ? "the kernel supports it"
+							 : earlier);
+		fputs(h->notes, stderr);
+		goto cleanup;
+	}
+	if (first == last)
+		snprintf(err, errlen, "method %s unavailable: %s", trace_method_name(order[first]),
+			 why[first]);
+	else
+		snprintf(err, errlen, "no method works: fentry: %s; kprobe: %s; tracepoint: %s",
+			 why[0], why[1], why[2]);
+	free(h);
+	h = NULL;
+cleanup:
+	symbols_free(&syms);
+	return h;
+}
+
+enum trace_method hooks_method(const struct hooks *h)
+{
+	return h->method;
+}
+
+int hooks_ringbuf_fd(const struct hooks *h)
+{
+	return bpf_map__fd(h->skel->maps.events);
+}
+
+int hooks_counters(const struct hooks *h, uint64_t out[VQTR_CNT_COUNT])
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t *values;
+	int fd = bpf_map__fd(h->skel->maps.counters);
+
+	if (ncpus <= 0)
+		return -1;
+	values = calloc((size_t)ncpus, sizeof(*values));
+	if (!values)
+		return -1;
+	for (uint32_t key = 0; key < VQTR_CNT_COUNT; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, values) != 0)
+			continue;
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			out[key] += values[cpu];
+	}
+	free(values);
+	return 0;
+}
+
+void hooks_stop(struct hooks *h)
+{
+	if (!h)
+		return;
+	detach_all(h);
+	free(h->links);
+	vqscope_trace_bpf__destroy(h->skel);
+	free(h);
+}

@@ -1,0 +1,48 @@
+/* hooks.h - choosing how vqscope-trace hooks virtio_ring (fentry, kprobe or
+ * tracepoint) by probing the running kernel, loading the BPF programs and
+ * attaching them; detaching them again. */
+#ifndef TRACER_HOOKS_H
+#define TRACER_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vqscope_trace.h"
+
+enum trace_method {
+	TRACE_METHOD_AUTO = 0,
+	TRACE_METHOD_FENTRY,
+	TRACE_METHOD_KPROBE,
+	TRACE_METHOD_TRACEPOINT,
+};
+
+struct hook_config {
+	enum trace_method method; /* AUTO: best that works */
+	int32_t device_id;	  /* filters, -1: any */
+	int32_t device_index;
+	const char *queue_name; /* NULL: any */
+	uint32_t ringbuf_bytes; /* BPF ring buffer size, a power of two */
+	bool verbose;		/* libbpf debug output */
+};
+
+struct hooks;
+
+/* "fentry", "kprobe", "tracepoint" or "auto". */
+const char *trace_method_name(enum trace_method m);
+/* Parse a --method argument; -1 if unknown. */
+int trace_method_parse(const char *s, enum trace_method *out);
+
+/* Probe, load and attach.  Prints to stderr one line naming the method in
+ * use and why, and one line per function that could not be hooked.
+ * Returns NULL with err filled when no method works. */
+struct hooks *hooks_start(const struct hook_config *cfg, char *err, size_t errlen);
+enum trace_method hooks_method(const struct hooks *h);
+/* The BPF ring buffer map. */
+int hooks_ringbuf_fd(const struct hooks *h);
+/* Sum of the per-CPU counters (enum vqtr_counter). */
+int hooks_counters(const struct hooks *h, uint64_t out[VQTR_CNT_COUNT]);
+/* Detach every hook and free everything; NULL is fine. */
+void hooks_stop(struct hooks *h);
+
+#endif /* TRACER_HOOKS_H */

@@ -1,0 +1,339 @@
+/* vqscope_trace.c - vqscope-trace: makes a stock Linux guest a producer of
+ * the vqscope trace region.  Options, the privilege check, and the main
+ * loop: BPF ring buffer -> trace region (guest library) -> recording or
+ * text.  Hook selection is in hooks.c, the region side in sink.c, the
+ * ivshmem mapping in shm.c.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "hooks.h"
+#include "shm.h"
+#include "sink.h"
+#include "vqrec.h"
+
+#define POLL_MS	      50	 /* longest a record waits in the ring buffer */
+#define RINGBUF_BYTES (4u << 20) /* BPF ring buffer */
+#define PRODUCER      "vqscope-trace 0.1 (linux)"
+
+static struct options {
+	enum trace_method method;
+	const char *shm;
+	const char *output;
+	bool force;
+	bool print;
+	const char *queue;
+	int32_t device_id;
+	int32_t device_index;
+	double duration;
+	bool verbose;
+} opts = {
+    .device_id = -1,
+    .device_index = -1,
+};
+
+const char *argp_program_version = PRODUCER;
+static const char doc[] =
+    "Trace the virtqueues of a running Linux kernel (virtio_ring) with eBPF.\n"
+    "\n"
+    "Writes the vqscope trace region into an ivshmem-plain device (--shm), a\n"
+    "recording (--output) and/or text lines (--stdout, the default).\n"
+    "\n"
+    "EXAMPLES:\n"
+    "    vqscope-trace --shm auto           # feed `vqscope attach` on the host\n"
+    "    vqscope-trace -o blk.vqt -d blk    # record the virtio-blk queues\n"
+    "    vqscope-trace --stdout -q input    # print the virtio-rng queue's events\n"
+    "    vqscope-trace --duration 10 -o trace.vqt   # record for 10 seconds\n"
+    "    vqscope-trace -m kprobe --stdout   # force kprobes instead of fentry\n";
+
+enum { OPT_STDOUT = 0x100 };
+
+static const struct argp_option options[] = {
+    {"shm", 's', "auto|PCI|FILE", 0,
+     "Write the trace region to an ivshmem-plain device (auto: the first one), "
+     "by PCI address, or to a file",
+     0},
+    {"output", 'o', "FILE.vqt", 0, "Write a recording", 0},
+    {"force", 'f', NULL, 0, "Overwrite the recording if it exists", 0},
+    {"stdout", OPT_STDOUT, NULL, 0, "Print one line per event", 0},
+    {"method", 'm', "auto|fentry|kprobe|tracepoint", 0,
+     "How to hook the kernel (default auto: the first that works)", 0},
+    {"queue", 'q', "NAME", 0, "Trace only virtqueues of this name (\"req.0\", \"input\")", 0},
+    {"device", 'd', "DEV", 0,
+     "Trace only this device: virtioN, a type (net, blk, console, rng, gpu, ...) or a "
+     "virtio device ID",
+     0},
+    {"duration", 'D', "SECONDS", 0, "Stop after this long (default: until SIGINT/SIGTERM)", 0},
+    {"verbose", 'v', NULL, 0, "Show libbpf debug output", 0},
+    {NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0},
+    {0},
+};
+
+/* Virtio device IDs by name (virtio 1.2, 5). */
+static const struct {
+	const char *name;
+	int32_t id;
+} device_types[] = {
+    {"net", 1},	    {"blk", 2},	   {"block", 2}, {"console", 3}, {"rng", 4},	{"entropy", 4},
+    {"balloon", 5}, {"scsi", 8},   {"9p", 9},	 {"gpu", 16},	 {"input", 18}, {"vsock", 19},
+    {"crypto", 20}, {"iommu", 23}, {"mem", 24},	 {"sound", 25},	 {"fs", 26},	{"pmem", 27},
+};
+
+static int parse_device(const char *arg)
+{
+	char *end;
+	long v;
+
+	if (strncmp(arg, "virtio", 6) == 0) {
+		v = strtol(arg + 6, &end, 10);
+		if (end != arg + 6 && *end == 0 && v >= 0 && v <= INT32_MAX) {
+			opts.device_index = (int32_t)v;
+			return 0;
+		}
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(device_types) / sizeof(device_types[0]); i++) {
+		if (strcmp(arg, device_types[i].name) == 0) {
+			opts.device_id = device_types[i].id;
+			return 0;
+		}
+	}
+	v = strtol(arg, &end, 0);
+	if (end == arg || *end != 0 || v < 0 || v > 0xffff)
+		return -1;
+	opts.device_id = (int32_t)v;
+	return 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 's':
+		opts.shm = arg;
+		break;
+	case 'o':
+		opts.output = arg;
+		break;
+	case 'f':
+		opts.force = true;
+		break;
+	case OPT_STDOUT:
+		opts.print = true;
+		break;
+	case 'm':
+		if (trace_method_parse(arg, &opts.method) != 0)
+			argp_error(state, "--method %s: use auto, fentry, kprobe or tracepoint",
+				   arg);
+		break;
+	case 'q':
+		if (strlen(arg) >= VQTR_QUEUE_NAME_LEN)
+			argp_error(state, "--queue %s: longer than %u bytes", arg,
+				   VQTR_QUEUE_NAME_LEN - 1);
+		opts.queue = arg;
+		break;
+	case 'd':
+		if (parse_device(arg) != 0)
+			argp_error(state, "--device %s: not virtioN, a device type or an ID", arg);
+		break;
+	case 'D':
+		errno = 0;
+		opts.duration = strtod(arg, &end);
+		if (errno || end == arg || *end != 0 || opts.duration <= 0)
+			argp_error(state, "--duration %s: not a positive number of seconds", arg);
+		break;
+	case 'v':
+		opts.verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument %s", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* ---- privileges ------------------------------------------------------------ */
+
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_PERFMON_BIT	  38
+#define CAP_BPF_BIT	  39
+
+/* Loading tracing programs needs CAP_BPF and CAP_PERFMON, or
+ * CAP_SYS_ADMIN on kernels older than 5.8. */
+static bool has_privileges(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	unsigned long long caps = 0;
+	char line[256];
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	if (caps & (1ull << CAP_SYS_ADMIN_BIT))
+		return true;
+	return (caps & (1ull << CAP_BPF_BIT)) && (caps & (1ull << CAP_PERFMON_BIT));
+}
+
+/* ---- main loop ---------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	sink_record(ctx, data, size);
+	return 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {options, parse_arg, NULL, doc, NULL, NULL, NULL};
+	struct hook_config hc = {.ringbuf_bytes = RINGBUF_BYTES};
+	struct sink_config sc = {.producer = PRODUCER};
+	struct shm_region shm = {0};
+	struct hooks *hooks = NULL;
+	struct ring_buffer *rb = NULL;
+	struct sink *sink = NULL;
+	struct sink_stats st;
+	struct sigaction sa;
+	uint64_t counters[VQTR_CNT_COUNT], dropped_seen = 0;
+	uint32_t end_reason = VQR_END_ERROR;
+	char err[512];
+	uint64_t deadline;
+	int rc = 1, n;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL) != 0)
+		return 2;
+	if (!opts.shm && !opts.output)
+		opts.print = true;
+	if (!has_privileges()) {
+		fprintf(stderr, "vqscope-trace: needs root (CAP_BPF and CAP_PERFMON, or "
+				"CAP_SYS_ADMIN) to load BPF programs\n");
+		return 1;
+	}
+
+	if (opts.shm) {
+		if (shm_map(opts.shm, &shm, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vqscope-trace: %s\n", err);
+			goto cleanup;
+		}
+		sc.region = shm.base;
+		sc.region_size = shm.size;
+	}
+	hc.method = opts.method;
+	hc.device_id = opts.device_id;
+	hc.device_index = opts.device_index;
+	hc.queue_name = opts.queue;
+	hc.verbose = opts.verbose;
+	sc.ts_base = monotonic_ns();
+	hooks = hooks_start(&hc, err, sizeof(err));
+	if (!hooks) {
+		fprintf(stderr, "vqscope-trace: %s\n", err);
+		goto cleanup;
+	}
+	sc.output = opts.output;
+	sc.overwrite = opts.force;
+	sc.text = opts.print ? stdout : NULL;
+	sink = sink_open(&sc, err, sizeof(err));
+	if (!sink) {
+		fprintf(stderr, "vqscope-trace: %s\n", err);
+		goto cleanup;
+	}
+
+	rb = ring_buffer__new(hooks_ringbuf_fd(hooks), on_record, sink, NULL);
+	if (!rb) {
+		fprintf(stderr, "vqscope-trace: cannot open the BPF ring buffer: %s\n",
+			strerror(errno));
+		goto cleanup;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (opts.shm)
+		fprintf(stderr, "vqscope-trace: writing the trace region to %s (%zu bytes)\n",
+			shm.path, shm.size);
+	fprintf(stderr, "vqscope-trace: tracing; SIGINT or SIGTERM to stop\n");
+
+	end_reason = VQR_END_NORMAL;
+	deadline = opts.duration > 0 ? monotonic_ns() + (uint64_t)(opts.duration * 1e9) : 0;
+	while (!stop_signal) {
+		n = ring_buffer__poll(rb, POLL_MS);
+		if (n < 0 && n != -EINTR) {
+			fprintf(stderr, "vqscope-trace: reading the BPF ring buffer: %s\n",
+				strerror(-n));
+			end_reason = VQR_END_ERROR;
+			break;
+		}
+		if (hooks_counters(hooks, counters) == 0 &&
+		    counters[VQTR_CNT_DROPPED] > dropped_seen) {
+			sink_lost(sink, counters[VQTR_CNT_DROPPED] - dropped_seen);
+			dropped_seen = counters[VQTR_CNT_DROPPED];
+		}
+		if (sink_drain(sink, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vqscope-trace: %s\n", err);
+			end_reason = VQR_END_ERROR;
+			break;
+		}
+		if (deadline > 0 && monotonic_ns() >= deadline)
+			break;
+	}
+	if (stop_signal)
+		end_reason = VQR_END_SIGNAL;
+	/* Detach first, then take what the ring buffer still holds. */
+	hooks_counters(hooks, counters);
+	hooks_stop(hooks);
+	hooks = NULL;
+	ring_buffer__consume(rb);
+	if (counters[VQTR_CNT_DROPPED] > dropped_seen)
+		sink_lost(sink, counters[VQTR_CNT_DROPPED] - dropped_seen);
+	sink_stats(sink, &st);
+	fprintf(stderr,
+		"vqscope-trace: %llu events on %llu queues; lost %llu (ring buffer full), "
+		"%llu of queues beyond the table, %llu kernel reads failed\n",
+		(unsigned long long)st.events, (unsigned long long)st.queues,
+		(unsigned long long)st.lost, (unsigned long long)(st.table_full + st.unknown),
+		(unsigned long long)counters[VQTR_CNT_READ_FAULTS]);
+	rc = end_reason == VQR_END_ERROR ? 1 : 0;
+
+cleanup:
+	ring_buffer__free(rb);
+	hooks_stop(hooks);
+	if (sink_close(sink, end_reason, end_reason == VQR_END_SIGNAL ? "signal" : "tracer stopped",
+		       err, sizeof(err)) != 0) {
+		fprintf(stderr, "vqscope-trace: %s\n", err);
+		rc = 1;
+	}
+	shm_unmap(&shm);
+	return rc;
+}
