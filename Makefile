@@ -14,6 +14,8 @@
 # Each directory adds its own rules in build.mk.  V=1 shows commands.
 
 .DELETE_ON_ERROR:
+# Keep intermediate objects (test and harness .o files) between builds.
+.SECONDARY:
 .SUFFIXES:
 SHELL := /bin/bash
 

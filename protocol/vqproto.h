@@ -87,8 +87,8 @@ uint64_t vqp_region_head(const struct vqp_region *r);
  * VQP_OK: *out is a consistent copy with a NUL-terminated, printable
  * name.  VQP_BUSY: the producer was writing it throughout.  VQP_INVALID:
  * slot out of range or contents malformed (err says what). */
-int vqp_queue_snapshot(const struct vqp_region *r, unsigned slot, struct vqt_queue *out,
-		       char *err, size_t errlen);
+int vqp_queue_snapshot(const struct vqp_region *r, unsigned slot, struct vqt_queue *out, char *err,
+		       size_t errlen);
 
 /* Validate a queue-table slot copy (used by vqp_queue_snapshot and by the
  * recording reader for QUEUES chunks).  Fixes up the name in place. */
@@ -164,12 +164,18 @@ struct vqp_writer;
 /* Create path (O_EXCL unless overwrite) and write the file header. */
 struct vqp_writer *vqp_writer_open(const char *path, const struct vqp_writer_opts *o,
 				   bool overwrite, char *err, size_t errlen);
+/* Say where reading of a generation starts (the reader's `next` after
+ * vqp_reader_init), so records lost before the first batch of that
+ * generation are counted.  Without it the first batch starts the count. */
+void vqp_writer_expect(struct vqp_writer *w, uint32_t generation, uint64_t next_seq);
 /* Append records (in sequence order; first_seq is the full sequence number
- * of ev[0], later records' full numbers follow from their seq fields).
- * Buffered; a chunk is written when events_per_chunk accumulate, when the
- * generation changes, or on vqp_writer_flush. */
+ * of ev[0], later records' full numbers follow from their seq fields;
+ * gaps are lost records).  Buffered; a chunk is written when
+ * events_per_chunk accumulate, when the generation changes, or on
+ * vqp_writer_flush.  violations: records the reader dropped since the
+ * previous call. */
 int vqp_writer_events(struct vqp_writer *w, uint32_t generation, uint64_t first_seq,
-		      const struct vqt_event *ev, size_t count, uint32_t violations_before,
+		      const struct vqt_event *ev, size_t count, uint32_t violations,
 		      uint64_t host_mono_ns, char *err, size_t errlen);
 /* The following write their chunk at once (after pending events). */
 int vqp_writer_queues(struct vqp_writer *w, uint64_t ts, uint32_t generation,
@@ -177,10 +183,9 @@ int vqp_writer_queues(struct vqp_writer *w, uint64_t ts, uint32_t generation,
 		      size_t errlen);
 int vqp_writer_device(struct vqp_writer *w, const struct vqr_device *hdr,
 		      const struct vqr_device_queue *queues, char *err, size_t errlen);
-int vqp_writer_annot(struct vqp_writer *w, uint64_t ts, uint32_t kind, const char *text,
-		     char *err, size_t errlen);
-int vqp_writer_region(struct vqp_writer *w, const struct vqr_region *reg, char *err,
-		      size_t errlen);
+int vqp_writer_annot(struct vqp_writer *w, uint64_t ts, uint32_t kind, const char *text, char *err,
+		     size_t errlen);
+int vqp_writer_region(struct vqp_writer *w, const struct vqr_region *reg, char *err, size_t errlen);
 /* Write pending events as a chunk. */
 int vqp_writer_flush(struct vqp_writer *w, char *err, size_t errlen);
 /* Flush, write CLOSE, INDEX and trailer, fsync and free.  Always frees. */
@@ -210,11 +215,15 @@ struct vqp_file {
 	char producer[VQT_PRODUCER_LEN + 1];
 	struct vqp_chunk_ref *chunks;
 	size_t nchunks;
-	bool clean;	      /* closed in order: trailer and index valid */
-	bool index_rebuilt;   /* index missing or bad, rebuilt by scanning */
-	uint64_t whole_bytes; /* bytes up to the end of the last whole chunk */
-	uint64_t damaged;     /* damaged chunks skipped (salvage) */
+	bool clean;	       /* closed in order: trailer and index valid */
+	bool index_rebuilt;    /* index missing or bad, rebuilt by scanning */
+	uint64_t whole_bytes;  /* bytes up to the end of the last whole chunk */
+	uint64_t damaged;      /* damaged chunks skipped (salvage) */
+	uint64_t unknown;      /* whole chunks of types this reader does not know */
 	char note[VQP_ERRLEN]; /* why the file is not clean, or "" */
+	/* private: the mapping vqp_file_open made, unmapped by close */
+	void *owned_map;
+	size_t owned_len;
 };
 
 /* Open and validate a recording.  Returns NULL with err filled on a bad
@@ -238,8 +247,10 @@ struct vqp_events_view {
 	const struct vqt_event *events; /* may be unaligned: copy with memcpy */
 	uint32_t count;
 };
-int vqp_decode_events(const void *payload, uint32_t len, struct vqp_events_view *out,
-		      char *err, size_t errlen);
+int vqp_decode_events(const void *payload, uint32_t len, struct vqp_events_view *out, char *err,
+		      size_t errlen);
+/* Record i of a view, copied out (the view may be unaligned). */
+void vqp_events_get(const struct vqp_events_view *v, uint32_t i, struct vqt_event *out);
 /* Full sequence number of record i of a view. */
 uint64_t vqp_events_seq(const struct vqp_events_view *v, uint32_t i);
 int vqp_decode_queues(const void *payload, uint32_t len, struct vqr_queues *hdr,

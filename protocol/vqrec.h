@@ -25,16 +25,16 @@
 
 /* "\x89VQT\r\n\x1a\n": the high byte catches 7-bit transfers, the CR LF
  * pair catches newline conversion, ^Z stops a DOS `type`. */
-#define VQR_MAGIC_0 0x89u
-#define VQR_MAGIC "\x89VQT\r\n\x1a\n"
-#define VQR_MAGIC_LEN 8u
+#define VQR_MAGIC_0	  0x89u
+#define VQR_MAGIC	  "\x89VQT\r\n\x1a\n"
+#define VQR_MAGIC_LEN	  8u
 #define VQR_TRAILER_MAGIC "VQTINDEX"
 
 #define VQR_VERSION_MAJOR 1
 #define VQR_VERSION_MINOR 0
 
 #define VQR_CHUNK_ALIGN 8u
-#define VQR_CHUNK_MAX (64u * 1024u * 1024u) /* largest payload a reader accepts */
+#define VQR_CHUNK_MAX	(64u * 1024u * 1024u) /* largest payload a reader accepts */
 
 /* ---- file header ------------------------------------------------------- */
 
@@ -42,7 +42,7 @@
 #define VQR_SRC_REGION 1u /* live trace region via vqscope */
 #define VQR_SRC_TRACER 2u /* written directly by vqscope-trace */
 #define VQR_SRC_DEVICE 3u /* QMP device-side sampling only */
-#define VQR_SRC_TEST 4u	  /* synthetic, from tests */
+#define VQR_SRC_TEST   4u /* synthetic, from tests */
 
 struct vqr_file_header {
 	char magic[VQR_MAGIC_LEN];	 /* 0x00 VQR_MAGIC */
@@ -63,15 +63,18 @@ struct vqr_file_header {
 /* ---- chunks -------------------------------------------------------------- */
 
 enum vqr_chunk_type {
-	VQR_CHUNK_EVENTS = 1,  /* struct vqr_events + count * vqt_event */
-	VQR_CHUNK_QUEUES = 2,  /* struct vqr_queues + count * vqr_queue_entry */
-	VQR_CHUNK_DEVICE = 3,  /* struct vqr_device + count * vqr_device_queue */
-	VQR_CHUNK_ANNOT = 4,   /* struct vqr_annot + text */
-	VQR_CHUNK_REGION = 5,  /* struct vqr_region: producer (re)started */
-	VQR_CHUNK_CLOSE = 6,   /* struct vqr_close: why and how it ended */
-	VQR_CHUNK_INDEX = 7,   /* struct vqr_index + count * vqr_index_entry */
+	VQR_CHUNK_EVENTS = 1, /* struct vqr_events + count * vqt_event */
+	VQR_CHUNK_QUEUES = 2, /* struct vqr_queues + count * vqr_queue_entry */
+	VQR_CHUNK_DEVICE = 3, /* struct vqr_device + count * vqr_device_queue */
+	VQR_CHUNK_ANNOT = 4,  /* struct vqr_annot + text */
+	VQR_CHUNK_REGION = 5, /* struct vqr_region: producer (re)started */
+	VQR_CHUNK_CLOSE = 6,  /* struct vqr_close: why and how it ended */
+	VQR_CHUNK_INDEX = 7,  /* struct vqr_index + count * vqr_index_entry */
 	VQR_CHUNK_TYPE_COUNT
 };
+/* Chunk types below this bound with a good CRC are whole chunks; types a
+ * reader does not know are skipped (added by later minor versions). */
+#define VQR_CHUNK_TYPE_LIMIT 0x10000u
 
 /* crc = CRC32C over the first 8 bytes of this header (type, length)
  * followed by the payload (without padding). */
@@ -95,7 +98,7 @@ struct vqr_events {
 	vq_u32 violations_before; /* 0x20 protocol violations seen since the
 				   * previous batch (records dropped) */
 	vq_u32 reserved;	  /* 0x24 zero */
-	/* followed by count * struct vqt_event */
+				  /* followed by count * struct vqt_event */
 };
 
 /* QUEUES: a snapshot of the active queue-table slots. */
@@ -119,24 +122,24 @@ struct vqr_device {
 	vq_u32 reserved;     /* 0x14 zero */
 };
 struct vqr_device_queue {
-	char path[64];		/* 0x00 QOM path of the virtio device */
-	char name[32];		/* 0x40 device name from x-query-virtio */
-	vq_u16 device_id;	/* 0x60 virtio device ID */
-	vq_u16 queue_index;	/* 0x62 */
-	vq_u16 vring_num;	/* 0x64 queue size */
-	vq_u16 last_avail_idx;	/* 0x66 device's next avail index to read */
-	vq_u16 shadow_avail_idx;/* 0x68 device's copy of avail.idx */
-	vq_u16 used_idx;	/* 0x6a device's used.idx */
-	vq_u16 signalled_used;	/* 0x6c used index of the last notification */
-	vq_u16 inuse;		/* 0x6e buffers popped but not yet pushed */
-	vq_u64 desc_addr;	/* 0x70 guest-physical, from QEMU */
-	vq_u64 avail_addr;	/* 0x78 */
-	vq_u64 used_addr;	/* 0x80 */
-	vq_u32 trace_slot;	/* 0x88 matching queue-table slot, or ~0u */
-	vq_u32 flags;		/* 0x8c VQR_DQ_* */
+	char path[64];		 /* 0x00 QOM path of the virtio device */
+	char name[32];		 /* 0x40 device name from x-query-virtio */
+	vq_u16 device_id;	 /* 0x60 virtio device ID */
+	vq_u16 queue_index;	 /* 0x62 */
+	vq_u16 vring_num;	 /* 0x64 queue size */
+	vq_u16 last_avail_idx;	 /* 0x66 device's next avail index to read */
+	vq_u16 shadow_avail_idx; /* 0x68 device's copy of avail.idx */
+	vq_u16 used_idx;	 /* 0x6a device's used.idx */
+	vq_u16 signalled_used;	 /* 0x6c used index of the last notification */
+	vq_u16 inuse;		 /* 0x6e buffers popped but not yet pushed */
+	vq_u64 desc_addr;	 /* 0x70 guest-physical, from QEMU */
+	vq_u64 avail_addr;	 /* 0x78 */
+	vq_u64 used_addr;	 /* 0x80 */
+	vq_u32 trace_slot;	 /* 0x88 matching queue-table slot, or ~0u */
+	vq_u32 flags;		 /* 0x8c VQR_DQ_* */
 };
 #define VQR_DQ_SIGNALLED_VALID (1u << 0)
-#define VQR_DQ_DISAGREE (1u << 1) /* device and driver views disagree */
+#define VQR_DQ_DISAGREE	       (1u << 1) /* device and driver views disagree */
 
 /* ANNOT: free text attached to a moment (markers from the UI, notes). */
 struct vqr_annot {
@@ -144,9 +147,9 @@ struct vqr_annot {
 	vq_u32 kind;   /* 0x08 VQR_ANNOT_* */
 	vq_u32 length; /* 0x0c text bytes that follow, no NUL */
 };
-#define VQR_ANNOT_NOTE 1u	/* user note */
-#define VQR_ANNOT_QMP_EVENT 2u	/* asynchronous QMP event (STOP, RESET...) */
-#define VQR_ANNOT_VIOLATION 3u	/* protocol violation seen by the reader */
+#define VQR_ANNOT_NOTE	    1u /* user note */
+#define VQR_ANNOT_QMP_EVENT 2u /* asynchronous QMP event (STOP, RESET...) */
+#define VQR_ANNOT_VIOLATION 3u /* protocol violation seen by the reader */
 
 /* REGION: the trace region header as found at the start of a recording
  * and after every generation change. */
@@ -163,19 +166,19 @@ struct vqr_region {
 };
 
 /* CLOSE: written last before the index by a writer that ends in order. */
-#define VQR_END_NORMAL 0u	  /* duration elapsed or source ended */
-#define VQR_END_SIGNAL 1u	  /* SIGINT/SIGTERM */
-#define VQR_END_SOURCE_GONE 2u	  /* QEMU exited / socket closed */
-#define VQR_END_ERROR 3u	  /* an I/O error stopped the recording */
+#define VQR_END_NORMAL	    0u /* duration elapsed or source ended */
+#define VQR_END_SIGNAL	    1u /* SIGINT/SIGTERM */
+#define VQR_END_SOURCE_GONE 2u /* QEMU exited / socket closed */
+#define VQR_END_ERROR	    3u /* an I/O error stopped the recording */
 struct vqr_close {
-	vq_u64 ts_end;		 /* 0x00 producer ticks of the last event */
-	vq_u64 wall_end_ns;	 /* 0x08 CLOCK_REALTIME */
-	vq_u64 events;		 /* 0x10 records written */
-	vq_u64 lost;		 /* 0x18 records lost */
-	vq_u64 violations;	 /* 0x20 protocol violations */
-	vq_u32 reason;		 /* 0x28 VQR_END_* */
-	vq_u32 reserved;	 /* 0x2c zero */
-	char detail[80];	 /* 0x30 NUL-padded words, e.g. "QEMU exited" */
+	vq_u64 ts_end;	    /* 0x00 producer ticks of the last event */
+	vq_u64 wall_end_ns; /* 0x08 CLOCK_REALTIME */
+	vq_u64 events;	    /* 0x10 records written */
+	vq_u64 lost;	    /* 0x18 records lost */
+	vq_u64 violations;  /* 0x20 protocol violations */
+	vq_u32 reason;	    /* 0x28 VQR_END_* */
+	vq_u32 reserved;    /* 0x2c zero */
+	char detail[80];    /* 0x30 NUL-padded words, e.g. "QEMU exited" */
 };
 
 /* INDEX: one entry per chunk before it, for seeking. */
@@ -193,11 +196,11 @@ struct vqr_index_entry {
 
 /* Trailer: the last 32 bytes of a cleanly closed file. */
 struct vqr_trailer {
-	vq_u64 index_offset;		/* 0x00 file offset of the INDEX chunk */
-	vq_u64 chunks;			/* 0x08 chunks before the index */
-	vq_u32 reserved;		/* 0x10 zero */
-	vq_u32 crc;			/* 0x14 CRC32C of bytes 0x00..0x13 */
-	char magic[8];			/* 0x18 VQR_TRAILER_MAGIC */
+	vq_u64 index_offset; /* 0x00 file offset of the INDEX chunk */
+	vq_u64 chunks;	     /* 0x08 chunks before the index */
+	vq_u32 reserved;     /* 0x10 zero */
+	vq_u32 crc;	     /* 0x14 CRC32C of bytes 0x00..0x13 */
+	char magic[8];	     /* 0x18 VQR_TRAILER_MAGIC */
 };
 
 _Static_assert(sizeof(struct vqr_file_header) == 128, "file header is 128 bytes");

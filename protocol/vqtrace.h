@@ -35,36 +35,36 @@ typedef __UINT64_TYPE__ vq_u64;
 
 /* ---- identification and versioning ------------------------------------ */
 
-#define VQT_MAGIC 0x52545156u /* "VQTR" read as bytes */
-#define VQT_VERSION_MAJOR 1   /* bumped on incompatible layout changes */
-#define VQT_VERSION_MINOR 0   /* bumped when reserved space gains meaning */
+#define VQT_MAGIC	  0x52545156u /* "VQTR" read as bytes */
+#define VQT_VERSION_MAJOR 1	      /* bumped on incompatible layout changes */
+#define VQT_VERSION_MINOR 0	      /* bumped when reserved space gains meaning */
 
-#define VQT_REGION_MIN (64u * 1024u)
-#define VQT_REGION_MAX (1024u * 1024u * 1024u)
+#define VQT_REGION_MIN	   (64u * 1024u)
+#define VQT_REGION_MAX	   (1024u * 1024u * 1024u)
 #define VQT_REGION_DEFAULT (4u * 1024u * 1024u)
 
-#define VQT_HEADER_OFFSET 0x0000u
+#define VQT_HEADER_OFFSET  0x0000u
 #define VQT_CONTROL_OFFSET 0x1000u
-#define VQT_QUEUE_OFFSET 0x2000u
-#define VQT_PAGE_SIZE 0x1000u
+#define VQT_QUEUE_OFFSET   0x2000u
+#define VQT_PAGE_SIZE	   0x1000u
 
 #define VQT_QUEUE_SLOTS_MIN 64u
 #define VQT_QUEUE_SLOTS_MAX 255u /* slot 255 (VQT_QUEUE_NONE) means "no queue" */
-#define VQT_QUEUE_NONE 0xffu
+#define VQT_QUEUE_NONE	    0xffu
 
-#define VQT_PRODUCER_LEN 64u
+#define VQT_PRODUCER_LEN   64u
 #define VQT_QUEUE_NAME_LEN 32u
 
 /* Timestamp sources (header.ts_source). */
-#define VQT_TS_TSC 1u       /* x86 time-stamp counter, ts_hz calibrated */
-#define VQT_TS_CNTVCT 2u    /* aarch64 virtual counter, ts_hz from CNTFRQ */
+#define VQT_TS_TSC	 1u /* x86 time-stamp counter, ts_hz calibrated */
+#define VQT_TS_CNTVCT	 2u /* aarch64 virtual counter, ts_hz from CNTFRQ */
 #define VQT_TS_MONOTONIC 3u /* CLOCK_MONOTONIC nanoseconds (ts_hz = 1e9) */
 #define VQT_TS_BPF_KTIME 4u /* bpf_ktime_get_ns(), nanoseconds */
 
 /* header.flags */
 #define VQT_HDR_F_STEP_CAPABLE (1u << 0) /* producer honours step mode */
-#define VQT_HDR_F_HOSTED (1u << 1)       /* producer is a user-space program */
-#define VQT_HDR_F_TRACER (1u << 2)       /* producer is the eBPF tracer */
+#define VQT_HDR_F_HOSTED       (1u << 1) /* producer is a user-space program */
+#define VQT_HDR_F_TRACER       (1u << 2) /* producer is the eBPF tracer */
 
 /* ---- header (page 0) --------------------------------------------------- */
 
@@ -77,41 +77,41 @@ typedef __UINT64_TYPE__ vq_u64;
  * re-reads generation after every batch: a change means the producer
  * restarted (guest reboot) and the consumer must resynchronise. */
 struct vqt_header {
-	vq_u32 magic;		 /* 0x00 VQT_MAGIC once initialised */
-	vq_u16 version_major;	 /* 0x04 VQT_VERSION_MAJOR */
-	vq_u16 version_minor;	 /* 0x06 VQT_VERSION_MINOR */
-	vq_u64 region_size;	 /* 0x08 bytes, power of two */
-	vq_u32 generation;	 /* 0x10 bumped on every (re)initialisation */
-	vq_u32 flags;		 /* 0x14 VQT_HDR_F_* */
-	vq_u32 ts_source;	 /* 0x18 VQT_TS_* */
-	vq_u32 header_size;	 /* 0x1c sizeof(struct vqt_header) */
-	vq_u64 ts_hz;		 /* 0x20 timestamp ticks per second */
-	vq_u64 ts_base;		 /* 0x28 timestamp at initialisation */
-	vq_u32 control_offset;	 /* 0x30 VQT_CONTROL_OFFSET */
-	vq_u32 control_size;	 /* 0x34 sizeof(struct vqt_control) */
-	vq_u32 queue_offset;	 /* 0x38 VQT_QUEUE_OFFSET */
-	vq_u16 queue_slots;	 /* 0x3c slots in the queue table */
-	vq_u16 queue_slot_size;	 /* 0x3e sizeof(struct vqt_queue) */
-	vq_u64 ring_offset;	 /* 0x40 region_size / 2 */
-	vq_u32 ring_records;	 /* 0x48 power of two */
-	vq_u16 record_size;	 /* 0x4c sizeof(struct vqt_event) */
-	vq_u16 reserved0;	 /* 0x4e zero */
+	vq_u32 magic;			 /* 0x00 VQT_MAGIC once initialised */
+	vq_u16 version_major;		 /* 0x04 VQT_VERSION_MAJOR */
+	vq_u16 version_minor;		 /* 0x06 VQT_VERSION_MINOR */
+	vq_u64 region_size;		 /* 0x08 bytes, power of two */
+	vq_u32 generation;		 /* 0x10 bumped on every (re)initialisation */
+	vq_u32 flags;			 /* 0x14 VQT_HDR_F_* */
+	vq_u32 ts_source;		 /* 0x18 VQT_TS_* */
+	vq_u32 header_size;		 /* 0x1c sizeof(struct vqt_header) */
+	vq_u64 ts_hz;			 /* 0x20 timestamp ticks per second */
+	vq_u64 ts_base;			 /* 0x28 timestamp at initialisation */
+	vq_u32 control_offset;		 /* 0x30 VQT_CONTROL_OFFSET */
+	vq_u32 control_size;		 /* 0x34 sizeof(struct vqt_control) */
+	vq_u32 queue_offset;		 /* 0x38 VQT_QUEUE_OFFSET */
+	vq_u16 queue_slots;		 /* 0x3c slots in the queue table */
+	vq_u16 queue_slot_size;		 /* 0x3e sizeof(struct vqt_queue) */
+	vq_u64 ring_offset;		 /* 0x40 region_size / 2 */
+	vq_u32 ring_records;		 /* 0x48 power of two */
+	vq_u16 record_size;		 /* 0x4c sizeof(struct vqt_event) */
+	vq_u16 reserved0;		 /* 0x4e zero */
 	char producer[VQT_PRODUCER_LEN]; /* 0x50 NUL-padded identity, e.g.
 					  * "vqscope-demo 0.1 (x86_64)" */
 	vq_u8 reserved1[0x100 - 0x90];	 /* 0x90 zero */
 
 	/* Producer-live fields, one cache line of their own (0x100). */
-	vq_u64 ring_head;	 /* 0x100 sequence number of the next record
-				  * to be written = records written so far.
-				  * Release-stored after the record's commit
-				  * word (see vqt_event.seq). */
-	vq_u64 events_masked;	 /* 0x108 events not written: event_mask */
-	vq_u64 frames;		 /* 0x110 FRAME_END events produced */
-	vq_u64 log_bytes;	 /* 0x118 bytes reported by LOG events */
-	vq_u64 log_ticks;	 /* 0x120 ticks reported by LOG events */
-	vq_u64 marks;		 /* 0x128 MARK events */
-	vq_u64 errors;		 /* 0x130 ERROR events */
-	vq_u64 step_waits;	 /* 0x138 events that waited for a token */
+	vq_u64 ring_head;			/* 0x100 sequence number of the next record
+						 * to be written = records written so far.
+						 * Release-stored after the record's commit
+						 * word (see vqt_event.seq). */
+	vq_u64 events_masked;			/* 0x108 events not written: event_mask */
+	vq_u64 frames;				/* 0x110 FRAME_END events produced */
+	vq_u64 log_bytes;			/* 0x118 bytes reported by LOG events */
+	vq_u64 log_ticks;			/* 0x120 ticks reported by LOG events */
+	vq_u64 marks;				/* 0x128 MARK events */
+	vq_u64 errors;				/* 0x130 ERROR events */
+	vq_u64 step_waits;			/* 0x138 events that waited for a token */
 	vq_u8 reserved2[VQT_PAGE_SIZE - 0x140]; /* zero */
 };
 
@@ -122,40 +122,41 @@ struct vqt_header {
  * it never blocks on them except in step mode. */
 struct vqt_control {
 	/* host -> producer */
-	vq_u32 step_mode;     /* 0x00 1: wait for a token before each event */
-	vq_u32 step_grant;    /* 0x04 tokens granted so far (free-running) */
-	vq_u32 event_mask;    /* 0x08 bit (1 << type) set: do not write that
-			       * type (counters still count) */
-	vq_u32 reset_request; /* 0x0c incremented to ask for a counter reset */
-	vq_u32 host_heartbeat;/* 0x10 incremented by the host at least once a
-			       * second while step mode is on; a producer
-			       * that sees it stall for 2 s leaves step mode */
-	vq_u32 host_pid;      /* 0x14 informational: attached host process */
+	vq_u32 step_mode;      /* 0x00 1: wait for a token before each event */
+	vq_u32 step_grant;     /* 0x04 tokens granted so far (free-running) */
+	vq_u32 event_mask;     /* 0x08 bit (1 << type) set: do not write that
+				* type (counters still count) */
+	vq_u32 reset_request;  /* 0x0c incremented to ask for a counter reset */
+	vq_u32 host_heartbeat; /* 0x10 incremented by the host at least once a
+				* second while step mode is on; a producer
+				* that sees it stall for 2 s leaves step mode */
+	vq_u32 host_pid;       /* 0x14 informational: attached host process */
 	vq_u8 reserved0[0x40 - 0x18];
 
 	/* producer -> host acknowledgements (0x40) */
-	vq_u32 step_taken;    /* 0x40 tokens consumed (free-running) */
-	vq_u32 step_waiting;  /* 0x44 1 while waiting for a token */
-	vq_u32 reset_ack;     /* 0x48 last reset_request honoured */
-	vq_u32 mask_ack;      /* 0x4c event_mask in force */
-	vq_u32 step_abandoned;/* 0x50 times step mode was left on heartbeat
-			       * timeout */
+	vq_u32 step_taken;	/* 0x40 tokens consumed (free-running) */
+	vq_u32 step_waiting;	/* 0x44 1 while waiting for a token */
+	vq_u32 reset_ack;	/* 0x48 last reset_request honoured */
+	vq_u32 mask_ack;	/* 0x4c event_mask in force */
+	vq_u32 step_abandoned;	/* 0x50 times step mode was left on heartbeat
+				 * timeout */
 	vq_u32 step_event_type; /* 0x54 type of the event waiting for a token */
 	vq_u8 reserved1[VQT_PAGE_SIZE - 0x58];
 };
 
 /* ---- queue table (page 2 onwards) -------------------------------------- */
 
-#define VQT_QS_FREE 0u	 /* slot unused */
+#define VQT_QS_FREE   0u /* slot unused */
 #define VQT_QS_ACTIVE 1u /* queue registered and traced */
-#define VQT_QS_GONE 2u	 /* queue was torn down; counters kept */
+#define VQT_QS_GONE   2u /* queue was torn down; counters kept */
 
 /* vqt_queue.flags */
 #define VQT_QF_EVENT_IDX (1u << 0) /* VIRTIO_F_EVENT_IDX negotiated (2.7.7) */
-#define VQT_QF_PACKED (1u << 1)	   /* packed virtqueue (2.8) */
-#define VQT_QF_INDIRECT (1u << 2)  /* indirect descriptors in use (2.7.5.3) */
-#define VQT_QF_CB_DISABLED (1u << 3) /* driver has used-buffer notifications
-				      * turned off (2.7.7) */
+#define VQT_QF_PACKED	 (1u << 1) /* packed virtqueue (2.8) */
+#define VQT_QF_INDIRECT	 (1u << 2) /* indirect descriptors in use (2.7.5.3) */
+#define VQT_QF_CB_DISABLED                                                                         \
+	(1u << 3) /* driver has used-buffer notifications                                          \
+		   * turned off (2.7.7) */
 
 /* Counters, indices into vqt_queue.counters[]. */
 enum vqt_counter {
@@ -182,26 +183,26 @@ enum vqt_counter {
  * the seqcount: seq becomes odd, fields change, seq becomes even again; a
  * reader copies the slot between two equal even reads of seq. */
 struct vqt_queue {
-	vq_u32 seq;		/* 0x00 seqcount */
-	vq_u16 state;		/* 0x04 VQT_QS_* */
-	vq_u16 flags;		/* 0x06 VQT_QF_* */
-	vq_u16 device_type;	/* 0x08 virtio device ID (5: 1 net, 2 block,
-				 * 4 rng, 16 gpu, ...) */
-	vq_u16 device_instance; /* 0x0a 0 for the first device of a type */
-	vq_u16 queue_index;	/* 0x0c virtqueue index within the device */
-	vq_u16 ring_size;	/* 0x0e queue size (2.7: a power of two for
-				 * split rings) */
+	vq_u32 seq;		       /* 0x00 seqcount */
+	vq_u16 state;		       /* 0x04 VQT_QS_* */
+	vq_u16 flags;		       /* 0x06 VQT_QF_* */
+	vq_u16 device_type;	       /* 0x08 virtio device ID (5: 1 net, 2 block,
+					* 4 rng, 16 gpu, ...) */
+	vq_u16 device_instance;	       /* 0x0a 0 for the first device of a type */
+	vq_u16 queue_index;	       /* 0x0c virtqueue index within the device */
+	vq_u16 ring_size;	       /* 0x0e queue size (2.7: a power of two for
+					* split rings) */
 	char name[VQT_QUEUE_NAME_LEN]; /* 0x10 NUL-padded, e.g. "gpu0.control" */
-	vq_u64 desc_addr;	/* 0x30 guest-physical descriptor table */
-	vq_u64 avail_addr;	/* 0x38 guest-physical driver area */
-	vq_u64 used_addr;	/* 0x40 guest-physical device area */
-	vq_u16 avail_idx;	/* 0x48 driver's avail shadow: next avail.idx */
-	vq_u16 last_used_idx;	/* 0x4a driver's last used index reaped */
-	vq_u16 num_free;	/* 0x4c free descriptors */
-	vq_u16 reserved0;	/* 0x4e zero */
-	vq_u64 counters[VQT_C_COUNT]; /* 0x50 enum vqt_counter */
-	vq_u64 last_event_ts;	/* 0xd0 timestamp of the last event */
-	vq_u64 registered_ts;	/* 0xd8 timestamp of registration */
+	vq_u64 desc_addr;	       /* 0x30 guest-physical descriptor table */
+	vq_u64 avail_addr;	       /* 0x38 guest-physical driver area */
+	vq_u64 used_addr;	       /* 0x40 guest-physical device area */
+	vq_u16 avail_idx;	       /* 0x48 driver's avail shadow: next avail.idx */
+	vq_u16 last_used_idx;	       /* 0x4a driver's last used index reaped */
+	vq_u16 num_free;	       /* 0x4c free descriptors */
+	vq_u16 reserved0;	       /* 0x4e zero */
+	vq_u64 counters[VQT_C_COUNT];  /* 0x50 enum vqt_counter */
+	vq_u64 last_event_ts;	       /* 0xd0 timestamp of the last event */
+	vq_u64 registered_ts;	       /* 0xd8 timestamp of registration */
 	vq_u8 reserved1[0x100 - 0xe0];
 };
 
@@ -227,16 +228,16 @@ enum vqt_event_type {
 
 /* POLL outcomes (vqt_event.ndesc for VQT_EV_POLL). */
 #define VQT_POLL_PROGRESS 0u /* used.idx moved */
-#define VQT_POLL_TIMEOUT 1u  /* gave up */
-#define VQT_POLL_EMPTY 2u    /* nothing was in flight */
+#define VQT_POLL_TIMEOUT  1u /* gave up */
+#define VQT_POLL_EMPTY	  2u /* nothing was in flight */
 
 /* ERROR codes (vqt_event.ndesc for VQT_EV_ERROR). */
-#define VQT_ERR_RING_FULL 1u   /* no free descriptors */
-#define VQT_ERR_BAD_USED_ID 2u /* device returned an id not in flight */
-#define VQT_ERR_DEVICE 3u      /* device reported an error status */
-#define VQT_ERR_STEP_TIMEOUT 4u/* host heartbeat stopped in step mode */
-#define VQT_ERR_BAD_QUEUE 5u   /* event for an unregistered slot */
-#define VQT_ERR_DRIVER 6u      /* driver-specific, detail in arg */
+#define VQT_ERR_RING_FULL    1u /* no free descriptors */
+#define VQT_ERR_BAD_USED_ID  2u /* device returned an id not in flight */
+#define VQT_ERR_DEVICE	     3u /* device reported an error status */
+#define VQT_ERR_STEP_TIMEOUT 4u /* host heartbeat stopped in step mode */
+#define VQT_ERR_BAD_QUEUE    5u /* event for an unregistered slot */
+#define VQT_ERR_DRIVER	     6u /* driver-specific, detail in arg */
 
 /* One 32-byte record.  Field meaning by type:
  *
@@ -244,7 +245,7 @@ enum vqt_event_type {
  *   ADD             descs      head, avail index used       bytes      device-writable descs
  *   KICK[_SUPPR.]   -          -, new avail.idx             adds since last kick  -
  *   POLL            outcome    barriers (u32)               spins      duration in ticks
- *   USED            -          id, used index consumed      written    -
+ *   USED            freed      id, used index consumed      written    -
  *   IRQ             -          -, -                         -          ISR status
  *   FRAME_BEGIN     -          -                            -          frame number
  *   FRAME_END       -          -                            commands   frame number
@@ -323,10 +324,10 @@ _Static_assert(VQT_QUEUE_OFFSET + VQT_QUEUE_SLOTS_MIN * 256u <= VQT_REGION_MIN /
 /* Layout the producer derives from the region size; the host checks the
  * header against the same rules (lib: vqp_region_attach). */
 #define VQT_RING_OFFSET(size) ((size) / 2u)
-#define VQT_QUEUE_SLOTS(size)                                                        \
-	(((size) / 2u - VQT_QUEUE_OFFSET) / 256u > VQT_QUEUE_SLOTS_MAX                  \
-		 ? VQT_QUEUE_SLOTS_MAX                                                  \
-		 : ((size) / 2u - VQT_QUEUE_OFFSET) / 256u)
+#define VQT_QUEUE_SLOTS(size)                                                                      \
+	(((size) / 2u - VQT_QUEUE_OFFSET) / 256u > VQT_QUEUE_SLOTS_MAX                             \
+	     ? VQT_QUEUE_SLOTS_MAX                                                                 \
+	     : ((size) / 2u - VQT_QUEUE_OFFSET) / 256u)
 #define VQT_RING_RECORDS(size) ((size) / 2u / 32u)
 
 #endif /* VQTRACE_H */

@@ -38,11 +38,11 @@
 #elif defined(__aarch64__)
 
 /* Orders earlier loads before later loads and stores. */
-#define vq_rmb() __asm__ __volatile__("dmb ishld" ::: "memory")
+#define vq_rmb()	  __asm__ __volatile__("dmb ishld" ::: "memory")
 /* Orders earlier stores before later stores. */
-#define vq_wmb() __asm__ __volatile__("dmb ishst" ::: "memory")
+#define vq_wmb()	  __asm__ __volatile__("dmb ishst" ::: "memory")
 /* Orders all earlier accesses before all later ones. */
-#define vq_mb() __asm__ __volatile__("dmb ish" ::: "memory")
+#define vq_mb()		  __asm__ __volatile__("dmb ish" ::: "memory")
 /* Same as vq_mb on aarch64: dmb ish is what seq_cst fences compile to. */
 #define vq_fence_seqcst() __asm__ __volatile__("dmb ish" ::: "memory")
 
@@ -56,7 +56,7 @@
 
 /* Store-release and load-acquire of one naturally aligned word. */
 #define vq_store_release(ptr, val) __atomic_store_n((ptr), (val), __ATOMIC_RELEASE)
-#define vq_load_acquire(ptr) __atomic_load_n((ptr), __ATOMIC_ACQUIRE)
+#define vq_load_acquire(ptr)	   __atomic_load_n((ptr), __ATOMIC_ACQUIRE)
 
 /* Counting wrappers: the demo's poll loops count what they execute and
  * report the totals in one vq_trace_poll() call, so counting costs a

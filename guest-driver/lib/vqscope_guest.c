@@ -72,7 +72,7 @@ static inline void publish_head(volatile vq_u64 *dst, vq_u64 v)
 
 /* ---- queue table ----------------------------------------------------------- */
 
-#define C(counter) (1u << (counter))
+#define C(counter)   (1u << (counter))
 #define ALL_COUNTERS ((1u << VQT_C_COUNT) - 1)
 
 /* Copy the private state of one queue into its shared slot under the
@@ -105,8 +105,7 @@ static void queue_publish(struct vq_trace *t, unsigned slot, vq_u64 ts, vq_u32 c
 
 static inline int slot_ok(const struct vq_trace *t, int slot)
 {
-	return slot >= 0 && (unsigned)slot < t->queue_slots &&
-	       t->q[slot].state == VQT_QS_ACTIVE;
+	return slot >= 0 && (unsigned)slot < t->queue_slots && t->q[slot].state == VQT_QS_ACTIVE;
 }
 
 /* ---- host control ----------------------------------------------------------- */
@@ -202,8 +201,8 @@ static inline int control_check(struct vq_trace *t, unsigned type, vq_u64 *ts)
 /* ---- event ring --------------------------------------------------------------- */
 
 /* Write one record and publish it.  See vqtrace.h, "Publication". */
-static inline void emit(struct vq_trace *t, vq_u64 ts, unsigned type, unsigned queue,
-			vq_u16 ndesc, vq_u32 word, vq_u32 len, vq_u64 arg)
+static inline void emit(struct vq_trace *t, vq_u64 ts, unsigned type, unsigned queue, vq_u16 ndesc,
+			vq_u32 word, vq_u32 len, vq_u64 arg)
 {
 	vq_u64 s = t->head;
 	volatile struct vqt_event *e = &t->ring[s & t->ring_mask];
@@ -236,8 +235,7 @@ static inline vq_u32 head_word(vq_u16 head, vq_u16 ring_idx)
 
 /* ---- initialisation ------------------------------------------------------------ */
 
-int vq_trace_init(struct vq_trace *t, void *region, vq_u64 size,
-		  const struct vq_trace_config *cfg)
+int vq_trace_init(struct vq_trace *t, void *region, vq_u64 size, const struct vq_trace_config *cfg)
 {
 	volatile struct vqt_header *h = region;
 	vq_u32 old_generation = 0;
@@ -277,13 +275,14 @@ int vq_trace_init(struct vq_trace *t, void *region, vq_u64 size,
 	h->region_size = size;
 	t->no_step = cfg->no_step;
 	h->flags = (cfg->no_step ? 0 : VQT_HDR_F_STEP_CAPABLE) | cfg->flags;
-	h->ts_source = cfg->ts_source ? cfg->ts_source : (
+	h->ts_source = cfg->ts_source ? cfg->ts_source
+				      : (
 #if defined(__aarch64__)
-								  VQT_TS_CNTVCT
+					    VQT_TS_CNTVCT
 #else
-								  VQT_TS_TSC
+					    VQT_TS_TSC
 #endif
-							  );
+					);
 	h->header_size = sizeof(struct vqt_header);
 	h->ts_hz = cfg->ts_hz;
 	h->control_offset = VQT_CONTROL_OFFSET;
@@ -412,11 +411,12 @@ static void bad_slot(struct vq_trace *t, int slot)
 	t->errors++;
 	t->hdr->errors = t->errors;
 	if (control_check(t, VQT_EV_ERROR, &ts))
-		emit(t, ts, VQT_EV_ERROR, VQT_QUEUE_NONE, VQT_ERR_BAD_QUEUE, 0, 0, (vq_u64)(vq_u32)slot);
+		emit(t, ts, VQT_EV_ERROR, VQT_QUEUE_NONE, VQT_ERR_BAD_QUEUE, 0, 0,
+		     (vq_u64)(vq_u32)slot);
 }
 
-void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx,
-		  vq_u16 ndesc, vq_u32 bytes, vq_u16 nwritable)
+void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc,
+		  vq_u32 bytes, vq_u16 nwritable)
 {
 	struct vq_trace_queue *p;
 	vq_u64 ts;
@@ -471,8 +471,7 @@ void vq_trace_kick_suppressed(struct vq_trace *t, int slot, vq_u16 new_avail_idx
 	kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED);
 }
 
-void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st,
-		   vq_u16 outcome)
+void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st, vq_u16 outcome)
 {
 	struct vq_trace_queue *p;
 	vq_u64 ts, duration;
@@ -494,7 +493,7 @@ void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st,
 		p->counters[VQT_C_POLL_TIMEOUTS]++;
 	queue_publish(t, (unsigned)slot, ts,
 		      C(VQT_C_POLLS) | C(VQT_C_POLL_SPINS) | C(VQT_C_BARRIERS_RMB) |
-			      C(VQT_C_BARRIERS_WMB) | C(VQT_C_BARRIERS_MB) | C(VQT_C_POLL_TIMEOUTS));
+			  C(VQT_C_BARRIERS_WMB) | C(VQT_C_BARRIERS_MB) | C(VQT_C_POLL_TIMEOUTS));
 	barriers = st->rmb + st->wmb + st->mb;
 	duration = ts > st->start ? ts - st->start : 0;
 	if (write)
@@ -623,8 +622,8 @@ void vq_trace_error(struct vq_trace *t, int slot, vq_u16 code, vq_u64 detail)
 		emit(t, ts, VQT_EV_ERROR, queue, code, 0, 0, detail);
 }
 
-void vq_trace_sync_indices(struct vq_trace *t, int slot, vq_u16 avail_idx,
-			   vq_u16 last_used_idx, vq_u16 num_free)
+void vq_trace_sync_indices(struct vq_trace *t, int slot, vq_u16 avail_idx, vq_u16 last_used_idx,
+			   vq_u16 num_free)
 {
 	struct vq_trace_queue *p;
 

@@ -40,9 +40,9 @@
 #endif
 
 /* Error codes returned by vq_trace_init / vq_trace_register_queue. */
-#define VQ_TRACE_OK 0
+#define VQ_TRACE_OK	0
 #define VQ_TRACE_EINVAL (-1) /* bad argument (region size, ring size...) */
-#define VQ_TRACE_EFULL (-2)  /* no free queue slot */
+#define VQ_TRACE_EFULL	(-2) /* no free queue slot */
 
 struct vq_trace_config {
 	const char *producer; /* identity string, truncated to 63 bytes */
@@ -92,13 +92,13 @@ struct vq_trace {
 	volatile struct vqt_control *ctrl;
 	volatile struct vqt_queue *queues;
 	volatile struct vqt_event *ring;
-	vq_u64 head;	     /* next sequence number (private copy) */
-	vq_u32 ring_mask;    /* ring_records - 1 */
-	vq_u32 queue_slots;  /* slots usable: min(header, VQ_TRACE_MAX_QUEUES) */
-	vq_u32 reset_seen;   /* last control.reset_request honoured */
-	vq_u32 mask;	     /* event_mask in force */
-	vq_u32 step_taken;   /* step tokens consumed (private copy) */
-	vq_u32 no_step;	     /* from vq_trace_config */
+	vq_u64 head;	    /* next sequence number (private copy) */
+	vq_u32 ring_mask;   /* ring_records - 1 */
+	vq_u32 queue_slots; /* slots usable: min(header, VQ_TRACE_MAX_QUEUES) */
+	vq_u32 reset_seen;  /* last control.reset_request honoured */
+	vq_u32 mask;	    /* event_mask in force */
+	vq_u32 step_taken;  /* step tokens consumed (private copy) */
+	vq_u32 no_step;	    /* from vq_trace_config */
 	vq_u64 ts_hz;
 	vq_u64 (*now)(void);
 	vq_u64 frames, log_bytes, log_ticks, marks, errors, masked, step_waits;
@@ -109,8 +109,7 @@ struct vq_trace {
  * `size` bytes, a power of two from 64 KiB to 1 GiB.  Bumps the generation
  * so an attached host resynchronises.  Returns VQ_TRACE_OK or
  * VQ_TRACE_EINVAL. */
-int vq_trace_init(struct vq_trace *t, void *region, vq_u64 size,
-		  const struct vq_trace_config *cfg);
+int vq_trace_init(struct vq_trace *t, void *region, vq_u64 size, const struct vq_trace_config *cfg);
 
 /* Register a queue; returns its slot (>= 0) or a negative VQ_TRACE_E*.
  * A queue registered again after vq_trace_unregister_queue (device reset)
@@ -124,14 +123,13 @@ vq_u64 vq_trace_now(const struct vq_trace *t);
 
 /* Events.  `slot` is a value returned by vq_trace_register_queue; calls
  * with a bad slot emit an ERROR event instead. */
-void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx,
-		  vq_u16 ndesc, vq_u32 bytes, vq_u16 nwritable);
+void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc,
+		  vq_u32 bytes, vq_u16 nwritable);
 void vq_trace_kick(struct vq_trace *t, int slot, vq_u16 new_avail_idx);
 void vq_trace_kick_suppressed(struct vq_trace *t, int slot, vq_u16 new_avail_idx);
-void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st,
-		   vq_u16 outcome);
-void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx,
-		   vq_u32 written, vq_u16 ndesc_freed);
+void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st, vq_u16 outcome);
+void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx, vq_u32 written,
+		   vq_u16 ndesc_freed);
 void vq_trace_irq(struct vq_trace *t, int slot, vq_u32 isr);
 void vq_trace_callbacks(struct vq_trace *t, int slot, int enabled, vq_u16 used_event);
 void vq_trace_frame_begin(struct vq_trace *t, vq_u64 frame);
@@ -143,7 +141,7 @@ void vq_trace_error(struct vq_trace *t, int slot, vq_u16 code, vq_u64 detail);
 
 /* For producers that read the driver's real indices (the tracer): set the
  * published avail shadow, last used index and free count directly. */
-void vq_trace_sync_indices(struct vq_trace *t, int slot, vq_u16 avail_idx,
-			   vq_u16 last_used_idx, vq_u16 num_free);
+void vq_trace_sync_indices(struct vq_trace *t, int slot, vq_u16 avail_idx, vq_u16 last_used_idx,
+			   vq_u16 num_free);
 
 #endif /* VQSCOPE_GUEST_H */
