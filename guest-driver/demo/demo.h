@@ -1,0 +1,171 @@
+/* demo.h - the modules of the vqscope demo guest and what they export.
+ *
+ * The demo guest is a bare-metal x86-64 kernel booted by QEMU -kernel
+ * (multiboot).  It drives a virtio-gpu-pci device through the modern
+ * virtio-pci transport, animates a spinning wheel, and exports every
+ * virtqueue operation into the vqscope trace region found in the BAR2 of
+ * an ivshmem-plain device.  See docs/guest.md for its options.
+ */
+#ifndef DEMO_H
+#define DEMO_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "vqscope_guest.h"
+
+typedef vq_u8 u8;
+typedef vq_u16 u16;
+typedef vq_u32 u32;
+typedef vq_u64 u64;
+
+#define DEMO_NAME    "vqdemo"
+#define DEMO_VERSION "0.1"
+
+/* isa-debug-exit codes; QEMU exits with (code << 1) | 1. */
+#define EXIT_BAD_OPTION	  1 /* bad kernel command line: QEMU status 3 */
+#define EXIT_NO_DEVICE	  2 /* a required PCI device is missing: 5 */
+#define EXIT_DEVICE_ERROR 3 /* a device refused a step or failed: 7 */
+#define EXIT_INTERNAL	  4 /* CPU exception, out of memory, timeout: 9 */
+
+/* ---- cmdline.c: kernel command line ------------------------------------- */
+
+enum barrier_policy {
+	BARRIER_SEQCST_EVERY,  /* (a) SeqCst fence on every spin */
+	BARRIER_ON_PROGRESS,   /* (b) acquire fence once progress is seen */
+	BARRIER_ACQUIRE_EVERY, /* (c) acquire fence before every read */
+	BARRIER_NONE,	       /* no fence at all */
+};
+
+enum flush_mode {
+	FLUSH_FRAME, /* one transfer + flush per frame */
+	FLUSH_LINE,  /* one transfer + flush per band of `lines` lines */
+};
+
+struct demo_options {
+	enum barrier_policy barrier;
+	enum flush_mode flush;
+	u32 lines;	   /* band height for FLUSH_LINE */
+	int log_frame;	   /* print the [VIRTIO PERF] line every frame */
+	int uart_paced;	   /* pace serial output like a 115200-baud UART */
+	u64 frames;	   /* frames to render, 0 = until stopped */
+	int complete_irq;  /* wait for MSI-X instead of spinning */
+	u32 width, height; /* 0: the device's preferred mode */
+};
+
+/* Parse `cmdline` (the multiboot string: the kernel path, then
+ * options).  On a bad option, prints what was wrong and exits. */
+void options_parse(struct demo_options *o, const char *cmdline);
+const char *barrier_policy_name(enum barrier_policy p);
+
+/* ---- format.c: printf-style formatting --------------------------------- */
+
+/* Supports %s %c %d %u %x %p with l/ll, a field width and 0 padding.
+ * Returns the length it would have written (snprintf semantics). */
+int format_v(char *buf, size_t size, const char *fmt, va_list ap);
+int format(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- console.c: serial port (COM1) -------------------------------------- */
+
+void console_init(void);
+/* uart=115200: every character costs a real UART's 10 bit times. */
+void console_set_paced(int paced, u64 tsc_hz);
+/* Once the trace region is up, every write is also a LOG event. */
+void console_attach_trace(struct vq_trace *t);
+void console_write(const char *s, size_t len);
+void console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- power.c: exit and power off ---------------------------------------- */
+
+void power_init(void); /* finds the ACPI PM I/O base (q35 ICH9 LPC) */
+u16 power_pm_base(void);
+__attribute__((noreturn)) void power_off(void);
+/* Prints "vqdemo: error: ..." and exits QEMU with status (code<<1)|1. */
+__attribute__((noreturn, format(printf, 2, 3))) void fail(int code, const char *fmt, ...);
+
+/* ---- timer.c: TSC calibration ------------------------------------------- */
+
+/* Measures the TSC against the ACPI PM timer; returns ticks per second. */
+u64 timer_calibrate(void);
+u64 timer_tsc_hz(void);
+void timer_delay_us(u64 us);
+
+/* ---- memory.c: physical page allocator and mem* functions --------------- */
+
+void memory_init(u64 heap_start, u64 heap_end);
+/* Zeroed, page-aligned, identity-mapped memory; fails the boot when out. */
+void *memory_alloc(size_t bytes, const char *what);
+void *memset(void *dst, int c, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+
+/* ---- paging.c: identity mappings for device memory ---------------------- */
+
+#define MAP_CACHED   0 /* write-back: RAM, including ivshmem's BAR */
+#define MAP_UNCACHED 1 /* strong uncacheable: device registers */
+
+/* Identity-map [phys, phys + size) with 2 MiB pages.  Returns 0, or -1
+ * when the range is not addressable (beyond 2^46) or tables run out. */
+int paging_map(u64 phys, u64 size, int uncached);
+
+/* ---- cpu.c: interrupts and exceptions ------------------------------------ */
+
+void idt_install(void);
+void idt_set_handler(u8 vector, void (*stub)(void));
+/* Local APIC for MSI-X delivery (complete=irq). */
+#define VECTOR_QUEUE	0x40 /* gpu0.control's MSI-X vector */
+#define VECTOR_TIMER	0x41 /* periodic wake-up from hlt */
+#define VECTOR_SPURIOUS 0xff
+void lapic_init(void);
+u32 lapic_id(void);
+void lapic_timer_periodic(u8 vector, u32 initial_count);
+/* Interrupts received on `vector` so far. */
+u64 interrupt_count(u8 vector);
+
+/* ---- pci.c: configuration space and BARs --------------------------------- */
+
+#define PCI_MAX_DEVICES 64
+
+struct pci_device {
+	u8 bus, dev, fn;
+	u16 vendor, device;
+	u32 class_code; /* class << 16 | subclass << 8 | prog-if */
+};
+
+struct pci_bar {
+	u64 addr; /* 0 when not assigned */
+	u64 size;
+	int io;	  /* I/O space BAR */
+	int is64; /* 64-bit memory BAR (takes two slots) */
+	int prefetchable;
+};
+
+/* Enumerate every bus reachable from bus 0; returns the device count. */
+int pci_enumerate(void);
+/* The n-th device with this vendor/device ID, or NULL. */
+struct pci_device *pci_find(u16 vendor, u16 device, int n);
+u8 pci_read8(const struct pci_device *d, u16 off);
+u16 pci_read16(const struct pci_device *d, u16 off);
+u32 pci_read32(const struct pci_device *d, u16 off);
+void pci_write16(const struct pci_device *d, u16 off, u16 v);
+void pci_write32(const struct pci_device *d, u16 off, u32 v);
+/* Decode BAR `index` (address and size, sized with decoding off). */
+int pci_bar_info(const struct pci_device *d, unsigned index, struct pci_bar *out);
+/* Turn on memory decoding and bus mastering. */
+void pci_enable(const struct pci_device *d);
+/* Offset of the first capability with this ID after the capability at
+ * `from` (0: from the start of the list), or 0 when there is none. */
+u8 pci_find_cap(const struct pci_device *d, u8 id, u8 from);
+
+/* ---- trace.c: the ivshmem trace region ----------------------------------- */
+
+extern struct vq_trace demo_trace;
+extern int demo_trace_ready; /* demo_trace has been initialised */
+/* Finds ivshmem-plain, maps its BAR2 and initialises the region. */
+void trace_setup(u64 tsc_hz);
+
+/* ---- virtio_pci.c, virtqueue.c, gpu.c, scene.c: see their headers ------ */
+
+#endif /* DEMO_H */

@@ -1,0 +1,793 @@
+/* check_trace.c - host-side checks for the demo guest's system tests:
+ * reads a trace region file left by a finished guest through libvqproto
+ * and verifies the invariants of the virtqueue protocol, prints frame
+ * timings, and checks a QMP screendump against the expected scene.
+ *
+ *   check_trace check REGION [options]   verify invariants (below)
+ *   check_trace frames REGION            print the producer's frame count
+ *   check_trace frame-ns REGION          print frame durations (median, mean)
+ *   check_trace screendump PPM W H       the picture is the spinning wheel
+ *
+ * check options:
+ *   --frames N           exactly N frames were rendered
+ *   --policy NAME        barrier counts match barrier=NAME
+ *   --commands N         every frame sent N commands
+ *   --log-per-frame      every frame wrote log output (log=frame)
+ *   --no-log-in-frames   no frame wrote log output (log=off)
+ *   --ram FILE           guest RAM file: rings there match the queue table
+ *   --irq | --no-irq     gpu0.control has used-buffer notifications on and
+ *                        received interrupts / has them off and received none
+ *
+ * Every violated invariant is printed on its own line; the exit status is
+ * 1 if any was, 2 on bad usage or unreadable input.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scene.h"
+#include "vqproto.h"
+
+#define MAX_SLOTS VQT_QUEUE_SLOTS_MAX
+
+static const char *subject; /* file being checked, for messages */
+static unsigned long violations;
+
+static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "check_trace: %s: ", subject);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	violations++;
+}
+
+static __attribute__((noreturn)) void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "check_trace: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+struct mapping {
+	const uint8_t *data;
+	size_t size;
+};
+
+static struct mapping map_file(const char *path)
+{
+	struct mapping m;
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	void *p;
+
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || st.st_size <= 0)
+		die("%s: empty or unreadable", path);
+	m.size = (size_t)st.st_size;
+	p = mmap(NULL, m.size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("%s: mmap: %s", path, strerror(errno));
+	close(fd);
+	m.data = p;
+	return m;
+}
+
+/* ---- reading a region ------------------------------------------------------ */
+
+struct trace {
+	struct mapping map;
+	struct vqp_region region;
+	struct vqt_event *events;
+	size_t count;
+	uint64_t lost, dropped;
+};
+
+static void trace_load(struct trace *t, const char *path)
+{
+	char err[VQP_ERRLEN];
+	struct vqp_reader rd;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->map = map_file(path);
+	vqp_region_init(&t->region, t->map.data, t->map.size, NULL);
+	rc = vqp_region_sync(&t->region, err, sizeof(err));
+	if (rc != VQP_OK)
+		die("%s: %s", path, err);
+	t->events = calloc(t->region.layout.ring_records, sizeof(*t->events));
+	if (!t->events)
+		die("out of memory");
+	vqp_reader_init(&rd, &t->region, true);
+	for (;;) {
+		struct vqp_drain_info info;
+		int n = vqp_reader_drain(&rd, t->events + t->count,
+					 t->region.layout.ring_records - t->count, &info);
+
+		if (n < 0)
+			die("%s: the producer restarted while the region was read", path);
+		if (n == 0)
+			break;
+		t->count += (size_t)n;
+	}
+	t->lost = rd.lost;
+	t->dropped = rd.violations;
+	if (rd.violations)
+		violation("%" PRIu64 " malformed records, last: %s", rd.violations,
+			  rd.last_violation);
+}
+
+static uint64_t header_u64(const struct trace *t, size_t offset)
+{
+	uint64_t v;
+
+	memcpy(&v, t->map.data + offset, sizeof(v));
+	return v;
+}
+
+/* ---- check ------------------------------------------------------------------- */
+
+struct check_options {
+	long frames; /* -1: any */
+	const char *policy;
+	long commands; /* -1: any */
+	int log_per_frame, no_log_in_frames;
+	const char *ram;
+	int irq; /* 1: interrupts expected, 0: none, -1: any */
+};
+
+struct queue_state {
+	int registered;
+	uint16_t ring_size;
+	uint16_t next_avail, next_used; /* free-running, as the driver's */
+	uint16_t adds_since_kick;
+	uint8_t *in_flight; /* per head */
+	unsigned in_flight_count;
+	uint64_t counted[VQT_C_COUNT];
+	int callbacks; /* last CB event: 1 on, 0 off, -1 none */
+	uint64_t polls_bad_barriers;
+	char first_bad_poll[160];
+};
+
+static const char *const counter_names[VQT_C_COUNT] = {
+    "ADDS",	   "DESCS",	  "BYTES",	   "KICKS",	   "KICKS_SUPPRESSED",
+    "IRQS",	   "POLLS",	  "POLL_SPINS",	   "BARRIERS_RMB", "BARRIERS_WMB",
+    "BARRIERS_MB", "COMPLETIONS", "POLL_TIMEOUTS", "USED_BYTES",   "CB_CHANGES",
+    "ERRORS",
+};
+
+/* Barriers a poll of `spins` iterations executes under each policy. */
+static int policy_barriers(const char *policy, uint64_t spins, uint64_t *expected)
+{
+	if (strcmp(policy, "seqcst-every") == 0 || strcmp(policy, "acquire-every") == 0)
+		*expected = spins;
+	else if (strcmp(policy, "on-progress") == 0)
+		*expected = 1;
+	else if (strcmp(policy, "none") == 0)
+		*expected = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static void check_event(struct queue_state *qs, const struct vqt_event *e, uint64_t seq,
+			const struct check_options *o)
+{
+	struct queue_state *q = &qs[e->queue];
+	uint64_t *c = q->counted;
+
+	if (e->type == VQT_EV_QUEUE) {
+		if (e->ndesc == VQT_QS_ACTIVE && !q->registered) {
+			q->registered = 1;
+			q->ring_size = e->ring_idx;
+			q->callbacks = -1;
+			q->in_flight = calloc(q->ring_size, 1);
+			if (!q->in_flight)
+				die("out of memory");
+		}
+		return;
+	}
+	if (!q->registered) {
+		violation("record %" PRIu64 ": %s for queue slot %u, which was never registered",
+			  seq, vqp_event_type_name(e->type), e->queue);
+		return;
+	}
+	switch (e->type) {
+	case VQT_EV_ADD:
+		c[VQT_C_ADDS]++;
+		c[VQT_C_DESCS] += e->ndesc;
+		c[VQT_C_BYTES] += e->len;
+		if (e->head >= q->ring_size)
+			violation("record %" PRIu64 ": ADD head %u outside the ring of %u", seq,
+				  e->head, q->ring_size);
+		else if (q->in_flight[e->head])
+			violation("record %" PRIu64 ": ADD head %u is already in flight", seq,
+				  e->head);
+		else {
+			q->in_flight[e->head] = 1;
+			q->in_flight_count++;
+		}
+		if (e->ring_idx != q->next_avail)
+			violation("record %" PRIu64 ": ADD at avail index %u, expected %u", seq,
+				  e->ring_idx, q->next_avail);
+		q->next_avail = (uint16_t)(e->ring_idx + 1);
+		q->adds_since_kick++;
+		break;
+	case VQT_EV_KICK:
+	case VQT_EV_KICK_SUPPRESSED:
+		c[e->type == VQT_EV_KICK ? VQT_C_KICKS : VQT_C_KICKS_SUPPRESSED]++;
+		if (e->ring_idx != q->next_avail)
+			violation("record %" PRIu64 ": %s publishes avail index %u, expected %u",
+				  seq, vqp_event_type_name(e->type), e->ring_idx, q->next_avail);
+		if (e->len != q->adds_since_kick)
+			violation("record %" PRIu64 ": %s reports %u adds since the last kick, "
+				  "counted %u",
+				  seq, vqp_event_type_name(e->type), e->len, q->adds_since_kick);
+		q->adds_since_kick = 0;
+		break;
+	case VQT_EV_POLL:
+		c[VQT_C_POLLS]++;
+		c[VQT_C_POLL_SPINS] += e->len;
+		if (e->ndesc == VQT_POLL_TIMEOUT)
+			c[VQT_C_POLL_TIMEOUTS]++;
+		/* The queue table splits barriers by kind; events carry the
+		 * sum, compared with the sum of the three counters. */
+		c[VQT_C_BARRIERS_RMB] += e->barriers;
+		if (e->ndesc != VQT_POLL_PROGRESS)
+			violation("record %" PRIu64 ": POLL outcome %u, expected progress", seq,
+				  e->ndesc);
+		if (e->len == 0)
+			violation("record %" PRIu64 ": POLL with 0 spins", seq);
+		if (o->policy) {
+			uint64_t expected = 0;
+
+			policy_barriers(o->policy, e->len, &expected);
+			if (e->barriers != expected && q->polls_bad_barriers++ == 0)
+				snprintf(q->first_bad_poll, sizeof(q->first_bad_poll),
+					 "record %" PRIu64
+					 ": POLL of %u spins executed %u barriers, "
+					 "barrier=%s executes %" PRIu64,
+					 seq, e->len, e->barriers, o->policy, expected);
+		}
+		break;
+	case VQT_EV_USED:
+		c[VQT_C_COMPLETIONS]++;
+		c[VQT_C_USED_BYTES] += e->len;
+		if (e->head >= q->ring_size || !q->in_flight[e->head])
+			violation("record %" PRIu64 ": USED head %u was not in flight", seq,
+				  e->head);
+		else {
+			q->in_flight[e->head] = 0;
+			q->in_flight_count--;
+		}
+		if (e->ring_idx != q->next_used)
+			violation("record %" PRIu64 ": USED at used index %u, expected %u", seq,
+				  e->ring_idx, q->next_used);
+		q->next_used = (uint16_t)(e->ring_idx + 1);
+		break;
+	case VQT_EV_IRQ:
+		c[VQT_C_IRQS]++;
+		break;
+	case VQT_EV_CB:
+		c[VQT_C_CB_CHANGES]++;
+		q->callbacks = e->ndesc != 0;
+		break;
+	case VQT_EV_ERROR:
+		c[VQT_C_ERRORS]++;
+		break;
+	}
+}
+
+/* Counters in the queue table must equal what the events add up to. */
+static void check_queue_table(const struct trace *t, struct queue_state *qs, unsigned slot)
+{
+	struct queue_state *q = &qs[slot];
+	struct vqt_queue snap;
+	char err[VQP_ERRLEN];
+	uint64_t barriers;
+
+	if (vqp_queue_snapshot(&t->region, slot, &snap, err, sizeof(err)) != VQP_OK) {
+		violation("queue slot %u: %s", slot, err);
+		return;
+	}
+	if (snap.state != VQT_QS_ACTIVE)
+		violation("queue slot %u (%s): state %u, expected active", slot, snap.name,
+			  snap.state);
+	if (snap.desc_addr == 0 || snap.avail_addr == 0 || snap.used_addr == 0)
+		violation("queue slot %u (%s): ring addresses not filled in (%#" PRIx64
+			  ", %#" PRIx64 ", %#" PRIx64 ")",
+			  slot, snap.name, snap.desc_addr, snap.avail_addr, snap.used_addr);
+	for (unsigned i = 0; i < VQT_C_COUNT; i++) {
+		if (i >= VQT_C_BARRIERS_RMB && i <= VQT_C_BARRIERS_MB)
+			continue;
+		if (snap.counters[i] != q->counted[i])
+			violation("queue slot %u (%s): counter %s is %" PRIu64
+				  " but the events add up to %" PRIu64,
+				  slot, snap.name, counter_names[i], snap.counters[i],
+				  q->counted[i]);
+	}
+	barriers = snap.counters[VQT_C_BARRIERS_RMB] + snap.counters[VQT_C_BARRIERS_WMB] +
+		   snap.counters[VQT_C_BARRIERS_MB];
+	if (barriers != q->counted[VQT_C_BARRIERS_RMB])
+		violation("queue slot %u (%s): barrier counters add up to %" PRIu64
+			  " but POLL events report %" PRIu64,
+			  slot, snap.name, barriers, q->counted[VQT_C_BARRIERS_RMB]);
+	if (snap.avail_idx != q->next_avail || snap.last_used_idx != q->next_used)
+		violation("queue slot %u (%s): table says avail %u / used %u, events say %u / %u",
+			  slot, snap.name, snap.avail_idx, snap.last_used_idx, q->next_avail,
+			  q->next_used);
+	if (q->in_flight_count)
+		violation("queue slot %u (%s): %u buffers added but never used", slot, snap.name,
+			  q->in_flight_count);
+	else if (snap.num_free != snap.ring_size)
+		violation("queue slot %u (%s): %u of %u descriptors free with nothing in flight",
+			  slot, snap.name, snap.num_free, snap.ring_size);
+	if (q->polls_bad_barriers)
+		violation("queue slot %u (%s): %" PRIu64 " polls break the policy; first: %s", slot,
+			  snap.name, q->polls_bad_barriers, q->first_bad_poll);
+}
+
+/* The policy's barrier kinds: seqcst-every counts full barriers, the
+ * acquire policies read barriers, none nothing. */
+static void check_policy_kinds(const struct trace *t, unsigned slot, const char *policy)
+{
+	struct vqt_queue snap;
+	char err[VQP_ERRLEN];
+	const uint64_t *c = snap.counters;
+	int seqcst = strcmp(policy, "seqcst-every") == 0;
+
+	if (vqp_queue_snapshot(&t->region, slot, &snap, err, sizeof(err)) != VQP_OK)
+		return; /* reported by check_queue_table */
+	if (c[VQT_C_BARRIERS_WMB] != 0 || (seqcst ? c[VQT_C_BARRIERS_RMB] : c[VQT_C_BARRIERS_MB]))
+		violation("queue slot %u (%s): barrier=%s executed rmb %" PRIu64 ", wmb %" PRIu64
+			  ", mb %" PRIu64 " while polling",
+			  slot, snap.name, policy, c[VQT_C_BARRIERS_RMB], c[VQT_C_BARRIERS_WMB],
+			  c[VQT_C_BARRIERS_MB]);
+}
+
+/* The rings in guest RAM hold the indices the queue table reports. */
+static void check_guest_ram(const struct trace *t, unsigned slot, const char *path)
+{
+	struct mapping ram = map_file(path);
+	struct vqt_queue snap;
+	char err[VQP_ERRLEN];
+	uint16_t avail_idx, used_idx;
+
+	if (vqp_queue_snapshot(&t->region, slot, &snap, err, sizeof(err)) != VQP_OK)
+		return;
+	if (snap.avail_addr + 4 > ram.size || snap.used_addr + 4 > ram.size) {
+		violation("queue slot %u (%s): rings at %#" PRIx64 "/%#" PRIx64
+			  " are outside guest RAM (%zu bytes)",
+			  slot, snap.name, snap.avail_addr, snap.used_addr, ram.size);
+		return;
+	}
+	memcpy(&avail_idx, ram.data + snap.avail_addr + 2, 2);
+	memcpy(&used_idx, ram.data + snap.used_addr + 2, 2);
+	if (avail_idx != snap.avail_idx || used_idx != snap.last_used_idx)
+		violation("queue slot %u (%s): guest RAM has avail.idx %u used.idx %u, the table "
+			  "%u / %u",
+			  slot, snap.name, avail_idx, used_idx, snap.avail_idx, snap.last_used_idx);
+	munmap((void *)ram.data, ram.size);
+}
+
+static int cmd_check(const char *path, const struct check_options *o)
+{
+	static struct queue_state qs[MAX_SLOTS + 1];
+	struct trace t;
+	uint64_t frames_begun = 0, frames_ended = 0, log_bytes = 0, log_ticks = 0;
+	uint64_t frames_without_log = 0, frames_with_log = 0, last_ts = 0;
+	uint64_t frame_commands = 0, bad_commands = 0;
+	int in_frame = 0, frame_logged = 0;
+	uint64_t errors = 0;
+	int control = -1;
+
+	subject = path;
+	trace_load(&t, path);
+	if (t.region.layout.generation != 1)
+		violation("generation %u, expected 1 for a region file of one boot",
+			  t.region.layout.generation);
+	if (t.lost)
+		violation("%" PRIu64 " records were overwritten: make the region bigger, "
+			  "counters cannot be checked",
+			  t.lost);
+	if (t.count == 0)
+		violation("no events at all");
+
+	for (size_t i = 0; i < t.count; i++) {
+		const struct vqt_event *e = &t.events[i];
+		uint64_t seq = i; /* from_oldest with nothing lost starts at 0 */
+
+		if ((uint32_t)seq != e->seq)
+			violation("record %zu carries sequence number %u", i, e->seq);
+		if (e->ts < last_ts)
+			violation("record %" PRIu64 ": timestamp goes back from %" PRIu64
+				  " to %" PRIu64,
+				  seq, last_ts, e->ts);
+		last_ts = e->ts;
+		switch (e->type) {
+		case VQT_EV_FRAME_BEGIN:
+			if (in_frame)
+				violation("record %" PRIu64 ": FRAME_BEGIN %" PRIu64
+					  " inside frame %" PRIu64,
+					  seq, e->arg, frames_begun - 1);
+			if (e->arg != frames_begun)
+				violation("record %" PRIu64 ": FRAME_BEGIN %" PRIu64
+					  ", expected frame %" PRIu64,
+					  seq, e->arg, frames_begun);
+			frames_begun++;
+			in_frame = 1;
+			frame_logged = 0;
+			frame_commands = 0;
+			continue;
+		case VQT_EV_FRAME_END:
+			if (!in_frame || e->arg != frames_begun - 1)
+				violation("record %" PRIu64 ": FRAME_END %" PRIu64
+					  " without its FRAME_BEGIN",
+					  seq, e->arg);
+			if (e->len != frame_commands && bad_commands++ == 0)
+				violation("record %" PRIu64 ": frame %" PRIu64
+					  " reports %u commands, %" PRIu64 " were used",
+					  seq, e->arg, e->len, frame_commands);
+			if (o->commands >= 0 && e->len != (uint64_t)o->commands &&
+			    bad_commands++ == 0)
+				violation("record %" PRIu64 ": frame %" PRIu64
+					  " sent %u commands, expected %ld",
+					  seq, e->arg, e->len, o->commands);
+			frames_ended++;
+			in_frame = 0;
+			if (frame_logged)
+				frames_with_log++;
+			else
+				frames_without_log++;
+			continue;
+		case VQT_EV_LOG:
+			log_bytes += e->len;
+			log_ticks += e->arg;
+			frame_logged |= in_frame;
+			continue;
+		case VQT_EV_MARK:
+			continue;
+		case VQT_EV_ERROR:
+			errors++;
+			violation("record %" PRIu64 ": ERROR code %u detail %" PRIu64, seq,
+				  e->ndesc, e->arg);
+			if (e->queue == VQT_QUEUE_NONE)
+				continue;
+			break;
+		case VQT_EV_USED:
+			if (in_frame && (int)e->queue == control)
+				frame_commands++;
+			break;
+		case VQT_EV_QUEUE:
+			break;
+		}
+		if (e->type == VQT_EV_QUEUE && control < 0) {
+			struct vqt_queue snap;
+			char err[VQP_ERRLEN];
+
+			if (vqp_queue_snapshot(&t.region, e->queue, &snap, err, sizeof(err)) ==
+				VQP_OK &&
+			    strcmp(snap.name, "gpu0.control") == 0)
+				control = e->queue;
+		}
+		check_event(qs, e, seq, o);
+	}
+	if (in_frame)
+		violation("frame %" PRIu64 " began but never ended", frames_begun - 1);
+	if (o->frames >= 0 && frames_ended != (uint64_t)o->frames)
+		violation("%" PRIu64 " frames ended, expected %ld", frames_ended, o->frames);
+	if (header_u64(&t, offsetof(struct vqt_header, frames)) != frames_ended)
+		violation("header counts %" PRIu64 " frames, FRAME_END events %" PRIu64,
+			  header_u64(&t, offsetof(struct vqt_header, frames)), frames_ended);
+	if (header_u64(&t, offsetof(struct vqt_header, errors)) != 0 || errors)
+		violation("header counts %" PRIu64 " errors",
+			  header_u64(&t, offsetof(struct vqt_header, errors)));
+	if (header_u64(&t, offsetof(struct vqt_header, log_bytes)) != log_bytes ||
+	    header_u64(&t, offsetof(struct vqt_header, log_ticks)) != log_ticks)
+		violation("header log totals %" PRIu64 " bytes / %" PRIu64
+			  " ticks, LOG events %" PRIu64 " / %" PRIu64,
+			  header_u64(&t, offsetof(struct vqt_header, log_bytes)),
+			  header_u64(&t, offsetof(struct vqt_header, log_ticks)), log_bytes,
+			  log_ticks);
+	if (o->log_per_frame && frames_without_log)
+		violation("%" PRIu64 " frames wrote no log output (log=frame)", frames_without_log);
+	if (o->no_log_in_frames && frames_with_log)
+		violation("%" PRIu64 " frames wrote log output (log=off)", frames_with_log);
+	if (control < 0)
+		violation("no queue named gpu0.control was registered");
+	else if (o->irq >= 0) {
+		const struct queue_state *q = &qs[control];
+
+		if (q->callbacks != o->irq)
+			violation("gpu0.control: used-buffer notifications are %s, expected %s",
+				  q->callbacks < 0 ? "never set"
+				  : q->callbacks   ? "on"
+						   : "off",
+				  o->irq ? "on" : "off");
+		if (o->irq ? q->counted[VQT_C_IRQS] == 0 : q->counted[VQT_C_IRQS] != 0)
+			violation("gpu0.control: %" PRIu64 " IRQ events, expected %s",
+				  q->counted[VQT_C_IRQS], o->irq ? "some" : "none");
+	}
+
+	for (unsigned slot = 0; slot <= MAX_SLOTS; slot++) {
+		if (!qs[slot].registered)
+			continue;
+		check_queue_table(&t, qs, slot);
+		if (o->policy && (int)slot == control)
+			check_policy_kinds(&t, slot, o->policy);
+		if (o->ram)
+			check_guest_ram(&t, slot, o->ram);
+		free(qs[slot].in_flight);
+	}
+	printf("%s: %zu events, %" PRIu64 " frames, %" PRIu64 " commands on gpu0.control: %s\n",
+	       path, t.count, frames_ended, control >= 0 ? qs[control].counted[VQT_C_ADDS] : 0,
+	       violations ? "FAILED" : "ok");
+	free(t.events);
+	return violations ? 1 : 0;
+}
+
+/* ---- frames and timing ------------------------------------------------------- */
+
+static int cmd_frames(const char *path)
+{
+	struct mapping m = map_file(path);
+	struct vqp_region r;
+	char err[VQP_ERRLEN];
+	uint64_t frames;
+
+	vqp_region_init(&r, m.data, m.size, NULL);
+	if (vqp_region_sync(&r, err, sizeof(err)) != VQP_OK) {
+		printf("0\n");
+		return 0;
+	}
+	memcpy(&frames, m.data + offsetof(struct vqt_header, frames), sizeof(frames));
+	printf("%" PRIu64 "\n", frames);
+	return 0;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_frame_ns(const char *path)
+{
+	struct trace t;
+	uint64_t *durations, begin = 0, sum = 0;
+	size_t n = 0;
+	int open_frame = 0;
+
+	subject = path;
+	trace_load(&t, path);
+	durations = calloc(t.count + 1, sizeof(*durations));
+	if (!durations)
+		die("out of memory");
+	for (size_t i = 0; i < t.count; i++) {
+		if (t.events[i].type == VQT_EV_FRAME_BEGIN) {
+			begin = t.events[i].ts;
+			open_frame = 1;
+		} else if (t.events[i].type == VQT_EV_FRAME_END && open_frame) {
+			durations[n++] =
+			    vqp_ticks_to_ns(t.events[i].ts - begin, t.region.layout.ts_hz);
+			open_frame = 0;
+		}
+	}
+	if (n == 0)
+		die("%s: no complete frames", path);
+	qsort(durations, n, sizeof(*durations), compare_u64);
+	for (size_t i = 0; i < n; i++)
+		sum += durations[i];
+	printf("frames=%zu median_ns=%" PRIu64 " mean_ns=%" PRIu64 "\n", n, durations[n / 2],
+	       sum / n);
+	free(durations);
+	free(t.events);
+	return 0;
+}
+
+/* ---- screendump ---------------------------------------------------------------- */
+
+/* Reads one header token of a binary PPM, skipping whitespace and
+ * comments; returns the number or -1. */
+static long ppm_number(const uint8_t *d, size_t size, size_t *pos)
+{
+	long v = 0;
+	int digits = 0;
+
+	for (;;) {
+		while (*pos < size &&
+		       (d[*pos] == ' ' || d[*pos] == '\n' || d[*pos] == '\r' || d[*pos] == '\t'))
+			(*pos)++;
+		if (*pos < size && d[*pos] == '#') {
+			while (*pos < size && d[*pos] != '\n')
+				(*pos)++;
+			continue;
+		}
+		break;
+	}
+	while (*pos < size && d[*pos] >= '0' && d[*pos] <= '9' && digits < 9) {
+		v = v * 10 + (d[*pos] - '0');
+		(*pos)++;
+		digits++;
+	}
+	return digits ? v : -1;
+}
+
+static int cmd_screendump(const char *path, long width, long height)
+{
+	struct mapping m = map_file(path);
+	struct scene_geometry g;
+	size_t pos = 2;
+	long w, h, maxval;
+	uint64_t spoke = 0, wrong = 0, background = 0;
+	long first_x = -1, first_y = -1;
+	uint32_t first_got = 0, first_want = 0;
+
+	subject = path;
+	if (m.size < 2 || memcmp(m.data, "P6", 2) != 0)
+		die("%s: not a binary PPM (P6) file", path);
+	w = ppm_number(m.data, m.size, &pos);
+	h = ppm_number(m.data, m.size, &pos);
+	maxval = ppm_number(m.data, m.size, &pos);
+	pos++; /* the single whitespace after maxval */
+	if (w != width || h != height || maxval != 255)
+		die("%s: %ldx%ld maxval %ld, expected %ldx%ld maxval 255", path, w, h, maxval,
+		    width, height);
+	if (pos + (size_t)(w * h * 3) > m.size)
+		die("%s: %zu bytes of pixels, %ld expected", path, m.size - pos, w * h * 3);
+
+	scene_geometry((uint32_t)w, (uint32_t)h, &g);
+	for (long y = 0; y < h; y++)
+		for (long x = 0; x < w; x++) {
+			const uint8_t *p = m.data + pos + (size_t)(y * w + x) * 3;
+			uint32_t got = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+			uint32_t want = scene_static_colour(&g, (uint32_t)x, (uint32_t)y);
+			int ok;
+
+			if (want == 0xffffffffu) {
+				/* Inside the wheel: background or a spoke. */
+				ok = got == SCENE_BACKGROUND || got == SCENE_SPOKE_A ||
+				     got == SCENE_SPOKE_B;
+				spoke += got != SCENE_BACKGROUND && ok;
+			} else {
+				ok = got == want;
+				background += want == SCENE_BACKGROUND && ok;
+			}
+			if (!ok && wrong++ == 0) {
+				first_x = x;
+				first_y = y;
+				first_got = got;
+				first_want = want;
+			}
+		}
+	if (wrong)
+		violation("%" PRIu64 " pixels are not the scene; first at (%ld,%ld): #%06x, "
+			  "expected %s%06x",
+			  wrong, first_x, first_y, first_got,
+			  first_want == 0xffffffffu ? "background or spoke, not #" : "#",
+			  first_want == 0xffffffffu ? first_got : first_want);
+	/* Eight spokes of at least (rim - hub) / 2 pixels each. */
+	if (spoke < SCENE_SPOKES * (g.rim_inner - g.hub_radius) / 2)
+		violation("only %" PRIu64 " spoke pixels: the wheel has no spokes", spoke);
+	if (background == 0)
+		violation("no background pixels");
+	printf("%s: %ldx%ld, %" PRIu64 " spoke pixels, %" PRIu64 " wrong: %s\n", path, w, h, spoke,
+	       wrong, violations ? "FAILED" : "ok");
+	munmap((void *)m.data, m.size);
+	return violations ? 1 : 0;
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static __attribute__((noreturn)) void usage(void)
+{
+	fprintf(stderr, "usage: check_trace check REGION [--frames N] [--policy NAME] "
+			"[--commands N]\n"
+			"                         [--log-per-frame | --no-log-in-frames] "
+			"[--ram FILE]\n"
+			"                         [--irq | --no-irq]\n"
+			"       check_trace frames REGION\n"
+			"       check_trace frame-ns REGION\n"
+			"       check_trace screendump PPM WIDTH HEIGHT\n");
+	exit(2);
+}
+
+static long number_arg(const char *s, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0)
+		die("bad %s '%s' (expected a non-negative number)", what, s);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"frames", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"commands", required_argument, NULL, 'c'},
+	    {"log-per-frame", no_argument, NULL, 'l'},
+	    {"no-log-in-frames", no_argument, NULL, 'n'},
+	    {"ram", required_argument, NULL, 'r'},
+	    {"irq", no_argument, NULL, 'i'},
+	    {"no-irq", no_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct check_options o = {.frames = -1, .commands = -1, .irq = -1};
+	uint64_t unused;
+	int c;
+
+	if (argc < 3)
+		usage();
+	if (strcmp(argv[1], "frames") == 0 && argc == 3)
+		return cmd_frames(argv[2]);
+	if (strcmp(argv[1], "frame-ns") == 0 && argc == 3)
+		return cmd_frame_ns(argv[2]);
+	if (strcmp(argv[1], "screendump") == 0 && argc == 5)
+		return cmd_screendump(argv[2], number_arg(argv[3], "width"),
+				      number_arg(argv[4], "height"));
+	if (strcmp(argv[1], "check") != 0)
+		usage();
+	optind = 3;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o.frames = number_arg(optarg, "--frames");
+			break;
+		case 'p':
+			if (policy_barriers(optarg, 0, &unused) != 0)
+				die("bad --policy '%s' (expected seqcst-every, on-progress, "
+				    "acquire-every or none)",
+				    optarg);
+			o.policy = optarg;
+			break;
+		case 'c':
+			o.commands = number_arg(optarg, "--commands");
+			break;
+		case 'l':
+			o.log_per_frame = 1;
+			break;
+		case 'n':
+			o.no_log_in_frames = 1;
+			break;
+		case 'r':
+			o.ram = optarg;
+			break;
+		case 'i':
+		case 'q':
+			o.irq = c == 'i';
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	return cmd_check(argv[2], &o);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# test-guest-screendump.sh - what the demo guest shows is the expected
+# scene: after a few frames a QMP screendump (with -display none) has the
+# background, rim and hub exactly where the scene puts them, only
+# background or spoke colours inside the wheel, and enough spoke pixels;
+# a black or garbled screen fails.  Both flush modes.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/lib.sh"
+
+width=${DEMO_RESOLUTION%x*}
+height=${DEMO_RESOLUTION#*x}
+
+# frames_at_least DIR N: the guest has finished N frames.
+frames_at_least() {
+	[ "$(check_trace frames "$1/trace.region" 2>/dev/null || echo 0)" -ge "$2" ]
+}
+
+for flush in frame line; do
+	name=shot-$flush
+	demo_start "$name" "flush=$flush lines=8" --frames 0
+	wait_for 60 test -S "$DEMO_DIR/qmp.sock" || fail "$name: no QMP socket"
+	if ! wait_for 60 frames_at_least "$DEMO_DIR" 3; then
+		demo_serial "$name"
+		fail "$name: the guest did not finish 3 frames within 60 s"
+	fi
+	qmp "$DEMO_DIR/qmp.sock" screendump "{\"filename\": \"$T/$name.ppm\"}" >/dev/null ||
+		fail "$name: screendump failed"
+	check_trace screendump "$T/$name.ppm" "$width" "$height" ||
+		fail "$name: the screen is not the spinning wheel (see above)"
+	qmp "$DEMO_DIR/qmp.sock" quit >/dev/null || true
+	demo_wait "$name"
+	pass "$name"
+done
+
+# A picture that is not the scene fails the check (all black).
+printf 'P6\n%s %s\n255\n' "$width" "$height" >"$T/black.ppm"
+head -c $((width * height * 3)) /dev/zero >>"$T/black.ppm"
+if check_trace screendump "$T/black.ppm" "$width" "$height" 2>/dev/null; then
+	fail "a black screen passed the scene check"
+fi
+pass "a black screen is rejected"
