@@ -597,6 +597,13 @@ int hooks_counters(const struct hooks *h, uint64_t out[VQTR_CNT_COUNT])
 	return 0;
 }
 
+void hooks_enable(struct hooks *h, bool on)
+{
+	/* The BPF programs read it on every call; a plain store to the
+	 * mapped .bss is seen by the next one. */
+	h->skel->bss->tracing_on = on ? 1 : 0;
+}
+
 void hooks_stop(struct hooks *h)
 {
 	if (!h)

@@ -42,6 +42,9 @@ enum trace_method hooks_method(const struct hooks *h);
 int hooks_ringbuf_fd(const struct hooks *h);
 /* Sum of the per-CPU counters (enum vqtr_counter). */
 int hooks_counters(const struct hooks *h, uint64_t out[VQTR_CNT_COUNT]);
+/* Start or stop reporting (hooks_start leaves reporting off, so a trace
+ * begins with every hook in place). */
+void hooks_enable(struct hooks *h, bool on);
 /* Detach every hook and free everything; NULL is fine. */
 void hooks_stop(struct hooks *h);
 

@@ -36,6 +36,11 @@ const volatile __s32 filter_device_index = -1;		    /* N of virtioN, -1: any */
 const volatile char filter_queue[VQTR_QUEUE_NAME_LEN] = {}; /* vq->name, "": any */
 const volatile __u64 vring_interrupt_addr = 0;		    /* for the tracepoint method */
 
+/* Set by user space once every hook is attached, cleared before they are
+ * detached: the trace starts and ends with all hooks in place (attaching
+ * them one by one takes milliseconds). */
+volatile __u32 tracing_on = 0;
+
 #define ENOSPC		28
 #define TASK_CALL_DEPTH 4
 
@@ -276,8 +281,11 @@ static __noinline struct queue_state *first_sight(struct vring_virtqueue *vq, __
 static __always_inline struct queue_state *queue_get(struct vring_virtqueue *vq)
 {
 	__u64 key = (__u64)vq;
-	struct queue_state *st = bpf_map_lookup_elem(&queues, &key);
+	struct queue_state *st;
 
+	if (!tracing_on)
+		return 0;
+	st = bpf_map_lookup_elem(&queues, &key);
 	if (!st)
 		return first_sight(vq, key);
 	return st->mode == QUEUE_TRACED ? st : 0;
@@ -478,7 +486,7 @@ static __always_inline void add_exit(struct vring_virtqueue *vq, int ret)
 	struct vqtr_event *e;
 	int packed;
 
-	if (!st || st->mode != QUEUE_TRACED || !st->add_pending)
+	if (!tracing_on || !st || st->mode != QUEUE_TRACED || !st->add_pending)
 		return;
 	st->add_pending = 0;
 	if (ret != 0) {

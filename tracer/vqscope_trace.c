@@ -285,6 +285,7 @@ int main(int argc, char **argv)
 			shm.path, shm.size);
 	fprintf(stderr, "vqscope-trace: tracing; SIGINT or SIGTERM to stop\n");
 
+	hooks_enable(hooks, true);
 	end_reason = VQR_END_NORMAL;
 	deadline = opts.duration > 0 ? monotonic_ns() + (uint64_t)(opts.duration * 1e9) : 0;
 	while (!stop_signal) {
@@ -310,7 +311,9 @@ int main(int argc, char **argv)
 	}
 	if (stop_signal)
 		end_reason = VQR_END_SIGNAL;
-	/* Detach first, then take what the ring buffer still holds. */
+	/* Stop reporting, detach, then take what the ring buffer still
+	 * holds. */
+	hooks_enable(hooks, false);
 	hooks_counters(hooks, counters);
 	hooks_stop(hooks);
 	hooks = NULL;

@@ -1,0 +1,108 @@
+# guest.sh - boot the Debian cloud kernel under QEMU with vqscope-trace in
+# its initramfs, for tests/tracer/test-*.sh.  Source after common.sh.
+#
+#   traced_guest_run NAME APPEND RUN...
+#
+# Boots a guest with two ivshmem-plain devices (regions $T/NAME.region0
+# and $T/NAME.region1, 4 MiB each), a virtio-blk disk and a packed-ring
+# virtio-rng device.  In the guest, each RUN is one tracer invocation
+# (vqscope-trace arguments); during each, the guest reads GUEST_BLK_READS
+# 4 KiB blocks from /dev/vda with O_DIRECT and GUEST_RNG_BYTES from
+# /dev/hwrng, then stops the tracer with SIGINT.  APPEND is added to the
+# kernel command line.  The tracer's stderr of each run is in
+# $T/NAME.trace<i>.log; the serial console in $T/NAME.serial.
+
+. "$ROOT/tests/tracer/linux-guest.sh"
+
+GUEST_BLK_READS=${GUEST_BLK_READS:-256}
+GUEST_RNG_BYTES=${GUEST_RNG_BYTES:-512}
+GUEST_BLK_SIZE=256 # QEMU 7.2 virtio-blk queue-size default
+GUEST_RNG_SIZE=8   # QEMU virtio-rng queue size
+LINUX_GUEST_CACHE=$BUILD/linux-guest
+
+traced_guest_prepare() {
+	local rc=0
+	[ -x "$BUILD/vqscope-trace" ] || fail "$BUILD/vqscope-trace is not built"
+	[ -x "$BUILD/tests/tracer/check_region" ] || fail "check_region is not built"
+	linux_guest_fetch "$LINUX_GUEST_CACHE" || rc=$?
+	[ "$rc" -eq 77 ] && skip "Debian's kernel package is out of reach (see above)"
+	[ "$rc" -eq 0 ] || fail "could not prepare the Debian kernel in $LINUX_GUEST_CACHE"
+	return 0
+}
+
+_traced_guest_init() {
+	local out=$1
+	shift
+	cat >"$out" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+while read -r m; do
+	insmod "/lib/modules/$m.ko" || echo "vqtest: insmod $m failed"
+done </lib/modules/order
+i=0
+until [ -b /dev/vda ] && [ -c /dev/hwrng ]; do
+	i=$((i + 1)); [ $i -gt 100 ] && { echo "vqtest: no /dev/vda or /dev/hwrng"; break; }
+	sleep 0.1
+done
+run=0
+trace() {
+	vqscope-trace "$@" >/tmp/trace.out 2>/tmp/trace.err &
+	pid=$!
+	i=0
+	until grep -q "tracing;" /tmp/trace.err; do
+		kill -0 $pid 2>/dev/null || break
+		i=$((i + 1)); [ $i -gt 600 ] && break
+		sleep 0.1
+	done
+	dd if=/dev/vda of=/dev/null bs=4096 count=@BLK_READS@ iflag=direct 2>/dev/null
+	dd if=/dev/hwrng of=/dev/null bs=@RNG_BYTES@ count=1 iflag=fullblock 2>/dev/null
+	kill -INT $pid 2>/dev/null
+	wait $pid
+	echo "vqtest: run $run: tracer exit $?"
+	sed "s/^/vqtest-trace$run: /" /tmp/trace.err
+	run=$((run + 1))
+}
+EOF
+	local arg
+	for arg in "$@"; do
+		echo "trace $arg" >>"$out"
+	done
+	echo 'echo "vqtest: done"; poweroff -f' >>"$out"
+	sed -i -e "s/@BLK_READS@/$GUEST_BLK_READS/" -e "s/@RNG_BYTES@/$GUEST_RNG_BYTES/" "$out"
+}
+
+traced_guest_run() {
+	local name=$1 append=$2 status i
+	shift 2
+	_traced_guest_init "$T/$name.init" "$@"
+	linux_guest_initramfs "$LINUX_GUEST_CACHE" "$T/$name.initrd" "$T/$name.init" \
+		"$BUILD/vqscope-trace" || fail "could not build the initramfs"
+	dd if=/dev/urandom of="$T/$name.disk" bs=1M count=2 status=none
+	: >"$T/$name.region0"
+	: >"$T/$name.region1"
+	qemu_start "$name" -M q35 -m 512 -display none -no-reboot \
+		-serial "file:$T/$name.serial" \
+		-kernel "$LINUX_GUEST_CACHE/vmlinuz" -initrd "$T/$name.initrd" \
+		-append "console=ttyS0 quiet panic=-1 $append" \
+		-object "memory-backend-file,id=trace0,size=4M,mem-path=$T/$name.region0,share=on" \
+		-device ivshmem-plain,memdev=trace0 \
+		-object "memory-backend-file,id=trace1,size=4M,mem-path=$T/$name.region1,share=on" \
+		-device ivshmem-plain,memdev=trace1 \
+		-drive "file=$T/$name.disk,if=virtio,format=raw" \
+		-device virtio-rng-pci,packed=on
+	status=$(qemu_wait "$QEMU_PID" 150) || {
+		tail -n 40 "$T/$name.serial" >&2
+		fail "the guest did not power off within 150 s"
+	}
+	grep -q "vqtest: done" "$T/$name.serial" || {
+		cat "$T/$name.serial" >&2
+		fail "the guest did not finish its script (QEMU exit $status)"
+	}
+	for ((i = 0; i < $#; i++)); do
+		sed -n "s/^vqtest-trace$i: //p" "$T/$name.serial" | tr -d '\r' >"$T/$name.trace$i.log"
+	done
+	grep "^vqtest" "$T/$name.serial" | tr -d '\r'
+}
