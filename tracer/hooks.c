@@ -283,6 +283,22 @@ static bool target_available(const struct symbols *s, enum trace_method m, const
 	}
 }
 
+/* With kernel.ftrace_enabled = 0, trampolines and kprobes on function
+ * entries (which go through ftrace) attach without error and then never
+ * run: the one failure that only shows by asking. */
+static bool ftrace_disabled(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/ftrace_enabled", "r");
+	int enabled = 1;
+
+	if (!f)
+		return false; /* no function tracer: kprobes use breakpoints */
+	if (fscanf(f, "%d", &enabled) != 1)
+		enabled = 1;
+	fclose(f);
+	return enabled == 0;
+}
+
 /* ---- one attempt with one method ---------------------------------------------------- */
 
 static void set_autoload_for_target(struct vqscope_trace_bpf *skel, enum trace_method m,
@@ -410,6 +426,11 @@ static int try_method(struct hooks *h, const struct hook_config *cfg, const stru
 
 	h->notes_len = 0;
 	h->notes[0] = 0;
+	if (m != TRACE_METHOD_TRACEPOINT && ftrace_disabled()) {
+		snprintf(why, whylen,
+			 "kernel.ftrace_enabled is 0: function hooks would attach but never run");
+		return -1;
+	}
 	if (m == TRACE_METHOD_TRACEPOINT && vring_interrupt <= 1) {
 		snprintf(why, whylen, "vring_interrupt's address is not in /proc/kallsyms");
 		return -1;

@@ -4,9 +4,11 @@
 #   traced_guest_run NAME APPEND RUN...
 #
 # Boots a guest with two ivshmem-plain devices (regions $T/NAME.region0
-# and $T/NAME.region1, 4 MiB each), a virtio-blk disk and a packed-ring
+# at PCI 0000:00:08.0, the one --shm auto finds, and $T/NAME.region1 at
+# 0000:00:09.0, 4 MiB each), a virtio-blk disk and a packed-ring
 # virtio-rng device.  In the guest, each RUN is one tracer invocation
-# (vqscope-trace arguments); during each, the guest reads GUEST_BLK_READS
+# (vqscope-trace arguments), or a shell command when it starts with "sh:";
+# during each tracer run, the guest reads GUEST_BLK_READS
 # 4 KiB blocks from /dev/vda with O_DIRECT and GUEST_RNG_BYTES from
 # /dev/hwrng, then stops the tracer with SIGINT.  APPEND is added to the
 # kernel command line.  The tracer's stderr of each run is in
@@ -68,15 +70,21 @@ trace() {
 EOF
 	local arg
 	for arg in "$@"; do
-		echo "trace $arg" >>"$out"
+		case "$arg" in
+		sh:*) echo "${arg#sh:}" >>"$out" ;;
+		*) echo "trace $arg" >>"$out" ;;
+		esac
 	done
 	echo 'echo "vqtest: done"; poweroff -f' >>"$out"
 	sed -i -e "s/@BLK_READS@/$GUEST_BLK_READS/" -e "s/@RNG_BYTES@/$GUEST_RNG_BYTES/" "$out"
 }
 
 traced_guest_run() {
-	local name=$1 append=$2 status i
+	local name=$1 append=$2 status i runs=0 arg
 	shift 2
+	for arg in "$@"; do
+		[[ "$arg" == sh:* ]] || runs=$((runs + 1))
+	done
 	_traced_guest_init "$T/$name.init" "$@"
 	linux_guest_initramfs "$LINUX_GUEST_CACHE" "$T/$name.initrd" "$T/$name.init" \
 		"$BUILD/vqscope-trace" || fail "could not build the initramfs"
@@ -88,9 +96,9 @@ traced_guest_run() {
 		-kernel "$LINUX_GUEST_CACHE/vmlinuz" -initrd "$T/$name.initrd" \
 		-append "console=ttyS0 quiet panic=-1 $append" \
 		-object "memory-backend-file,id=trace0,size=4M,mem-path=$T/$name.region0,share=on" \
-		-device ivshmem-plain,memdev=trace0 \
+		-device ivshmem-plain,memdev=trace0,addr=0x8 \
 		-object "memory-backend-file,id=trace1,size=4M,mem-path=$T/$name.region1,share=on" \
-		-device ivshmem-plain,memdev=trace1 \
+		-device ivshmem-plain,memdev=trace1,addr=0x9 \
 		-drive "file=$T/$name.disk,if=virtio,format=raw" \
 		-device virtio-rng-pci,packed=on
 	status=$(qemu_wait "$QEMU_PID" 150) || {
@@ -101,7 +109,7 @@ traced_guest_run() {
 		cat "$T/$name.serial" >&2
 		fail "the guest did not finish its script (QEMU exit $status)"
 	}
-	for ((i = 0; i < $#; i++)); do
+	for ((i = 0; i < runs; i++)); do
 		sed -n "s/^vqtest-trace$i: //p" "$T/$name.serial" | tr -d '\r' >"$T/$name.trace$i.log"
 	done
 	grep "^vqtest" "$T/$name.serial" | tr -d '\r'

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# test-linux-guest-fallback.sh - vqscope-trace's fallbacks in a stock
+# Linux guest.  The kernel boots with function tracing off
+# (sysctl.kernel.ftrace_enabled=0): fentry trampolines and kprobes on
+# function entries would attach and never run, so the tracer must find
+# both unusable by itself, say why, and fall back to the irq_handler_entry
+# tracepoint (interrupts only).  Then the guest turns ftrace back on and a
+# run forced onto kprobes must trace as completely as fentry does.
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/tracer/guest.sh"
+
+traced_guest_prepare
+traced_guest_run fallback "sysctl.kernel.ftrace_enabled=0" \
+	"--shm auto" \
+	"sh:echo 1 >/proc/sys/kernel/ftrace_enabled" \
+	"--shm 0000:00:09.0 --method kprobe"
+cat "$T/fallback.trace0.log" "$T/fallback.trace1.log"
+
+grep -q "^vqscope-trace: method tracepoint .*: fentry unavailable: kernel.ftrace_enabled is 0.*; kprobe unavailable: kernel.ftrace_enabled is 0" \
+	"$T/fallback.trace0.log" ||
+	fail "with ftrace off the tracer did not fall back to the tracepoint and say why"
+grep -q "^vqscope-trace: method kprobe .*: forced by --method" "$T/fallback.trace1.log" ||
+	fail "--method kprobe was not honoured"
+[ "$(grep -c "tracer exit 0" "$T/fallback.serial")" -eq 2 ] ||
+	fail "the tracer did not exit cleanly on SIGINT"
+"$BUILD/tests/tracer/check_region" "$T/fallback.region0" --irq-only \
+	--blk-size "$GUEST_BLK_SIZE" --rng-size "$GUEST_RNG_SIZE" ||
+	fail "the tracepoint trace does not match the guest's I/O"
+"$BUILD/tests/tracer/check_region" "$T/fallback.region1" --blk-reads "$GUEST_BLK_READS" \
+	--blk-size "$GUEST_BLK_SIZE" --rng-size "$GUEST_RNG_SIZE" ||
+	fail "the kprobe trace does not match the guest's I/O"
+pass "tracepoint fallback and kprobe method in a Linux guest"
