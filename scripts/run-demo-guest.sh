@@ -44,8 +44,8 @@ BUILD=${O:-$ROOT/build}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 
 usage() {
-	sed -n '3,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-	exit 2
+	sed -n '3,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit 0
 }
 
 die() {
@@ -126,7 +126,7 @@ fi
 if [ -z "$dir" ]; then
 	dir=$(mktemp -d "${XDG_RUNTIME_DIR:-/tmp}/vqscope.XXXXXX")
 elif [ ! -d "$dir" ]; then
-	mkdir -p -m 0700 "$dir"
+	(umask 077 && mkdir -p "$dir")
 fi
 chmod 0700 "$dir"
 [ -O "$dir" ] || die "runtime dir $dir is not owned by $(id -un)"
@@ -136,6 +136,7 @@ rm -f "$dir/qmp.sock" "$dir/trace.region" "$dir/guest.ram" "$dir/serial.log"
 cmdline=$append
 [ -n "$frames" ] && cmdline="frames=$frames${cmdline:+ $cmdline}"
 
+# shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(qemu-system-x86_64 "${accel_args[@]}" -nodefaults -no-user-config -no-reboot
 	-machine q35,memory-backend=ram -m "$((ram >> 20))M"
 	-object "memory-backend-file,id=ram,size=$ram,mem-path=$dir/guest.ram,share=on"

@@ -15,7 +15,8 @@
  *   --log-per-frame      every frame wrote log output (log=frame)
  *   --no-log-in-frames   no frame wrote log output (log=off)
  *   --ram FILE           guest RAM file: rings there match the queue table
- *   --irq | --no-irq     gpu0.control has used-buffer notifications on and
+ *   --queue NAME         the driver's main queue (default gpu0.control)
+ *   --irq | --no-irq     the main queue has used-buffer notifications on and
  *                        received interrupts / has them off and received none
  *
  * Every violated invariant is printed on its own line; the exit status is
@@ -154,7 +155,8 @@ struct check_options {
 	long commands; /* -1: any */
 	int log_per_frame, no_log_in_frames;
 	const char *ram;
-	int irq; /* 1: interrupts expected, 0: none, -1: any */
+	int irq;	   /* 1: interrupts expected, 0: none, -1: any */
+	const char *queue; /* the main queue's name */
 };
 
 struct queue_state {
@@ -488,7 +490,7 @@ static int cmd_check(const char *path, const struct check_options *o)
 
 			if (vqp_queue_snapshot(&t.region, e->queue, &snap, err, sizeof(err)) ==
 				VQP_OK &&
-			    strcmp(snap.name, "gpu0.control") == 0)
+			    strcmp(snap.name, o->queue) == 0)
 				control = e->queue;
 		}
 		check_event(qs, e, seq, o);
@@ -515,18 +517,16 @@ static int cmd_check(const char *path, const struct check_options *o)
 	if (o->no_log_in_frames && frames_with_log)
 		violation("%" PRIu64 " frames wrote log output (log=off)", frames_with_log);
 	if (control < 0)
-		violation("no queue named gpu0.control was registered");
+		violation("no queue named %s was registered", o->queue);
 	else if (o->irq >= 0) {
 		const struct queue_state *q = &qs[control];
 
 		if (q->callbacks != o->irq)
-			violation("gpu0.control: used-buffer notifications are %s, expected %s",
-				  q->callbacks < 0 ? "never set"
-				  : q->callbacks   ? "on"
-						   : "off",
+			violation("%s: used-buffer notifications are %s, expected %s", o->queue,
+				  q->callbacks < 0 ? "never set" : (q->callbacks ? "on" : "off"),
 				  o->irq ? "on" : "off");
 		if (o->irq ? q->counted[VQT_C_IRQS] == 0 : q->counted[VQT_C_IRQS] != 0)
-			violation("gpu0.control: %" PRIu64 " IRQ events, expected %s",
+			violation("%s: %" PRIu64 " IRQ events, expected %s", o->queue,
 				  q->counted[VQT_C_IRQS], o->irq ? "some" : "none");
 	}
 
@@ -540,8 +540,8 @@ static int cmd_check(const char *path, const struct check_options *o)
 			check_guest_ram(&t, slot, o->ram);
 		free(qs[slot].in_flight);
 	}
-	printf("%s: %zu events, %" PRIu64 " frames, %" PRIu64 " commands on gpu0.control: %s\n",
-	       path, t.count, frames_ended, control >= 0 ? qs[control].counted[VQT_C_ADDS] : 0,
+	printf("%s: %zu events, %" PRIu64 " frames, %" PRIu64 " requests on %s: %s\n", path,
+	       t.count, frames_ended, control >= 0 ? qs[control].counted[VQT_C_ADDS] : 0, o->queue,
 	       violations ? "FAILED" : "ok");
 	free(t.events);
 	return violations ? 1 : 0;
@@ -707,7 +707,7 @@ static __attribute__((noreturn)) void usage(void)
 			"[--commands N]\n"
 			"                         [--log-per-frame | --no-log-in-frames] "
 			"[--ram FILE]\n"
-			"                         [--irq | --no-irq]\n"
+			"                         [--irq | --no-irq] [--queue NAME]\n"
 			"       check_trace frames REGION\n"
 			"       check_trace frame-ns REGION\n"
 			"       check_trace screendump PPM WIDTH HEIGHT\n");
@@ -737,9 +737,10 @@ int main(int argc, char **argv)
 	    {"ram", required_argument, NULL, 'r'},
 	    {"irq", no_argument, NULL, 'i'},
 	    {"no-irq", no_argument, NULL, 'q'},
+	    {"queue", required_argument, NULL, 'Q'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct check_options o = {.frames = -1, .commands = -1, .irq = -1};
+	struct check_options o = {.frames = -1, .commands = -1, .irq = -1, .queue = "gpu0.control"};
 	uint64_t unused;
 	int c;
 
@@ -778,6 +779,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			o.ram = optarg;
+			break;
+		case 'Q':
+			o.queue = optarg;
 			break;
 		case 'i':
 		case 'q':

@@ -12,6 +12,7 @@
 #   demo_expect_done NAME    status 0 and the guest's "done" line
 #   check_trace ARGS...      the host-side checker (tests/guest/check_trace.c)
 
+# shellcheck shell=bash
 DEMO_KERNEL=$BUILD/guest-driver/demo/vqdemo.elf
 CHECK_TRACE=$BUILD/tests/guest/check_trace
 DEMO_TIMEOUT=${DEMO_TIMEOUT:-120}

@@ -26,8 +26,9 @@ lines=$(grep -c '^\[VIRTIO PERF\] fences=[0-9]* spins=[0-9]* completions=2' "$T/
 
 quiet_ns=$(check_trace frame-ns "$T/quiet/trace.region" | sed -n 's/.*median_ns=\([0-9]*\).*/\1/p')
 logged_ns=$(check_trace frame-ns "$T/logged/trace.region" | sed -n 's/.*median_ns=\([0-9]*\).*/\1/p')
-[ -n "$quiet_ns" ] && [ -n "$logged_ns" ] && [ "$quiet_ns" -gt 0 ] ||
-	fail "could not read frame durations ($quiet_ns / $logged_ns)"
+if [ -z "$quiet_ns" ] || [ -z "$logged_ns" ] || [ "$quiet_ns" -eq 0 ]; then
+	fail "could not read frame durations ('$quiet_ns' / '$logged_ns')"
+fi
 ratio=$(awk -v a="$logged_ns" -v b="$quiet_ns" 'BEGIN { printf "%.2f", a / b }')
 echo "median frame: log=off ${quiet_ns} ns, log=frame uart=115200 ${logged_ns} ns, ratio $ratio"
 awk -v r="$ratio" -v m="$min_ratio" 'BEGIN { exit !(r > m) }' ||
