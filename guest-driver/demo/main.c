@@ -105,7 +105,9 @@ void demo_main(u32 magic, u32 info_addr)
 	gpu_init(&gpu, &opts);
 	scene_init(gpu.pixels, gpu.width, gpu.height, gpu.stride / 4);
 	run_frames();
-	console_printf(DEMO_NAME ": done: %lu frames, %lu commands, %lu spins\n", opts.frames,
-		       gpu.control.totals.completions, gpu.control.totals.spins);
+	console_printf(DEMO_NAME ": done: %lu frames, %lu commands, %lu kicks, %lu spins, %lu "
+				 "interrupts\n",
+		       opts.frames, gpu.control.totals.completions, gpu.control.totals.kicks,
+		       gpu.control.totals.spins, gpu.control.totals.irqs);
 	power_off();
 }
