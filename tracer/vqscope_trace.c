@@ -241,6 +241,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Say it now rather than after the slow part (loading the hooks). */
+	if (opts.output && !opts.force && access(opts.output, F_OK) == 0) {
+		fprintf(stderr, "vqscope-trace: %s exists (use --force to overwrite it)\n",
+			opts.output);
+		return 1;
+	}
 	if (opts.shm) {
 		if (shm_map(opts.shm, &shm, err, sizeof(err)) != 0) {
 			fprintf(stderr, "vqscope-trace: %s\n", err);

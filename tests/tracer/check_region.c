@@ -3,6 +3,7 @@
  * the I/O the guest did (tests/tracer/test-*.sh).
  *
  *   check_region REGION --blk-reads N --blk-size N --rng-size N [--irq-only]
+ *                [--recording FILE.vqt]
  *
  * Checks: the header says "eBPF tracer" and not step-capable; the
  * virtio-blk request queue ("virtioN.req.0", device type 2) and the
@@ -12,7 +13,9 @@
  * flight but the one buffer virtio-rng keeps queued; the block queue saw
  * exactly N 4 KiB reads; kick and interrupt counts are consistent with
  * the adds and reaps; the queue table's counters equal the events.
- * With --irq-only (tracepoint method) only interrupts are expected.
+ * With --irq-only (tracepoint method) only interrupts are expected.  With
+ * --recording, the recording vqscope-trace --output wrote in the same run
+ * must be clean and hold exactly the region's records.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -166,6 +169,51 @@ static void check_pairing(const struct queue_check *qc, const char *what, uint64
 	      (unsigned long long)c[VQT_C_KICKS], (unsigned long long)c[VQT_C_IRQS]);
 }
 
+/* The recording must hold the same records as the region, in order. */
+static void check_recording(const char *path, const struct vqt_event *region_events, size_t count)
+{
+	char err[VQP_ERRLEN];
+	struct vqp_file *f = vqp_file_open(path, 0, err, sizeof(err));
+	size_t matched = 0, mismatched = 0, extra = 0, queues = 0;
+
+	check(f != NULL, "recording %s opens (%s)", path, f ? "ok" : err);
+	if (!f)
+		return;
+	check(f->clean && f->header.source_kind == VQR_SRC_TRACER,
+	      "recording closed cleanly (%s), source kind %u (tracer)", f->clean ? "yes" : f->note,
+	      f->header.source_kind);
+	for (size_t i = 0; i < f->nchunks; i++) {
+		const void *payload;
+		struct vqp_events_view v;
+		uint32_t len;
+
+		if (vqp_file_chunk(f, i, &payload, &len, err, sizeof(err)) != VQP_OK)
+			continue;
+		if (f->chunks[i].type == VQR_CHUNK_QUEUES)
+			queues++;
+		if (f->chunks[i].type != VQR_CHUNK_EVENTS ||
+		    vqp_decode_events(payload, len, &v, err, sizeof(err)) != VQP_OK)
+			continue;
+		for (uint32_t k = 0; k < v.count; k++) {
+			uint64_t seq = vqp_events_seq(&v, k);
+			struct vqt_event e;
+
+			memcpy(&e, (const char *)v.events + (size_t)k * sizeof(e), sizeof(e));
+			if (seq >= count)
+				extra++;
+			else if (memcmp(&e, &region_events[seq], sizeof(e)) == 0)
+				matched++;
+			else
+				mismatched++;
+		}
+	}
+	check(matched == count && mismatched == 0 && extra == 0 && queues > 0,
+	      "recording holds the region's %zu records (%zu equal, %zu differ, %zu extra) and "
+	      "%zu queue snapshots",
+	      count, matched, mismatched, extra, queues);
+	vqp_file_close(f);
+}
+
 static unsigned long parse_number(const char *opt, const char *arg)
 {
 	char *end;
@@ -187,6 +235,9 @@ int main(int argc, char **argv)
 	struct vqt_event batch[1024];
 	struct vqp_drain_info info;
 	char err[VQP_ERRLEN];
+	const char *recording = NULL;
+	struct vqt_event *all;
+	size_t nall = 0;
 	int irq_only = 0, fd, n;
 	struct stat st;
 	void *map;
@@ -203,6 +254,8 @@ int main(int argc, char **argv)
 			blk_reads = parse_number(argv[i], argv[i + 1]), i++;
 		else if (i + 1 < argc && strcmp(argv[i], "--blk-size") == 0)
 			blk_size = parse_number(argv[i], argv[i + 1]), i++;
+		else if (i + 1 < argc && strcmp(argv[i], "--recording") == 0)
+			recording = argv[++i];
 		else if (i + 1 < argc && strcmp(argv[i], "--rng-size") == 0)
 			rng_size = parse_number(argv[i], argv[i + 1]), i++;
 		else {
@@ -247,9 +300,15 @@ int main(int argc, char **argv)
 	if (blk.slot < 0 || rng.slot < 0)
 		return 1;
 
+	all = calloc(region.layout.ring_records, sizeof(*all));
+	if (!all)
+		return 1;
 	vqp_reader_init(&reader, &region, true);
 	while ((n = vqp_reader_drain(&reader, batch, sizeof(batch) / sizeof(batch[0]), &info)) > 0)
 		for (int i = 0; i < n; i++) {
+			if (info.first_seq + (uint64_t)i == nall &&
+			    nall < region.layout.ring_records)
+				all[nall++] = batch[i];
 			if (batch[i].queue == blk.slot)
 				account(&blk, &batch[i]);
 			else if (batch[i].queue == rng.slot)
@@ -261,6 +320,9 @@ int main(int argc, char **argv)
 	      (unsigned long long)reader.violations, reader.violations ? ": " : "",
 	      reader.last_violation);
 
+	if (recording)
+		check_recording(recording, all, nall);
+	free(all);
 	if (irq_only) {
 		check(blk.events[VQT_EV_IRQ] >= 1 &&
 			  blk.events[VQT_EV_IRQ] == blk.q.counters[VQT_C_IRQS] &&

@@ -6,7 +6,9 @@
 # Boots a guest with two ivshmem-plain devices (regions $T/NAME.region0
 # at PCI 0000:00:08.0, the one --shm auto finds, and $T/NAME.region1 at
 # 0000:00:09.0, 4 MiB each), a virtio-blk disk and a packed-ring
-# virtio-rng device.  In the guest, each RUN is one tracer invocation
+# virtio-rng device, and a second disk the guest copies files onto for
+# the host ("sh:export_file FILE" in a RUN; the host gets $T/NAME.exported).
+# In the guest, each RUN is one tracer invocation
 # (vqscope-trace arguments), or a shell command when it starts with "sh:";
 # during each tracer run, the guest reads GUEST_BLK_READS
 # 4 KiB blocks from /dev/vda with O_DIRECT and GUEST_RNG_BYTES from
@@ -49,6 +51,11 @@ until [ -b /dev/vda ] && [ -c /dev/hwrng ]; do
 	i=$((i + 1)); [ $i -gt 100 ] && { echo "vqtest: no /dev/vda or /dev/hwrng"; break; }
 	sleep 0.1
 done
+export_file() {
+	echo "vqtest: export-size $(wc -c <"$1")"
+	dd if="$1" of=/dev/vdb bs=4096 2>/dev/null
+	sync
+}
 run=0
 trace() {
 	vqscope-trace "$@" >/tmp/trace.out 2>/tmp/trace.err &
@@ -80,7 +87,7 @@ EOF
 }
 
 traced_guest_run() {
-	local name=$1 append=$2 status i runs=0 arg
+	local name=$1 append=$2 status i runs=0 arg size
 	shift 2
 	for arg in "$@"; do
 		[[ "$arg" == sh:* ]] || runs=$((runs + 1))
@@ -89,6 +96,7 @@ traced_guest_run() {
 	linux_guest_initramfs "$LINUX_GUEST_CACHE" "$T/$name.initrd" "$T/$name.init" \
 		"$BUILD/vqscope-trace" || fail "could not build the initramfs"
 	dd if=/dev/urandom of="$T/$name.disk" bs=1M count=2 status=none
+	truncate -s 4M "$T/$name.export"
 	: >"$T/$name.region0"
 	: >"$T/$name.region1"
 	qemu_start "$name" -M q35 -m 512 -display none -no-reboot \
@@ -100,6 +108,7 @@ traced_guest_run() {
 		-object "memory-backend-file,id=trace1,size=4M,mem-path=$T/$name.region1,share=on" \
 		-device ivshmem-plain,memdev=trace1,addr=0x9 \
 		-drive "file=$T/$name.disk,if=virtio,format=raw" \
+		-drive "file=$T/$name.export,if=virtio,format=raw" \
 		-device virtio-rng-pci,packed=on
 	status=$(qemu_wait "$QEMU_PID" 150) || {
 		tail -n 40 "$T/$name.serial" >&2
@@ -112,5 +121,9 @@ traced_guest_run() {
 	for ((i = 0; i < runs; i++)); do
 		sed -n "s/^vqtest-trace$i: //p" "$T/$name.serial" | tr -d '\r' >"$T/$name.trace$i.log"
 	done
+	size=$(sed -n 's/^vqtest: export-size \([0-9]*\).*/\1/p' "$T/$name.serial" | tail -n 1)
+	if [ -n "$size" ]; then
+		head -c "$size" "$T/$name.export" >"$T/$name.exported"
+	fi
 	grep "^vqtest" "$T/$name.serial" | tr -d '\r'
 }

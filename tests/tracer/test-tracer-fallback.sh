@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-linux-guest-fallback.sh - vqscope-trace's fallbacks in a stock
+# test-tracer-fallback.sh - vqscope-trace's fallbacks in a stock
 # Linux guest.  The kernel boots with function tracing off
 # (sysctl.kernel.ftrace_enabled=0): fentry trampolines and kprobes on
 # function entries would attach and never run, so the tracer must find

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# test-linux-guest.sh - vqscope-trace in a stock Linux guest (Debian's
+# test-tracer-linux-guest.sh - vqscope-trace in a stock Linux guest (Debian's
 # cloud kernel, virtio_ring as a module) with the method it picks itself
 # (fentry there): the host reads the trace region the guest wrote through
-# ivshmem and checks it against the I/O the guest did.
+# ivshmem and checks it against the I/O the guest did, and checks that the
+# recording the tracer wrote at the same time (--output) holds the same.
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/tracer/guest.sh"
 
 traced_guest_prepare
-traced_guest_run auto "" "--shm auto"
+traced_guest_run auto "" "--shm auto --output /tmp/trace.vqt" "sh:export_file /tmp/trace.vqt"
 log=$T/auto.trace0.log
 cat "$log"
 
@@ -15,6 +16,6 @@ grep -q "^vqscope-trace: method fentry .*: the kernel supports it" "$log" ||
 	fail "the tracer did not choose fentry on a kernel that has it"
 grep -q "tracer exit 0" "$T/auto.serial" || fail "the tracer did not exit cleanly on SIGINT"
 "$BUILD/tests/tracer/check_region" "$T/auto.region0" --blk-reads "$GUEST_BLK_READS" \
-	--blk-size "$GUEST_BLK_SIZE" --rng-size "$GUEST_RNG_SIZE" ||
+	--blk-size "$GUEST_BLK_SIZE" --rng-size "$GUEST_RNG_SIZE" --recording "$T/auto.exported" ||
 	fail "the trace region does not match the guest's I/O"
 pass "fentry tracer in a Linux guest"
