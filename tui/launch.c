@@ -196,10 +196,17 @@ static void last_log_line(const char *log_path, char *out, size_t outlen)
 	qmp_sanitize(out, outlen, line ? line + 1 : buf);
 }
 
-static void describe_status(int status, char *buf, size_t len)
+static void describe_status(int status, bool demo, char *buf, size_t len)
 {
-	if (WIFEXITED(status))
-		qmp_errorf(buf, len, "QEMU exited with status %d", WEXITSTATUS(status));
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+
+	if (WIFEXITED(status) && demo && code > 1 && (code & 1))
+		qmp_errorf(buf, len,
+			   "QEMU exited with status %d (the demo guest failed with isa-debug-exit "
+			   "code %d)",
+			   code, code >> 1);
+	else if (WIFEXITED(status))
+		qmp_errorf(buf, len, "QEMU exited with status %d", code);
 	else if (WIFSIGNALED(status))
 		qmp_errorf(buf, len, "QEMU was killed by signal %d (%s)", WTERMSIG(status),
 			   strsignal(WTERMSIG(status)));
@@ -312,6 +319,7 @@ static void build_args(const struct launch_opts *o, const struct launch *l, cons
 	add_arg(b, "%" PRIu64 "M", ram / MIB);
 	add_arg(b, "-nodefaults");
 	add_arg(b, "-no-user-config");
+	add_arg(b, "-no-reboot");
 	add_arg(b, "-object");
 	add_arg(b, "memory-backend-file,id=ram,size=%" PRIu64 ",mem-path=%s/guest.ram,share=on",
 		ram, dir);
@@ -332,10 +340,14 @@ static void build_args(const struct launch_opts *o, const struct launch *l, cons
 		add_arg(b, "none");
 	}
 	if (!o->kernel) {
+		/* As scripts/run-demo-guest.sh: the demo drives virtio-gpu and
+		 * reports failures through isa-debug-exit (docs/guest.md). */
 		add_arg(b, "-vga");
 		add_arg(b, "none");
 		add_arg(b, "-device");
-		add_arg(b, "virtio-gpu-pci");
+		add_arg(b, "virtio-gpu-pci,xres=640,yres=480");
+		add_arg(b, "-device");
+		add_arg(b, "isa-debug-exit,iobase=0xf4,iosize=4");
 	}
 	if (l->kernel[0]) {
 		add_arg(b, "-kernel");
@@ -398,7 +410,7 @@ void launch_exit_text(const struct launch *l, char *buf, size_t len)
 	else if (l->wait_status == -1)
 		qmp_errorf(buf, len, "QEMU ended (status unknown)");
 	else
-		describe_status(l->wait_status, buf, len);
+		describe_status(l->wait_status, l->demo, buf, len);
 }
 
 /* Connect to QMP once and let go again: proves QEMU got through machine
@@ -418,7 +430,7 @@ static int confirm_qmp(struct launch *l, char *err, size_t errlen)
 		qmp_errorf(err, errlen, "QEMU started but %s", why);
 		return -1;
 	}
-	describe_status(l->wait_status, how, sizeof(how));
+	describe_status(l->wait_status, l->demo, how, sizeof(how));
 	last_log_line(l->log_path, line, sizeof(line));
 	qmp_errorf(err, errlen, "%s%s%s", how, line[0] ? ": " : "", line);
 	return -1;
@@ -437,6 +449,7 @@ int launch_qemu(const struct launch_opts *o, struct launch *out, char *err, size
 	memset(out, 0, sizeof(*out));
 	out->wait_status = -1;
 	out->keep_dir = o->keep_dir;
+	out->demo = !o->kernel;
 	if (check_opts(o, &region, &ram, err, errlen) != 0)
 		return -1;
 	if (!o->kernel) {
@@ -507,7 +520,7 @@ int launch_qemu(const struct launch_opts *o, struct launch *out, char *err, size
 		}
 		if (!launch_poll(out)) {
 			char how[96], line[400];
-			describe_status(out->wait_status, how, sizeof(how));
+			describe_status(out->wait_status, out->demo, how, sizeof(how));
 			last_log_line(out->log_path, line, sizeof(line));
 			qmp_errorf(err, errlen, "%s%s%s", how, line[0] ? ": " : "", line);
 			launch_stop(out);
@@ -524,6 +537,15 @@ int launch_qemu(const struct launch_opts *o, struct launch *out, char *err, size
 		}
 		sleep_ms(20);
 	}
+}
+
+void launch_last_serial_line(const struct launch *l, char *buf, size_t len)
+{
+	if (!l->dir[0]) {
+		qmp_errorf(buf, len, "%s", "");
+		return;
+	}
+	last_log_line(l->serial_path, buf, len);
 }
 
 int launch_stop(struct launch *l)

@@ -6,17 +6,19 @@
  * line is
  *
  *   qemu-system-x86_64 -M q35 -accel tcg|kvm [-cpu host] -m RAM
- *     -nodefaults -no-user-config
+ *     -nodefaults -no-user-config -no-reboot
  *     -object memory-backend-file,id=ram,size=RAM,mem-path=DIR/guest.ram,share=on
  *     -machine memory-backend=ram
  *     -object memory-backend-file,id=vqtrace,size=REGION,mem-path=DIR/trace.region,share=on
  *     -device ivshmem-plain,memdev=vqtrace
  *     -qmp unix:DIR/qmp.sock,server=on,wait=off -serial file:DIR/serial.log
  *     -display none                        (unless show_display)
- *     -vga none -device virtio-gpu-pci     (the bundled demo guest)
+ *     -vga none -device virtio-gpu-pci,xres=640,yres=480
+ *     -device isa-debug-exit,iobase=0xf4,iosize=4   (the bundled demo guest)
  *     -kernel KERNEL [-append ...] [extra args...]
  *
- * QEMU runs in its own process group (a Ctrl-C in the terminal reaches
+ * This is the command line of scripts/run-demo-guest.sh.  QEMU runs in
+ * its own process group (a Ctrl-C in the terminal reaches
  * vqscope, which then stops QEMU in order) and gets SIGTERM if vqscope
  * dies.  The pid is reaped only by launch_poll()/launch_stop(): do not
  * waitpid() on it elsewhere.
@@ -30,7 +32,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define LAUNCH_RAM_DEFAULT	((uint64_t)256 * 1024 * 1024)
+#define LAUNCH_RAM_DEFAULT	((uint64_t)128 * 1024 * 1024)
 #define LAUNCH_START_TIMEOUT_MS 10000 /* for QEMU to create its QMP socket */
 #define LAUNCH_STOP_TIMEOUT_MS	5000  /* after SIGTERM, before SIGKILL */
 
@@ -51,6 +53,7 @@ struct launch {
 	pid_t pid;	 /* QEMU's pid; 0 once reaped */
 	int wait_status; /* from waitpid once reaped, else -1 */
 	bool keep_dir;
+	bool demo;		    /* running the bundled demo guest */
 	char dir[PATH_MAX];	    /* the private directory */
 	char qmp_path[108];	    /* DIR/qmp.sock */
 	char serial_path[PATH_MAX]; /* DIR/serial.log: the guest's serial port */
@@ -70,8 +73,14 @@ int launch_qemu(const struct launch_opts *o, struct launch *out, char *err, size
 bool launch_poll(struct launch *l);
 
 /* How QEMU ended, in words ("QEMU exited with status 0", "QEMU was
- * killed by signal 9"), or "QEMU is running". */
+ * killed by signal 9", "QEMU exited with status 5 (the demo guest failed
+ * with isa-debug-exit code 2)"), or "QEMU is running". */
 void launch_exit_text(const struct launch *l, char *buf, size_t len);
+
+/* The last line the guest wrote to its serial port (sanitized), or "":
+ * the demo guest's "vqdemo: error: ..." when it failed.  Call before
+ * launch_stop, which removes the file. */
+void launch_last_serial_line(const struct launch *l, char *buf, size_t len);
 
 /* Stop QEMU if it still runs (SIGTERM, which QEMU handles as a clean
  * shutdown; SIGKILL after LAUNCH_STOP_TIMEOUT_MS), reap it, and remove

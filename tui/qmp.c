@@ -25,9 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_CHUNK     65536	  /* bytes per recv() */
-#define PUMP_READS_MAX 16	  /* recv() calls per qmp_pump, so one call stays short */
-#define FEED_CHUNK     (1u << 20) /* bytes handed to json_tokener at once */
+#define READ_CHUNK		 65536	    /* bytes per recv() */
+#define PUMP_READS_MAX		 16	    /* recv() calls per qmp_pump, so one call stays short */
+#define FEED_CHUNK		 (1u << 20) /* bytes handed to json_tokener at once */
+#define CONNECT_REFUSED_GRACE_MS 500	    /* QEMU between bind() and listen() */
 
 struct qmp {
 	int fd;		 /* -1 when detached or gone */
@@ -687,7 +688,7 @@ struct qmp *qmp_connect_fd(int fd, const char *label, int timeout_ms, char *err,
 struct qmp *qmp_connect(const char *socket_path, int timeout_ms, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int64_t deadline;
+	int64_t deadline, refused_until;
 	int fd;
 
 	if (timeout_ms <= 0)
@@ -706,10 +707,15 @@ struct qmp *qmp_connect(const char *socket_path, int timeout_ms, char *err, size
 		snprintf(err, errlen, "QMP: socket: %s", strerror(errno));
 		return NULL;
 	}
+	refused_until = now_ms() + CONNECT_REFUSED_GRACE_MS;
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		/* EAGAIN: the listen backlog is full; QEMU may accept soon. */
+		/* EAGAIN: the listen backlog is full, QEMU may accept soon.
+		 * ECONNREFUSED: the socket file exists but QEMU has not called
+		 * listen() yet (it just started), or it is stale: retry briefly. */
+		int64_t now = now_ms();
 		if (errno == EINTR ||
-		    ((errno == EAGAIN || errno == EWOULDBLOCK) && now_ms() < deadline)) {
+		    ((errno == EAGAIN || errno == EWOULDBLOCK) && now < deadline) ||
+		    (errno == ECONNREFUSED && now < deadline && now < refused_until)) {
 			struct timespec pause = {0, 10 * 1000 * 1000};
 			nanosleep(&pause, NULL);
 			continue;

@@ -284,13 +284,15 @@ static void test_real_idle_devices(void **state)
 	(void)state;
 	const char *const args[] = {
 	    "-M", "q35", "-S", "-device", "virtio-rng-pci", "-device", "virtio-gpu-pci", NULL};
-	struct devview_devices *devs = malloc(sizeof(*devs));
-	struct devview_chain *c = malloc(sizeof(*c));
+	struct devview_devices *devs;
+	struct devview_chain *c;
 	struct vqr_device_queue dq[8];
 	struct test_qemu t;
 	struct qmp *q = test_qemu_connect(&t, args);
 	char err[512];
 	size_t n;
+	devs = malloc(sizeof(*devs));
+	c = malloc(sizeof(*c));
 
 	if (devview_list(q, devs, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
@@ -353,13 +355,15 @@ static void test_real_chain_from_seabios(void **state)
 	    "-drive",  "driver=null-co,read-zeroes=on,size=1M,if=none,id=d0",
 	    "-device", "virtio-blk-pci,drive=d0,id=blk0",
 	    NULL};
-	struct devview_devices *devs = malloc(sizeof(*devs));
-	struct devview_chain *c = malloc(sizeof(*c));
+	struct devview_devices *devs;
+	struct devview_chain *c;
 	struct vqr_device_queue dq[4];
 	struct test_qemu t;
 	struct qmp *q = test_qemu_connect(&t, args);
 	char err[512];
 	size_t n = 0;
+	devs = malloc(sizeof(*devs));
+	c = malloc(sizeof(*c));
 
 	assert_int_equal(devview_list(q, devs, err, sizeof(err)), 0);
 	assert_int_equal(devs->count, 1);
