@@ -170,7 +170,8 @@ struct model_queue {
 	uint64_t device_host_ns;
 	/* Device has completed buffers the driver has not reaped. */
 	bool disagree;
-	uint64_t disagree_since_ns; /* host ns when it started */
+	uint64_t disagree_since_ns; /* host ns when the device got ahead */
+	uint16_t disagree_target;   /* device used index then */
 	char disagree_text[160];
 
 	uint64_t rate_base[MC_COUNT];

@@ -44,11 +44,9 @@ demo_boot() {
 	demo_wait "$name"
 }
 
-# Not DEMO_STATUS=$(qemu_wait ...): a command substitution runs in a
-# subshell, which cannot collect the exit status of our child.
 demo_wait() {
-	qemu_wait "$DEMO_PID" "$DEMO_TIMEOUT" >"$T/$1.status" || true
-	DEMO_STATUS=$(cat "$T/$1.status")
+	qemu_wait "$DEMO_PID" "$DEMO_TIMEOUT" || true
+	DEMO_STATUS=$QEMU_STATUS
 }
 
 # Show what the guest said when a check fails.

@@ -14,8 +14,8 @@ boot_without() {
 		-kernel "$DEMO_KERNEL" -append "frames=1" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-serial "file:$T/$name.serial" "$@"
-	qemu_wait "$QEMU_PID" "$DEMO_TIMEOUT" >"$T/$name.status" || true
-	DEMO_STATUS=$(cat "$T/$name.status")
+	qemu_wait "$QEMU_PID" "$DEMO_TIMEOUT" || true
+	DEMO_STATUS=$QEMU_STATUS
 }
 
 # expect_missing NAME "MESSAGE FRAGMENT"

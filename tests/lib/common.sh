@@ -80,19 +80,22 @@ qemu_start() {
 	fi
 }
 
-# qemu_wait PID SECONDS: wait for QEMU to exit; prints its exit status.
+# qemu_wait PID SECONDS: wait for QEMU to exit and set QEMU_STATUS to its
+# exit status; returns 1 (QEMU_STATUS=timeout) if it is still running
+# after SECONDS.  Call it directly, not as $(qemu_wait ...): a command
+# substitution runs in a subshell, which cannot wait for the test's child.
 qemu_wait() {
-	local pid=$1 limit=$2 rc=0
+	local pid=$1 limit=$2
 	local end=$(( $(date +%s) + limit ))
+	QEMU_STATUS=0
 	while kill -0 "$pid" 2>/dev/null; do
 		if [ "$(date +%s)" -ge "$end" ]; then
-			echo timeout
+			QEMU_STATUS=timeout
 			return 1
 		fi
 		sleep 0.1
 	done
-	wait "$pid" || rc=$?
-	echo "$rc"
+	wait "$pid" || QEMU_STATUS=$?
 }
 
 qemu_stop() {

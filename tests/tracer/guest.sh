@@ -87,7 +87,7 @@ EOF
 }
 
 traced_guest_run() {
-	local name=$1 append=$2 status i runs=0 arg size
+	local name=$1 append=$2 i runs=0 arg size
 	shift 2
 	for arg in "$@"; do
 		[[ "$arg" == sh:* ]] || runs=$((runs + 1))
@@ -110,13 +110,13 @@ traced_guest_run() {
 		-drive "file=$T/$name.disk,if=virtio,format=raw" \
 		-drive "file=$T/$name.export,if=virtio,format=raw" \
 		-device virtio-rng-pci,packed=on
-	status=$(qemu_wait "$QEMU_PID" 150) || {
+	qemu_wait "$QEMU_PID" 150 || {
 		tail -n 40 "$T/$name.serial" >&2
 		fail "the guest did not power off within 150 s"
 	}
 	grep -q "vqtest: done" "$T/$name.serial" || {
 		cat "$T/$name.serial" >&2
-		fail "the guest did not finish its script (QEMU exit $status)"
+		fail "the guest did not finish its script (QEMU exit $QEMU_STATUS)"
 	}
 	for ((i = 0; i < runs; i++)); do
 		sed -n "s/^vqtest-trace$i: //p" "$T/$name.serial" | tr -d '\r' >"$T/$name.trace$i.log"

@@ -1,0 +1,53 @@
+/* main.c - vqscope: an interactive debugger and tracer for virtio
+ * virtqueues.  Dispatches to the commands in cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+    {"attach", cmd_attach, "attach to a VM through QMP and say what is traced"},
+    {"record", cmd_record, "record a live session to a .vqt file"},
+    {"report", cmd_report, "summarise a recording: latency, rates, where time went"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vqscope COMMAND [OPTIONS] [ARGS]\n\n"
+		   "An interactive debugger and tracer for virtio virtqueues.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(
+	    f, "\nA SOURCE is a QEMU QMP socket (live) or a .vqt recording.\n"
+	       "Run `vqscope COMMAND --help` for a command's options; docs/usage.md has examples.\n"
+	       "Exit status: 0 done, 1 error, 2 bad usage, 3 the VM went away (recording kept).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("vqscope %s\n", VQSCOPE_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "vqscope: unknown command '%s' (try vqscope --help)\n", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,222 @@
+/* overview.c - the queues overview as text and JSON (see overview.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "overview.h"
+
+const char *overview_sort_name(enum overview_sort s)
+{
+	static const char *const names[SORT_COUNT] = {
+	    "slot", "name", "in-flight", "adds/s", "cmpl/s", "spins/cmpl", "p99", "stalls"};
+	return s < SORT_COUNT ? names[s] : "?";
+}
+
+static const struct vq_model *sort_model;
+static enum overview_sort sort_key;
+
+static double sort_value(unsigned slot)
+{
+	const struct model_queue *q = &sort_model->queues[slot];
+
+	switch (sort_key) {
+	case SORT_IN_FLIGHT:
+		return q->in_flight;
+	case SORT_ADDS:
+		return q->rates.per_s[MC_ADDS];
+	case SORT_COMPLETIONS:
+		return q->rates.per_s[MC_COMPLETIONS];
+	case SORT_SPINS:
+		return q->rates.spins_per_completion;
+	case SORT_P99:
+		return (double)hist_quantile(&q->latency, 0.99);
+	case SORT_STALLS:
+		return (double)q->count[MC_STALLS];
+	default:
+		return 0;
+	}
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	if (sort_key == SORT_NAME) {
+		int c = strcmp(sort_model->queues[x].name, sort_model->queues[y].name);
+		if (c)
+			return c;
+	} else if (sort_key != SORT_SLOT) {
+		double vx = sort_value(x), vy = sort_value(y);
+		if (vx != vy)
+			return vx > vy ? -1 : 1; /* biggest first, like top */
+	}
+	return x < y ? -1 : x > y;
+}
+
+size_t overview_rows(const struct vq_model *m, enum overview_sort sort, unsigned *slots, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned s = 0; s < MODEL_QUEUES && n < max; s++) {
+		const struct model_queue *q = &m->queues[s];
+
+		if (q->active || q->gone || q->count[MC_ADDS])
+			slots[n++] = s;
+	}
+	/* qsort has no context argument: the model and key are set for the
+	 * duration of the call (single-threaded). */
+	sort_model = m;
+	sort_key = sort;
+	qsort(slots, n, sizeof(*slots), row_cmp);
+	return n;
+}
+
+void overview_header(char *buf, size_t len, const struct vq_model *m, const struct source *s)
+{
+	snprintf(buf, len, "%s | VM %s | %s gen %u | %.0f ev/s | lost %llu | violations %llu%s%s",
+		 s->name, vm_state_name(s->vm), m->producer[0] ? m->producer : "no producer",
+		 m->generation, m->events_per_s, (unsigned long long)m->lost,
+		 (unsigned long long)m->violations, s->rec ? " | REC " : "",
+		 s->rec ? s->rec_path : "");
+}
+
+void overview_titles(char *buf, size_t len)
+{
+	snprintf(buf, len, "%4s %-16s %5s %4s %11s %8s %8s %8s %7s %7s %9s %9s %9s %6s", "SLOT",
+		 "NAME", "SIZE", "INFL", "AVAIL/USED", "ADD/s", "KICK/s", "CMPL/s", "SPIN/C",
+		 "BARR/C", "P50", "P99", "MAX", "STALL");
+}
+
+static void short_duration(char *buf, size_t len, uint64_t ns)
+{
+	if (ns == 0)
+		snprintf(buf, len, "-");
+	else if (ns < 10000)
+		snprintf(buf, len, "%lluns", (unsigned long long)ns);
+	else if (ns < 10000000)
+		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
+	else if (ns < 10000000000ull)
+		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.1fs", (double)ns / 1e9);
+}
+
+void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot)
+{
+	const struct model_queue *q = &m->queues[slot];
+	char idx[24], p50[16], p99[16], max[16];
+	uint16_t avail = q->have_table ? q->table.avail_idx : q->avail_idx;
+	uint16_t used = q->have_table ? q->table.last_used_idx : q->last_used_idx;
+
+	snprintf(idx, sizeof(idx), "%u/%u", avail, used);
+	short_duration(p50, sizeof(p50), hist_quantile(&q->latency, 0.5));
+	short_duration(p99, sizeof(p99), hist_quantile(&q->latency, 0.99));
+	short_duration(max, sizeof(max), q->latency.max_ns);
+	snprintf(buf, len,
+		 "%4u %-16.16s %5u %4u %11s %8.1f %8.1f %8.1f %7.1f %7.1f %9s %9s %9s %6llu", slot,
+		 q->name[0] ? q->name : "?", q->ring_size, q->in_flight, idx,
+		 q->rates.per_s[MC_ADDS], q->rates.per_s[MC_KICKS], q->rates.per_s[MC_COMPLETIONS],
+		 q->rates.spins_per_completion, q->rates.barriers_per_completion, p50, p99, max,
+		 (unsigned long long)q->count[MC_STALLS]);
+}
+
+void overview_device_row(char *buf, size_t len, const struct vq_model *m, size_t i)
+{
+	const struct model_device_only *o = &m->device_only[i];
+	char idx[24];
+
+	snprintf(idx, sizeof(idx), "%u/%u", o->q.last_avail_idx, o->q.used_idx);
+	snprintf(buf, len, "%4s %-16.16s %5u %4u %11s %8s %8s %8.1f  (device view: %s q%u)", "dev",
+		 o->q.name, o->q.vring_num, o->q.inuse, idx, "-", "-", o->used_per_s, o->q.path,
+		 o->q.queue_index);
+}
+
+static void add_num(json_object *o, const char *key, double v)
+{
+	json_object_object_add(o, key, json_object_new_double(v));
+}
+
+static void add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
+json_object *overview_json(const struct vq_model *m, const struct source *s)
+{
+	json_object *o = json_object_new_object(), *queues = json_object_new_array();
+	unsigned slots[MODEL_QUEUES];
+	size_t n = overview_rows(m, SORT_SLOT, slots, MODEL_QUEUES);
+
+	json_object_object_add(o, "source", json_object_new_string(s->name));
+	json_object_object_add(o, "vm", json_object_new_string(vm_state_name(s->vm)));
+	json_object_object_add(o, "producer", json_object_new_string(m->producer));
+	add_u64(o, "generation", m->generation);
+	add_u64(o, "events", m->events);
+	add_num(o, "events_per_s", m->events_per_s);
+	add_u64(o, "lost", m->lost);
+	add_u64(o, "violations", m->violations);
+	add_u64(o, "frames", m->frames_total);
+	add_u64(o, "stalls", m->stalls_total);
+	json_object_object_add(o, "recording", s->rec ? json_object_new_string(s->rec_path) : NULL);
+	if (s->region_status[0])
+		json_object_object_add(o, "region_status",
+				       json_object_new_string(s->region_status));
+	for (size_t i = 0; i < n; i++) {
+		const struct model_queue *q = &m->queues[slots[i]];
+		json_object *j = json_object_new_object();
+
+		add_u64(j, "slot", slots[i]);
+		json_object_object_add(j, "name", json_object_new_string(q->name));
+		add_u64(j, "ring_size", q->ring_size);
+		add_u64(j, "in_flight", q->in_flight);
+		add_u64(j, "avail_idx", q->have_table ? q->table.avail_idx : q->avail_idx);
+		add_u64(j, "last_used_idx",
+			q->have_table ? q->table.last_used_idx : q->last_used_idx);
+		add_u64(j, "adds", q->count[MC_ADDS]);
+		add_u64(j, "completions", q->count[MC_COMPLETIONS]);
+		add_u64(j, "kicks", q->count[MC_KICKS]);
+		add_num(j, "adds_per_s", q->rates.per_s[MC_ADDS]);
+		add_num(j, "kicks_per_s", q->rates.per_s[MC_KICKS]);
+		add_num(j, "completions_per_s", q->rates.per_s[MC_COMPLETIONS]);
+		add_num(j, "spins_per_completion", q->rates.spins_per_completion);
+		add_num(j, "barriers_per_completion", q->rates.barriers_per_completion);
+		add_u64(j, "latency_p50_ns", hist_quantile(&q->latency, 0.5));
+		add_u64(j, "latency_p99_ns", hist_quantile(&q->latency, 0.99));
+		add_u64(j, "latency_max_ns", q->latency.max_ns);
+		add_u64(j, "stalls", q->count[MC_STALLS]);
+		if (q->have_device) {
+			json_object *d = json_object_new_object();
+
+			add_u64(d, "last_avail_idx", q->device.last_avail_idx);
+			add_u64(d, "used_idx", q->device.used_idx);
+			add_u64(d, "inuse", q->device.inuse);
+			json_object_object_add(d, "disagree", json_object_new_boolean(q->disagree));
+			if (q->disagree)
+				json_object_object_add(d, "text",
+						       json_object_new_string(q->disagree_text));
+			json_object_object_add(j, "device", d);
+		}
+		json_object_array_add(queues, j);
+	}
+	json_object_object_add(o, "queues", queues);
+	if (m->ndevice_only) {
+		json_object *dev = json_object_new_array();
+
+		for (size_t i = 0; i < m->ndevice_only; i++) {
+			const struct model_device_only *d = &m->device_only[i];
+			json_object *j = json_object_new_object();
+
+			json_object_object_add(j, "path", json_object_new_string(d->q.path));
+			json_object_object_add(j, "name", json_object_new_string(d->q.name));
+			add_u64(j, "queue_index", d->q.queue_index);
+			add_u64(j, "vring_num", d->q.vring_num);
+			add_u64(j, "last_avail_idx", d->q.last_avail_idx);
+			add_u64(j, "used_idx", d->q.used_idx);
+			add_u64(j, "inuse", d->q.inuse);
+			add_num(j, "used_per_s", d->used_per_s);
+			json_object_array_add(dev, j);
+		}
+		json_object_object_add(o, "device_only", dev);
+	}
+	return o;
+}
