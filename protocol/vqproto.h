@@ -125,7 +125,8 @@ void vqp_reader_init(struct vqp_reader *rd, struct vqp_region *r, bool from_olde
 
 /* Copy up to max whole, valid records into out[] in sequence order, each
  * out[i].seq holding the low 32 bits of its sequence number.  Returns the
- * count (>= 0), or VQP_RESYNC when the producer restarted during the call
+ * count (>= 0; 0 only when there is nothing more to read right now), or
+ * VQP_RESYNC when the producer restarted during the call
  * (nothing returned; call vqp_region_sync and vqp_reader_init).  Every
  * sequence number passed over is counted exactly once: delivered, lost or
  * violation. */

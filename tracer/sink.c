@@ -236,19 +236,7 @@ void sink_record(struct sink *s, const void *data, size_t size)
  * past them. */
 void sink_lost(struct sink *s, uint64_t n)
 {
-	struct vq_trace *t = &s->trace;
-	uint64_t records = (uint64_t)t->ring_mask + 1;
-	uint64_t end = t->head + n;
-	uint64_t from = n > records ? end - records : t->head;
-
-	if (n == 0)
-		return;
-	for (uint64_t seq = from; seq < end; seq++)
-		t->ring[seq & t->ring_mask].seq = (vq_u32)(seq - 1);
-	t->head = end;
-	/* Release: the invalidated slots are visible before the new head;
-	 * pairs with the reader's acquire load of ring_head. */
-	vq_store_release(&t->hdr->ring_head, end);
+	vq_trace_lost(&s->trace, n);
 	s->stats.lost += n;
 }
 

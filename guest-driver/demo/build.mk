@@ -35,6 +35,25 @@ $(DEMO_ELF64): $(DEMO_OBJS) $(O)/guest-driver/freestanding/vqscope_guest-x86_64.
 $(VQDEMO): $(DEMO_ELF64)
 	$(call msg,OBJCOPY,$@)objcopy -O elf32-i386 $< $@
 
+# The benchmarks' baseline: the same kernel with every trace call compiled
+# out (demo.h, VQDEMO_UNTRACED).  Built on demand by bench/.
+DEMO_UNTRACED_OBJDIR := $(O)/guest-driver/demo/obj-untraced
+DEMO_UNTRACED_OBJS := $(DEMO_SRCS:guest-driver/demo/%.c=$(DEMO_UNTRACED_OBJDIR)/%.o) \
+	$(DEMO_OBJDIR)/boot.o
+VQDEMO_UNTRACED := $(O)/guest-driver/demo/vqdemo-untraced.elf
+
+$(DEMO_UNTRACED_OBJDIR)/%.o: guest-driver/demo/%.c $(DEMO_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC64,$< [untraced])gcc $(DEMO_CFLAGS) -DVQDEMO_UNTRACED -c $< -o $@
+
+# (linked with the library only for vq_trace_now)
+$(VQDEMO_UNTRACED): $(DEMO_UNTRACED_OBJS) $(O)/guest-driver/freestanding/vqscope_guest-x86_64.o \
+		guest-driver/demo/vqdemo.ld
+	$(call msg,LD,$@)ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
+		-T guest-driver/demo/vqdemo.ld -o $@.64 $(DEMO_UNTRACED_OBJS) \
+		$(O)/guest-driver/freestanding/vqscope_guest-x86_64.o && \
+		objcopy -O elf32-i386 $@.64 $@ && rm -f $@.64
+
 # Host-side checker of trace regions and screendumps, for tests/guest.
 CHECK_TRACE := $(O)/tests/guest/check_trace
 EXTRA_CFLAGS_tests/guest := -Iguest-driver/demo -Wconversion

@@ -14,6 +14,53 @@
 
 #include "vqscope_guest.h"
 
+#ifdef VQDEMO_UNTRACED
+/* The benchmarks' baseline (bench/): the same driver with every trace
+ * call replaced by an empty inline function.  vq_trace_now() stays: the
+ * driver's poll timeouts read the TSC through it. */
+#define UNTRACED(name, ...)                                                                        \
+	static inline void untraced_##name(__VA_ARGS__)                                            \
+	{                                                                                          \
+	}
+static inline int untraced_init(struct vq_trace *t, void *r, vq_u64 s,
+				const struct vq_trace_config *c)
+{
+	(void)t, (void)r, (void)s, (void)c;
+	return VQ_TRACE_OK;
+}
+static inline int untraced_register_queue(struct vq_trace *t, const struct vq_queue_info *i)
+{
+	(void)t, (void)i;
+	return 0;
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+UNTRACED(add, struct vq_trace *t, int q, vq_u16 h, vq_u16 a, vq_u16 n, vq_u32 b, vq_u16 w)
+UNTRACED(kick, struct vq_trace *t, int q, vq_u16 a)
+UNTRACED(poll, struct vq_trace *t, int q, const struct vq_poll_stats *st, vq_u16 o)
+UNTRACED(used, struct vq_trace *t, int q, vq_u16 id, vq_u16 u, vq_u32 l, vq_u16 n)
+UNTRACED(irq, struct vq_trace *t, int q, vq_u32 isr)
+UNTRACED(callbacks, struct vq_trace *t, int q, int on, vq_u16 e)
+UNTRACED(frame, struct vq_trace *t, vq_u64 f)
+UNTRACED(frame_end, struct vq_trace *t, vq_u64 f, vq_u32 c)
+UNTRACED(log, struct vq_trace *t, vq_u32 b, vq_u64 d)
+UNTRACED(error, struct vq_trace *t, int q, vq_u16 c, vq_u64 d)
+#pragma GCC diagnostic pop
+#define vq_trace_init		 untraced_init
+#define vq_trace_register_queue	 untraced_register_queue
+#define vq_trace_add		 untraced_add
+#define vq_trace_kick		 untraced_kick
+#define vq_trace_kick_suppressed untraced_kick
+#define vq_trace_poll		 untraced_poll
+#define vq_trace_used		 untraced_used
+#define vq_trace_irq		 untraced_irq
+#define vq_trace_callbacks	 untraced_callbacks
+#define vq_trace_frame_begin	 untraced_frame
+#define vq_trace_frame_end	 untraced_frame_end
+#define vq_trace_log		 untraced_log
+#define vq_trace_error		 untraced_error
+#endif
+
 typedef vq_u8 u8;
 typedef vq_u16 u16;
 typedef vq_u32 u32;

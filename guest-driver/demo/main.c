@@ -57,6 +57,9 @@ static u64 read_multiboot(u32 magic, u32 info_addr)
 	return top < IDENTITY_MAPPED_TOP ? top : IDENTITY_MAPPED_TOP;
 }
 
+/* TSC at the start and end of the frame loop, for the done line. */
+static u64 loop_start, loop_end;
+
 static void run_frames(void)
 {
 	struct virtq_totals *t = &gpu.control.totals;
@@ -67,6 +70,7 @@ static void run_frames(void)
 		       opts.flush == FLUSH_FRAME ? "frame" : "line", opts.lines,
 		       opts.log_frame ? "frame" : "off", opts.uart_paced ? "115200" : "fast",
 		       opts.frames, opts.complete_irq ? "irq" : "poll");
+	loop_start = vq_trace_now(&demo_trace);
 	for (u64 frame = 0; opts.frames == 0 || frame < opts.frames; frame++) {
 		struct virtq_totals before = *t;
 		u32 commands;
@@ -81,6 +85,7 @@ static void run_frames(void)
 				       t->completions - before.completions);
 		vq_trace_frame_end(&demo_trace, frame, commands);
 	}
+	loop_end = vq_trace_now(&demo_trace);
 }
 
 void demo_main(u32 magic, u32 info_addr)
@@ -106,8 +111,9 @@ void demo_main(u32 magic, u32 info_addr)
 	scene_init(gpu.pixels, gpu.width, gpu.height, gpu.stride / 4);
 	run_frames();
 	console_printf(DEMO_NAME ": done: %lu frames, %lu commands, %lu kicks, %lu spins, %lu "
-				 "interrupts\n",
+				 "interrupts, %lu us\n",
 		       opts.frames, gpu.control.totals.completions, gpu.control.totals.kicks,
-		       gpu.control.totals.spins, gpu.control.totals.irqs);
+		       gpu.control.totals.spins, gpu.control.totals.irqs,
+		       (loop_end - loop_start) * 1000000 / tsc_hz);
 	power_off();
 }

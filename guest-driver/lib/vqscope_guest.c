@@ -622,6 +622,23 @@ void vq_trace_error(struct vq_trace *t, int slot, vq_u16 code, vq_u64 detail)
 		emit(t, ts, VQT_EV_ERROR, queue, code, 0, 0, detail);
 }
 
+void vq_trace_lost(struct vq_trace *t, vq_u64 n)
+{
+	vq_u64 records = (vq_u64)t->ring_mask + 1;
+	vq_u64 end = t->head + n;
+	/* Only the last lap of skipped numbers can still be in the ring. */
+	vq_u64 from = n > records ? end - records : t->head;
+
+	if (n == 0)
+		return;
+	for (vq_u64 s = from; s < end; s++)
+		t->ring[s & t->ring_mask].seq = (vq_u32)(s - 1);
+	t->head = end;
+	/* Release: the invalidated slots are visible before the new head;
+	 * pairs with the reader's acquire load of ring_head. */
+	publish_head(&t->hdr->ring_head, end);
+}
+
 void vq_trace_sync_indices(struct vq_trace *t, int slot, vq_u16 avail_idx, vq_u16 last_used_idx,
 			   vq_u16 num_free)
 {

@@ -139,6 +139,11 @@ void vq_trace_log(struct vq_trace *t, vq_u32 bytes, vq_u64 ticks);
 void vq_trace_mark(struct vq_trace *t, vq_u64 value);
 void vq_trace_error(struct vq_trace *t, int slot, vq_u16 code, vq_u64 detail);
 
+/* Records the producer could not write (e.g. the tracer's BPF ring buffer
+ * overflowed): their sequence numbers are skipped so the host counts them
+ * as lost, exactly. */
+void vq_trace_lost(struct vq_trace *t, vq_u64 n);
+
 /* For producers that read the driver's real indices (the tracer): set the
  * published avail shadow, last used index and free count directly. */
 void vq_trace_sync_indices(struct vq_trace *t, int slot, vq_u16 avail_idx, vq_u16 last_used_idx,

@@ -378,6 +378,7 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 	struct vqp_region *r = rd->region;
 	const volatile struct vqt_event *ring;
 	uint64_t head, records, mask, end;
+
 	size_t n = 0;
 	char why[VQP_ERRLEN];
 	struct vqp_drain_info local;
@@ -416,12 +417,13 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 		rd->next = head - records;
 	}
 
+	/* max bounds what is delivered; lost or malformed slots on the way do
+	 * not count, so 0 always means "caught up". */
 	end = head;
-	if (end - rd->next > max)
-		end = rd->next + max;
 	info->first_seq = rd->next;
 
-	for (uint64_t s = rd->next; s < end; s++) {
+	uint64_t s;
+	for (s = rd->next; s < end && n < max; s++) {
 		const volatile struct vqt_event *slot = &ring[s & mask];
 		uint32_t expect = (uint32_t)s, before, after;
 		struct vqt_event copy;
@@ -458,7 +460,7 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 			info->first_seq = s;
 		out[n++] = copy;
 	}
-	rd->next = end;
+	rd->next = s;
 
 	/* A restart during the copy mixes generations: drop the batch. */
 	if (vqp_region_changed(r))

@@ -221,6 +221,30 @@ static void test_overwrite_counts_loss_exactly(void **state)
 	fixture_free(f);
 }
 
+/* Records a producer could not write are counted lost by the reader. */
+static void test_producer_reported_loss(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(REGION_SIZE);
+	struct vqt_event ev[64];
+	uint32_t records = f->region.layout.ring_records;
+
+	drain_all(f, ev, 64);
+	emit_marks(f, 0, 3);
+	vq_trace_lost(&f->tr, 5);
+	emit_marks(f, 10, 2);
+	assert_int_equal(vqp_reader_drain(&f->reader, ev, 64, NULL), 5);
+	assert_int_equal(f->reader.lost, 5);
+	assert_int_equal(ev[3].arg, 10);
+	/* More than a whole ring at once. */
+	vq_trace_lost(&f->tr, 3 * records + 1);
+	emit_marks(f, 99, 1);
+	assert_int_equal(vqp_reader_drain(&f->reader, ev, 64, NULL), 1);
+	assert_int_equal(ev[0].arg, 99);
+	assert_int_equal(f->reader.lost, 5 + 3 * records + 1);
+	fixture_free(f);
+}
+
 /* ---- threads -------------------------------------------------------------- */
 
 struct thread_run {
@@ -609,6 +633,7 @@ int main(void)
 	    cmocka_unit_test(test_wrap_at_2_32),
 	    cmocka_unit_test(test_ring_index_wrap),
 	    cmocka_unit_test(test_overwrite_counts_loss_exactly),
+	    cmocka_unit_test(test_producer_reported_loss),
 	    cmocka_unit_test(test_concurrent_producer_consumer),
 	    cmocka_unit_test(test_seqcount_snapshots_are_consistent),
 	    cmocka_unit_test(test_generation_resync),
