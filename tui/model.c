@@ -165,132 +165,79 @@ void format_duration(char *buf, size_t len, uint64_t ns)
 
 /* ---- attribution windows ------------------------------------------------------------ */
 
-enum mark_kind {
-	MARK_DEV_UP,
-	MARK_DEV_DOWN,
-	MARK_LOG_START,
-	MARK_LOG_END,
-	MARK_POLL_START,
-	MARK_POLL_END
-};
+/* Windows are split incrementally, O(1) per event.  The time from the
+ * previous event to this one is given to "device" if buffers were in
+ * flight, else "other".  LOG and POLL events arrive when the write or the
+ * poll has finished and carry its duration: that much of the gap that
+ * just ended is moved to "log" (whatever it was) or to "polling" (only
+ * from "other": polling while buffers are in flight is waiting for the
+ * device).  One producer cannot emit another event in the middle of its
+ * own log write or poll, so the gap that just ended is exactly where that
+ * time was; with several producers (the tracer on many CPUs) this is an
+ * approximation. */
 
-struct mark {
-	uint64_t at_ns;
-	enum mark_kind kind;
-};
-
-/* What happened during one window: the in-flight count at its start and
- * every change after, plus log and poll intervals. */
-struct attr_window {
-	bool open;
-	uint64_t start_ns;
-	uint32_t in_flight_at_start;
-	struct mark *marks;
-	size_t n, cap;
-};
-
+/* A log write or poll, kept for explaining command stalls. */
 struct recent_interval {
 	uint64_t start_ns, end_ns;
 };
 
-static void window_open(struct attr_window *w, uint64_t at_ns, uint32_t in_flight)
+static enum attr_cat gap_category(const struct vq_model *m)
 {
+	return m->in_flight_total ? ATTR_DEVICE : ATTR_OTHER;
+}
+
+static void window_open(struct attr_window *w, uint64_t at_ns)
+{
+	memset(w, 0, sizeof(*w));
 	w->open = true;
 	w->start_ns = at_ns;
-	w->in_flight_at_start = in_flight;
-	w->n = 0;
+	w->cursor_ns = at_ns;
 }
 
-static void window_mark(struct attr_window *w, uint64_t at_ns, enum mark_kind kind)
+/* Attribute [cursor, to] to category c. */
+static void window_extend(struct attr_window *w, uint64_t to_ns, enum attr_cat c)
 {
-	if (!w->open)
+	if (!w->open || to_ns <= w->cursor_ns) {
+		if (w->open)
+			w->last_gap = 0;
 		return;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 256;
-		struct mark *grown = realloc(w->marks, cap * sizeof(*grown));
-
-		if (!grown)
-			return; /* under memory pressure the split gets coarser */
-		w->marks = grown;
-		w->cap = cap;
 	}
-	w->marks[w->n++] = (struct mark){at_ns, kind};
+	w->last_gap = to_ns - w->cursor_ns;
+	w->last_gap_cat = c;
+	w->attr.ns[c] += w->last_gap;
+	w->attr.total_ns += w->last_gap;
+	w->cursor_ns = to_ns;
 }
 
-static int mark_cmp(const void *a, const void *b)
+/* Move up to d of the gap that just ended to category to. */
+static void window_reclassify(struct attr_window *w, uint64_t d, enum attr_cat to)
 {
-	const struct mark *x = a, *y = b;
+	uint64_t p;
 
-	if (x->at_ns != y->at_ns)
-		return x->at_ns < y->at_ns ? -1 : 1;
-	return (int)x->kind - (int)y->kind;
-}
-
-static enum attr_cat classify(int in_flight, int logging, int polling)
-{
-	if (logging > 0)
-		return ATTR_LOG;
-	if (in_flight > 0)
-		return ATTR_DEVICE;
-	if (polling > 0)
-		return ATTR_POLL;
-	return ATTR_OTHER;
-}
-
-/* Split [w->start_ns, end_ns] by sweeping over the marks. */
-static void window_close(struct attr_window *w, uint64_t end_ns, struct attribution *out)
-{
-	int in_flight = (int)w->in_flight_at_start, logging = 0, polling = 0;
-	uint64_t t = w->start_ns;
-
-	memset(out, 0, sizeof(*out));
-	if (!w->open)
+	if (!w->open || w->last_gap_cat == to)
 		return;
-	w->open = false;
-	if (end_ns < w->start_ns)
-		end_ns = w->start_ns;
-	out->total_ns = end_ns - w->start_ns;
-	qsort(w->marks, w->n, sizeof(*w->marks), mark_cmp);
-	for (size_t i = 0; i < w->n; i++) {
-		const struct mark *mk = &w->marks[i];
-		uint64_t at = mk->at_ns < end_ns ? mk->at_ns : end_ns;
-
-		if (at > t) {
-			out->ns[classify(in_flight, logging, polling)] += at - t;
-			t = at;
-		}
-		switch (mk->kind) {
-		case MARK_DEV_UP:
-			in_flight++;
-			break;
-		case MARK_DEV_DOWN:
-			in_flight--;
-			break;
-		case MARK_LOG_START:
-			logging++;
-			break;
-		case MARK_LOG_END:
-			logging--;
-			break;
-		case MARK_POLL_START:
-			polling++;
-			break;
-		case MARK_POLL_END:
-			polling--;
-			break;
-		}
-	}
-	if (end_ns > t)
-		out->ns[classify(in_flight, logging, polling)] += end_ns - t;
-}
-
-static void both_windows_mark(struct vq_model *m, uint64_t at_ns, enum mark_kind kind)
-{
-	window_mark(m->frame_window, at_ns, kind);
-	window_mark(m->time_window, at_ns, kind);
+	if (to == ATTR_POLL && w->last_gap_cat != ATTR_OTHER)
+		return;
+	p = d < w->last_gap ? d : w->last_gap;
+	w->attr.ns[w->last_gap_cat] -= p;
+	w->attr.ns[to] += p;
+	w->last_gap -= p;
 }
 
 /* ---- model lifetime ---------------------------------------------------------------------- */
+
+/* Ticks to nanoseconds as a 32.32 fixed-point multiply: no division per
+ * event.  Exact to better than 1 ns per second of ticks. */
+static void set_clock(struct vq_model *m, uint64_t ts_hz)
+{
+	m->ts_hz = ts_hz;
+	m->ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000u << 32) / ts_hz);
+}
+
+static inline uint64_t ticks_to_ns(const struct vq_model *m, uint64_t ticks)
+{
+	return (uint64_t)(((unsigned __int128)ticks * m->ns_per_tick_q32) >> 32);
+}
 
 struct vq_model *model_new(const struct model_opts *opts)
 {
@@ -310,17 +257,14 @@ struct vq_model *model_new(const struct model_opts *opts)
 		m->opts.frames_kept = DEFAULT_FRAMES;
 	if (!m->opts.disagree_ns)
 		m->opts.disagree_ns = DEFAULT_DISAGREE_NS;
-	m->ts_hz = 1000000000;
+	set_clock(m, 1000000000);
 	m->history_cap = m->opts.history;
 	m->frames_cap = m->opts.frames_kept;
 	m->history = calloc(m->history_cap, sizeof(*m->history));
 	m->frames = calloc(m->frames_cap, sizeof(*m->frames));
-	m->frame_window = calloc(1, sizeof(*m->frame_window));
-	m->time_window = calloc(1, sizeof(*m->time_window));
 	m->recent_log = calloc(RECENT_INTERVALS, sizeof(*m->recent_log));
 	m->recent_poll = calloc(RECENT_INTERVALS, sizeof(*m->recent_poll));
-	if (!m->history || !m->frames || !m->frame_window || !m->time_window || !m->recent_log ||
-	    !m->recent_poll) {
+	if (!m->history || !m->frames || !m->recent_log || !m->recent_poll) {
 		model_free(m);
 		return NULL;
 	}
@@ -349,12 +293,6 @@ void model_free(struct vq_model *m)
 		return;
 	for (unsigned s = 0; s < MODEL_QUEUES; s++)
 		queue_free_heads(&m->queues[s]);
-	if (m->frame_window)
-		free(m->frame_window->marks);
-	if (m->time_window)
-		free(m->time_window->marks);
-	free(m->frame_window);
-	free(m->time_window);
 	free(m->recent_log);
 	free(m->recent_poll);
 	free(m->history);
@@ -374,7 +312,7 @@ void model_set_producer(struct vq_model *m, uint64_t ts_hz, const char *producer
 			uint32_t generation)
 {
 	if (ts_hz)
-		m->ts_hz = ts_hz;
+		set_clock(m, ts_hz);
 	copy_name(m->producer, sizeof(m->producer), producer ? producer : "");
 	m->generation = generation;
 }
@@ -383,7 +321,7 @@ uint64_t model_ts_to_ns(const struct vq_model *m, uint64_t ts)
 {
 	if (!m->have_origin || ts <= m->origin_ts)
 		return m->ns_offset;
-	return m->ns_offset + vqp_ticks_to_ns(ts - m->origin_ts, m->ts_hz);
+	return m->ns_offset + ticks_to_ns(m, ts - m->origin_ts);
 }
 
 /* ---- queues --------------------------------------------------------------------------------- */
@@ -533,7 +471,9 @@ static void close_frame(struct vq_model *m, uint64_t end_ns)
 	struct model_frame *f = &m->open_frame;
 	uint64_t threshold;
 
-	window_close(m->frame_window, end_ns, &f->attr);
+	window_extend(&m->frame_window, end_ns, gap_category(m));
+	f->attr = m->frame_window.attr;
+	m->frame_window.open = false;
 	f->period_ns = end_ns - f->begin_ns;
 	if (f->end_ns && f->end_ns >= f->begin_ns)
 		f->active_ns = f->end_ns - f->begin_ns;
@@ -643,38 +583,47 @@ static void command_stall(struct vq_model *m, struct model_queue *q, uint16_t he
 
 static void close_time_window(struct vq_model *m, uint64_t end_ns)
 {
-	struct attribution a;
+	struct attr_window *w = &m->time_window;
 
-	window_close(m->time_window, end_ns, &a);
-	attr_add(&m->session_attr, &a);
-	m->last_interval_attr = a;
-	m->last_interval_start_ns = end_ns - a.total_ns;
+	window_extend(w, end_ns, gap_category(m));
+	attr_add(&m->session_attr, &w->attr);
+	m->last_interval_attr = w->attr;
+	m->last_interval_start_ns = w->start_ns;
+	w->open = false;
 }
 
-/* Close every interval boundary passed before at_ns. */
-static void advance_time_window(struct vq_model *m, uint64_t at_ns)
+/* Close every interval boundary passed before at_ns, then bring both
+ * windows up to at_ns. */
+static void advance_windows(struct vq_model *m, uint64_t at_ns)
 {
-	struct attr_window *w = m->time_window;
+	struct attr_window *w = &m->time_window;
 	uint64_t iv = m->opts.interval_ns;
 
-	if (!w->open) {
-		window_open(w, at_ns, m->in_flight_total);
-		return;
-	}
-	if (at_ns < w->start_ns + iv)
-		return;
-	close_time_window(m, w->start_ns + iv);
-	uint64_t next = w->start_ns + iv;
-	if (at_ns >= next + iv) {
-		/* An idle gap with no events: one state throughout. */
-		uint64_t gap = (at_ns - next) / iv * iv;
-		struct attribution a = {.total_ns = gap};
+	if (!w->open)
+		window_open(w, at_ns);
+	if (at_ns >= w->start_ns + iv) {
+		uint64_t next = w->start_ns + iv;
 
-		a.ns[m->in_flight_total ? ATTR_DEVICE : ATTR_OTHER] = gap;
-		attr_add(&m->session_attr, &a);
-		next += gap;
+		close_time_window(m, next);
+		if (at_ns >= next + iv) {
+			/* An idle gap with no events: one state throughout. */
+			uint64_t gap = (at_ns - next) / iv * iv;
+			struct attribution a = {.total_ns = gap};
+
+			a.ns[gap_category(m)] = gap;
+			attr_add(&m->session_attr, &a);
+			next += gap;
+		}
+		window_open(w, next);
 	}
-	window_open(w, next, m->in_flight_total);
+	window_extend(w, at_ns, gap_category(m));
+	window_extend(&m->frame_window, at_ns, gap_category(m));
+}
+
+static void reclassify_both(struct vq_model *m, uint64_t d, enum attr_cat to)
+{
+	window_reclassify(&m->time_window, d, to);
+	window_reclassify(&m->frame_window, d, to);
 }
 
 /* ---- event processing -------------------------------------------------------------------------
@@ -727,7 +676,6 @@ static void on_add(struct vq_model *m, struct model_queue *q, const struct vqt_e
 	if (q->in_flight > q->max_in_flight)
 		q->max_in_flight = q->in_flight;
 	m->in_flight_total++;
-	both_windows_mark(m, at_ns, MARK_DEV_UP);
 }
 
 static void on_kick(struct model_queue *q, const struct vqt_event *e, bool suppressed)
@@ -770,7 +718,6 @@ static void on_used(struct vq_model *m, struct model_queue *q, const struct vqt_
 	q->in_flight--;
 	if (m->in_flight_total)
 		m->in_flight_total--;
-	both_windows_mark(m, at_ns, MARK_DEV_DOWN);
 }
 
 static void on_queue_event(struct vq_model *m, struct model_queue *q, const struct vqt_event *e)
@@ -810,7 +757,7 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 	if (e->type < VQT_EV_TYPE_COUNT)
 		m->per_type[e->type]++;
 	history_push(m, e, seq, at_ns);
-	advance_time_window(m, at_ns);
+	advance_windows(m, at_ns);
 
 	switch (e->type) {
 	case VQT_EV_ADD:
@@ -821,7 +768,7 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 		on_kick(q, e, e->type == VQT_EV_KICK_SUPPRESSED);
 		break;
 	case VQT_EV_POLL:
-		dur_ns = vqp_ticks_to_ns(e->arg, m->ts_hz);
+		dur_ns = ticks_to_ns(m, e->arg);
 		if (dur_ns > at_ns)
 			dur_ns = at_ns;
 		q->count[MC_POLLS]++;
@@ -829,8 +776,7 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 		q->count[MC_BARRIERS] += e->barriers;
 		if (e->ndesc == VQT_POLL_TIMEOUT)
 			q->count[MC_POLL_TIMEOUTS]++;
-		both_windows_mark(m, at_ns - dur_ns, MARK_POLL_START);
-		both_windows_mark(m, at_ns, MARK_POLL_END);
+		reclassify_both(m, dur_ns, ATTR_POLL);
 		remember_interval(m->recent_poll, &m->recent_pos_poll, at_ns - dur_ns, at_ns);
 		if (m->in_frame) {
 			m->open_frame.polls++;
@@ -855,11 +801,10 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 			q->count[MC_ERRORS]++;
 		break;
 	case VQT_EV_LOG:
-		dur_ns = vqp_ticks_to_ns(e->arg, m->ts_hz);
+		dur_ns = ticks_to_ns(m, e->arg);
 		if (dur_ns > at_ns)
 			dur_ns = at_ns;
-		both_windows_mark(m, at_ns - dur_ns, MARK_LOG_START);
-		both_windows_mark(m, at_ns, MARK_LOG_END);
+		reclassify_both(m, dur_ns, ATTR_LOG);
 		remember_interval(m->recent_log, &m->recent_pos_log, at_ns - dur_ns, at_ns);
 		if (m->in_frame)
 			m->open_frame.log_bytes += e->len;
@@ -872,7 +817,7 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 		m->open_frame.begin_ns = at_ns;
 		m->frame_number = e->arg;
 		m->in_frame = true;
-		window_open(m->frame_window, at_ns, m->in_flight_total);
+		window_open(&m->frame_window, at_ns);
 		break;
 	case VQT_EV_FRAME_END:
 		if (m->in_frame && m->open_frame.number == e->arg)
@@ -920,7 +865,7 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
 	/* Close what was open at the last time we saw. */
 	if (m->in_frame)
 		close_frame(m, m->now_ns);
-	if (m->time_window->open)
+	if (m->time_window.open)
 		close_time_window(m, m->now_ns);
 	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 		queue_forget_in_flight(m, &m->queues[s]);
@@ -937,7 +882,7 @@ void model_finish(struct vq_model *m)
 {
 	if (m->in_frame)
 		close_frame(m, m->open_frame.end_ns ? m->open_frame.end_ns : m->now_ns);
-	if (m->time_window->open)
+	if (m->time_window.open)
 		close_time_window(m, m->now_ns);
 }
 

@@ -71,6 +71,16 @@ const char *attr_description(enum attr_cat c); /* "writing log output", ... */
 /* The biggest part. */
 enum attr_cat attr_dominant(const struct attribution *a);
 
+/* A window being split (a frame period or an interval), see model.c. */
+struct attr_window {
+	bool open;
+	uint64_t start_ns;
+	uint64_t cursor_ns; /* attributed up to here */
+	uint64_t last_gap;  /* the latest gap, still reclassifiable */
+	enum attr_cat last_gap_cat;
+	struct attribution attr;
+};
+
 /* ---- frames and stalls ------------------------------------------------------------ */
 
 struct model_frame {
@@ -212,6 +222,7 @@ struct vq_model {
 
 	/* Clock and producer. */
 	uint64_t ts_hz;
+	uint64_t ns_per_tick_q32; /* 1e9 / ts_hz as 32.32 fixed point */
 	char producer[VQT_PRODUCER_LEN + 1];
 	uint32_t generation;
 	uint32_t resyncs; /* producer restarts seen */
@@ -265,7 +276,7 @@ struct vq_model {
 	uint64_t events_rate_base;
 
 	/* Working state of the attribution windows (model.c). */
-	struct attr_window *frame_window, *time_window;
+	struct attr_window frame_window, time_window;
 	bool in_frame;
 	uint64_t frame_number;
 	struct model_frame open_frame;
