@@ -121,7 +121,7 @@ fuzz: deps
 # ---- benchmarks ---------------------------------------------------------------
 
 .PHONY: bench
-bench: deps all
+bench: deps all $(BENCH_PROGRAMS) $(VQDEMO_UNTRACED)
 	$(Q)bash bench/run.sh
 
 # ---- demo ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #define VQPROTO_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Fill a caller's one-line error buffer (no-op when err is NULL). */
 void vqp__set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -12,5 +13,9 @@ void vqp__set_err(char *err, size_t errlen, const char *fmt, ...)
  * or at cap bytes, replace anything outside printable ASCII with '?', and
  * terminate.  dst has room for cap + 1 bytes; src and dst may be equal. */
 void vqp__printable(char *dst, const volatile char *src, size_t cap);
+
+/* CRC32C with the table only, whatever the CPU has (tests compare it with
+ * vqp_crc32c, which uses SSE4.2 when present). */
+uint32_t vqp__crc32c_portable(uint32_t crc, const void *buf, size_t len);
 
 #endif /* VQPROTO_INTERNAL_H */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/internal.h"
 #include "vqproto.h"
 
 static char tmpdir[256];
@@ -525,6 +526,15 @@ static void test_crc32c_known_vector(void **state)
 	assert_int_equal(vqp_crc32c(0, "123456789", 9), 0xE3069283u);
 	/* Incremental equals one-shot. */
 	assert_int_equal(vqp_crc32c(vqp_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+	/* The SSE4.2 path (when the CPU has it) and the table agree, at every
+	 * length and alignment. */
+	uint8_t buf[300];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 37 + 11);
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len + off <= sizeof(buf); len += 7)
+			assert_int_equal(vqp_crc32c(0x1234, buf + off, len),
+					 vqp__crc32c_portable(0x1234, buf + off, len));
 }
 
 int main(void)

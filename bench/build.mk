@@ -1,0 +1,15 @@
+# bench/build.mk - benchmark programs (built by `make bench`, not by `make`).
+
+BENCH_CORE := $(O)/bench/bench_core
+EXTRA_CFLAGS_bench := $(call PKG_CFLAGS,json-c) -Itui -O2
+
+$(BENCH_CORE): $(O)/bench/bench_core.o $(O)/tui/model.o $(LIBVQPROTO) $(LIBVQGUEST_HOSTED)
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+BENCH_PROGRAMS := $(BENCH_CORE)
+FORMAT_SOURCES += $(wildcard bench/*.[ch])
+
+SYNTH_PRODUCER := $(O)/bench/synth_producer
+$(SYNTH_PRODUCER): $(O)/bench/synth_producer.o $(LIBVQGUEST_HOSTED)
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
+BENCH_PROGRAMS += $(SYNTH_PRODUCER)

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# e2e.sh - end-to-end overhead on the demo guest: frames/s and commands/s
+# of the same workload under four ways of watching it, all in one run on
+# this machine, as ratios to the untraced run:
+#
+#   untraced    vqdemo-untraced.elf: every trace call compiled out
+#   vqscope     vqdemo.elf with `vqscope record` attached for the whole run
+#   qemu-trace  untraced guest, QEMU's own virtio trace events to a file
+#               (-trace virtqueue_* -trace virtio_gpu_cmd_*)
+#   serial-log  untraced guest printing [VIRTIO PERF] every frame over a
+#               115200-baud UART, what the hobby-OS team did
+#
+# Runs are interleaved (a b c d a b c d ...) so drift hits every mode
+# alike, and the median of REPS runs is reported.  The guest measures its
+# own frame loop with the TSC (the "done" line), so boot time is excluded.
+#
+#   bench/e2e.sh [--reps N] [--frames N] [--json FILE]
+#
+# Environment: O (build dir), VQ_ACCEL (tcg, or kvm when it works).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+O=${O:-build}
+VQ_ACCEL=${VQ_ACCEL:-tcg}
+reps=5
+frames=400
+json=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--reps) reps=$2; shift 2 ;;
+	--frames) frames=$2; shift 2 ;;
+	--json) json=$2; shift 2 ;;
+	*) echo "usage: bench/e2e.sh [--reps N] [--frames N] [--json FILE]" >&2; exit 2 ;;
+	esac
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vqbench.XXXXXX")
+chmod 0700 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+traced=$O/guest-driver/demo/vqdemo.elf
+untraced=$O/guest-driver/demo/vqdemo-untraced.elf
+vqscope=$O/vqscope
+for f in "$traced" "$untraced" "$vqscope"; do
+	[ -e "$f" ] || { echo "e2e.sh: $f is missing (make bench builds it)" >&2; exit 1; }
+done
+workload="barrier=on-progress flush=line log=off"
+
+# run MODE N: one run; prints "frames commands microseconds".
+run() {
+	local mode=$1 n=$2 dir=$work/$1-$2 kernel=$untraced append=$workload
+	local extra=() rec_pid=
+	case $mode in
+	vqscope) kernel=$traced ;;
+	qemu-trace)
+		extra=(-- -trace "enable=virtqueue_*" -trace "enable=virtio_gpu_cmd_*"
+			-D "$dir/qemu-trace.log") ;;
+	serial-log) append="barrier=on-progress flush=line log=frame uart=115200" ;;
+	esac
+	mkdir -p "$dir"
+	local out
+	out=$(VQ_ACCEL=$VQ_ACCEL bash scripts/run-demo-guest.sh --background --dir "$dir" \
+		--kernel "$kernel" --frames "$frames" --append "$append" "${extra[@]}")
+	local pid=${out##*pid=}
+	pids+=("$pid")
+	if [ "$mode" = vqscope ]; then
+		"$vqscope" record -q -o "$dir/rec.vqt" "$dir/qmp.sock" 2>"$dir/record.err" &
+		rec_pid=$!
+		pids+=("$rec_pid")
+	fi
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+	if [ -n "$rec_pid" ]; then
+		wait "$rec_pid" || true # exits 3 when QEMU goes away, as it should
+		if [ "$n" = 1 ]; then
+			"$vqscope" report --json "$dir/rec.vqt" >"$work/vqscope-report.json" 2>/dev/null || true
+		fi
+	fi
+	local line
+	line=$(grep -a "^vqdemo: done:" "$dir/serial.log" | tr -d '\r') ||
+		{ echo "e2e.sh: $mode run $n did not finish:" >&2; tail -5 "$dir/serial.log" >&2; exit 1; }
+	# vqdemo: done: F frames, C commands, K kicks, S spins, I interrupts, U us
+	awk '{ gsub(",", ""); print $3, $5, $13 }' <<<"$line"
+	rm -rf "$dir"
+}
+
+modes=(untraced vqscope qemu-trace serial-log)
+declare -A fps cps
+for ((r = 1; r <= reps; r++)); do
+	for m in "${modes[@]}"; do
+		# A redirect, not $(...): run must stay in this shell so the PIDs
+		# it starts are known to the cleanup trap.
+		run "$m" "$r" >"$work/result"
+		read -r f c us <"$work/result"
+		fps[$m]+="$(awk -v f="$f" -v u="$us" 'BEGIN { printf "%.3f", f * 1e6 / u }') "
+		cps[$m]+="$(awk -v c="$c" -v u="$us" 'BEGIN { printf "%.1f", c * 1e6 / u }') "
+		echo "  run $r $m: $f frames, $c commands in $us us" >&2
+	done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "End-to-end on the demo guest ($VQ_ACCEL, $frames frames of: $workload; median of $reps):"
+printf "  %-11s %10s %12s %8s %8s\n" mode frames/s commands/s "fps x" "cmd/s x"
+base_f=$(median <<<"${fps[untraced]}")
+base_c=$(median <<<"${cps[untraced]}")
+json_modes=
+for m in "${modes[@]}"; do
+	mf=$(median <<<"${fps[$m]}")
+	mc=$(median <<<"${cps[$m]}")
+	rf=$(awk -v a="$mf" -v b="$base_f" 'BEGIN { printf "%.3f", a / b }')
+	rc=$(awk -v a="$mc" -v b="$base_c" 'BEGIN { printf "%.3f", a / b }')
+	printf "  %-11s %10.2f %12.1f %8s %8s\n" "$m" "$mf" "$mc" "$rf" "$rc"
+	json_modes+="${json_modes:+, }\"$m\": {\"frames_per_s\": $mf, \"commands_per_s\": $mc, \"frames_ratio\": $rf, \"commands_ratio\": $rc, \"runs_frames_per_s\": [$(echo ${fps[$m]} | tr ' ' ',')]}"
+done
+echo "  target: vqscope >= 0.98 of untraced"
+if [ -c /dev/kvm ] && [ "$VQ_ACCEL" = tcg ]; then
+	echo "  (KVM exists here; run with VQ_ACCEL=kvm for the KVM row)"
+fi
+if [ -n "$json" ]; then
+	report=$(cat "$work/vqscope-report.json" 2>/dev/null || echo null)
+	cat >"$json" <<EOF
+{"accel": "$VQ_ACCEL", "frames": $frames, "reps": $reps, "workload": "$workload",
+ "modes": {$json_modes},
+ "vqscope_report_first_run": $report}
+EOF
+fi

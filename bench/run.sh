@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# run.sh - `make bench`: every benchmark, each against a peer measured in
+# the same run; results printed and written to bench/results/*.json
+# together with a description of this machine.  Not part of `make test`.
+#
+#   core.json    guest library cost per event (vs snprintf of the event),
+#                host drain rate (vs the producer), writer throughput
+#   e2e.json     demo guest frames/s and commands/s: untraced, vqscope
+#                attached, QEMU's own trace events, per-frame serial log
+#   record.json  sustained zero-loss recording rate, bytes per event
+#   tui.json     CPU of the live view (vs top -b at the same refresh)
+#   tracer.json  in-guest tracer: per-hook cost, read-loop overhead vs
+#                ftrace (bench/tracer.sh)
+#
+# BENCH_QUICK=1 shortens every run (for checking the scripts work).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export O=${O:-build}
+results=bench/results
+mkdir -p "$results"
+quick=${BENCH_QUICK:-0}
+start=$(date +%s)
+
+json_escape() { sed 's/\\/\\\\/g; s/"/\\"/g' <<<"$1"; }
+
+# The machine, recorded next to every result.
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+perf_ok=false
+if perf stat -e instructions true >/dev/null 2>&1 &&
+	! perf stat -e instructions true 2>&1 | grep -q 'not supported'; then
+	perf_ok=true
+fi
+cat >"$results/machine.json" <<EOF
+{"date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+ "cpu": "$(json_escape "$cpu")",
+ "cores": $(nproc),
+ "memory_kb": $(awk '/MemTotal/ { print $2 }' /proc/meminfo),
+ "kernel": "$(uname -r)",
+ "qemu": "$(qemu-system-x86_64 --version | head -1)",
+ "gcc": "$(gcc --version | head -1)",
+ "kvm": $([ -c /dev/kvm ] && echo true || echo false),
+ "perf_counters": $perf_ok,
+ "git": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"}
+EOF
+echo "Machine: $cpu, $(nproc) cores, kernel $(uname -r); absolute times are this machine's."
+echo
+
+if [ "$quick" = 1 ]; then secs=0.5; reps=1; frames=100; else secs=3; reps=5; frames=400; fi
+
+echo "== 1, 2, 5a. hot paths"
+"$O/bench/bench_core" --seconds "$secs" --json "$results/core.json"
+echo
+
+echo "== 3. end-to-end on the demo guest"
+bash bench/e2e.sh --reps "$reps" --frames "$frames" --json "$results/e2e.json"
+echo
+
+echo "== 5b. recording through QMP"
+bash bench/record.sh --seconds "$( [ "$quick" = 1 ] && echo 1 || echo 3 )" --json "$results/record.json"
+echo
+
+if [ -f bench/tui.sh ]; then
+	echo "== 4. live view refresh cost"
+	bash bench/tui.sh --json "$results/tui.json"
+	echo
+fi
+
+if [ -f bench/tracer.sh ]; then
+	echo "== 6. in-guest tracer"
+	bash bench/tracer.sh --json "$results/tracer.json" || echo "(tracer benchmark failed; see above)"
+	echo
+fi
+
+echo "make bench: done in $(( $(date +%s) - start )) s; results in $results/"
