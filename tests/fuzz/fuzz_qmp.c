@@ -116,7 +116,7 @@ static void validate_json(const char *data, size_t size)
  * including the first one that carries the request's id.  Replies thus
  * arrive after their requests, as from a real QEMU, and a transcript of a
  * real session replays with every reply matched.  When no line carries
- * the id, or the client goes quiet for 100 ms, the rest goes out and the
+ * the id, or the client goes quiet for 10 ms, the rest goes out and the
  * peer hangs up: the client never waits for its own timeouts. */
 struct peer {
 	int fd;
@@ -186,7 +186,7 @@ static void *peer_main(void *arg)
 		ssize_t n;
 		char *nl;
 
-		if (poll(&pfd, 1, 100) <= 0)
+		if (poll(&pfd, 1, 10) <= 0)
 			break;
 		n = read(p->fd, req + rlen, sizeof(req) - 1 - rlen);
 		if (n <= 0)
