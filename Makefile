@@ -78,6 +78,7 @@ include guest-driver/build.mk
 -include tracer/build.mk
 -include tui/build.mk
 -include tests/build.mk
+-include tests/host/build.mk
 -include bench/build.mk
 
 all: $(ALL_TARGETS)

@@ -15,6 +15,9 @@ static const struct command commands[] = {
     {"attach", cmd_attach, "attach to a VM through QMP and say what is traced"},
     {"record", cmd_record, "record a live session to a .vqt file"},
     {"report", cmd_report, "summarise a recording: latency, rates, where time went"},
+    {"dump", cmd_dump, "print a recording's (or a live VM's) events, one per line"},
+    {"export", cmd_export, "convert a recording for Perfetto UI / chrome://tracing"},
+    {"diff", cmd_diff, "compare two recordings side by side, with ratios"},
 };
 
 static void usage(FILE *f)

@@ -185,6 +185,8 @@ static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
 		model_feed(m, s->buf, (size_t)n, info.first_seq);
 		s->events += (uint64_t)n;
 		total += (size_t)n;
+		if (s->on_events)
+			s->on_events(s->on_events_ctx, m);
 		if (s->rec) {
 			char err[VQP_ERRLEN];
 
@@ -360,6 +362,8 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 		}
 		model_feed(m, s->buf, v.count, v.hdr.first_seq);
 		s->events += v.count;
+		if (s->on_events)
+			s->on_events(s->on_events_ctx, m);
 		return;
 	}
 	case VQR_CHUNK_QUEUES: {
@@ -430,6 +434,20 @@ static struct source *open_file(struct source *s, const char *path, char *err, s
 	s->file = vqp_file_open(path, s->opts.file_flags, err, errlen);
 	if (!s->file)
 		return NULL;
+	/* A cleanly closed file is opened by its index, without reading the
+	 * chunks: damage in them is found here, before anything is fed, so
+	 * that it is an error unless salvage (skip and count it) was asked. */
+	if (!(s->opts.file_flags & VQP_OPEN_SALVAGE))
+		for (size_t i = 0; i < s->file->nchunks; i++) {
+			const void *p;
+			uint32_t len;
+			char why[VQP_ERRLEN];
+
+			if (vqp_file_chunk(s->file, i, &p, &len, why, sizeof(why)) != VQP_OK) {
+				snprintf(err, errlen, "%s: %s (use --salvage)", path, why);
+				return NULL;
+			}
+		}
 	copy_str(s->file_note, sizeof(s->file_note), s->file->note);
 	s->vm = VM_UNKNOWN;
 	return s;
@@ -447,8 +465,12 @@ bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns
 		file_chunk(s, m, s->next_chunk++);
 	}
 	if (!s->ended) {
+		/* end_source() copies into end_reason: not from itself. */
+		char why[sizeof(s->end_reason)];
+
+		copy_str(why, sizeof(why), s->end_reason[0] ? s->end_reason : "end of recording");
 		model_finish(m);
-		end_source(s, s->end_kind, s->end_reason[0] ? s->end_reason : "end of recording");
+		end_source(s, s->end_kind, why);
 	}
 	return false;
 }

@@ -77,6 +77,13 @@ struct source {
 	char rec_path[PATH_MAX];
 	char rec_error[256];
 	uint64_t rec_last_queues_ns;
+
+	/* Optional: called after each batch of events reached the model.  A
+	 * batch holds at most bufcap events, so a model whose history keeps
+	 * at least bufcap entries still has all of them (vqscope dump and
+	 * export read events this way, see walk.h). */
+	void (*on_events)(void *ctx, struct vq_model *m);
+	void *on_events_ctx;
 };
 
 /* Open SPEC: a QMP unix socket (live) or a recording file.  Returns NULL
