@@ -22,10 +22,12 @@
 enum vqp_status {
 	VQP_OK = 0,
 	VQP_NOT_READY = 1, /* region not initialised yet (magic 0) */
-	VQP_RESYNC = 2,	   /* producer restarted: call vqp_region_sync again */
 	VQP_BUSY = 3,	   /* producer kept writing; try again later */
 	VQP_INVALID = -1,  /* malformed input; message says what and where */
 	VQP_IO = -2,	   /* system call failed; message has strerror */
+	/* Producer restarted: call vqp_region_sync again.  Negative because
+	 * vqp_reader_drain returns it in place of a count of events. */
+	VQP_RESYNC = -3,
 };
 
 #define VQP_ERRLEN 256
