@@ -526,6 +526,8 @@ static void test_real_qemu_killed(void **state)
 
 int main(void)
 {
+	test_private_base();
+
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_feed_whole_stream),
 	    cmocka_unit_test(test_feed_split_everywhere),

@@ -215,6 +215,8 @@ static void test_demo_guest_failure(void **state)
 
 int main(void)
 {
+	test_private_base();
+
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_demo_device_view_matches_guest_ram),
 	    cmocka_unit_test(test_demo_powers_off),

@@ -404,6 +404,8 @@ static void test_real_chain_from_seabios(void **state)
 
 int main(void)
 {
+	test_private_base();
+
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_queue_status),
 	    cmocka_unit_test(test_queue_status_variants),

@@ -404,6 +404,8 @@ static void test_discover_ram_not_shared(void **state)
 
 int main(void)
 {
+	test_private_base();
+
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ram_below_4g_rule),
 	    cmocka_unit_test(test_children_of_type),

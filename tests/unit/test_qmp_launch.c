@@ -183,6 +183,8 @@ static void test_find_demo_kernel(void **state)
 
 int main(void)
 {
+	test_private_base();
+
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_launch_and_stop),
 	    cmocka_unit_test(test_launch_quit_through_qmp),

@@ -3,6 +3,11 @@
  * the test's own arguments ("@DIR@" in them becomes the directory).
  * QEMU is stopped by PID.  Header-only: each test program is built from
  * one .c file.  Include it after <cmocka.h> for test_qemu_connect().
+ *
+ * A test that fails midway skips its own cleanup, so main() calls
+ * test_private_base() first: every directory (also launch_qemu's, through
+ * XDG_RUNTIME_DIR) goes under one base removed at exit, and every QEMU
+ * started here or by launch_qemu gets a signal when the test program dies.
  */
 #ifndef TEST_QMP_QEMU_H
 #define TEST_QMP_QEMU_H
@@ -10,8 +15,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,13 +47,43 @@ static inline int test_have_qemu(void)
 	return system("qemu-system-x86_64 --version >/dev/null 2>&1") == 0;
 }
 
-/* Make the private directory only (for tests that launch QEMU otherwise). */
-static inline int test_make_dir(struct test_qemu *t)
+static char test_base_dir[64];
+
+static int test_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void test_remove_base(void)
+{
+	if (test_base_dir[0])
+		nftw(test_base_dir, test_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* One private 0700 base for everything this test program creates; also
+ * where launch_qemu makes its directories.  Removed at exit. */
+static inline void test_private_base(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
+	snprintf(test_base_dir, sizeof(test_base_dir), "%s/vqtest.qmp.XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 30 ? tmp : "/tmp");
+	if (!mkdtemp(test_base_dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	setenv("XDG_RUNTIME_DIR", test_base_dir, 1);
+	atexit(test_remove_base);
+}
+
+/* Make the private directory only (for tests that launch QEMU otherwise). */
+static inline int test_make_dir(struct test_qemu *t)
+{
 	memset(t, 0, sizeof(*t));
-	snprintf(t->dir, sizeof(t->dir), "%s/vqtest.qmp.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	snprintf(t->dir, sizeof(t->dir), "%s/qemu.XXXXXX",
+		 test_base_dir[0] ? test_base_dir : "/tmp");
 	if (!mkdtemp(t->dir))
 		return -1;
 	chmod(t->dir, 0700);
@@ -91,6 +128,7 @@ static inline int test_qemu_start(struct test_qemu *t, const char *const *args)
 	t->pid = fork();
 	if (t->pid == 0) {
 		int log = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed test leaves no QEMU */
 		if (log >= 0) {
 			dup2(log, 1);
 			dup2(log, 2);
