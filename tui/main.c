@@ -12,6 +12,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"run", cmd_run, "boot the demo guest (or a kernel) in QEMU and watch it live"},
+    {"top", cmd_top, "watch a VM's queues live (or a recording), interactive or --batch"},
+    {"replay", cmd_replay, "play a .vqt recording in the interactive view"},
     {"attach", cmd_attach, "attach to a VM through QMP and say what is traced"},
     {"record", cmd_record, "record a live session to a .vqt file"},
     {"report", cmd_report, "summarise a recording: latency, rates, where time went"},

@@ -1,0 +1,405 @@
+/* view_ring.c - one virtqueue's ring state for the ring view (see
+ * view_ring.h).  Ring indices are free-running u16, masked only to index
+ * the ring, distances by u16 subtraction (virtio 1.2, 2.7.6 and 2.7.8). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qmp.h"
+#include "view_ring.h"
+
+#define HISTORY_WALK_MAX (1u << 20) /* events looked at for recent entries */
+
+const char *ring_state_name(enum ring_slot_state s)
+{
+	static const char *const names[RING_STATES] = {"free", "available", "in device", "used"};
+	return s < RING_STATES ? names[s] : "?";
+}
+
+char ring_state_char(enum ring_slot_state s)
+{
+	static const char chars[RING_STATES] = {'.', 'a', 'D', 'U'};
+	return s < RING_STATES ? chars[s] : '?';
+}
+
+static bool ring_view_begin(struct ring_view *v, const struct vq_model *m, unsigned slot)
+{
+	const struct model_queue *q = slot < MODEL_QUEUES ? &m->queues[slot] : NULL;
+
+	v->valid = false;
+	v->slot = slot;
+	v->size = 0;
+	v->navail = v->nused = 0;
+	v->driver_avail_known = v->driver_used_known = false;
+	v->device_used_known = v->device_avail_known = false;
+	v->device_used_from = NULL;
+	v->from_ram = false;
+	v->note[0] = 0;
+	memset(v->count, 0, sizeof(v->count));
+	if (!q || !q->ring_size || q->ring_size > 32768) {
+		snprintf(v->why, sizeof(v->why), "queue slot %u has no known ring size", slot);
+		return false;
+	}
+	v->size = q->ring_size;
+	return true;
+}
+
+static void count_states(struct ring_view *v)
+{
+	memset(v->count, 0, sizeof(v->count));
+	for (unsigned i = 0; i < v->size; i++)
+		v->count[v->state[i] < RING_STATES ? v->state[i] : RING_FREE]++;
+}
+
+static void reverse(struct ring_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		struct ring_entry t = e[i];
+
+		e[i] = e[n - 1 - i];
+		e[n - 1 - i] = t;
+	}
+}
+
+/* The newest ADD and USED events of the queue up to history index upto
+ * (inclusive), as avail and used ring entries. */
+static void recent_from_history(struct ring_view *v, const struct vq_model *m, size_t upto)
+{
+	size_t want = v->size < RING_VIEW_ENTRIES ? v->size : RING_VIEW_ENTRIES;
+	uint32_t generation;
+
+	v->navail = v->nused = 0;
+	if (upto >= m->history_len)
+		return;
+	generation = model_history_at(m, upto)->generation;
+	for (size_t i = upto + 1, walked = 0; i-- > 0 && walked < HISTORY_WALK_MAX; walked++) {
+		const struct model_history_entry *h = model_history_at(m, i);
+		const struct vqt_event *e = &h->ev;
+
+		if (h->generation != generation || (v->navail >= want && v->nused >= want))
+			break;
+		if (e->queue != v->slot)
+			continue;
+		if (e->type == VQT_EV_QUEUE)
+			break;
+		if (e->type == VQT_EV_ADD && v->navail < want)
+			v->avail[v->navail++] = (struct ring_entry){e->ring_idx, e->head, e->len};
+		else if (e->type == VQT_EV_USED && v->nused < want)
+			v->used[v->nused++] = (struct ring_entry){e->ring_idx, e->head, e->len};
+	}
+	reverse(v->avail, v->navail);
+	reverse(v->used, v->nused);
+}
+
+static uint16_t load_u16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t load_u32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Read the avail and used rings from guest RAM; mark used-but-not-reaped
+ * heads.  False when a ring is not readable (v->note says why). */
+static bool rings_from_ram(struct ring_view *v, const struct vq_mapping *map,
+			   const struct model_queue *q)
+{
+	uint16_t size = v->size, n = size < RING_VIEW_ENTRIES ? size : RING_VIEW_ENTRIES;
+	/* 2.7.6: flags, idx, ring[size]; 2.7.8: flags, idx, ring[size] of {id, len}. */
+	const uint8_t *avail = guest_ram_ptr(map, q->avail_addr, 4 + 2 * (size_t)size);
+	const uint8_t *used = guest_ram_ptr(map, q->used_addr, 4 + 8 * (size_t)size);
+	uint16_t avail_idx, used_idx, pending;
+
+	if (!avail || !used) {
+		snprintf(v->note, sizeof(v->note), "the %s ring at 0x%llx is outside guest RAM",
+			 avail ? "used" : "avail",
+			 (unsigned long long)(avail ? q->used_addr : q->avail_addr));
+		return false;
+	}
+	v->from_ram = true;
+	v->avail_flags = load_u16(avail);
+	avail_idx = load_u16(avail + 2);
+	v->used_flags = load_u16(used);
+	used_idx = load_u16(used + 2);
+	v->device_used_known = true;
+	v->device_used_idx = used_idx;
+	v->device_used_from = "guest RAM";
+
+	v->navail = v->nused = 0;
+	for (uint16_t k = 0; k < n; k++) {
+		uint16_t idx = (uint16_t)(avail_idx - n + k);
+
+		v->avail[v->navail++] =
+		    (struct ring_entry){idx, load_u16(avail + 4 + 2 * (size_t)(idx % size)), 0};
+		idx = (uint16_t)(used_idx - n + k);
+		const uint8_t *e = used + 4 + 8 * (size_t)(idx % size);
+		v->used[v->nused++] = (struct ring_entry){idx, load_u32(e), load_u32(e + 4)};
+	}
+
+	/* Heads the device finished that the driver has not reaped yet. */
+	if (!v->driver_used_known)
+		return true;
+	pending = (uint16_t)(used_idx - v->driver_used_idx);
+	if (pending > size) {
+		/* More than the ring holds: the events read so far lag a
+		 * running guest (or the device broke the ring). */
+		snprintf(v->note, sizeof(v->note),
+			 "used.idx %u is %u past the last used index %u in the events: the "
+			 "events lag the running guest",
+			 used_idx, pending, v->driver_used_idx);
+		return true;
+	}
+	for (uint16_t k = 0; k < pending; k++) {
+		uint16_t idx = (uint16_t)(v->driver_used_idx + k);
+		uint32_t id = load_u32(used + 4 + 8 * (size_t)(idx % size));
+
+		if (id >= size) {
+			snprintf(v->note, sizeof(v->note),
+				 "used ring entry %u holds id %u, outside the ring of %u", idx, id,
+				 size);
+			continue;
+		}
+		if (v->state[id] != RING_FREE)
+			v->state[id] = RING_USED;
+	}
+	return true;
+}
+
+bool ring_view_live(struct ring_view *v, const struct vq_model *m, const struct vq_mapping *map,
+		    unsigned slot)
+{
+	const struct model_queue *q;
+	bool from_events;
+
+	if (!ring_view_begin(v, m, slot))
+		return false;
+	q = &m->queues[slot];
+	v->live = true;
+	for (unsigned i = 0; i < v->size; i++) {
+		uint8_t s = q->head_state ? q->head_state[i] : HEAD_FREE;
+
+		v->state[i] = s == HEAD_AVAIL	 ? RING_AVAIL
+			      : s == HEAD_DEVICE ? RING_DEVICE
+						 : RING_FREE;
+	}
+	/* The driver's indices from its events, or its queue table before
+	 * any event came. */
+	from_events = q->count[MC_ADDS] || !q->have_table;
+	v->driver_avail_known = v->driver_used_known = from_events || q->have_table;
+	v->driver_avail_idx = from_events ? q->avail_idx : q->table.avail_idx;
+	v->driver_used_idx = from_events ? q->last_used_idx : q->table.last_used_idx;
+	if (q->have_device) {
+		v->device_avail_known = true;
+		v->device_avail_idx = q->device.last_avail_idx;
+		v->device_used_known = true;
+		v->device_used_idx = q->device.used_idx;
+		v->device_used_from = "QMP";
+	}
+	if (!(map && map->ram && q->avail_addr && q->used_addr && rings_from_ram(v, map, q))) {
+		if (m->history_len)
+			recent_from_history(v, m, m->history_len - 1);
+		if (!v->note[0])
+			snprintf(v->note, sizeof(v->note), "%s",
+				 map && map->ram ? "ring addresses unknown"
+						 : "guest RAM not mapped: used-but-not-reaped "
+						   "heads are not shown");
+	}
+	count_states(v);
+	v->valid = true;
+	return true;
+}
+
+bool ring_view_at(struct ring_view *v, const struct vq_model *m, unsigned slot, size_t at)
+{
+	const struct ring_reconstruction *r = &v->scratch;
+
+	if (!ring_view_begin(v, m, slot))
+		return false;
+	if (!model_ring_at(m, slot, at, &v->scratch)) {
+		snprintf(v->why, sizeof(v->why), "event %zu of the history is not kept", at);
+		return false;
+	}
+	v->live = false;
+	v->at = at;
+	for (unsigned i = 0; i < v->size; i++)
+		v->state[i] = r->states[i] == HEAD_AVAIL    ? RING_AVAIL
+			      : r->states[i] == HEAD_DEVICE ? RING_DEVICE
+							    : RING_FREE;
+	v->driver_avail_known = r->avail_known;
+	v->driver_avail_idx = r->avail_idx;
+	v->driver_used_known = r->used_known;
+	v->driver_used_idx = r->last_used_idx;
+	recent_from_history(v, m, at);
+	snprintf(v->note, sizeof(v->note), "%s",
+		 "reconstructed from the events: the device's progress is not known here");
+	count_states(v);
+	v->valid = true;
+	return true;
+}
+
+/* ---- chains ------------------------------------------------------------------------- */
+
+static void chain_begin(struct chain_view *c, uint16_t head, const char *from)
+{
+	c->valid = false;
+	c->head = head;
+	c->from = from;
+	c->have_index = false;
+	c->n = 0;
+	c->more = false;
+	c->note[0] = 0;
+}
+
+bool chain_view_ram(struct chain_view *c, const struct vq_mapping *map, const struct model_queue *q,
+		    uint16_t head)
+{
+	uint16_t size = q->ring_size, i = head;
+	uint64_t table = q->desc_addr ? q->desc_addr : (q->have_device ? q->device.desc_addr : 0);
+
+	chain_begin(c, head, "guest RAM");
+	c->have_index = true;
+	if (!map || !map->ram || !table) {
+		snprintf(c->note, sizeof(c->note), "%s",
+			 table ? "guest RAM is not mapped" : "descriptor table address unknown");
+		return false;
+	}
+	if (head >= size) {
+		snprintf(c->note, sizeof(c->note), "head %u is outside the ring of %u", head, size);
+		return false;
+	}
+	/* 2.7.5: struct virtq_desc {le64 addr; le32 len; le16 flags; le16 next}.
+	 * A chain never has more descriptors than the ring. */
+	for (unsigned steps = 0;; steps++) {
+		const uint8_t *p = guest_ram_ptr(map, table + 16 * (uint64_t)i, 16);
+		struct chain_desc d;
+
+		if (steps == size) {
+			snprintf(c->note, sizeof(c->note),
+				 "chain longer than the ring of %u: a loop in the next fields",
+				 size);
+			break;
+		}
+		if (!p) {
+			snprintf(c->note, sizeof(c->note),
+				 "descriptor %u at 0x%llx is outside guest RAM", i,
+				 (unsigned long long)(table + 16 * (uint64_t)i));
+			break;
+		}
+		d.index = i;
+		memcpy(&d.addr, p, 8);
+		d.len = load_u32(p + 8);
+		d.flags = load_u16(p + 12);
+		d.next = load_u16(p + 14);
+		if (c->n < CHAIN_VIEW_MAX)
+			c->desc[c->n++] = d;
+		else
+			c->more = true;
+		c->valid = true;
+		if (!(d.flags & 1)) /* VIRTQ_DESC_F_NEXT */
+			break;
+		if (d.next >= size) {
+			snprintf(c->note, sizeof(c->note),
+				 "descriptor %u: next %u is outside the ring of %u", i, d.next,
+				 size);
+			break;
+		}
+		i = d.next;
+	}
+	return c->valid;
+}
+
+/* The device whose QOM path the sample carries (cut to "...TAIL" when
+ * long). */
+static const struct devview_device *find_device(const struct source *s, const char *path)
+{
+	size_t plen = strlen(path);
+
+	for (size_t i = 0; s->have_devices && i < s->devices.count; i++) {
+		const char *full = s->devices.dev[i].path;
+		size_t flen = strlen(full);
+
+		if (strcmp(full, path) == 0)
+			return &s->devices.dev[i];
+		if (plen > 3 && strncmp(path, "...", 3) == 0 && flen >= plen - 3 &&
+		    strcmp(full + flen - (plen - 3), path + 3) == 0)
+			return &s->devices.dev[i];
+	}
+	return NULL;
+}
+
+static bool chain_view_qmp(struct chain_view *c, struct source *s, const struct model_queue *q,
+			   uint16_t head, const struct ring_view *rv)
+{
+	const struct devview_device *dev;
+	struct devview_chain *chain;
+	char err[150];
+	bool found = false;
+	uint16_t pos = 0;
+
+	chain_begin(c, head, "QMP");
+	for (size_t k = rv->navail; k-- > 0;)
+		if (rv->avail[k].id == head) {
+			pos = rv->avail[k].idx;
+			found = true;
+			break;
+		}
+	if (!s->qmp || !q->have_device || !(dev = find_device(s, q->device.path))) {
+		snprintf(c->note, sizeof(c->note), "%s",
+			 "no guest RAM and no device view: the chain cannot be read");
+		return false;
+	}
+	if (!found) {
+		snprintf(c->note, sizeof(c->note),
+			 "head %u is not among the recent avail entries: QMP cannot find it", head);
+		return false;
+	}
+	chain = malloc(sizeof(*chain));
+	if (!chain) {
+		snprintf(c->note, sizeof(c->note), "out of memory");
+		return false;
+	}
+	if (devview_element(s->qmp, dev->path, q->device.queue_index, pos, chain, err,
+			    sizeof(err)) != 0) {
+		snprintf(c->note, sizeof(c->note), "x-query-virtio-queue-element: %s", err);
+	} else if (chain->head != head) {
+		snprintf(c->note, sizeof(c->note), "avail entry %u now holds head %u, not %u", pos,
+			 chain->head, head);
+	} else {
+		for (size_t k = 0; k < chain->ndescs && k < DEVVIEW_CHAIN_MAX; k++) {
+			if (c->n == CHAIN_VIEW_MAX) {
+				c->more = true;
+				break;
+			}
+			c->desc[c->n++] = (struct chain_desc){.addr = chain->desc[k].addr,
+							      .len = chain->desc[k].len,
+							      .flags = chain->desc[k].flags};
+		}
+		c->valid = true;
+	}
+	free(chain);
+	return c->valid;
+}
+
+bool chain_view_fetch(struct chain_view *c, struct source *s, const struct vq_model *m,
+		      unsigned slot, uint16_t head, const struct ring_view *rv)
+{
+	const struct model_queue *q = &m->queues[slot];
+
+	if (s->kind != SOURCE_LIVE) {
+		chain_begin(c, head, NULL);
+		snprintf(c->note, sizeof(c->note), "%s",
+			 "a recording holds no guest memory: descriptor chains are live only");
+		return false;
+	}
+	if (s->map.ram)
+		return chain_view_ram(c, &s->map, q, head);
+	return chain_view_qmp(c, s, q, head, rv);
+}
