@@ -359,7 +359,9 @@ static void sample_ring(struct tui *t, uint64_t now)
 		ring_view_at(v, t->m, slot, i);
 	else {
 		v->valid = false;
-		snprintf(v->why, sizeof(v->why), "the event at the cursor is no longer kept");
+		snprintf(v->why, sizeof(v->why), "%s",
+			 t->cursor == 0 ? "before the first event: n steps, space plays"
+					: "the event at the cursor is no longer kept");
 	}
 	if (!v->valid)
 		return;
@@ -538,11 +540,35 @@ static int toggle_freeze(struct tui *t)
 	return TUI_REDRAW;
 }
 
-/* Feed a recording one chunk at a time until it has `events` events. */
+/* Feed a recording one chunk at a time until it has `events` events,
+ * then the queue tables, device samples and notes that follow them (a
+ * recording started mid-session has its first queue table after its
+ * first events). */
 static void replay_feed_to(struct tui *t, uint64_t events)
 {
-	while (t->live->events < events && !t->src->ended)
+	const struct source *s = t->src;
+
+	while (t->live->events < events && !s->ended)
 		source_poll(t->src, t->live, host_now_ns());
+	while (!s->ended && s->next_chunk < s->file->nchunks &&
+	       s->file->chunks[s->next_chunk].type != VQR_CHUNK_EVENTS)
+		source_poll(t->src, t->live, host_now_ns());
+}
+
+/* Start a replay with the first queue table read: a recording started
+ * mid-session names its queues' ring sizes only there, after its first
+ * events.  The cursor stays at the start. */
+static void replay_prime(struct tui *t)
+{
+	const struct source *s = t->src;
+
+	while (!s->ended && s->next_chunk < s->file->nchunks && t->live->events < 100000) {
+		uint32_t type = s->file->chunks[s->next_chunk].type;
+
+		source_poll(t->src, t->live, host_now_ns());
+		if (type == VQR_CHUNK_QUEUES)
+			break;
+	}
 }
 
 int tui_step_history(struct tui *t, long delta)
@@ -602,6 +628,7 @@ static bool replay_rewind(struct tui *t)
 	t->cursor = 0;
 	t->play_ns = t->last_tick_play_ns = 0;
 	t->completions_base = 0;
+	replay_prime(t);
 	return true;
 }
 
@@ -1054,6 +1081,8 @@ int top_interactive(struct source *s, struct vq_model *m, const struct top_opts 
 	t->ring->valid = false;
 	t->exit_code = EXIT_OK;
 
+	if (t->replay)
+		replay_prime(t);
 	cli_catch_signals();
 	if (curses_start(t, &screen) != 0) {
 		rc = EXIT_FAIL;

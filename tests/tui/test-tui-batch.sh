@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# test-tui-batch.sh - the non-interactive twin: `vqscope top --batch`
+# prints the overview as text and as JSON lines with moving counters
+# against the demo guest, then `vqscope run --batch` boots its own guest,
+# prints, and leaves no QEMU and no runtime directory behind.  Plus the
+# interactive commands' refusals without a terminal.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/lib.sh"
+
+# ---- top --batch, text and JSON -------------------------------------------------------------
+guest_start g "frames=0 flush=line log=frame uart=115200 barrier=on-progress"
+"$VQSCOPE" top --batch --count 3 --interval 500ms "$GUEST_QMP" </dev/null >"$T/top.txt" ||
+	fail "top --batch failed"
+[ "$(grep -c '^vqscope top - ' "$T/top.txt")" -eq 3 ] || fail "not 3 updates: $(cat "$T/top.txt")"
+grep -q '| VM running |' "$T/top.txt" || fail "no VM state in the header"
+grep -Eq '^ +0 gpu0\.control +64 ' "$T/top.txt" || fail "no gpu0.control row"
+grep -Eq '^SLOT NAME +SIZE INFL' "$T/top.txt" || fail "no column titles"
+pass "top --batch prints 3 text updates with gpu0.control"
+
+"$VQSCOPE" top --batch --json --count 3 --interval 500ms "$GUEST_QMP" </dev/null >"$T/top.json" ||
+	fail "top --batch --json failed"
+python3 - "$T/top.json" <<'EOF' || fail "JSON lines are wrong"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 3, lines
+done = []
+for line in lines:
+    o = json.loads(line)
+    assert o["vm"] == "running", o["vm"]
+    q = [q for q in o["queues"] if q["name"] == "gpu0.control"]
+    assert q and q[0]["ring_size"] == 64, o["queues"]
+    done.append(q[0]["completions"])
+assert done[0] < done[1] < done[2], done
+EOF
+pass "top --batch --json prints 3 objects whose completions grow"
+
+# ---- run --batch: its own QEMU, stopped and cleaned up ----------------------------------
+VQSCOPE_DEMO_KERNEL=$DEMO_KERNEL XDG_RUNTIME_DIR=$T \
+	"$VQSCOPE" run --batch --count 2 --interval 500ms --json </dev/null >"$T/run.json" 2>"$T/run.err" ||
+	fail "run --batch failed: $(cat "$T/run.err")"
+[ "$(wc -l <"$T/run.json")" -eq 2 ] || fail "run --batch did not print 2 lines"
+grep -q '"gpu0.control"' "$T/run.json" || fail "run --batch saw no gpu0.control: $(cat "$T/run.json")"
+ls -d "$T"/vqscope.* >/dev/null 2>&1 && fail "run left its runtime directory behind"
+pass "run --batch boots the demo guest, prints, and stops QEMU"
+
+# ---- without a terminal ---------------------------------------------------------------------
+rc=0
+"$VQSCOPE" top "$GUEST_QMP" </dev/null >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'needs a terminal' "$T/err" || fail "top without a tty: $rc $(cat "$T/err")"
+rc=0
+"$VQSCOPE" run </dev/null >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'needs a terminal' "$T/err" || fail "run without a tty: $rc $(cat "$T/err")"
+rc=0
+"$VQSCOPE" replay "$GUEST_QMP" </dev/null >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'not a recording' "$T/err" || fail "replay of a socket: $rc $(cat "$T/err")"
+rc=0
+"$VQSCOPE" run --memory lots </dev/null >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "memory: 'lots'" "$T/err" || fail "run --memory lots: $rc $(cat "$T/err")"
+pass "the interactive commands refuse a missing terminal and bad options with status 2"

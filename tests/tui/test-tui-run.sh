@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# test-tui-run.sh - what `make demo` runs (scripts/demo.sh, which is
+# `vqscope run` on the demo guest), in tmux at 80x24: the live view comes
+# up with the control queue, ? shows the help, Ctrl-C ends it with the
+# terminal restored, QEMU stopped and its runtime directory removed.
+# Then a guest that ends by itself (frames=N): vqscope says how QEMU
+# ended and exits with status 3.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$T/run"
+tui_start 80 24 "XDG_RUNTIME_DIR='$T/run' O='$BUILD' bash '$ROOT/scripts/demo.sh'"
+wait_screen 60 '^gpu0\.control '
+wait_screen 10 ' VM running '
+runtime=$(ls -d "$T"/run/vqscope.* | head -1)
+[ -d "$runtime" ] || fail "no runtime directory under $T/run"
+qemu_pid=$(pgrep -f -- "mem-path=$runtime/guest.ram" | head -1)
+[ -n "$qemu_pid" ] || fail "no QEMU running for $runtime"
+track_pid "$qemu_pid"
+keys '?'
+wait_screen 10 '^vqscope keys'
+keys x
+wait_screen 10 '^NAME +INFL'
+keys C-c
+tui_wait_exit 30
+[ "$TUI_EXIT" = 0 ] || fail "Ctrl-C: exit status $TUI_EXIT"
+check_terminal_restored
+wait_for 10 bash -c "! kill -0 $qemu_pid 2>/dev/null" || fail "QEMU $qemu_pid still runs"
+[ ! -e "$runtime" ] || fail "$runtime was left behind"
+pass "make demo's live view comes up; Ctrl-C restores the terminal and stops QEMU"
+
+tui_stop
+tui_start 80 24 "XDG_RUNTIME_DIR='$T/run' VQSCOPE_DEMO_KERNEL='$DEMO_KERNEL' '$VQSCOPE' run --append 'frames=20 log=off' 2>'$T/run.err'"
+# The view stays up to be looked at, saying so.
+wait_screen 120 'the VM went away'
+keys q
+tui_wait_exit 20
+[ "$TUI_EXIT" = 3 ] || fail "after QEMU ended: exit status $TUI_EXIT"
+grep -q 'QEMU exited with status 0' "$T/run.err" || fail "no word on how QEMU ended: $(cat "$T/run.err")"
+check_terminal_restored
+pass "a guest that powers off ends the session with status 3 and says how QEMU ended"
