@@ -997,6 +997,14 @@ void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_
 			q->have_device = true;
 			q->device_host_ns = host_ns;
 			check_disagreement(m, q, host_ns);
+			/* Seen before the guest registered it: no longer device-only. */
+			for (size_t k = 0; k < m->ndevice_only; k++)
+				if (strncmp(m->device_only[k].q.path, dq[i].path,
+					    sizeof(dq[i].path)) == 0 &&
+				    m->device_only[k].q.queue_index == dq[i].queue_index) {
+					m->device_only[k] = m->device_only[--m->ndevice_only];
+					break;
+				}
 			continue;
 		}
 		for (size_t k = 0; k < m->ndevice_only; k++)

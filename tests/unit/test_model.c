@@ -424,6 +424,17 @@ static void test_device_disagreement(void **state)
 	d.device_id = 16;
 	d.vring_num = 64;
 	d.used_idx = 10;
+	/* Sampled before the guest registered the queue: device-only at
+	 * first, matched (and no longer device-only) once it is known. */
+	struct vq_model *early = model_new(NULL);
+	model_device_sample(early, 1 * MS, &d, 1);
+	assert_int_equal(early->ndevice_only, 1);
+	model_queue_table(early, 4, &t);
+	model_device_sample(early, 2 * MS, &d, 1);
+	assert_int_equal(early->ndevice_only, 0);
+	assert_true(early->queues[4].have_device);
+	model_free(early);
+
 	model_device_sample(m, 1 * MS, &d, 1);
 	assert_true(m->queues[4].have_device);
 	assert_false(m->queues[4].disagree);
