@@ -32,7 +32,9 @@ struct hooks {
 	struct vqscope_trace_bpf *skel;
 	enum trace_method method;
 	struct bpf_link **links;
+	struct bpf_program **linked; /* the program of each link */
 	size_t nlinks;
+	int stats_fd;	  /* BPF_ENABLE_STATS, -1: not asked for */
 	char notes[4096]; /* "not hooked" lines of the method being tried */
 	size_t notes_len;
 };
@@ -366,6 +368,14 @@ static void detach_all(struct hooks *h)
 	h->nlinks = 0;
 }
 
+static void free_links(struct hooks *h)
+{
+	free(h->links);
+	free(h->linked);
+	h->links = NULL;
+	h->linked = NULL;
+}
+
 /* Targets the verifier rejected during one attempt, kept across the
  * re-opens of the object. */
 struct rejections {
@@ -473,7 +483,8 @@ static int try_method(struct hooks *h, const struct hook_config *cfg, const stru
 
 	bpf_object__for_each_program(prog, h->skel->obj) nprogs++;
 	h->links = calloc(nprogs, sizeof(*h->links));
-	if (!h->links) {
+	h->linked = calloc(nprogs, sizeof(*h->linked));
+	if (!h->links || !h->linked) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
 	}
@@ -496,6 +507,7 @@ static int try_method(struct hooks *h, const struct hook_config *cfg, const stru
 					 program_target(prog), first_warning(strerror(errno)));
 			continue;
 		}
+		h->linked[h->nlinks] = prog;
 		h->links[h->nlinks++] = link;
 		if (program_essential(prog, &is_add)) {
 			if (is_add)
@@ -513,8 +525,7 @@ static int try_method(struct hooks *h, const struct hook_config *cfg, const stru
 			 add_ok ? "virtqueue_get_buf*" : "virtqueue_add_*");
 fail:
 	detach_all(h);
-	free(h->links);
-	h->links = NULL;
+	free_links(h);
 	vqscope_trace_bpf__destroy(h->skel);
 	h->skel = NULL;
 	return -1;
@@ -552,6 +563,7 @@ struct hooks *hooks_start(const struct hook_config *cfg, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
+	h->stats_fd = -1;
 	if (cfg->method != TRACE_METHOD_AUTO)
 		first = last = (size_t)cfg->method - 1;
 	for (size_t i = first; i <= last; i++) {
@@ -625,12 +637,61 @@ void hooks_enable(struct hooks *h, bool on)
 	h->skel->bss->tracing_on = on ? 1 : 0;
 }
 
+int hooks_enable_stats(struct hooks *h, char *err, size_t errlen)
+{
+	FILE *f;
+	int enabled = 0, saved;
+
+	if (h->stats_fd >= 0)
+		return 0;
+	h->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (h->stats_fd >= 0)
+		return 0;
+	saved = errno;
+	/* Someone may have switched them on for everybody already. */
+	f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	if (f) {
+		if (fscanf(f, "%d", &enabled) != 1)
+			enabled = 0;
+		fclose(f);
+	}
+	if (enabled == 1)
+		return 0;
+	snprintf(err, errlen,
+		 "cannot turn on BPF run-time statistics: %s (needs CAP_SYS_ADMIN, or "
+		 "sysctl kernel.bpf_stats_enabled=1)",
+		 strerror(saved));
+	return -1;
+}
+
+int hooks_program_stats(const struct hooks *h, struct hook_stat *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->nlinks && n < max; i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(h->linked[i]), &info, &len) != 0)
+			return -1;
+		snprintf(out[n].section, sizeof(out[n].section), "%s",
+			 bpf_program__section_name(h->linked[i]));
+		out[n].runs = info.run_cnt;
+		out[n].run_ns = info.run_time_ns;
+		n++;
+	}
+	return (int)n;
+}
+
 void hooks_stop(struct hooks *h)
 {
 	if (!h)
 		return;
 	detach_all(h);
-	free(h->links);
+	free_links(h);
+	if (h->stats_fd >= 0)
+		close(h->stats_fd);
 	vqscope_trace_bpf__destroy(h->skel);
 	free(h);
 }

@@ -45,6 +45,20 @@ int hooks_counters(const struct hooks *h, uint64_t out[VQTR_CNT_COUNT]);
 /* Start or stop reporting (hooks_start leaves reporting off, so a trace
  * begins with every hook in place). */
 void hooks_enable(struct hooks *h, bool on);
+/* Run-time statistics of one attached BPF program (kernel.bpf_stats). */
+struct hook_stat {
+	char section[80]; /* "fexit/virtqueue_add_sgs": method and function */
+	uint64_t runs;	  /* times it ran */
+	uint64_t run_ns;  /* time spent in it, in ns, as the kernel measured it */
+};
+
+/* Turn on the kernel's run-time statistics of BPF programs (BPF_ENABLE_STATS,
+ * which needs CAP_SYS_ADMIN, or kernel.bpf_stats_enabled already 1); they
+ * stay on until hooks_stop.  They cost two clock reads per program run. */
+int hooks_enable_stats(struct hooks *h, char *err, size_t errlen);
+/* The statistics so far of up to max attached programs, in the order they
+ * were attached; returns how many were filled, -1 on error. */
+int hooks_program_stats(const struct hooks *h, struct hook_stat *out, size_t max);
 /* Detach every hook and free everything; NULL is fine. */
 void hooks_stop(struct hooks *h);
 

@@ -23,6 +23,7 @@
 #define POLL_MS	      50	 /* longest a record waits in the ring buffer */
 #define RINGBUF_BYTES (4u << 20) /* BPF ring buffer */
 #define PRODUCER      "vqscope-trace 0.1 (linux)"
+#define STATS_MAX     64 /* programs --stats reports on */
 
 static struct options {
 	enum trace_method method;
@@ -34,6 +35,7 @@ static struct options {
 	int32_t device_id;
 	int32_t device_index;
 	double duration;
+	bool stats;
 	bool verbose;
 } opts = {
     .device_id = -1,
@@ -52,9 +54,10 @@ static const char doc[] =
     "    vqscope-trace -o blk.vqt -d blk    # record the virtio-blk queues\n"
     "    vqscope-trace --stdout -q input    # print the virtio-rng queue's events\n"
     "    vqscope-trace --duration 10 -o trace.vqt   # record for 10 seconds\n"
-    "    vqscope-trace -m kprobe --stdout   # force kprobes instead of fentry\n";
+    "    vqscope-trace -m kprobe --stdout   # force kprobes instead of fentry\n"
+    "    vqscope-trace --shm auto --stats   # and print each hook's cost at the end\n";
 
-enum { OPT_STDOUT = 0x100 };
+enum { OPT_STDOUT = 0x100, OPT_STATS };
 
 static const struct argp_option options[] = {
     {"shm", 's', "auto|PCI|FILE", 0,
@@ -72,6 +75,10 @@ static const struct argp_option options[] = {
      "virtio device ID",
      0},
     {"duration", 'D', "SECONDS", 0, "Stop after this long (default: until SIGINT/SIGTERM)", 0},
+    {"stats", OPT_STATS, NULL, 0,
+     "At the end, print each BPF program's runs and ns per run while tracing (the "
+     "kernel's BPF run-time statistics, switched on meanwhile)",
+     0},
     {"verbose", 'v', NULL, 0, "Show libbpf debug output", 0},
     {NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0},
     {0},
@@ -154,6 +161,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (errno || end == arg || *end != 0 || opts.duration <= 0)
 			argp_error(state, "--duration %s: not a positive number of seconds", arg);
 		break;
+	case OPT_STATS:
+		opts.stats = true;
+		break;
 	case 'v':
 		opts.verbose = true;
 		break;
@@ -206,6 +216,31 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* --stats: what each program cost between the two snapshots. */
+static void print_stats(const struct hook_stat *before, int nbefore, const struct hook_stat *after,
+			int nafter)
+{
+	uint64_t all_runs = 0, all_ns = 0;
+
+	if (nbefore < 0 || nafter < 0 || nbefore != nafter) {
+		fprintf(stderr, "vqscope-trace: stats: cannot read the programs' statistics\n");
+		return;
+	}
+	for (int i = 0; i < nafter; i++) {
+		uint64_t runs = after[i].runs - before[i].runs;
+		uint64_t ns = after[i].run_ns - before[i].run_ns;
+
+		fprintf(stderr, "vqscope-trace: stats: %s: %llu runs, %llu ns, %.1f ns/run\n",
+			after[i].section, (unsigned long long)runs, (unsigned long long)ns,
+			runs ? (double)ns / (double)runs : 0.0);
+		all_runs += runs;
+		all_ns += ns;
+	}
+	fprintf(stderr, "vqscope-trace: stats: all %d programs: %llu runs, %llu ns, %.1f ns/run\n",
+		nafter, (unsigned long long)all_runs, (unsigned long long)all_ns,
+		all_runs ? (double)all_ns / (double)all_runs : 0.0);
+}
+
 static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
@@ -226,6 +261,8 @@ int main(int argc, char **argv)
 	struct sink_stats st;
 	struct sigaction sa;
 	uint64_t counters[VQTR_CNT_COUNT], dropped_seen = 0;
+	static struct hook_stat stats_before[STATS_MAX], stats_after[STATS_MAX];
+	int nstats_before = 0, nstats_after = 0;
 	uint32_t end_reason = VQR_END_ERROR;
 	char err[512];
 	uint64_t deadline;
@@ -266,6 +303,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vqscope-trace: %s\n", err);
 		goto cleanup;
 	}
+	if (opts.stats && hooks_enable_stats(hooks, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vqscope-trace: --stats: %s\n", err);
+		goto cleanup;
+	}
 	sc.output = opts.output;
 	sc.overwrite = opts.force;
 	sc.text = opts.print ? stdout : NULL;
@@ -291,6 +332,8 @@ int main(int argc, char **argv)
 			shm.path, shm.size);
 	fprintf(stderr, "vqscope-trace: tracing; SIGINT or SIGTERM to stop\n");
 
+	if (opts.stats)
+		nstats_before = hooks_program_stats(hooks, stats_before, STATS_MAX);
 	hooks_enable(hooks, true);
 	end_reason = VQR_END_NORMAL;
 	deadline = opts.duration > 0 ? monotonic_ns() + (uint64_t)(opts.duration * 1e9) : 0;
@@ -317,6 +360,8 @@ int main(int argc, char **argv)
 	}
 	if (stop_signal)
 		end_reason = VQR_END_SIGNAL;
+	if (opts.stats)
+		nstats_after = hooks_program_stats(hooks, stats_after, STATS_MAX);
 	/* Stop reporting, detach, then take what the ring buffer still
 	 * holds. */
 	hooks_enable(hooks, false);
@@ -333,6 +378,8 @@ int main(int argc, char **argv)
 		(unsigned long long)st.events, (unsigned long long)st.queues,
 		(unsigned long long)st.lost, (unsigned long long)(st.table_full + st.unknown),
 		(unsigned long long)counters[VQTR_CNT_READ_FAULTS]);
+	if (opts.stats)
+		print_stats(stats_before, nstats_before, stats_after, nstats_after);
 	rc = end_reason == VQR_END_ERROR ? 1 : 0;
 
 cleanup:

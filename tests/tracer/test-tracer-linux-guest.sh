@@ -3,12 +3,13 @@
 # cloud kernel, virtio_ring as a module) with the method it picks itself
 # (fentry there): the host reads the trace region the guest wrote through
 # ivshmem and checks it against the I/O the guest did, and checks that the
-# recording the tracer wrote at the same time (--output) holds the same.
+# recording the tracer wrote at the same time (--output) holds the same, and
+# that --stats counted the hooks' runs.
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/tracer/guest.sh"
 
 traced_guest_prepare
-traced_guest_run auto "" "--shm auto --output /tmp/trace.vqt" "sh:export_file /tmp/trace.vqt"
+traced_guest_run auto "" "--shm auto --output /tmp/trace.vqt --stats" "sh:export_file /tmp/trace.vqt"
 log=$T/auto.trace0.log
 cat "$log"
 
@@ -18,4 +19,9 @@ grep -q "tracer exit 0" "$T/auto.serial" || fail "the tracer did not exit cleanl
 "$BUILD/tests/tracer/check_region" "$T/auto.region0" --blk-reads "$GUEST_BLK_READS" \
 	--blk-size "$GUEST_BLK_SIZE" --rng-size "$GUEST_RNG_SIZE" --recording "$T/auto.exported" ||
 	fail "the trace region does not match the guest's I/O"
+# One virtqueue_add_sgs per disk read; the rng's adds are add_inbuf.
+grep -q "^vqscope-trace: stats: fexit/virtqueue_add_sgs: $GUEST_BLK_READS runs, [1-9][0-9]* ns" "$log" ||
+	fail "--stats did not count $GUEST_BLK_READS runs of the virtqueue_add_sgs exit hook"
+grep -q "^vqscope-trace: stats: all [0-9]* programs: [1-9][0-9]* runs" "$log" ||
+	fail "--stats printed no total"
 pass "fentry tracer in a Linux guest"
