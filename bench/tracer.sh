@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# tracer.sh - what vqscope-trace costs a Linux guest, against the kernel's
+# own function tracer (ftrace) on the same functions, all in one run on
+# this machine.  One boot of the Linux test guest (Debian's cloud kernel,
+# tests/tracer/linux-guest.sh) runs every phase and prints the results on
+# its serial console:
+#
+#   per-hook    one read loop with `vqscope-trace --stats`: each BPF
+#               program's runs and run time as the kernel measures them
+#               (kernel.bpf_stats: the program body, ring-buffer reserve
+#               and commit included, the trampoline itself not)
+#   untraced    the read loop with no tracing at all
+#   vqscope     the read loop with `vqscope-trace --shm auto` attached
+#               (its user space draining to ivshmem included)
+#   ftrace      the read loop with current_tracer=function and
+#               set_ftrace_filter = the functions vqscope-trace hooked
+#               (recording into ftrace's ring buffer, nobody reading it)
+#
+# The read loop (bench/tracer_readloop.c) is READS reads of 4 KiB from the
+# virtio-blk disk with O_DIRECT, each timed with the guest's clock; a loop
+# gives its reads/s and its median read latency.  Each rep runs each mode
+# once, in an order that rotates from rep to rep, so drift hits every mode
+# alike; those two are taken as ratios to the untraced loop of the same
+# rep, and the median over the reps is reported.  The floor, the fastest
+# read of all a mode's loops, is the figure least disturbed by other load
+# on the host (which only ever adds time).  The floor latency a method
+# adds, over the hooked calls per read, is its cost per hooked call,
+# trampoline included.
+#
+# The guest runs under TCG (or KVM with VQ_ACCEL=kvm): an emulated CPU, so
+# absolute ns are this machine's TCG figures, many times native ones.  The
+# ratios are the result, and they overstate native overhead: the CPU work
+# is emulated, the disk's I/O time is not.  TCG's speed follows the host's
+# load, hence ratios within a rep and medians over reps.  No instruction
+# counts: perf has no hardware counters here, and under QEMU's -icount the
+# guest's clock left out the disk's I/O time and the run overran.
+#
+#   bench/tracer.sh [--reps N] [--reads N] [--json FILE] [--serial FILE]
+#                   [--tracer-args ARGS]
+#
+# --serial keeps the guest's console (every loop's figures, timestamps);
+# --tracer-args replaces the vqscope mode's "--shm auto" (e.g. "-f -o
+# /tmp/t.vqt" to measure the recording output instead).  Defaults: 7 reps
+# of 1000 reads, one to three minutes here.  Exits 77 when Debian's kernel
+# package cannot be fetched.
+#
+# Environment: O (build dir), VQ_ACCEL (tcg, or kvm when it works).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+O=${O:-build}
+VQ_ACCEL=${VQ_ACCEL:-tcg}
+reps=7
+reads=1000
+json=
+serial=
+tracer_args="--shm auto"
+usage() {
+	echo "usage: bench/tracer.sh [--reps N] [--reads N] [--json FILE] [--serial FILE] [--tracer-args ARGS]" >&2
+	exit 2
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--reps) [ $# -ge 2 ] || usage; reps=$2; shift 2 ;;
+	--reads) [ $# -ge 2 ] || usage; reads=$2; shift 2 ;;
+	--json) [ $# -ge 2 ] || usage; json=$2; shift 2 ;;
+	--serial) [ $# -ge 2 ] || usage; serial=$2; shift 2 ;;
+	--tracer-args) [ $# -ge 2 ] || usage; tracer_args=$2; shift 2 ;;
+	*) usage ;;
+	esac
+done
+[[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "tracer.sh: --reps $reps: not a positive number" >&2; exit 2; }
+[[ "$reads" =~ ^[1-9][0-9]*$ ]] || { echo "tracer.sh: --reads $reads: not a positive number" >&2; exit 2; }
+
+trace=$O/vqscope-trace
+readloop=$O/bench/tracer_readloop
+make --no-print-directory -s O="$O" "$trace" "$readloop" >&2 ||
+	{ echo "tracer.sh: cannot build $trace and $readloop" >&2; exit 1; }
+
+. tests/tracer/linux-guest.sh
+cache=$O/linux-guest
+rc=0
+linux_guest_fetch "$cache" || rc=$?
+if [ "$rc" = 77 ]; then
+	echo "tracer.sh: skipped: Debian's kernel package is out of reach (see above)" >&2
+	exit 77
+fi
+[ "$rc" = 0 ] || { echo "tracer.sh: cannot prepare the Debian kernel in $cache" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vqbench-tracer.XXXXXX")
+chmod 0700 "$work"
+qemu_pid=
+cleanup() {
+	if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ---- the guest's script ------------------------------------------------------
+
+cat >"$work/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tracefs tracefs /sys/kernel/tracing
+say() { echo "vqbench-time: $(cut -d" " -f1 /proc/uptime)"; echo "vqbench: $*"; }
+finish() { say "done"; poweroff -f; }
+while read -r m; do
+	insmod "/lib/modules/$m.ko" || say "error: insmod $m failed"
+done </lib/modules/order
+i=0
+until [ -b /dev/vda ]; do
+	i=$((i + 1)); [ $i -gt 100 ] && { say "error: no /dev/vda"; finish; }
+	sleep 0.1
+done
+say "kernel $(uname -r)"
+T=/sys/kernel/tracing
+loop() {
+	out=$(tracer_readloop /dev/vda @READS@) || { say "error: read loop $1 $2 failed"; finish; }
+	say "loop $1 $2 $out"
+}
+tracer_start() {
+	vqscope-trace @TRACER_ARGS@ "$@" >/dev/null 2>/tmp/trace.err &
+	tracer=$!
+	i=0
+	until grep -q "tracing;" /tmp/trace.err; do
+		kill -0 $tracer 2>/dev/null || { cat /tmp/trace.err; say "error: vqscope-trace did not start"; finish; }
+		i=$((i + 1)); [ $i -gt 1200 ] && { say "error: vqscope-trace took over 120 s to start"; finish; }
+		sleep 0.1
+	done
+}
+tracer_stop() {
+	kill -INT $tracer
+	wait $tracer || say "error: vqscope-trace exit $?"
+}
+tracer_readloop /dev/vda @READS@ >/dev/null || { say "error: read loop failed"; finish; }
+
+tracer_start --stats
+loop stats 0
+tracer_stop
+sed 's/^/vqbench-trace: /' /tmp/trace.err
+
+# ftrace on the functions vqscope-trace hooked, never on everything.
+sed -n 's|^vqscope-trace: stats: [a-z_]*/\([a-z_0-9]*\): .*|\1|p' /tmp/trace.err | sort -u >/tmp/funcs
+[ -s /tmp/funcs ] || { say "error: no hooked functions in the --stats output"; finish; }
+cat /tmp/funcs >$T/set_ftrace_filter || { say "error: set_ftrace_filter refused the functions"; finish; }
+grep -q . $T/set_ftrace_filter || { say "error: set_ftrace_filter is empty"; finish; }
+say "ftrace-filter $(tr '\n' ' ' <$T/set_ftrace_filter)"
+
+# One rep runs each mode once, in an order that rotates from rep to rep;
+# the guest settles for a second after hooks come off.
+run_mode() {
+	case $1 in
+	untraced) loop untraced $2 ;;
+	vqscope)
+		tracer_start
+		loop vqscope $2
+		tracer_stop
+		sleep 1
+		;;
+	ftrace)
+		echo >$T/trace
+		echo function >$T/current_tracer
+		loop ftrace $2
+		# Count before the switch to nop, which empties the buffer.
+		echo 0 >$T/tracing_on
+		say "ftrace-stats $2 $(cat $T/per_cpu/cpu*/stats | awk '/^entries:/ { e += $2 } /^overrun:/ { o += $2 } END { print "entries=" e, "overrun=" o }')"
+		echo nop >$T/current_tracer
+		echo 1 >$T/tracing_on
+		sleep 1
+		;;
+	esac
+}
+rep=1
+while [ $rep -le @REPS@ ]; do
+	case $((rep % 3)) in
+	1) order="untraced vqscope ftrace" ;;
+	2) order="vqscope ftrace untraced" ;;
+	*) order="ftrace untraced vqscope" ;;
+	esac
+	for m in $order; do run_mode $m $rep; done
+	rep=$((rep + 1))
+done
+finish
+EOF
+sed -i -e "s/@READS@/$reads/g" -e "s/@REPS@/$reps/g" -e "s|@TRACER_ARGS@|$tracer_args|" "$work/init"
+
+linux_guest_initramfs "$cache" "$work/initrd" "$work/init" "$trace" "$readloop" ||
+	{ echo "tracer.sh: cannot build the initramfs" >&2; exit 1; }
+dd if=/dev/urandom of="$work/disk" bs=1M count=16 status=none
+: >"$work/region"
+
+# ---- boot ----------------------------------------------------------------------
+
+case $VQ_ACCEL in
+kvm) accel=(-accel kvm -cpu host) ;;
+*) accel=(-accel tcg) ;;
+esac
+start=$(date +%s)
+qemu-system-x86_64 "${accel[@]}" -nodefaults -no-user-config -M q35 -m 512 \
+	-display none -no-reboot -serial "file:$work/serial" \
+	-kernel "$cache/vmlinuz" -initrd "$work/initrd" \
+	-append "console=ttyS0 quiet panic=-1" \
+	-object "memory-backend-file,id=trace,size=4M,mem-path=$work/region,share=on" \
+	-device ivshmem-plain,memdev=trace,addr=0x8 \
+	-drive "file=$work/disk,if=virtio,format=raw" \
+	>"$work/qemu.log" 2>&1 &
+qemu_pid=$!
+limit=$((240 + reps * (30 + reads / 100)))
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	if [ $(($(date +%s) - start)) -ge "$limit" ]; then
+		tail -n 20 "$work/serial" >&2
+		if [ -n "$serial" ]; then cp "$work/serial" "$serial"; fi
+		echo "tracer.sh: the guest did not finish within $limit s" >&2
+		exit 1
+	fi
+	sleep 0.5
+done
+wait "$qemu_pid" || true
+qemu_pid=
+elapsed=$(($(date +%s) - start))
+if [ -n "$serial" ]; then cp "$work/serial" "$serial"; fi
+tr -d '\r' <"$work/serial" | grep -a "^vqbench" >"$work/out" || true
+if ! grep -q "^vqbench: done" "$work/out" || grep -q "^vqbench: error" "$work/out"; then
+	cat "$work/qemu.log" >&2
+	tail -n 30 "$work/serial" >&2
+	echo "tracer.sh: the guest script failed (above)" >&2
+	exit 1
+fi
+
+# ---- figures -------------------------------------------------------------------
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+minimum() { tr ' ' '\n' | grep -v '^$' | sort -g | head -n 1; }
+# field KEY LINE: the value of KEY=value in LINE.
+field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+modes=(untraced vqscope ftrace)
+# Per loop: med[mode,rep] (median read ns), rate[mode,rep] (reads/s),
+# fastest[mode,rep] (its fastest read).
+declare -A med rate fastest runs_json
+for m in "${modes[@]}"; do
+	while read -r r line; do
+		med[$m,$r]=$(field median_ns "$line")
+		fastest[$m,$r]=$(field min_ns "$line")
+		rate[$m,$r]=$(calc %.1f "$(field reads "$line") * 1e9 / $(field total_ns "$line")")
+		runs_json[$m]+="${runs_json[$m]:+, }{\"reads_per_s\": ${rate[$m,$r]}, \"min_ns\": ${fastest[$m,$r]}, \"p10_ns\": $(field p10_ns "$line"), \"median_ns\": ${med[$m,$r]}, \"mean_ns\": $(field mean_ns "$line"), \"p90_ns\": $(field p90_ns "$line")}"
+	done < <(sed -n "s/^vqbench: loop $m \([0-9]*\) /\1 /p" "$work/out")
+done
+# Ratios within each rep (loops close in time), then medians over reps;
+# the floor is the fastest read of all a mode's loops.
+declare -A all_med all_rate all_fastest med_x rate_x
+for ((r = 1; r <= reps; r++)); do
+	for m in "${modes[@]}" vs; do
+		a=$m b=untraced
+		[ "$m" = vs ] && a=vqscope b=ftrace
+		med_x[$m]+="$(calc %.4f "${med[$a,$r]} / ${med[$b,$r]}") "
+		rate_x[$m]+="$(calc %.4f "${rate[$a,$r]} / ${rate[$b,$r]}") "
+		[ "$m" = vs ] && continue
+		all_med[$m]+="${med[$m,$r]} "
+		all_rate[$m]+="${rate[$m,$r]} "
+		all_fastest[$m]+="${fastest[$m,$r]} "
+	done
+done
+declare -A m_med m_rate m_med_x m_rate_x floor floor_x
+for m in "${modes[@]}" vs; do
+	m_med_x[$m]=$(median <<<"${med_x[$m]}")
+	m_rate_x[$m]=$(median <<<"${rate_x[$m]}")
+	[ "$m" = vs ] && continue
+	m_med[$m]=$(median <<<"${all_med[$m]}")
+	m_rate[$m]=$(median <<<"${all_rate[$m]}")
+	floor[$m]=$(minimum <<<"${all_fastest[$m]}")
+done
+for m in "${modes[@]}"; do floor_x[$m]=$(calc %.4f "${floor[$m]} / ${floor[untraced]}"); done
+floor_x[vs]=$(calc %.4f "${floor[vqscope]} / ${floor[ftrace]}")
+
+# Per-program cost while the --stats loop ran.
+stats=$(sed -n 's/^vqbench-trace: vqscope-trace: stats: //p' "$work/out")
+ran=$(grep -v -e '^all' -e ': 0 runs' <<<"$stats")
+programs_json=
+while IFS= read -r line; do
+	read -r runs ns per <<<"$(sed 's/.*: \([0-9]*\) runs, \([0-9]*\) ns, \([0-9.]*\) ns\/run$/\1 \2 \3/' <<<"$line")"
+	programs_json+="${programs_json:+, }\"${line%%:*}\": {\"runs\": $runs, \"ns\": $ns, \"ns_per_run\": $per}"
+done <<<"$ran"
+prog_median=$(sed 's/.* \([0-9.]*\) ns\/run$/\1/' <<<"$ran" | median)
+all=$(grep '^all' <<<"$stats")
+prog_mean=$(sed 's/.* \([0-9.]*\) ns\/run$/\1/' <<<"$all")
+prog_runs=$(sed 's/.*: \([0-9]*\) runs.*/\1/' <<<"$all")
+# Hooked calls: per function, its busiest program's runs (fentry and
+# fexit both run on one call).  ftrace's are the entries it recorded.
+calls=$(sed 's|^[a-z_]*/\([a-z_0-9]*\): \([0-9]*\) runs.*|\1 \2|' <<<"$ran" |
+	awk '{ if ($2 > n[$1]) n[$1] = $2 } END { for (f in n) s += n[f]; print s + 0 }')
+calls_per_read=$(calc %.2f "$calls / $reads")
+entries_per_read=$(sed -n 's/^vqbench: ftrace-stats [0-9]* entries=\([0-9]*\).*/\1/p' "$work/out" |
+	median | awk -v r="$reads" '{ printf "%.2f", $1 / r }')
+overrun=$(sed -n 's/^vqbench: ftrace-stats [0-9]* .*overrun=\([0-9]*\)$/\1/p' "$work/out" | median)
+# per_call ADDED_NS CALLS_PER_READ
+per_call() { awk -v a="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", a / c; else print "null" }'; }
+call_vq=$(per_call $((floor[vqscope] - floor[untraced])) "$calls_per_read")
+call_ft=$(per_call $((floor[ftrace] - floor[untraced])) "$entries_per_read")
+call_x=$(awk -v a="$call_vq" -v b="$call_ft" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "null" }')
+kernel=$(sed -n 's/^vqbench: kernel //p' "$work/out")
+filter=$(sed -n 's/^vqbench: ftrace-filter //p' "$work/out" | sed 's/ \[virtio_ring\]//g; s/ *$//')
+
+echo "vqscope-trace in the Linux test guest ($VQ_ACCEL, kernel $kernel): $reps reps of $reads"
+echo "4 KiB O_DIRECT reads per mode.  x: ratio to the same rep's untraced loop, median"
+echo "over reps; floor: fastest read of all the mode's loops.  ns are this machine's"
+echo "$VQ_ACCEL figures; the ratios are the result."
+printf "  %-9s %9s %9s %11s %9s %9s %8s\n" mode reads/s "reads/s x" "median ns" "median x" "floor ns" "floor x"
+for m in "${modes[@]}"; do
+	printf "  %-9s %9.1f %9s %11s %9s %9s %8s\n" "$m" "${m_rate[$m]}" "${m_rate_x[$m]}" \
+		"${m_med[$m]}" "${m_med_x[$m]}" "${floor[$m]}" "${floor_x[$m]}"
+done
+printf "  %-19s %9s %21s %18s\n" "vqscope / ftrace" "${m_rate_x[vs]}" "${m_med_x[vs]}" "${floor_x[vs]}"
+echo "  target: vqscope reads/s >= 0.97 of untraced"
+echo "  per hooked call, trampoline included (floor added / calls per read):"
+echo "    vqscope $call_vq ns ($calls_per_read calls per read), ftrace $call_ft ns ($entries_per_read per read): x $call_x"
+echo "  per BPF program run (kernel.bpf_stats: body with ring-buffer reserve/commit, no trampoline):"
+echo "    median over programs $prog_median ns, mean $prog_mean ns ($prog_runs runs)   target: <= 60 ns native"
+sed 's/^/      /' <<<"$ran"
+echo "  (guest run: $elapsed s)"
+
+if [ -n "$json" ]; then
+	cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+	note="ns are this machine's; compare the ratios"
+	[ "$VQ_ACCEL" = kvm ] || note="the guest CPU is emulated (tcg): $note"
+	modes_json=
+	for m in "${modes[@]}"; do
+		modes_json+="${modes_json:+,
+  }\"$m\": {\"reads_per_s\": ${m_rate[$m]}, \"reads_ratio\": ${m_rate_x[$m]}, \"median_read_ns\": ${m_med[$m]}, \"median_ratio\": ${m_med_x[$m]}, \"floor_read_ns\": ${floor[$m]}, \"floor_ratio\": ${floor_x[$m]},
+   \"runs\": [${runs_json[$m]}]}"
+	done
+	mkdir -p "$(dirname "$json")"
+	cat >"$json" <<EOF
+{"machine": {"cpu": "$cpu", "cores": $(nproc), "host_kernel": "$(uname -r)",
+  "qemu": "$(qemu-system-x86_64 --version | head -1)", "accel": "$VQ_ACCEL",
+  "guest_kernel": "$kernel", "guest_cpus": 1, "note": "$note"},
+ "reads_per_loop": $reads, "block_bytes": 4096, "reps": $reps, "tracer_args": "$tracer_args",
+ "ratios": "reads_ratio, median_ratio: against the same rep's untraced loop, median over reps; floor: fastest read of all a mode's loops",
+ "modes": {
+  $modes_json},
+ "vqscope_vs_ftrace": {"reads_ratio": ${m_rate_x[vs]}, "median_ratio": ${m_med_x[vs]}, "floor_ratio": ${floor_x[vs]}},
+ "per_hooked_call": {"from": "floor latency added / calls per read", "vqscope_calls_per_read": $calls_per_read,
+  "ftrace_entries_per_read": ${entries_per_read:-0}, "ftrace_overrun": ${overrun:-0},
+  "vqscope_ns": $call_vq, "ftrace_ns": $call_ft, "vqscope_vs_ftrace": $call_x},
+ "per_program_run": {"from": "kernel.bpf_stats run_time_ns / run_cnt", "median_ns": ${prog_median:-0},
+  "mean_ns": $prog_mean, "runs": $prog_runs, "programs": {$programs_json}},
+ "ftrace_filter": "$filter",
+ "guest_seconds": $elapsed}
+EOF
+	echo "  written to $json"
+fi
