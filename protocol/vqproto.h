@@ -111,6 +111,7 @@ struct vqp_reader {
 	uint64_t lost;	     /* records overwritten before they were read */
 	uint64_t violations; /* records dropped as malformed, head jumps */
 	char last_violation[VQP_ERRLEN];
+	uint64_t bad_head; /* the garbage head last counted, or 0 */
 };
 
 /* What one vqp_reader_drain call saw. */

@@ -174,6 +174,13 @@ static void queue_rows(struct diff *d, const struct report_queue *qa, const stru
 	    (double)qb->count[MC_STALLS], false);
 }
 
+/* A queue with no commands on either side has nothing to compare. */
+static bool idle(const struct report_queue *qa, const struct report_queue *qb)
+{
+	return !qa->count[MC_ADDS] && !qa->count[MC_COMPLETIONS] && !qb->count[MC_ADDS] &&
+	       !qb->count[MC_COMPLETIONS];
+}
+
 static bool named(const struct report_queue *q)
 {
 	return q->name[0] && strcmp(q->name, "?") != 0;
@@ -221,7 +228,8 @@ static void build(struct diff *d)
 	attribution_rows(d);
 	match_queues(d);
 	for (size_t p = 0; p < d->npairs; p++)
-		if (d->pair[0][p] >= 0 && d->pair[1][p] >= 0)
+		if (d->pair[0][p] >= 0 && d->pair[1][p] >= 0 &&
+		    !idle(&d->r[0]->queues[d->pair[0][p]], &d->r[1]->queues[d->pair[1][p]]))
 			queue_rows(d, &d->r[0]->queues[d->pair[0][p]],
 				   &d->r[1]->queues[d->pair[1][p]]);
 }
@@ -347,7 +355,11 @@ static void print_text(const struct diff *d, const struct diff_row **top, size_t
 		if (w->unit == UNIT_PER && (i + 1 == d->nrows || d->rows[i + 1].unit != UNIT_PER))
 			print_dominant(d);
 	}
-	for (size_t p = 0; p < d->npairs; p++)
+	for (size_t p = 0; p < d->npairs; p++) {
+		if (d->pair[0][p] >= 0 && d->pair[1][p] >= 0 &&
+		    idle(&d->r[0]->queues[d->pair[0][p]], &d->r[1]->queues[d->pair[1][p]]))
+			printf("queue %s: no commands in A or B\n",
+			       d->r[0]->queues[d->pair[0][p]].name);
 		for (int k = 0; k < 2; k++)
 			if (d->pair[k][p] >= 0 && d->pair[!k][p] < 0) {
 				const struct report_queue *q = &d->r[k]->queues[d->pair[k][p]];
@@ -356,6 +368,7 @@ static void print_text(const struct diff *d, const struct diff_row **top, size_t
 				       q->name, q->slot, k ? 'B' : 'A',
 				       (unsigned long long)q->count[MC_COMPLETIONS]);
 			}
+	}
 	printf("\nWhat changed most (B/A):\n");
 	if (!ntop)
 		printf("  nothing changed by 10%% or more\n");
@@ -366,7 +379,7 @@ static void print_text(const struct diff *d, const struct diff_row **top, size_t
 		format_cell(b, sizeof(b), top[i], 1);
 		format_ratio(ratio, sizeof(ratio), top[i]->a, top[i]->b);
 		snprintf(what, sizeof(what), "%s: %s", top[i]->section, top[i]->metric);
-		printf("  %zu. %-38s %s -> %s  %s\n", i + 1, what, a, b, ratio);
+		printf("  %zu. %-40s %18s -> %-18s %9s\n", i + 1, what, a, b, ratio);
 	}
 }
 

@@ -327,6 +327,26 @@ json_object *report_json(const struct report *r)
 	}
 	json_object_object_add(o, "queues", queues);
 
+	/* Queues seen only from the device side (an uninstrumented guest). */
+	json_object *device_only = json_object_new_array();
+	for (size_t i = 0; i < r->ndevice_only; i++) {
+		const struct vqr_device_queue *d = &r->device_only[i].q;
+		json_object *j = json_object_new_object();
+		char field[sizeof(d->path) + 1];
+
+		snprintf(field, sizeof(field), "%.*s", (int)sizeof(d->path), d->path);
+		json_object_object_add(j, "path", json_object_new_string(field));
+		snprintf(field, sizeof(field), "%.*s", (int)sizeof(d->name), d->name);
+		json_object_object_add(j, "device", json_object_new_string(field));
+		add_u64(j, "queue_index", d->queue_index);
+		add_u64(j, "size", d->vring_num);
+		add_u64(j, "last_avail_idx", d->last_avail_idx);
+		add_u64(j, "used_idx", d->used_idx);
+		add_u64(j, "inuse", d->inuse);
+		json_object_array_add(device_only, j);
+	}
+	json_object_object_add(o, "device_only", device_only);
+
 	for (size_t i = 0; i < r->nstalls; i++) {
 		const struct model_stall *s = &r->stalls[i];
 		json_object *j = json_object_new_object();

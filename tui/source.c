@@ -416,6 +416,17 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 
 		if (vqp_decode_close(p, len, &c, err, sizeof(err)) != VQP_OK)
 			break;
+		/* Loss and violations the recorder saw after its last events
+		 * are only in its totals. */
+		if (c.lost > s->lost) {
+			model_note_loss(m, c.lost - s->lost);
+			s->lost = c.lost;
+		}
+		if (c.violations > s->violations) {
+			model_note_violations(m, c.violations - s->violations,
+					      "seen by the recorder after its last events");
+			s->violations = c.violations;
+		}
 		s->end_kind = c.reason;
 		copy_str(s->end_reason, sizeof(s->end_reason), c.detail);
 		return;
@@ -469,6 +480,11 @@ bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns
 		char why[sizeof(s->end_reason)];
 
 		copy_str(why, sizeof(why), s->end_reason[0] ? s->end_reason : "end of recording");
+		/* No region and no events (a device-side recording): the
+		 * producer is what the file header says. */
+		if (!s->file_started)
+			model_set_producer(m, s->file->header.ts_hz, s->file->producer,
+					   m->generation);
 		model_finish(m);
 		end_source(s, s->end_kind, why);
 	}
@@ -622,6 +638,8 @@ int source_record_start(struct source *s, const char *path, bool overwrite, char
 	copy_str(s->rec_path, sizeof(s->rec_path), path);
 	s->rec_error[0] = 0;
 	s->pending_violations = 0;
+	s->rec_lost_base = s->lost;
+	s->rec_violations_base = s->violations;
 	if (s->region.valid) {
 		rec_region(s);
 		s->rec_last_queues_ns = 0;
@@ -646,8 +664,10 @@ int source_record_stop(struct source *s, uint32_t reason, const char *detail, ch
 	clock_gettime(CLOCK_REALTIME, &now);
 	c.wall_end_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	c.events = vqp_writer_events_written(s->rec);
-	c.lost = s->lost;
-	c.violations = s->violations;
+	/* What happened while recording (events carry the same, except
+	 * after the last of them: readers take the rest from here). */
+	c.lost = s->lost - s->rec_lost_base;
+	c.violations = s->violations - s->rec_violations_base;
 	c.reason = reason;
 	copy_str(c.detail, sizeof(c.detail), detail);
 	c.ts_end = 0;

@@ -77,6 +77,7 @@ struct source {
 	char rec_path[PATH_MAX];
 	char rec_error[256];
 	uint64_t rec_last_queues_ns;
+	uint64_t rec_lost_base, rec_violations_base; /* totals when it started */
 
 	/* Optional: called after each batch of events reached the model.  A
 	 * batch holds at most bufcap events, so a model whose history keeps

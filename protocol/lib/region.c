@@ -403,12 +403,20 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 		return 0;
 	}
 	if (head - rd->next > HEAD_JUMP_LIMIT) {
-		snprintf(why, sizeof(why), "ring head jumped from %llu to %llu",
-			 (unsigned long long)rd->next, (unsigned long long)head);
-		note_violation(rd, why);
-		info->violations++;
-		rd->next = head - records;
-	} else if (head - rd->next > records) {
+		/* One event moves the head by one: this is garbage, not
+		 * progress.  Count it once and read on from here when the
+		 * producer stores a real head again (its next event). */
+		if (head != rd->bad_head) {
+			snprintf(why, sizeof(why), "ring head jumped from %llu to %llu",
+				 (unsigned long long)rd->next, (unsigned long long)head);
+			note_violation(rd, why);
+			info->violations++;
+			rd->bad_head = head;
+		}
+		info->first_seq = rd->next;
+		return 0;
+	}
+	if (head - rd->next > records) {
 		/* The producer lapped us: those records were overwritten. */
 		uint64_t skipped = head - records - rd->next;
 

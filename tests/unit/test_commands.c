@@ -123,6 +123,10 @@ static void put_queue_names(struct vqp_writer *w, uint32_t generation)
 		fail_msg("queues: %s", err);
 }
 
+/* Loss and violations the recorder saw after its last events: only in
+ * the CLOSE chunk. */
+static uint64_t close_extra_lost, close_extra_violations;
+
 /* ts_hz 1 GHz, so ticks are nanoseconds.  Session time starts at the
  * first event (ts 1000). */
 static void write_session(const char *path, uint64_t log_ns)
@@ -134,7 +138,10 @@ static void write_session(const char *path, uint64_t log_ns)
 				    .producer = "unit test"};
 	char err[VQP_ERRLEN];
 	struct vqp_writer *w = vqp_writer_open(path, &o, true, err, sizeof(err));
-	struct vqr_close c = {.reason = VQR_END_NORMAL, .events = 18, .lost = 2};
+	struct vqr_close c = {.reason = VQR_END_NORMAL,
+			      .events = 18,
+			      .lost = 2 + close_extra_lost,
+			      .violations = close_extra_violations};
 
 	if (!w)
 		fail_msg("writer: %s", err);
@@ -433,6 +440,25 @@ static void test_report_end_reason(void **state)
 	expect_in(out, "2 generations, ended: duration elapsed\n");
 }
 
+/* What the recorder counted after its last events reaches readers through
+ * the CLOSE chunk. */
+static void test_loss_after_the_last_events(void **state)
+{
+	char vqt[PATH_LEN], out[PATH_LEN], err[PATH_LEN];
+
+	(void)state;
+	close_extra_lost = 7;
+	close_extra_violations = 3;
+	prepare(vqt, out, err, "trailing");
+	close_extra_lost = close_extra_violations = 0;
+	assert_int_equal(run(cmd_report, out, err, "report", vqt, NULL), EXIT_OK);
+	expect_in(out, "events      18 (lost 9, protocol violations 3, anomalies ");
+	assert_int_equal(run(cmd_dump, out, err, "dump", "--type", "MARK", vqt, NULL), EXIT_OK);
+	expect_in(out, "lost 2 records\n"
+		       "violations 3: seen by the recorder after its last events\n"
+		       "lost 7 records\n");
+}
+
 /* ---- export -------------------- */
 
 struct slice_expect {
@@ -606,10 +632,15 @@ static void test_diff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dump_lines),	    cmocka_unit_test(test_dump_filters),
-	    cmocka_unit_test(test_dump_all_chunks), cmocka_unit_test(test_damaged_file),
-	    cmocka_unit_test(test_truncated_file),  cmocka_unit_test(test_report_end_reason),
-	    cmocka_unit_test(test_export_slices),   cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_dump_lines),
+	    cmocka_unit_test(test_dump_filters),
+	    cmocka_unit_test(test_dump_all_chunks),
+	    cmocka_unit_test(test_damaged_file),
+	    cmocka_unit_test(test_truncated_file),
+	    cmocka_unit_test(test_report_end_reason),
+	    cmocka_unit_test(test_loss_after_the_last_events),
+	    cmocka_unit_test(test_export_slices),
+	    cmocka_unit_test(test_diff),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
