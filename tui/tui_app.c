@@ -340,6 +340,19 @@ static void draw_hint(struct tui *t)
 	tui_put(y, 0, -1, tui_attr(t, STYLE_HINT), tui_help_hint(t));
 }
 
+/* The screens, by number: what draws them and what handles their keys
+ * (the latency screen's arrows pick the queue, as on the overview). */
+static const struct {
+	void (*draw)(struct tui *t, int top, int rows);
+	int (*key)(struct tui *t, int key);
+} screens[SCREEN_COUNT] = {
+    [SCREEN_OVERVIEW] = {tui_overview_draw, tui_overview_key},
+    [SCREEN_RING] = {tui_ring_draw, tui_ring_key},
+    [SCREEN_FRAMES] = {tui_frames_draw, tui_frames_key},
+    [SCREEN_EVENTS] = {tui_events_draw, tui_events_key},
+    [SCREEN_LATENCY] = {tui_latency_draw, tui_overview_key},
+};
+
 /* ---- sampling the ring view -------------------------------------------------------------- */
 
 static void sample_ring(struct tui *t, uint64_t now)
@@ -398,23 +411,7 @@ static void draw(struct tui *t)
 	if (t->help)
 		tui_help_draw(t, top, rows);
 	else
-		switch (t->screen) {
-		case SCREEN_OVERVIEW:
-			tui_overview_draw(t, top, rows);
-			break;
-		case SCREEN_RING:
-			tui_ring_draw(t, top, rows);
-			break;
-		case SCREEN_FRAMES:
-			tui_frames_draw(t, top, rows);
-			break;
-		case SCREEN_EVENTS:
-			tui_events_draw(t, top, rows);
-			break;
-		default:
-			tui_latency_draw(t, top, rows);
-			break;
-		}
+		screens[t->screen].draw(t, top, rows);
 	draw_status(t);
 	draw_hint(t);
 	refresh();
@@ -864,22 +861,6 @@ static int prompt_key(struct tui *t, int ch)
 	return TUI_REDRAW;
 }
 
-static int screen_key(struct tui *t, int ch)
-{
-	switch (t->screen) {
-	case SCREEN_OVERVIEW:
-		return tui_overview_key(t, ch);
-	case SCREEN_RING:
-		return tui_ring_key(t, ch);
-	case SCREEN_FRAMES:
-		return tui_frames_key(t, ch);
-	case SCREEN_EVENTS:
-		return tui_events_key(t, ch);
-	default:
-		return tui_overview_key(t, ch); /* latency: arrows pick the queue */
-	}
-}
-
 static int handle_key(struct tui *t, int ch)
 {
 	if (t->prompt)
@@ -941,7 +922,7 @@ static int handle_key(struct tui *t, int ch)
 		clearok(curscr, TRUE);
 		return TUI_REDRAW;
 	default:
-		return screen_key(t, ch);
+		return screens[t->screen].key(t, ch);
 	}
 }
 
@@ -973,16 +954,18 @@ static void run_loop(struct tui *t)
 	while (!cli_stop_signal) {
 		struct pollfd pfd[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
 					{.fd = source_fd(t->src), .events = POLLIN}};
-		int flags = 0, ch;
+		int flags = 0, ch, ready;
 
 		now = host_now_ns();
-		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, poll_timeout_ms(t, now)) < 0 &&
-		    errno != EINTR)
+		ready = poll(pfd, pfd[1].fd >= 0 ? 2 : 1, poll_timeout_ms(t, now));
+		if (ready < 0 && errno != EINTR)
 			break;
 		if (cli_stop_signal || (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
 			break;
-		while ((ch = getch()) != ERR)
-			flags |= handle_key(t, ch);
+		/* Keys, or KEY_RESIZE after a SIGWINCH interrupted poll(). */
+		if (ready < 0 || (pfd[0].revents & POLLIN))
+			while ((ch = getch()) != ERR)
+				flags |= handle_key(t, ch);
 		if (flags & TUI_QUIT)
 			break;
 		now = host_now_ns();

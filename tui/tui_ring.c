@@ -59,15 +59,13 @@ static int draw_indices(const struct ring_view *v, int y)
 	index_text(eu, sizeof(eu), v->device_used_known, v->device_used_idx);
 	if (!v->live) {
 		tui_printf(y++, 0, -1, A_NORMAL,
-			   "driver: avail.idx %s, last used %s | device: not known at a past event",
-			   da, du);
+			   "driver avail %s used %s | device: not known at a past event", da, du);
 		return y;
 	}
-	tui_printf(y++, 0, -1, A_NORMAL,
-		   "driver: avail.idx %s, last used %s | device: last avail %s (QMP), used.idx "
-		   "%s%s%s%s",
-		   da, du, ea, eu, v->device_used_from ? " (" : "",
-		   v->device_used_from ? v->device_used_from : "", v->device_used_from ? ")" : "");
+	/* The device's avail index is QMP's last_avail_idx; its used index
+	 * comes from guest RAM when mapped, else from QMP. */
+	tui_printf(y++, 0, -1, A_NORMAL, "driver avail %s used %s | device avail %s used %s (%s)",
+		   da, du, ea, eu, v->device_used_from ? v->device_used_from : "no device view");
 	return y;
 }
 
