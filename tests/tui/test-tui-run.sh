@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # test-tui-run.sh - what `make demo` runs (scripts/demo.sh, which is
 # `vqscope run` on the demo guest), in tmux at 80x24: the live view comes
-# up with the control queue, ? shows the help, Ctrl-C ends it with the
-# terminal restored, QEMU stopped and its runtime directory removed.
-# Then a guest that ends by itself (frames=N): vqscope says how QEMU
-# ended and exits with status 3.
+# up with the control queue in colour, ? shows the help, Ctrl-C ends it
+# with the terminal restored, QEMU stopped and its runtime directory
+# removed.  Then a guest that ends by itself (frames=N), with NO_COLOR
+# set: no colour, and vqscope says how QEMU ended and exits with
+# status 3.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -17,6 +18,9 @@ runtime=$(ls -d "$T"/run/vqscope.* | head -1)
 qemu_pid=$(pgrep -f -- "mem-path=$runtime/guest.ram" | head -1)
 [ -n "$qemu_pid" ] || fail "no QEMU running for $runtime"
 track_pid "$qemu_pid"
+esc=$(printf '\033')
+colours() { tmx capture-pane -e -p -t vq | grep -Eq "$esc\\[(3|4)[0-7]m"; }
+colours || fail "no colours without NO_COLOR"
 keys '?'
 wait_screen 10 '^vqscope keys'
 keys x
@@ -30,12 +34,14 @@ wait_for 10 bash -c "! kill -0 $qemu_pid 2>/dev/null" || fail "QEMU $qemu_pid st
 pass "make demo's live view comes up; Ctrl-C restores the terminal and stops QEMU"
 
 tui_stop
-tui_start 80 24 "XDG_RUNTIME_DIR='$T/run' VQSCOPE_DEMO_KERNEL='$DEMO_KERNEL' '$VQSCOPE' run --append 'frames=20 log=off' 2>'$T/run.err'"
+tui_start 80 24 "NO_COLOR=1 XDG_RUNTIME_DIR='$T/run' VQSCOPE_DEMO_KERNEL='$DEMO_KERNEL' '$VQSCOPE' run --append 'frames=20 log=off' 2>'$T/run.err'"
 # The view stays up to be looked at, saying so.
 wait_screen 120 'the VM went away'
+colours && fail "colours despite NO_COLOR"
+tmx capture-pane -e -p -t vq | grep -q "$esc\\[7m" || fail "no reverse video without colours"
 keys q
 tui_wait_exit 20
 [ "$TUI_EXIT" = 3 ] || fail "after QEMU ended: exit status $TUI_EXIT"
 grep -q 'QEMU exited with status 0' "$T/run.err" || fail "no word on how QEMU ended: $(cat "$T/run.err")"
 check_terminal_restored
-pass "a guest that powers off ends the session with status 3 and says how QEMU ended"
+pass "NO_COLOR: monochrome; a guest that powers off ends the session with status 3"
