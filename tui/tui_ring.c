@@ -184,9 +184,8 @@ static int draw_chain(struct tui *t, const struct ring_view *v, int y, int last)
 
 			flags_text(flags, sizeof(flags), c->desc[k].flags);
 			index_text(index, sizeof(index), c->have_index, c->desc[k].index);
-			index_text(next, sizeof(next), c->have_index && (c->desc[k].flags & 1),
-				   c->desc[k].next);
-			if (c->have_index && !(c->desc[k].flags & 1))
+			index_text(next, sizeof(next), c->have_index, c->desc[k].next);
+			if (!(c->desc[k].flags & 1)) /* VIRTQ_DESC_F_NEXT (2.7.5) */
 				snprintf(next, sizeof(next), "-");
 			tui_printf(y++, 0, -1, A_NORMAL, "  %5s  0x%016llx %8u  %-15s  %s", index,
 				   (unsigned long long)c->desc[k].addr, c->desc[k].len, flags,
