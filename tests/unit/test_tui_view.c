@@ -50,31 +50,33 @@ static void registered(struct stream *s, uint16_t size)
 	e->ring_idx = size;
 }
 
-static void add(struct stream *s, uint16_t head)
+/* A two-descriptor chain at the next index of the avail ring (ADD, 64
+ * bytes) or of the used ring (USED, 24 bytes written). */
+static void chain(struct stream *s, uint8_t type, uint16_t head)
 {
-	struct vqt_event *e = push(s, VQT_EV_ADD, 0);
+	struct vqt_event *e = push(s, type, 0);
+	uint16_t *idx = type == VQT_EV_ADD ? &s->avail : &s->used;
 
 	e->head = head;
-	e->ring_idx = s->avail++;
+	e->ring_idx = (*idx)++;
 	e->ndesc = 2;
-	e->len = 64;
+	e->len = type == VQT_EV_ADD ? 64 : 24;
 	s->now += 1000;
+}
+
+static void add(struct stream *s, uint16_t head)
+{
+	chain(s, VQT_EV_ADD, head);
+}
+
+static void used(struct stream *s, uint16_t head)
+{
+	chain(s, VQT_EV_USED, head);
 }
 
 static void kick(struct stream *s)
 {
 	push(s, VQT_EV_KICK, 0)->ring_idx = s->avail;
-	s->now += 1000;
-}
-
-static void used(struct stream *s, uint16_t head)
-{
-	struct vqt_event *e = push(s, VQT_EV_USED, 0);
-
-	e->head = head;
-	e->ring_idx = s->used++;
-	e->ndesc = 2;
-	e->len = 24;
 	s->now += 1000;
 }
 
