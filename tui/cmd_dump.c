@@ -14,8 +14,8 @@ static const char help[] =
     "usage: vqscope dump [OPTIONS] SOURCE\n"
     "\n"
     "Print every event of a recording (SOURCE is a .vqt file) or of a live VM\n"
-    "(SOURCE is its QMP socket; followed until Ctrl-C, --duration or QEMU\n"
-    "exits), one per line:\n"
+    "(SOURCE is its QMP socket; from the oldest record still in the guest's\n"
+    "ring, then followed until Ctrl-C, --duration or QEMU exits), one per line:\n"
     "\n"
     "  TIME GEN:SEQ TYPE SLOT QUEUE FIELD=VALUE...\n"
     "  1.234567890 1:5120 ADD 0 gpu0.control head=0 idx=1701 ndesc=2 bytes=88 writable=1\n"
@@ -38,6 +38,7 @@ static const char help[] =
     "                         DEVICE, ANNOT and CLOSE lines (TIME is that of the\n"
     "                         event before them)\n"
     "  -d, --duration TIME    live: stop after TIME\n"
+    "      --only-new         live: skip the records already in the guest's ring\n"
     "      --salvage          read past damaged chunks instead of failing\n"
     "  -h, --help             this text\n"
     "\n"
@@ -315,15 +316,12 @@ static int parse_types(const char *list, uint32_t *mask)
 
 int cmd_dump(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"queue", required_argument, NULL, 'q'},
-						 {"type", required_argument, NULL, 't'},
-						 {"since", required_argument, NULL, 's'},
-						 {"count", required_argument, NULL, 'n'},
-						 {"all", no_argument, NULL, 'a'},
-						 {"duration", required_argument, NULL, 'd'},
-						 {"salvage", no_argument, NULL, 'S'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"queue", required_argument, NULL, 'q'}, {"type", required_argument, NULL, 't'},
+	    {"since", required_argument, NULL, 's'}, {"count", required_argument, NULL, 'n'},
+	    {"all", no_argument, NULL, 'a'},	     {"duration", required_argument, NULL, 'd'},
+	    {"salvage", no_argument, NULL, 'S'},     {"only-new", no_argument, NULL, 'N'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0}};
 	static const struct walk_handlers handlers = {
 	    .event = on_event, .lost = on_lost, .chunk = on_chunk, .violations = on_violations};
 	struct dump d = {0};
@@ -374,6 +372,9 @@ int cmd_dump(int argc, char **argv)
 			break;
 		case 'S':
 			so.file_flags |= VQP_OPEN_SALVAGE;
+			break;
+		case 'N':
+			so.only_new = true;
 			break;
 		case 'h':
 			return cli_help(stdout, help);
