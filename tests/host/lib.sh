@@ -13,6 +13,9 @@
 #   expect_status WANT CMD...  run CMD, fail unless it exits with WANT
 #   expect_exit PID WANT ERRFILE  wait for a background vqscope, show its
 #                            stderr, fail unless it exited with WANT
+#   bigger_than FILE BYTES   FILE exists and has more than BYTES (for
+#                            wait_for: a recording has its first chunks)
+#   region_generation FILE   the generation in a trace region's header
 
 # shellcheck shell=bash
 VQSCOPE=$BUILD/vqscope
@@ -44,6 +47,14 @@ expect_exit() {
 	wait "$pid" || got=$?
 	cat "$errfile"
 	[ "$got" = "$want" ] || fail "vqscope (pid $pid) exited with $got, expected $want"
+}
+
+bigger_than() {
+	[ -f "$1" ] && [ "$(stat -c %s "$1")" -gt "$2" ]
+}
+
+region_generation() {
+	od -An -tu4 -j 16 -N4 "$1" | tr -d ' '
 }
 
 host_demo_start() {

@@ -18,7 +18,9 @@ host_demo_start guest "log=frame uart=115200"
 "$VQSCOPE" record -o "$T/killed.vqt" "$SOCK" 2>"$T/killed.err" &
 rec=$!
 track_pid "$rec"
-sleep 2
+# Some chunks written (events are flushed every 100 ms), then SIGKILL.
+wait_for 30 bigger_than "$T/killed.vqt" 8192 || fail "record wrote nothing"
+sleep 0.5
 kill -KILL "$rec"
 wait "$rec" && fail "record survived SIGKILL" || true
 expect_status 0 vq report "$T/killed.vqt" >"$T/killed.txt" 2>"$T/killed.warn"
@@ -36,7 +38,8 @@ pass "recorder killed: $events events readable, reported as not closed cleanly"
 "$VQSCOPE" record -o "$T/gone.vqt" "$SOCK" 2>"$T/gone.err" &
 rec=$!
 track_pid "$rec"
-sleep 2
+wait_for 30 bigger_than "$T/gone.vqt" 8192 || fail "record wrote nothing"
+sleep 0.5
 kill -KILL "$DEMO_PID"
 expect_exit "$rec" 3 "$T/gone.err"
 expect_status 0 vq report "$T/gone.vqt" >"$T/gone.txt" 2>"$T/gone.warn"

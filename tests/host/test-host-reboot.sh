@@ -15,12 +15,12 @@ host_demo_start guest "log=off" -- -action reboot=reset -qmp "unix:$ctl,server=o
 "$VQSCOPE" record -o "$T/reboot.vqt" "$SOCK" 2>"$T/record.err" &
 rec=$!
 track_pid "$rec"
-sleep 1
+wait_for 30 bigger_than "$T/reboot.vqt" 8192 || fail "record wrote nothing"
 qmp "$ctl" system_reset >/dev/null
 # Until the guest is back and tracing in its new generation.
-booted() { [ "$(grep -c 'booting' "$DEMO_DIR/serial.log")" -ge 2 ]; }
-wait_for 60 booted || { demo_serial guest; fail "the guest did not boot again"; }
-sleep 1.5
+second_generation() { [ "$(region_generation "$DEMO_DIR/trace.region")" = 2 ]; }
+wait_for 60 second_generation || { demo_serial guest; fail "the guest did not start tracing again"; }
+sleep 1
 kill -INT "$rec"
 expect_exit "$rec" 0 "$T/record.err"
 qemu_stop "$DEMO_PID"

@@ -22,11 +22,21 @@ random_over() { # OFFSET BYTES
 	dd if=/dev/urandom of="$region" bs=1 count="$2" seek="$1" conv=notrunc status=none
 }
 
+# The recorder has been round its loop at least once since now: it writes
+# device samples (5 a second) even while the VM is stopped.
+recorder_polled() {
+	local size
+	size=$(stat -c %s "$T/garbage.vqt")
+	wait_for 20 bigger_than "$T/garbage.vqt" "$size" || fail "the recorder stopped writing"
+	size=$(stat -c %s "$T/garbage.vqt")
+	wait_for 20 bigger_than "$T/garbage.vqt" "$size" || fail "the recorder stopped writing"
+}
+
 # Until SIGINT: the steps below take their time on a loaded machine.
 "$VQSCOPE" record -o "$T/garbage.vqt" "$SOCK" 2>"$T/record.err" &
 rec=$!
 track_pid "$rec"
-sleep 1
+wait_for 30 bigger_than "$T/garbage.vqt" 8192 || fail "record wrote nothing"
 for _ in 1 2 3 4; do
 	# 64 KiB somewhere in the event ring (the second half), while it runs.
 	dd if=/dev/urandom of="$region" bs=65536 count=1 conv=notrunc status=none \
@@ -43,9 +53,9 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(0x100)
     f.write(struct.pack("<Q", head + 500))
 EOF
-sleep 0.5
+recorder_polled
 random_over $((0x100)) 8 # the ring head
-sleep 0.3
+recorder_polled
 qmp "$ctl" cont >/dev/null
 sleep 0.5
 kill -INT "$rec"
