@@ -638,7 +638,9 @@ static void history_push(struct vq_model *m, const struct vqt_event *e, uint64_t
 	h->seq = seq;
 	h->at_ns = at_ns;
 	h->generation = m->generation;
-	m->history_head = (m->history_head + 1) % m->history_cap;
+	/* A compare, not %: this runs for every event. */
+	if (++m->history_head == m->history_cap)
+		m->history_head = 0;
 	if (m->history_len < m->history_cap)
 		m->history_len++;
 }
