@@ -57,18 +57,37 @@ export_file() {
 	sync
 }
 run=0
+# Every step says where it is on the console, and every wait is bounded,
+# so a guest that gets stuck tells the host where.
 trace() {
+	echo "vqtest: run $run: starting vqscope-trace $*"
 	vqscope-trace "$@" >/tmp/trace.out 2>/tmp/trace.err &
 	pid=$!
 	i=0
 	until grep -q "tracing;" /tmp/trace.err; do
 		kill -0 $pid 2>/dev/null || break
-		i=$((i + 1)); [ $i -gt 600 ] && break
+		i=$((i + 1))
+		if [ $i -gt 900 ]; then
+			echo "vqtest: run $run: tracer not tracing after 90 s"
+			break
+		fi
 		sleep 0.1
 	done
+	echo "vqtest: run $run: reading"
 	dd if=/dev/vda of=/dev/null bs=4096 count=@BLK_READS@ iflag=direct 2>/dev/null
 	dd if=/dev/hwrng of=/dev/null bs=@RNG_BYTES@ count=1 iflag=fullblock 2>/dev/null
+	echo "vqtest: run $run: stopping"
 	kill -INT $pid 2>/dev/null
+	i=0
+	while kill -0 $pid 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 300 ]; then
+			echo "vqtest: run $run: tracer still running 30 s after SIGINT"
+			kill -KILL $pid
+			break
+		fi
+		sleep 0.1
+	done
 	wait $pid
 	echo "vqtest: run $run: tracer exit $?"
 	sed "s/^/vqtest-trace$run: /" /tmp/trace.err
@@ -78,7 +97,7 @@ EOF
 	local arg
 	for arg in "$@"; do
 		case "$arg" in
-		sh:*) echo "${arg#sh:}" >>"$out" ;;
+		sh:*) printf 'echo "vqtest: sh: %s"\n%s\n' "${arg#sh:}" "${arg#sh:}" >>"$out" ;;
 		*) echo "trace $arg" >>"$out" ;;
 		esac
 	done
@@ -110,9 +129,9 @@ traced_guest_run() {
 		-drive "file=$T/$name.disk,if=virtio,format=raw" \
 		-drive "file=$T/$name.export,if=virtio,format=raw" \
 		-device virtio-rng-pci,packed=on
-	qemu_wait "$QEMU_PID" 150 || {
+	qemu_wait "$QEMU_PID" 300 || {
 		tail -n 40 "$T/$name.serial" >&2
-		fail "the guest did not power off within 150 s"
+		fail "the guest did not power off within 300 s (its console's last lines are above)"
 	}
 	grep -q "vqtest: done" "$T/$name.serial" || {
 		cat "$T/$name.serial" >&2
