@@ -130,8 +130,21 @@ tracer_start() {
 		sleep 0.1
 	done
 }
+# Bounded: if the tracer is still there 30 s after SIGINT, say where it
+# is in the kernel (an intermittent hang on detach was seen under TCG),
+# and carry on after 120 s.
 tracer_stop() {
 	kill -INT $tracer
+	i=0
+	while kill -0 $tracer 2>/dev/null; do
+		i=$((i + 1))
+		if [ $((i % 300)) -eq 0 ]; then
+			say "error: vqscope-trace still running $((i / 10)) s after SIGINT, wchan $(cat /proc/$tracer/wchan)"
+			cat /proc/$tracer/stack | sed 's/^/vqbench: stack: /'
+		fi
+		[ $i -gt 1200 ] && { kill -KILL $tracer; break; }
+		sleep 0.1
+	done
 	wait $tracer || say "error: vqscope-trace exit $?"
 }
 tracer_readloop /dev/vda @READS@ >/dev/null || { say "error: read loop failed"; finish; }

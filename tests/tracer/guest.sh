@@ -82,7 +82,8 @@ trace() {
 	while kill -0 $pid 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 300 ]; then
-			echo "vqtest: run $run: tracer still running 30 s after SIGINT"
+			echo "vqtest: run $run: tracer still running 30 s after SIGINT, wchan $(cat /proc/$pid/wchan)"
+			sed "s/^/vqtest: stack: /" /proc/$pid/stack
 			kill -KILL $pid
 			break
 		fi

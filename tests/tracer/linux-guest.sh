@@ -56,6 +56,7 @@ _lg_order() {
 linux_guest_fetch() {
 	local cache=$1 pkg deb tries unpack name
 	mkdir -p "$cache"
+	cache=$(realpath "$cache") # the fetch below runs inside it
 	if [ -s "$cache/ready" ] && [ -s "$cache/vmlinuz" ] && [ -s "$cache/modules/order" ]; then
 		return 0
 	fi
