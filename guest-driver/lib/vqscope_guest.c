@@ -70,10 +70,20 @@ static inline void publish_head(volatile vq_u64 *dst, vq_u64 v)
 #endif
 }
 
+/* Wide views of shared fields, so neighbouring fields go out in one store:
+ * under emulation (TCG) every guest store costs a software TLB lookup.
+ * The offsets are pinned by vqtrace.h's static asserts, and the region is
+ * little-endian. */
+typedef vq_u32 __attribute__((may_alias)) vq_u32_alias;
+typedef vq_u64 __attribute__((may_alias)) vq_u64_alias;
+#define SHARED_U32(base, off) (*(volatile vq_u32_alias *)((volatile vq_u8 *)(base) + (off)))
+#define SHARED_U64(base, off) (*(volatile vq_u64_alias *)((volatile vq_u8 *)(base) + (off)))
+
 /* ---- queue table ----------------------------------------------------------- */
 
-#define C(counter)   (1u << (counter))
-#define ALL_COUNTERS ((1u << VQT_C_COUNT) - 1)
+#define C(counter)    (1u << (counter))
+#define ALL_COUNTERS  ((1u << VQT_C_COUNT) - 1)
+#define PUBLISH_STATE (1u << 31) /* state or flags changed */
 
 /* Copy the private state of one queue into its shared slot under the
  * seqcount.  The reader (vqp_queue_snapshot) retries while seq is odd or
@@ -88,11 +98,14 @@ static void queue_publish(struct vq_trace *t, unsigned slot, vq_u64 ts, vq_u32 c
 	/* Orders the odd seq before the field stores; pairs with the
 	 * reader's vq_rmb between its field loads and second seq load. */
 	vq_wmb();
-	q->state = p->state;
-	q->flags = p->flags;
-	q->avail_idx = p->avail_idx;
-	q->last_used_idx = p->last_used_idx;
-	q->num_free = p->num_free;
+	if (counter_mask & PUBLISH_STATE) {
+		q->state = p->state;
+		q->flags = p->flags;
+		counter_mask &= ~PUBLISH_STATE;
+	}
+	/* avail_idx, last_used_idx, num_free and reserved0 (0x48..0x4f). */
+	SHARED_U64(q, 0x48) =
+	    (vq_u64)p->avail_idx | (vq_u64)p->last_used_idx << 16 | (vq_u64)p->num_free << 32;
 	for (unsigned i = 0; counter_mask; i++, counter_mask >>= 1)
 		if (counter_mask & 1)
 			q->counters[i] = p->counters[i];
@@ -120,7 +133,7 @@ static void honour_reset(struct vq_trace *t, vq_u32 request, vq_u64 ts)
 		for (unsigned i = 0; i < VQT_C_COUNT; i++)
 			t->q[s].counters[i] = 0;
 		t->q[s].adds_at_last_kick = 0;
-		queue_publish(t, s, ts, ALL_COUNTERS);
+		queue_publish(t, s, ts, ALL_COUNTERS | PUBLISH_STATE);
 	}
 	t->reset_seen = request;
 	c->reset_ack = request;
@@ -213,11 +226,10 @@ static inline void emit(struct vq_trace *t, vq_u64 ts, unsigned type, unsigned q
 	 * reader's vq_rmb before its second load of seq. */
 	vq_wmb();
 	e->ts = ts;
-	e->type = (vq_u8)type;
-	e->queue = (vq_u8)queue;
-	e->ndesc = ndesc;
-	e->barriers = word;
-	e->len = len;
+	/* type, queue, ndesc (0x0c..0x0f); head/ring_idx or barriers, len
+	 * (0x10..0x17). */
+	SHARED_U32(e, 0x0c) = (vq_u32)type | (vq_u32)queue << 8 | (vq_u32)ndesc << 16;
+	SHARED_U64(e, 0x10) = (vq_u64)word | (vq_u64)len << 32;
 	e->arg = arg;
 	/* Orders the body before the commit word; pairs with the reader's
 	 * acquire load of seq. */
@@ -381,7 +393,7 @@ int vq_trace_register_queue(struct vq_trace *t, const struct vq_queue_info *info
 	p->seq++;
 	/* Orders the identity stores before the even seq. */
 	vq_store_release(&q->seq, p->seq);
-	queue_publish(t, slot, ts, ALL_COUNTERS);
+	queue_publish(t, slot, ts, ALL_COUNTERS | PUBLISH_STATE);
 
 	if (control_check(t, VQT_EV_QUEUE, &ts))
 		emit(t, ts, VQT_EV_QUEUE, slot, VQT_QS_ACTIVE, head_word(0, info->ring_size), 0, 0);
@@ -396,7 +408,7 @@ void vq_trace_unregister_queue(struct vq_trace *t, int slot)
 		return;
 	t->q[slot].state = VQT_QS_GONE;
 	ts = vq_trace_now(t);
-	queue_publish(t, (unsigned)slot, ts, 0);
+	queue_publish(t, (unsigned)slot, ts, PUBLISH_STATE);
 	if (control_check(t, VQT_EV_QUEUE, &ts))
 		emit(t, ts, VQT_EV_QUEUE, (unsigned)slot, VQT_QS_GONE,
 		     head_word(0, t->q[slot].ring_size), 0, 0);
@@ -491,9 +503,13 @@ void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st,
 	p->counters[VQT_C_BARRIERS_MB] += st->mb;
 	if (outcome == VQT_POLL_TIMEOUT)
 		p->counters[VQT_C_POLL_TIMEOUTS]++;
+	/* Only the counters that moved. */
 	queue_publish(t, (unsigned)slot, ts,
-		      C(VQT_C_POLLS) | C(VQT_C_POLL_SPINS) | C(VQT_C_BARRIERS_RMB) |
-			  C(VQT_C_BARRIERS_WMB) | C(VQT_C_BARRIERS_MB) | C(VQT_C_POLL_TIMEOUTS));
+		      C(VQT_C_POLLS) | (st->spins ? C(VQT_C_POLL_SPINS) : 0) |
+			  (st->rmb ? C(VQT_C_BARRIERS_RMB) : 0) |
+			  (st->wmb ? C(VQT_C_BARRIERS_WMB) : 0) |
+			  (st->mb ? C(VQT_C_BARRIERS_MB) : 0) |
+			  (outcome == VQT_POLL_TIMEOUT ? C(VQT_C_POLL_TIMEOUTS) : 0));
 	barriers = st->rmb + st->wmb + st->mb;
 	duration = ts > st->start ? ts - st->start : 0;
 	if (write)
@@ -556,7 +572,7 @@ void vq_trace_callbacks(struct vq_trace *t, int slot, int enabled, vq_u16 used_e
 		p->flags = (vq_u16)(p->flags & ~VQT_QF_CB_DISABLED);
 	else
 		p->flags = (vq_u16)(p->flags | VQT_QF_CB_DISABLED);
-	queue_publish(t, (unsigned)slot, ts, C(VQT_C_CB_CHANGES));
+	queue_publish(t, (unsigned)slot, ts, C(VQT_C_CB_CHANGES) | PUBLISH_STATE);
 	if (write)
 		emit(t, ts, VQT_EV_CB, (unsigned)slot, enabled ? 1 : 0, head_word(0, used_event), 0,
 		     0);
