@@ -430,6 +430,44 @@ static double bench_record(double *bytes_per_event, double *write_rate)
 	return (double)events * 1e9 / (double)elapsed;
 }
 
+/* ---- instruction counts ---------------------------------------------------------------- */
+
+/* Run exactly `events` events single-threaded and exit: run twice under
+ * `valgrind --tool=callgrind` with two counts, the difference of the
+ * totals divided by the difference of the counts is instructions per
+ * event, independent of the machine's noise (bench/run.sh does this). */
+static int icount_run(const char *mode, uint64_t events)
+{
+	if (strcmp(mode, "vqscope") == 0) {
+		struct region g;
+
+		region_new(&g, 4u << 20);
+		for (uint64_t i = 0; i < events / 4; i++)
+			one_command(&g, (uint32_t)i);
+		region_free(&g);
+		return 0;
+	}
+	if (strcmp(mode, "snprintf") == 0) {
+		char *buf = malloc(1 << 16);
+		size_t off = 0;
+
+		for (uint64_t i = 0; i < events; i++) {
+			if (off > (1 << 16) - 128)
+				off = 0;
+			off += (size_t)snprintf(buf + off, 128,
+						"%llu ADD q=0 head=%u idx=%u ndesc=2 len=4096\n",
+						(unsigned long long)read_tsc(), (unsigned)(i & 255),
+						(unsigned)(i & 0xffff));
+		}
+		if (buf[0] == 0x7f)
+			puts(buf);
+		free(buf);
+		return 0;
+	}
+	fprintf(stderr, "bench_core: --icount takes vqscope or snprintf\n");
+	return 2;
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static json_object *stats_json(struct stats s)
@@ -454,6 +492,8 @@ int main(int argc, char **argv)
 			json_path = argv[++i];
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			scratch_dir = argv[++i];
+		else if (strcmp(argv[i], "--icount") == 0 && i + 2 < argc)
+			return icount_run(argv[i + 1], strtoull(argv[i + 2], NULL, 10));
 		else {
 			fprintf(stderr,
 				"usage: bench_core [--seconds S] [--json FILE] [--dir DIR]\n");

@@ -51,6 +51,25 @@ echo "== 1, 2, 5a. hot paths"
 "$O/bench/bench_core" --seconds "$secs" --json "$results/core.json"
 echo
 
+# Instruction counts: the same per-event work without the machine's noise.
+icount() { # MODE EVENTS -> total instructions
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$O/bench/bench_core" \
+		--icount "$1" "$2" 2>&1 | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+}
+per_event() { # MODE -> instructions per event
+	local a b
+	a=$(icount "$1" 400000)
+	b=$(icount "$1" 800000)
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", (b - a) / 400000 }'
+}
+if command -v valgrind >/dev/null; then
+	iv=$(per_event vqscope)
+	ip=$(per_event snprintf)
+	echo "guest-event   $iv instructions/event (callgrind); snprintf peer: $ip -> $(awk -v a="$iv" -v b="$ip" 'BEGIN { printf "%.2f", a / b }')x"
+	echo "{\"vqscope_instructions_per_event\": $iv, \"snprintf_instructions_per_event\": $ip}" >"$results/icount.json"
+fi
+echo
+
 echo "== 3. end-to-end on the demo guest"
 bash bench/e2e.sh --reps "$reps" --frames "$frames" --json "$results/e2e.json"
 echo

@@ -88,7 +88,8 @@ typedef vq_u64 __attribute__((may_alias)) vq_u64_alias;
 /* Copy the private state of one queue into its shared slot under the
  * seqcount.  The reader (vqp_queue_snapshot) retries while seq is odd or
  * changed across its copy. */
-static void queue_publish(struct vq_trace *t, unsigned slot, vq_u64 ts, vq_u32 counter_mask)
+static inline __attribute__((always_inline)) void queue_publish(struct vq_trace *t, unsigned slot,
+								vq_u64 ts, vq_u32 counter_mask)
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
@@ -106,9 +107,12 @@ static void queue_publish(struct vq_trace *t, unsigned slot, vq_u64 ts, vq_u32 c
 	/* avail_idx, last_used_idx, num_free and reserved0 (0x48..0x4f). */
 	SHARED_U64(q, 0x48) =
 	    (vq_u64)p->avail_idx | (vq_u64)p->last_used_idx << 16 | (vq_u64)p->num_free << 32;
-	for (unsigned i = 0; counter_mask; i++, counter_mask >>= 1)
-		if (counter_mask & 1)
-			q->counters[i] = p->counters[i];
+	/* Only the set bits: at most a handful per event. */
+	for (; counter_mask; counter_mask &= counter_mask - 1) {
+		unsigned i = (unsigned)__builtin_ctz(counter_mask);
+
+		q->counters[i] = p->counters[i];
+	}
 	q->last_event_ts = ts;
 	p->seq++;
 	/* Orders the field stores before the even seq; pairs with the
