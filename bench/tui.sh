@@ -93,7 +93,8 @@ stop_top "$top_pid"
 # this comes after the view has gone).
 "$vqscope" record -q --no-device --only-new -f -o "$work/d.vqt" -d 3 "$work/demo/qmp.sock" >/dev/null 2>&1 || true
 demo_rate=$("$vqscope" report --json "$work/d.vqt" 2>/dev/null |
-	grep -o -m1 '"events": *[0-9]*' | tr -dc 0-9 | awk '{ printf "%.0f", $1 / 3 }' || echo 0)
+	awk -F: '/^  "events":/ { e = $2 + 0 } /^  "duration_ns":/ { d = $2 + 0 }
+		END { printf "%.0f", d > 0 ? e * 1e9 / d : 0 }' || echo 0)
 kill "$qemu"
 
 # 2. One million events per second from the synthetic producer.

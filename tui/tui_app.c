@@ -5,8 +5,9 @@
  * tui_events.c, tui_latency.c and tui_help.c.
  *
  * The loop sleeps in poll() on the terminal and the QMP socket until a
- * key, QMP data, the next drain of the trace region (10 ms while events
- * flow, 50 ms when idle) or the refresh tick.  It redraws only at the
+ * key, QMP data, the next drain of the trace region (while events flow:
+ * before a quarter of the ring can fill, 10 to 50 ms apart; 50 ms when
+ * idle) or the refresh tick.  It redraws only at the
  * tick, after a key, or (in step mode) when an event arrived, so the
  * refresh costs the same at any event rate.
  */
@@ -929,6 +930,23 @@ static int handle_key(struct tui *t, int ch)
 /* ---- the loop
  * ------------------------------------------------------------------------------------- */
 
+/* While events flow, drain before a quarter of the ring can have filled at
+ * the current rate (so nothing is lost), but no more often than needed:
+ * every wakeup costs more than the events it finds at low rates. */
+static uint64_t drain_interval_ns(const struct tui *t)
+{
+	double rate = t->live->events_per_s;
+	uint64_t records = t->src->region.valid ? t->src->region.layout.ring_records : 0;
+	uint64_t ns;
+
+	if (rate < 1 || records == 0)
+		return DRAIN_BUSY_NS;
+	ns = (uint64_t)((double)records / 4 / rate * 1e9);
+	if (ns < DRAIN_BUSY_NS)
+		return DRAIN_BUSY_NS;
+	return ns > DRAIN_IDLE_NS ? DRAIN_IDLE_NS : ns;
+}
+
 static int poll_timeout_ms(const struct tui *t, uint64_t now)
 {
 	uint64_t wait = t->next_tick_ns > now ? t->next_tick_ns - now : 0, cap;
@@ -938,7 +956,7 @@ static int poll_timeout_ms(const struct tui *t, uint64_t now)
 	else if (t->src->ended)
 		cap = REFRESH_MAX_NS;
 	else
-		cap = t->busy ? DRAIN_BUSY_NS : DRAIN_IDLE_NS;
+		cap = t->busy ? drain_interval_ns(t) : DRAIN_IDLE_NS;
 	if (wait > cap)
 		wait = cap;
 	return (int)((wait + MS - 1) / MS);
