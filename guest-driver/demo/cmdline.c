@@ -8,6 +8,7 @@
  *   frames=N              render N frames then power off; 0 = forever
  *   complete=poll|irq     spin on used.idx, or wait for MSI-X
  *   size=WxH              resource size instead of the preferred mode
+ *   selftest=N            time N trace events, print ns/event, power off
  *
  * QEMU's multiboot loader passes "KERNEL-PATH OPTIONS...", so the first
  * word is skipped.  Anything unknown or malformed stops the boot with a
@@ -120,10 +121,14 @@ static void parse_option(struct demo_options *o, const char *key, const char *va
 		o->complete_irq = choice(key, value, completions);
 	} else if (equal(key, "size")) {
 		parse_size(o, key, value);
+	} else if (equal(key, "selftest")) {
+		if (parse_number(value, 1, 100000000, &n) != 0)
+			bad_value(key, value, "a number of events from 1 to 100000000");
+		o->selftest = n;
 	} else {
 		fail(EXIT_BAD_OPTION,
 		     "unknown option '%s' (known: barrier flush lines log uart frames complete "
-		     "size)",
+		     "size selftest)",
 		     key);
 	}
 }

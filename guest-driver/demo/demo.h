@@ -98,6 +98,7 @@ struct demo_options {
 	u64 frames;	   /* frames to render, 0 = until stopped */
 	int complete_irq;  /* wait for MSI-X instead of spinning */
 	u32 width, height; /* 0: the device's preferred mode */
+	u64 selftest;	   /* >0: time this many trace events, then power off */
 };
 
 /* Parse `cmdline` (the multiboot string: the kernel path, then
@@ -212,6 +213,9 @@ extern struct vq_trace demo_trace;
 extern int demo_trace_ready; /* demo_trace has been initialised */
 /* Finds ivshmem-plain, maps its BAR2 and initialises the region. */
 void trace_setup(u64 tsc_hz);
+/* Write `events` trace events on a queue of its own and print how long
+ * each took (bench/: the tracing cost under this CPU or emulator). */
+void trace_selftest(u64 events, u64 tsc_hz);
 
 /* ---- virtio_pci.c, virtqueue.c, gpu.c, scene.c: see their headers ------ */
 

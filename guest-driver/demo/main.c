@@ -106,6 +106,10 @@ void demo_main(u32 magic, u32 info_addr)
 	console_set_paced(opts.uart_paced, tsc_hz);
 	trace_setup(tsc_hz);
 	console_attach_trace(&demo_trace);
+	if (opts.selftest) {
+		trace_selftest(opts.selftest, tsc_hz);
+		power_off();
+	}
 
 	gpu_init(&gpu, &opts);
 	scene_init(gpu.pixels, gpu.width, gpu.height, gpu.stride / 4);

@@ -52,3 +52,28 @@ void trace_setup(u64 tsc_hz)
 		       IVSHMEM_SHARED_BAR, bar.addr, bar.size >> 10,
 		       bar.is64 ? ", 64-bit BAR" : "");
 }
+
+void trace_selftest(u64 events, u64 tsc_hz)
+{
+	int q = vq_trace_register_queue(&demo_trace, &(struct vq_queue_info){
+							 .device_type = 0,
+							 .ring_size = 256,
+							 .name = "selftest",
+						     });
+	u64 start, ticks;
+
+	start = vq_trace_now(&demo_trace);
+	for (u64 i = 0; i < events / 4; i++) {
+		struct vq_poll_stats st = {.spins = 1, .rmb = 1, .start = start};
+		u16 head = (u16)(i & 255);
+
+		vq_trace_add(&demo_trace, q, head, (u16)i, 2, 4096, 1);
+		vq_trace_kick(&demo_trace, q, (u16)(i + 1));
+		vq_trace_poll(&demo_trace, q, &st, VQT_POLL_PROGRESS);
+		vq_trace_used(&demo_trace, q, head, (u16)i, 24, 2);
+	}
+	ticks = vq_trace_now(&demo_trace) - start;
+	console_printf(DEMO_NAME ": selftest: %lu events in %lu us, %lu ps/event\n", events / 4 * 4,
+		       ticks * 1000000 / tsc_hz,
+		       ticks * 1000000000 / tsc_hz * 1000 / (events / 4 * 4));
+}
