@@ -91,10 +91,15 @@ demo=$(measure "$top_pid")
 stop_top "$top_pid"
 # The event rate it was watching (QEMU takes one QMP client at a time, so
 # this comes after the view has gone).
-"$vqscope" record -q --no-device --only-new -f -o "$work/d.vqt" -d 3 "$work/demo/qmp.sock" >/dev/null 2>&1 || true
+# QEMU takes a moment to let go of the view's QMP connection.
+for _ in 1 2 3; do
+	sleep 1
+	"$vqscope" record -q --no-device --only-new -f -o "$work/d.vqt" -d 3 \
+		"$work/demo/qmp.sock" >/dev/null 2>&1 && break
+done
 demo_rate=$("$vqscope" report --json "$work/d.vqt" 2>/dev/null |
 	awk -F: '/^  "events":/ { e = $2 + 0 } /^  "duration_ns":/ { d = $2 + 0 }
-		END { printf "%.0f", d > 0 ? e * 1e9 / d : 0 }' || echo 0)
+		END { printf "%.0f", (d > 0 ? e * 1e9 / d : 0) }' || echo 0)
 kill "$qemu"
 
 # 2. One million events per second from the synthetic producer.
