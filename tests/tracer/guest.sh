@@ -89,8 +89,18 @@ trace() {
 		fi
 		sleep 0.1
 	done
-	wait $pid
-	echo "vqtest: run $run: tracer exit $?"
+	# Stuck in the kernel, even SIGKILL waits: do not wait for ever.
+	i=0
+	while kill -0 $pid 2>/dev/null && [ $i -lt 300 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	if kill -0 $pid 2>/dev/null; then
+		echo "vqtest: run $run: tracer exit unknown (still present after SIGKILL)"
+	else
+		wait $pid
+		echo "vqtest: run $run: tracer exit $?"
+	fi
 	sed "s/^/vqtest-trace$run: /" /tmp/trace.err
 	run=$((run + 1))
 }
