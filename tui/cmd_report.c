@@ -20,10 +20,8 @@ static const char help[] =
     "      --stall-command T a command over T is a stall (default 10ms)\n"
     "  -h, --help            this text\n";
 
-int report_parse_model_opts(const char *cmd, int c, const char *arg, struct model_opts *mo);
-
-/* Options shared by the commands that build a model from a recording. */
-int report_parse_model_opts(const char *cmd, int c, const char *arg, struct model_opts *mo)
+/* --stall-frame / --stall-command. */
+static int report_parse_model_opts(const char *cmd, int c, const char *arg, struct model_opts *mo)
 {
 	uint64_t ns;
 

@@ -336,5 +336,8 @@ bool model_ring_at(const struct vq_model *m, unsigned slot, size_t upto,
 
 /* Human text for a duration: "812 ns", "4.21 ms", "1.50 s". */
 void format_duration(char *buf, size_t len, uint64_t ns);
+/* The same for table cells, at most 7 characters: "-" for 0, "812ns",
+ * "4.2ms", "1.50s". */
+void format_short_duration(char *buf, size_t len, uint64_t ns);
 
 #endif /* VQ_MODEL_H */

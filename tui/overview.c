@@ -87,20 +87,6 @@ void overview_titles(char *buf, size_t len)
 		 "BARR/C", "P50", "P99", "MAX", "STALL");
 }
 
-static void short_duration(char *buf, size_t len, uint64_t ns)
-{
-	if (ns == 0)
-		snprintf(buf, len, "-");
-	else if (ns < 10000)
-		snprintf(buf, len, "%lluns", (unsigned long long)ns);
-	else if (ns < 10000000)
-		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
-	else if (ns < 10000000000ull)
-		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
-	else
-		snprintf(buf, len, "%.1fs", (double)ns / 1e9);
-}
-
 void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot)
 {
 	const struct model_queue *q = &m->queues[slot];
@@ -109,9 +95,9 @@ void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot
 	uint16_t used = q->have_table ? q->table.last_used_idx : q->last_used_idx;
 
 	snprintf(idx, sizeof(idx), "%u/%u", avail, used);
-	short_duration(p50, sizeof(p50), hist_quantile(&q->latency, 0.5));
-	short_duration(p99, sizeof(p99), hist_quantile(&q->latency, 0.99));
-	short_duration(max, sizeof(max), q->latency.max_ns);
+	format_short_duration(p50, sizeof(p50), hist_quantile(&q->latency, 0.5));
+	format_short_duration(p99, sizeof(p99), hist_quantile(&q->latency, 0.99));
+	format_short_duration(max, sizeof(max), q->latency.max_ns);
 	snprintf(buf, len,
 		 "%4u %-16.16s %5u %4u %11s %8.1f %8.1f %8.1f %7.1f %7.1f %9s %9s %9s %6llu", slot,
 		 q->name[0] ? q->name : "?", q->ring_size, q->in_flight, idx,

@@ -259,9 +259,8 @@ static void qmp_events(struct source *s, struct vq_model *m)
 {
 	struct qmp_event ev;
 
-	if (qmp_pump(s->qmp) < 0 && !qmp_connected(s->qmp)) {
-		/* Events queued before the close are still delivered below. */
-	}
+	/* A closed connection still delivers the events queued before it. */
+	qmp_pump(s->qmp);
 	while (qmp_next_event(s->qmp, &ev)) {
 		copy_str(s->last_qmp_event, sizeof(s->last_qmp_event), ev.name);
 		if (strcmp(ev.name, "STOP") == 0)

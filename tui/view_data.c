@@ -315,22 +315,6 @@ void format_rate(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.1fG", v / 1e9);
 }
 
-void format_short_duration(char *buf, size_t len, uint64_t ns)
-{
-	if (ns == 0)
-		snprintf(buf, len, "-");
-	else if (ns < 1000)
-		snprintf(buf, len, "%lluns", (unsigned long long)ns);
-	else if (ns < 999950)
-		snprintf(buf, len, "%.1fus", (double)ns / 1e3);
-	else if (ns < 999950000)
-		snprintf(buf, len, "%.1fms", (double)ns / 1e6);
-	else if (ns < 999995000000ull)
-		snprintf(buf, len, "%.2fs", (double)ns / 1e9);
-	else
-		snprintf(buf, len, "%.0fs", (double)ns / 1e9);
-}
-
 static void cell_text(char *t, size_t len, enum column_id c, const struct vq_model *m,
 		      unsigned slot)
 {

@@ -124,7 +124,5 @@ void columns_row(char *buf, size_t len, const struct column_layout *l, const str
 
 /* "12.3k", "4.5M": a rate in 6 characters or fewer. */
 void format_rate(char *buf, size_t len, double v);
-/* "812ns", "4.2ms": a duration in 7 characters or fewer; "-" for 0. */
-void format_short_duration(char *buf, size_t len, uint64_t ns);
 
 #endif /* VQ_VIEW_DATA_H */

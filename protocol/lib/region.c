@@ -380,7 +380,6 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 	struct vqp_region *r = rd->region;
 	const volatile struct vqt_event *ring;
 	uint64_t head, records, mask, end;
-
 	size_t n = 0;
 	char why[VQP_ERRLEN];
 	struct vqp_drain_info local;
