@@ -12,6 +12,7 @@
 #   bench/record.sh [--seconds S] [--json FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 O=${O:-build}
 seconds=3
 json=
@@ -37,13 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-truncate -s 64M "$work/region"
-qemu-system-x86_64 -M q35 -accel tcg -S -nodefaults -no-user-config -display none \
-	-object "memory-backend-file,id=vqtrace,size=64M,mem-path=$work/region,share=on" \
-	-device ivshmem-plain,memdev=vqtrace \
-	-qmp "unix:$work/qmp.sock,server=on,wait=off" >"$work/qemu.log" 2>&1 &
-qemu_pid=$!
-for _ in $(seq 100); do [ -S "$work/qmp.sock" ] && break; sleep 0.1; done
+synthetic_vm "$work"
+qemu_pid=$SYNTH_VM_PID
 
 # One rate: prints "offered delivered lost bytes".
 measure() {

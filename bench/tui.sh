@@ -14,6 +14,7 @@
 #   bench/tui.sh [--seconds S] [--json FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 O=${O:-build}
 seconds=10
 json=
@@ -103,13 +104,8 @@ demo_rate=$("$vqscope" report --json "$work/d.vqt" 2>/dev/null |
 kill "$qemu"
 
 # 2. One million events per second from the synthetic producer.
-truncate -s 64M "$work/region"
-qemu-system-x86_64 -M q35 -accel tcg -S -nodefaults -no-user-config -display none \
-	-object "memory-backend-file,id=vqtrace,size=64M,mem-path=$work/region,share=on" \
-	-device ivshmem-plain,memdev=vqtrace \
-	-qmp "unix:$work/qmp.sock,server=on,wait=off" >"$work/qemu.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 100); do [ -S "$work/qmp.sock" ] && break; sleep 0.1; done
+synthetic_vm "$work"
+pids+=("$SYNTH_VM_PID")
 "$producer" "$work/region" 1000000 $((seconds + 6)) >"$work/synth.json" &
 pids+=("$!")
 sleep 0.5
