@@ -60,7 +60,9 @@ struct queue_state {
 	__u16 add_head;	    /* free_head when the add began: its head id */
 	__u16 add_ring_idx; /* avail index (split) / ring position (packed) */
 	__u16 used_idx;	    /* last_used_idx of the last USED reported */
-	__u16 reserved;
+	__u16 reap_idx;	    /* last_used_idx when a reap function was entered */
+	__u8 reap_pending;  /* ... and its exit has not run yet */
+	__u8 reserved[3];
 };
 
 struct {
@@ -575,22 +577,16 @@ static __always_inline void irq_entry(struct vring_virtqueue *vq)
 /* virtqueue_get_buf*: the buffer about to be reaped (2.7.14).  Wrappers
  * may nest (virtqueue_get_buf_ctx jumps to virtqueue_get_buf_ctx_split);
  * the last used index reported tells a nested call from a new one. */
-static __always_inline void used_entry(struct vring_virtqueue *vq)
+/* Report the buffer the driver reaps at used position raw.  reaped: the
+ * driver already took it (an exit hook), so its state needs no
+ * adjusting. */
+static __always_inline void report_used(struct vring_virtqueue *vq, struct queue_state *st,
+					__u16 raw, int packed, int reaped)
 {
-	struct queue_state *st = queue_get(vq);
-	__u16 raw, id, freed, pos;
+	__u16 id, freed, pos;
 	struct vqtr_event *e;
 	__u32 written, num;
-	int packed;
 
-	if (!st)
-		return;
-	raw = BPF_CORE_READ(vq, last_used_idx);
-	if (st->used_seen && st->used_idx == raw)
-		return;
-	packed = is_packed(vq);
-	if (BPF_CORE_READ(vq, broken) || !more_used(vq, packed, raw))
-		return;
 	if (packed) {
 		struct ring_desc_packed d = {};
 		int wrap;
@@ -630,7 +626,8 @@ static __always_inline void used_entry(struct vring_virtqueue *vq)
 	e->ring_idx = pos;
 	e->len = written;
 	/* The state the reap leaves behind. */
-	e->num_free += freed;
+	if (!reaped)
+		e->num_free += freed;
 	if (packed) {
 		__u32 next = (__u32)pos + freed;
 
@@ -639,6 +636,44 @@ static __always_inline void used_entry(struct vring_virtqueue *vq)
 		e->last_used_idx = (__u16)(raw + 1);
 	}
 	event_submit(e);
+}
+
+/* A reap function's entry: report the buffer it is about to take if the
+ * device has already published it, and remember where the driver stood. */
+static __always_inline void used_entry(struct vring_virtqueue *vq)
+{
+	struct queue_state *st = queue_get(vq);
+	__u16 raw;
+	int packed;
+
+	if (!st)
+		return;
+	raw = BPF_CORE_READ(vq, last_used_idx);
+	st->reap_idx = raw;
+	st->reap_pending = 1;
+	if (st->used_seen && st->used_idx == raw)
+		return;
+	packed = is_packed(vq);
+	if (BPF_CORE_READ(vq, broken) || !more_used(vq, packed, raw))
+		return;
+	report_used(vq, st, raw, packed, 0);
+}
+
+/* Its exit: the device may publish between the entry hook's look and the
+ * function's own, so a buffer returned (ret != 0) that the entry did not
+ * report is reported here, before the driver can re-add its head.  With
+ * wrappers and the functions they call all hooked, the innermost exit
+ * reports and the others find nothing pending. */
+static __always_inline void used_done(struct vring_virtqueue *vq, __u64 ret)
+{
+	struct queue_state *st = queue_get(vq);
+
+	if (!st || !st->reap_pending)
+		return;
+	st->reap_pending = 0;
+	if (!ret || (st->used_seen && st->used_idx == st->reap_idx))
+		return;
+	report_used(vq, st, st->reap_idx, is_packed(vq), 1);
 }
 
 /* virtqueue_disable_cb / virtqueue_enable_cb*: report changes of the
@@ -794,15 +829,21 @@ static __always_inline void skip_entry(struct vring_virtqueue *vq)
 	(void)vq;
 }
 
-/* An add: entry remembers where the buffer goes, exit reports it. */
-#define HOOK_ADD(fn, name, nargs)                                                                  \
+/* fn's entry calls entry(vq) and its return done(vq, return value), in
+ * every method: HOOK_EXIT plus the fentry program it leaves out. */
+#define HOOK_ENTRY_EXIT(fn, name, nargs, entry, done)                                              \
 	SEC("fentry/" #fn)                                                                         \
 	int fe_##name(__u64 *ctx)                                                                  \
 	{                                                                                          \
-		add_entry(VQ_ARG(ctx[0]));                                                         \
+		entry(VQ_ARG(ctx[0]));                                                             \
 		return 0;                                                                          \
 	}                                                                                          \
-	HOOK_EXIT(fn, name, nargs, add_entry, add_done)
+	HOOK_EXIT(fn, name, nargs, entry, done)
+
+/* An add: entry remembers where the buffer goes, exit reports it. */
+#define HOOK_ADD(fn, name, nargs) HOOK_ENTRY_EXIT(fn, name, nargs, add_entry, add_done)
+/* A reap: see used_entry and used_done. */
+#define HOOK_REAP(fn, name, nargs) HOOK_ENTRY_EXIT(fn, name, nargs, used_entry, used_done)
 
 HOOK_ADD(virtqueue_add_sgs, add_sgs, 6)
 HOOK_ADD(virtqueue_add_outbuf, add_outbuf, 5)
@@ -811,10 +852,10 @@ HOOK_ADD(virtqueue_add_inbuf_ctx, add_inbuf_ctx, 6)
 HOOK_EXIT(virtqueue_kick_prepare, kick_prepare, 1, skip_entry, kick_done)
 HOOK_EXIT(virtqueue_notify, notify, 1, skip_entry, notify_done)
 HOOK_ENTRY(vring_interrupt, interrupt, 1, irq_entry)
-HOOK_ENTRY(virtqueue_get_buf_ctx_split, get_buf_split, 0, used_entry)
-HOOK_ENTRY(virtqueue_get_buf_ctx_packed, get_buf_packed, 0, used_entry)
-HOOK_ENTRY(virtqueue_get_buf_ctx, get_buf_ctx, 0, used_entry)
-HOOK_ENTRY(virtqueue_get_buf, get_buf, 0, used_entry)
+HOOK_REAP(virtqueue_get_buf_ctx_split, get_buf_split, 3)
+HOOK_REAP(virtqueue_get_buf_ctx_packed, get_buf_packed, 3)
+HOOK_REAP(virtqueue_get_buf_ctx, get_buf_ctx, 3)
+HOOK_REAP(virtqueue_get_buf, get_buf, 2)
 HOOK_ENTRY(virtqueue_disable_cb, disable_cb, 0, cb_disable)
 HOOK_ENTRY(virtqueue_enable_cb_prepare, enable_cb_prepare, 0, cb_enable)
 HOOK_ENTRY(virtqueue_enable_cb, enable_cb, 0, cb_enable)
