@@ -121,10 +121,12 @@ loop() {
 	say "loop $1 $2 $out"
 }
 tracer_start() {
+	# The previous run's "tracing;" must not pass for this one's.
+	rm -f /tmp/trace.err
 	vqscope-trace @TRACER_ARGS@ "$@" >/dev/null 2>/tmp/trace.err &
 	tracer=$!
 	i=0
-	until grep -q "tracing;" /tmp/trace.err; do
+	until grep -q "tracing;" /tmp/trace.err 2>/dev/null; do
 		kill -0 $tracer 2>/dev/null || { cat /tmp/trace.err; say "error: vqscope-trace did not start"; finish; }
 		i=$((i + 1)); [ $i -gt 1200 ] && { say "error: vqscope-trace took over 120 s to start"; finish; }
 		sleep 0.1

@@ -97,12 +97,17 @@ struct {
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static __always_inline void count(__u32 which)
+static __always_inline void count_n(__u32 which, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &which);
 
 	if (v)
-		(*v)++;
+		*v += n;
+}
+
+static __always_inline void count(__u32 which)
+{
+	count_n(which, 1);
 }
 
 static __always_inline int read_kernel(void *dst, __u32 size, const void *src)
@@ -614,6 +619,14 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 		id = (__u16)u.id;
 		written = u.len;
 		freed = split_chain_length(vq, id);
+	}
+	/* A split ring's reaps consume consecutive used indices: a gap is
+	 * reaps whose hooks never ran (VQTR_CNT_REAPS_MISSED). */
+	if (!packed && st->used_seen) {
+		__u16 gap = (__u16)(raw - st->used_idx);
+
+		if (gap > 1 && gap < 0x8000)
+			count_n(VQTR_CNT_REAPS_MISSED, gap - 1);
 	}
 	st->used_seen = 1;
 	st->used_idx = raw;

@@ -205,6 +205,22 @@ static bool has_privileges(void)
 
 static volatile sig_atomic_t stop_signal;
 
+/* Records the trace never got, whether the BPF ring buffer was full or
+ * the kernel skipped a reap hook, are counted lost in the trace region,
+ * so the host sees the hole instead of a silently incomplete trace. */
+static void report_lost(struct sink *sink, const uint64_t *counters, uint64_t *dropped_seen,
+			uint64_t *missed_seen)
+{
+	if (counters[VQTR_CNT_DROPPED] > *dropped_seen) {
+		sink_lost(sink, counters[VQTR_CNT_DROPPED] - *dropped_seen);
+		*dropped_seen = counters[VQTR_CNT_DROPPED];
+	}
+	if (counters[VQTR_CNT_REAPS_MISSED] > *missed_seen) {
+		sink_lost(sink, counters[VQTR_CNT_REAPS_MISSED] - *missed_seen);
+		*missed_seen = counters[VQTR_CNT_REAPS_MISSED];
+	}
+}
+
 static void on_signal(int sig)
 {
 	stop_signal = sig;
@@ -260,7 +276,7 @@ int main(int argc, char **argv)
 	struct sink *sink = NULL;
 	struct sink_stats st;
 	struct sigaction sa;
-	uint64_t counters[VQTR_CNT_COUNT], dropped_seen = 0;
+	uint64_t counters[VQTR_CNT_COUNT], dropped_seen = 0, missed_seen = 0;
 	static struct hook_stat stats_before[STATS_MAX], stats_after[STATS_MAX];
 	int nstats_before = 0, nstats_after = 0;
 	uint32_t end_reason = VQR_END_ERROR;
@@ -284,6 +300,14 @@ int main(int argc, char **argv)
 			opts.output);
 		return 1;
 	}
+	/* Before the slow part: a SIGINT or SIGTERM while the hooks load
+	 * stops the tracer as soon as they are in (a background job of a
+	 * script starts with SIGINT ignored, so one that came before this
+	 * would be lost and the tracer would run for ever). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (opts.shm) {
 		if (shm_map(opts.shm, &shm, err, sizeof(err)) != 0) {
 			fprintf(stderr, "vqscope-trace: %s\n", err);
@@ -323,10 +347,6 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns EINTR */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	if (opts.shm)
 		fprintf(stderr, "vqscope-trace: writing the trace region to %s (%zu bytes)\n",
 			shm.path, shm.size);
@@ -345,11 +365,8 @@ int main(int argc, char **argv)
 			end_reason = VQR_END_ERROR;
 			break;
 		}
-		if (hooks_counters(hooks, counters) == 0 &&
-		    counters[VQTR_CNT_DROPPED] > dropped_seen) {
-			sink_lost(sink, counters[VQTR_CNT_DROPPED] - dropped_seen);
-			dropped_seen = counters[VQTR_CNT_DROPPED];
-		}
+		if (hooks_counters(hooks, counters) == 0)
+			report_lost(sink, counters, &dropped_seen, &missed_seen);
 		if (sink_drain(sink, err, sizeof(err)) != 0) {
 			fprintf(stderr, "vqscope-trace: %s\n", err);
 			end_reason = VQR_END_ERROR;
@@ -369,14 +386,15 @@ int main(int argc, char **argv)
 	hooks_stop(hooks);
 	hooks = NULL;
 	ring_buffer__consume(rb);
-	if (counters[VQTR_CNT_DROPPED] > dropped_seen)
-		sink_lost(sink, counters[VQTR_CNT_DROPPED] - dropped_seen);
+	report_lost(sink, counters, &dropped_seen, &missed_seen);
 	sink_stats(sink, &st);
 	fprintf(stderr,
 		"vqscope-trace: %llu events on %llu queues; lost %llu (ring buffer full), "
+		"%llu reaps missed (hooks the kernel skipped), "
 		"%llu of queues beyond the table, %llu kernel reads failed\n",
 		(unsigned long long)st.events, (unsigned long long)st.queues,
-		(unsigned long long)st.lost, (unsigned long long)(st.table_full + st.unknown),
+		(unsigned long long)dropped_seen, (unsigned long long)missed_seen,
+		(unsigned long long)(st.table_full + st.unknown),
 		(unsigned long long)counters[VQTR_CNT_READ_FAULTS]);
 	if (opts.stats)
 		print_stats(stats_before, nstats_before, stats_after, nstats_after);

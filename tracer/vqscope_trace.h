@@ -30,6 +30,11 @@ enum vqtr_counter {
 	VQTR_CNT_QUEUES_FULL,  /* events of queues beyond VQTR_MAX_QUEUES */
 	VQTR_CNT_READ_FAULTS,  /* kernel memory reads that failed */
 	VQTR_CNT_NESTING_LOST, /* kretprobe calls nested too deep to follow */
+	VQTR_CNT_REAPS_MISSED, /* reaps never seen: the kernel skipped our
+				* programs (kprobes run one BPF program per CPU
+				* at a time, so one in an interrupt that lands
+				* in another is dropped); found as gaps in a
+				* split ring's used index */
 	VQTR_CNT_COUNT
 };
 

@@ -61,10 +61,12 @@ run=0
 # so a guest that gets stuck tells the host where.
 trace() {
 	echo "vqtest: run $run: starting vqscope-trace $*"
+	# The previous run's "tracing;" must not pass for this one's.
+	rm -f /tmp/trace.err
 	vqscope-trace "$@" >/tmp/trace.out 2>/tmp/trace.err &
 	pid=$!
 	i=0
-	until grep -q "tracing;" /tmp/trace.err; do
+	until grep -q "tracing;" /tmp/trace.err 2>/dev/null; do
 		kill -0 $pid 2>/dev/null || break
 		i=$((i + 1))
 		if [ $i -gt 900 ]; then
