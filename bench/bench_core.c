@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model.h"
+#include "core/model.h"
 #include "vqproto.h"
 #include "vqscope_guest.h"
 

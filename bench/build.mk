@@ -1,10 +1,10 @@
 # bench/build.mk - benchmark programs (built by `make bench`, not by `make`).
 
 BENCH_CORE := $(O)/bench/bench_core
-EXTRA_CFLAGS_bench := $(call PKG_CFLAGS,json-c) -Itui -O2
+EXTRA_CFLAGS_bench := -Itui -O2
 
-$(BENCH_CORE): $(O)/bench/bench_core.o $(O)/tui/model.o $(LIBVQPROTO) $(LIBVQGUEST_HOSTED)
-	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+$(BENCH_CORE): $(O)/bench/bench_core.o $(LIBVQCORE) $(LIBVQPROTO) $(LIBVQGUEST_HOSTED)
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(VQCORE_LIBS)
 
 BENCH_PROGRAMS := $(BENCH_CORE)
 FORMAT_SOURCES += $(wildcard bench/*.[ch])

@@ -35,6 +35,13 @@ enum vqp_status {
 /* CRC32C (Castagnoli), as used by recording chunks.  Start with crc = 0. */
 uint32_t vqp_crc32c(uint32_t crc, const void *buf, size_t len);
 
+/* Copy the string src (NULL counts as "") into dst, which has cap >= 1
+ * bytes: at most cap - 1 bytes of it, then zeros to the end of dst, so
+ * dst is always terminated and a fixed-size field holds no stale bytes.
+ * src need not be terminated if it has cap - 1 readable bytes.  Returns
+ * the length copied.  The one string copy of the host code. */
+size_t vqp_copy_string(char *dst, size_t cap, const char *src);
+
 /* Name of an event type ("ADD", "USED", ...) or "?" for unknown. */
 const char *vqp_event_type_name(unsigned type);
 /* Event type from its name (case-insensitive), or -1. */

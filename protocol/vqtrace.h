@@ -55,6 +55,10 @@ typedef __UINT64_TYPE__ vq_u64;
 #define VQT_PRODUCER_LEN   64u
 #define VQT_QUEUE_NAME_LEN 32u
 
+/* The largest virtqueue: 2^15 entries (virtio 1.2, 2.6 and 2.7: Queue Size
+ * is at most 32768).  Ring sizes and descriptor counts are bounded by it. */
+#define VQT_RING_SIZE_MAX 32768u
+
 /* Timestamp sources (header.ts_source). */
 #define VQT_TS_TSC	 1u /* x86 time-stamp counter, ts_hz calibrated */
 #define VQT_TS_CNTVCT	 2u /* aarch64 virtual counter, ts_hz from CNTFRQ */
@@ -225,6 +229,25 @@ enum vqt_event_type {
 	VQT_EV_CB = 13,		    /* used-buffer notifications on/off */
 	VQT_EV_TYPE_COUNT
 };
+
+/* Whether events of this type name a queue table slot in vqt_event.queue
+ * (the others carry VQT_QUEUE_NONE or, optionally, a slot). */
+static inline int vqt_event_has_queue(unsigned type)
+{
+	switch (type) {
+	case VQT_EV_ADD:
+	case VQT_EV_KICK:
+	case VQT_EV_KICK_SUPPRESSED:
+	case VQT_EV_POLL:
+	case VQT_EV_USED:
+	case VQT_EV_IRQ:
+	case VQT_EV_QUEUE:
+	case VQT_EV_CB:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 /* POLL outcomes (vqt_event.ndesc for VQT_EV_POLL). */
 #define VQT_POLL_PROGRESS 0u /* used.idx moved */

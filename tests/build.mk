@@ -1,5 +1,8 @@
 # tests/build.mk - unit tests, fuzz-corpus replays and system tests.
 #
+#   tests/unit/test_core_*.c cmocka programs of the host program's core,
+#                            linked with it and libvqproto only (no curses,
+#                            no json-c: the core must not need them)
 #   tests/unit/test_*.c      cmocka programs, linked with every library
 #   tests/fuzz/fuzz_*.c      libFuzzer harnesses (LLVMFuzzerTestOneInput);
 #                            corpus in tests/fuzz/corpus/<name>/.  Under gcc
@@ -8,7 +11,9 @@
 #   tests/*/test-*.sh        system tests (QEMU, tmux, ...), in name order
 
 TEST_LINK_LIBS = $(LIBVQHOST) $(LIBVQPROTO) $(LIBVQGUEST_HOSTED)
-TEST_SYS_LIBS := $(call PKG_LIBS,cmocka json-c ncursesw) -lz -lm -lpthread
+TEST_SYS_LIBS = $(call PKG_LIBS,cmocka) $(HOST_LIBS)
+CORE_TEST_LINK_LIBS = $(LIBVQCORE) $(LIBVQPROTO)
+CORE_TEST_SYS_LIBS = $(call PKG_LIBS,cmocka) $(VQCORE_LIBS)
 EXTRA_CFLAGS_tests/unit := $(call PKG_CFLAGS,cmocka json-c) -Itui -Wno-shadow
 EXTRA_CFLAGS_tests/fuzz := $(call PKG_CFLAGS,json-c) -Itui
 
@@ -17,6 +22,10 @@ UNIT_TEST_BINS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 
 $(O)/tests/unit/test_%: $(O)/tests/unit/test_%.o $(TEST_LINK_LIBS)
 	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(TEST_LINK_LIBS) $(TEST_SYS_LIBS)
+
+# The shortest stem wins: core tests take this rule.
+$(O)/tests/unit/test_core_%: $(O)/tests/unit/test_core_%.o $(CORE_TEST_LINK_LIBS)
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(CORE_TEST_LINK_LIBS) $(CORE_TEST_SYS_LIBS)
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)

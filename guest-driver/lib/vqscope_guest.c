@@ -360,7 +360,7 @@ int vq_trace_register_queue(struct vq_trace *t, const struct vq_queue_info *info
 	vq_u64 ts;
 	unsigned slot;
 
-	if (!info || info->ring_size == 0 || info->ring_size > 32768)
+	if (!info || info->ring_size == 0 || info->ring_size > VQT_RING_SIZE_MAX)
 		return VQ_TRACE_EINVAL;
 	slot = find_slot(t, info);
 	if (slot == t->queue_slots)

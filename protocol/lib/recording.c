@@ -44,13 +44,6 @@ static uint32_t chunk_crc(uint32_t type, uint32_t length, const void *payload)
 	return vqp_crc32c(crc, payload, length);
 }
 
-static void copy_string(char *dst, size_t cap, const char *src)
-{
-	memset(dst, 0, cap);
-	if (src)
-		memcpy(dst, src, strnlen(src, cap - 1));
-}
-
 /* ---- writer ---------------------------------------------------------------- */
 
 struct vqp_writer {
@@ -220,7 +213,7 @@ struct vqp_writer *vqp_writer_open(const char *path, const struct vqp_writer_opt
 	h.host_mono_start_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	h.ts_source = o->ts_source;
 	h.source_kind = o->source_kind;
-	copy_string(h.producer, sizeof(h.producer), o->producer);
+	vqp_copy_string(h.producer, sizeof(h.producer), o->producer);
 	h.header_crc = vqp_crc32c(0, &h, offsetof(struct vqr_file_header, header_crc));
 
 	iov = (struct iovec){&h, sizeof(h)};
@@ -934,9 +927,9 @@ int vqp_decode_device(const void *payload, uint32_t len, struct vqr_device *hdr,
 		struct vqr_device_queue q;
 
 		memcpy(&q, (const uint8_t *)*queues + (size_t)i * sizeof(q), sizeof(q));
-		if (q.vring_num > 32768) {
-			set_err(err, errlen, "DEVICE entry %u: queue size %u exceeds 32768", i,
-				q.vring_num);
+		if (q.vring_num > VQT_RING_SIZE_MAX) {
+			set_err(err, errlen, "DEVICE entry %u: queue size %u exceeds %u", i,
+				q.vring_num, VQT_RING_SIZE_MAX);
 			return VQP_INVALID;
 		}
 	}

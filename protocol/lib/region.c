@@ -256,9 +256,9 @@ int vqp_queue_check(struct vqt_queue *q, unsigned slot, char *err, size_t errlen
 	}
 	if (q->state == VQT_QS_FREE)
 		return VQP_OK;
-	if (q->ring_size == 0 || q->ring_size > 32768) {
-		set_err(err, errlen, "queue slot %u: ring size %u is outside 1..32768", slot,
-			q->ring_size);
+	if (q->ring_size == 0 || q->ring_size > VQT_RING_SIZE_MAX) {
+		set_err(err, errlen, "queue slot %u: ring size %u is outside 1..%u", slot,
+			q->ring_size, VQT_RING_SIZE_MAX);
 		return VQP_INVALID;
 	}
 	/* Split rings have power-of-two sizes (2.7); packed rings need not
@@ -312,27 +312,14 @@ int vqp_event_check(const struct vqt_event *e, unsigned queue_slots, char *err, 
 		set_err(err, errlen, "event type %u is unknown", e->type);
 		return VQP_INVALID;
 	}
-	switch (e->type) {
-	case VQT_EV_ADD:
-	case VQT_EV_KICK:
-	case VQT_EV_KICK_SUPPRESSED:
-	case VQT_EV_POLL:
-	case VQT_EV_USED:
-	case VQT_EV_IRQ:
-	case VQT_EV_QUEUE:
-	case VQT_EV_CB:
-		needs_queue = true;
-		break;
-	default:
-		needs_queue = false;
-	}
+	needs_queue = vqt_event_has_queue(e->type);
 	if (needs_queue ? e->queue >= queue_slots
 			: (e->queue != VQT_QUEUE_NONE && e->queue >= queue_slots)) {
 		set_err(err, errlen, "%s event names queue slot %u; the table has %u",
 			vqp_event_type_name(e->type), e->queue, queue_slots);
 		return VQP_INVALID;
 	}
-	if (e->type == VQT_EV_ADD && (e->ndesc == 0 || e->ndesc > 32768)) {
+	if (e->type == VQT_EV_ADD && (e->ndesc == 0 || e->ndesc > VQT_RING_SIZE_MAX)) {
 		set_err(err, errlen, "ADD event with a chain of %u descriptors", e->ndesc);
 		return VQP_INVALID;
 	}
@@ -341,7 +328,7 @@ int vqp_event_check(const struct vqt_event *e, unsigned queue_slots, char *err, 
 		return VQP_INVALID;
 	}
 	if (e->type == VQT_EV_QUEUE && (e->ndesc == VQT_QS_FREE || e->ndesc > VQT_QS_GONE ||
-					e->ring_idx == 0 || e->ring_idx > 32768)) {
+					e->ring_idx == 0 || e->ring_idx > VQT_RING_SIZE_MAX)) {
 		set_err(err, errlen, "QUEUE event with state %u, ring size %u", e->ndesc,
 			e->ring_idx);
 		return VQP_INVALID;
@@ -469,7 +456,8 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 		/* The common case inline; the full check says what is wrong. */
 		if (!(copy->type >= VQT_EV_ADD && copy->type <= VQT_EV_USED &&
 		      copy->queue < r->layout.queue_slots && copy->type != VQT_EV_POLL &&
-		      (copy->type != VQT_EV_ADD || (copy->ndesc != 0 && copy->ndesc <= 32768))) &&
+		      (copy->type != VQT_EV_ADD ||
+		       (copy->ndesc != 0 && copy->ndesc <= VQT_RING_SIZE_MAX))) &&
 		    vqp_event_check(copy, r->layout.queue_slots, why, sizeof(why)) != VQP_OK) {
 			char msg[VQP_ERRLEN + 32];
 

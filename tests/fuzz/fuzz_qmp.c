@@ -26,9 +26,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "devview.h"
-#include "discover.h"
-#include "qmp.h"
+#include "live/devview.h"
+#include "live/discover.h"
+#include "live/qmp.h"
 
 static const char GREETING[] =
     "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "

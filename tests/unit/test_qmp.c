@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
-#include "qmp.h"
+#include "live/qmp.h"
 #include "test_qmp_qemu.h"
 
 static const char GREETING[] =

@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "devview.h"
-#include "discover.h"
-#include "launch.h"
-#include "qmp.h"
+#include "live/devview.h"
+#include "live/discover.h"
+#include "live/launch.h"
+#include "live/qmp.h"
 #include "test_qmp_qemu.h"
 #include "vqtrace.h"
 

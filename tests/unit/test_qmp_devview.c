@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "devview.h"
-#include "qmp.h"
+#include "live/devview.h"
+#include "live/qmp.h"
 #include "test_qmp_qemu.h"
 
 /* Captured from qemu-system-x86_64 7.2.22 (SeaBIOS reading sector 0 of a

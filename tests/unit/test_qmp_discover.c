@@ -14,9 +14,9 @@
 #include <cmocka.h>
 #include <inttypes.h>
 
-#include "discover.h"
-#include "launch.h"
-#include "qmp.h"
+#include "live/discover.h"
+#include "live/launch.h"
+#include "live/qmp.h"
 #include "test_qmp_qemu.h"
 #include "vqtrace.h"
 

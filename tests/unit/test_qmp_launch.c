@@ -13,9 +13,9 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 
-#include "discover.h"
-#include "launch.h"
-#include "qmp.h"
+#include "live/discover.h"
+#include "live/launch.h"
+#include "live/qmp.h"
 #include "test_qmp_qemu.h"
 
 static const char *PAUSED[] = {"-S"};

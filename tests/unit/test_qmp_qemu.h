@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qmp.h"
+#include "live/qmp.h"
 
 struct test_qemu {
 	pid_t pid;

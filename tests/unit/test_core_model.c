@@ -1,0 +1,525 @@
+/* test_model.c - the session model on synthetic event streams: latency
+ * percentiles, where frame time goes (logging-dominated and
+ * device-dominated streams), stalls and their cause, loss and anomalies,
+ * generation resync, ring reconstruction, device-side disagreement. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/model.h"
+#include "vqproto.h"
+
+#define US 1000ull
+#define MS 1000000ull
+
+/* A stream builder with ts_hz = 1 GHz so ticks are nanoseconds. */
+struct stream {
+	struct vqt_event ev[8192];
+	size_t n;
+	uint64_t seq;
+	uint64_t now;
+};
+
+static struct vqt_event *push(struct stream *s, uint8_t type, uint8_t queue)
+{
+	struct vqt_event *e = &s->ev[s->n++];
+
+	assert_true(s->n <= 8192);
+	memset(e, 0, sizeof(*e));
+	e->ts = s->now;
+	e->seq = (uint32_t)s->seq++;
+	e->type = type;
+	e->queue = queue;
+	return e;
+}
+
+static void reg(struct stream *s, uint8_t q, uint16_t size)
+{
+	struct vqt_event *e = push(s, VQT_EV_QUEUE, q);
+	e->ndesc = VQT_QS_ACTIVE;
+	e->ring_idx = size;
+}
+
+static uint16_t avail_idx, used_idx;
+
+/* One command on queue 0: ADD, KICK, then a poll of `device` ns ending in
+ * USED. */
+static void command(struct stream *s, uint16_t head, uint64_t device, uint32_t spins)
+{
+	struct vqt_event *e = push(s, VQT_EV_ADD, 0);
+	e->head = head;
+	e->ring_idx = avail_idx++;
+	e->ndesc = 2;
+	e->len = 64;
+	e = push(s, VQT_EV_KICK, 0);
+	e->ring_idx = avail_idx;
+	uint64_t poll_start = s->now;
+	s->now += device;
+	e = push(s, VQT_EV_POLL, 0);
+	e->len = spins;
+	e->barriers = spins;
+	e->arg = s->now - poll_start;
+	e = push(s, VQT_EV_USED, 0);
+	e->head = head;
+	e->ring_idx = used_idx++;
+	e->ndesc = 2;
+}
+
+static void log_line(struct stream *s, uint64_t duration, uint32_t bytes)
+{
+	s->now += duration;
+	struct vqt_event *e = push(s, VQT_EV_LOG, VQT_QUEUE_NONE);
+	e->len = bytes;
+	e->arg = duration;
+}
+
+static void frame_begin(struct stream *s, uint64_t n)
+{
+	push(s, VQT_EV_FRAME_BEGIN, VQT_QUEUE_NONE)->arg = n;
+}
+
+static void frame_end(struct stream *s, uint64_t n)
+{
+	push(s, VQT_EV_FRAME_END, VQT_QUEUE_NONE)->arg = n;
+}
+
+static struct vq_model *feed(struct stream *s)
+{
+	struct vq_model *m = model_new(NULL);
+
+	assert_non_null(m);
+	model_set_producer(m, 1000000000, "test", 1);
+	model_feed(m, s->ev, s->n, 0);
+	model_finish(m);
+	return m;
+}
+
+static struct stream *stream_new(void)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	s->now = 1000;
+	avail_idx = used_idx = 0;
+	reg(s, 0, 64);
+	return s;
+}
+
+static void test_latency_percentiles(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+
+	/* 100 commands taking 1..100 us. */
+	for (uint16_t i = 0; i < 100; i++)
+		command(s, i % 64, (i + 1) * US, 10);
+	struct vq_model *m = feed(s);
+	const struct model_queue *q = &m->queues[0];
+
+	assert_int_equal(q->latency.count, 100);
+	assert_int_equal(q->latency.max_ns, 100 * US);
+	assert_int_equal(q->latency.min_ns, 1 * US);
+	/* Log-linear buckets: within 1/16 of the true value. */
+	uint64_t p50 = hist_quantile(&q->latency, 0.5), p99 = hist_quantile(&q->latency, 0.99);
+	assert_in_range(p50, 50 * US, 50 * US + 50 * US / 16);
+	assert_in_range(p99, 99 * US, 100 * US);
+	assert_int_equal(q->count[MC_ADDS], 100);
+	assert_int_equal(q->count[MC_COMPLETIONS], 100);
+	assert_int_equal(q->count[MC_SPINS], 1000);
+	assert_int_equal(q->in_flight, 0);
+	assert_int_equal(q->max_in_flight, 1);
+	assert_int_equal(q->avail_idx, 100);
+	assert_int_equal(q->last_used_idx, 100);
+	assert_int_equal(m->anomalies, 0);
+
+	uint64_t log2[64];
+	unsigned top = hist_log2(&q->latency, log2);
+	assert_int_equal(top, 17); /* 65..100 us land in [2^16, 2^17) ns */
+	uint64_t total = 0;
+	for (unsigned k = 0; k < top; k++)
+		total += log2[k];
+	assert_int_equal(total, 100);
+	model_free(m);
+	free(s);
+}
+
+/* The motivating case: each frame does a little device work and then
+ * writes a log line over a slow UART. */
+static void test_logging_dominates(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+
+	for (uint64_t f = 0; f < 20; f++) {
+		frame_begin(s, f);
+		s->now += 300 * US; /* drawing */
+		for (uint16_t c = 0; c < 4; c++)
+			command(s, c, 200 * US, 500);
+		frame_end(s, f);
+		log_line(s, 5 * MS, 60);
+	}
+	frame_begin(s, 20); /* closes frame 19's period */
+	struct vq_model *m = feed(s);
+
+	assert_int_equal(m->frames_total, 21);
+	const struct model_frame *fr = model_frame_at(m, 3);
+	assert_int_equal(fr->number, 3);
+	assert_int_equal(fr->period_ns, 300 * US + 800 * US + 5 * MS);
+	assert_int_equal(fr->active_ns, 300 * US + 800 * US);
+	assert_int_equal(fr->attr.ns[ATTR_LOG], 5 * MS);
+	assert_int_equal(fr->attr.ns[ATTR_DEVICE], 800 * US);
+	assert_int_equal(fr->attr.ns[ATTR_OTHER], 300 * US);
+	assert_int_equal(fr->attr.ns[ATTR_POLL], 0);
+	assert_int_equal(fr->commands, 4);
+	assert_int_equal(fr->spins, 2000);
+	/* The log line comes after FRAME_END but inside the period, which is
+	 * what the frame rate feels. */
+	assert_int_equal(fr->log_bytes, 60);
+	assert_int_equal(attr_dominant(&m->frames_attr), ATTR_LOG);
+	assert_true(m->frames_attr.ns[ATTR_LOG] * 100 / m->frames_attr.total_ns > 75);
+	assert_int_equal(m->stalls_total, 0); /* every frame alike: no stall */
+	model_free(m);
+	free(s);
+}
+
+/* Same shape, but the device is slow and nothing is logged. */
+static void test_slow_device_dominates(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+
+	for (uint64_t f = 0; f < 10; f++) {
+		frame_begin(s, f);
+		s->now += 200 * US;
+		command(s, 1, 4 * MS, 9000);
+		frame_end(s, f);
+	}
+	struct vq_model *m = feed(s);
+
+	assert_int_equal(attr_dominant(&m->frames_attr), ATTR_DEVICE);
+	assert_int_equal(m->frames_attr.ns[ATTR_LOG], 0);
+	assert_int_equal(m->frames_attr.ns[ATTR_DEVICE], 10 * 4 * MS);
+	/* Intervals split the same way. */
+	assert_int_equal(attr_dominant(&m->session_attr), ATTR_DEVICE);
+	model_free(m);
+	free(s);
+}
+
+/* One frame is slow; the stall names its cause in words. */
+static void test_frame_stall_named(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+
+	for (uint64_t f = 0; f < 30; f++) {
+		frame_begin(s, f);
+		s->now += 500 * US;
+		command(s, 0, 500 * US, 100);
+		if (f == 20)
+			log_line(s, 9 * MS, 80); /* the slow one, inside the frame */
+		frame_end(s, f);
+	}
+	frame_begin(s, 30);
+	struct vq_model *m = feed(s);
+
+	assert_int_equal(m->frame_stalls, 1);
+	assert_int_equal(m->stalls_total, 1);
+	const struct model_stall *st = &m->worst[0];
+	assert_int_equal(st->kind, STALL_FRAME);
+	assert_int_equal(st->frame, 20);
+	assert_int_equal(st->cause, ATTR_LOG);
+	assert_int_equal(st->duration_ns, 10 * MS);
+	if (!strstr(st->text, "frame 20 took 10.00 ms") ||
+	    !strstr(st->text, "(90%) writing log output"))
+		fail_msg("stall text: %s", st->text);
+	model_free(m);
+	free(s);
+}
+
+/* A command over the threshold: waiting on the device vs. reaped late
+ * because the driver was logging. */
+static void test_command_stall_cause(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+
+	command(s, 3, 15 * MS, 100000); /* polled the whole time: device */
+	/* Added, then the driver logs for 20 ms before reaping. */
+	struct vqt_event *e = push(s, VQT_EV_ADD, 0);
+	e->head = 4;
+	e->ndesc = 1;
+	e->ring_idx = avail_idx++;
+	push(s, VQT_EV_KICK, 0)->ring_idx = avail_idx;
+	log_line(s, 20 * MS, 100);
+	s->now += 100 * US;
+	e = push(s, VQT_EV_USED, 0);
+	e->head = 4;
+	e->ring_idx = used_idx++;
+	struct vq_model *m = feed(s);
+
+	assert_int_equal(m->stalls_total, 2);
+	assert_int_equal(m->queues[0].count[MC_STALLS], 2);
+	const struct model_stall *a = &m->worst[0], *b = &m->worst[1];
+	if (a->head != 3) {
+		const struct model_stall *t = a;
+		a = b;
+		b = t;
+	}
+	assert_int_equal(a->kind, STALL_COMMAND);
+	assert_int_equal(a->cause, ATTR_DEVICE);
+	assert_int_equal(b->cause, ATTR_LOG);
+	assert_non_null(strstr(b->text, "head 4 took 20.10 ms"));
+	model_free(m);
+	free(s);
+}
+
+/* Lost records show up as USED without ADD; they are counted as
+ * anomalies, never crash or go negative. */
+static void test_loss_and_anomalies(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+
+	command(s, 1, 10 * US, 1);
+	struct vqt_event *e = push(s, VQT_EV_USED, 0); /* its ADD was lost */
+	e->head = 9;
+	e = push(s, VQT_EV_ADD, 0);
+	e->head = 2;
+	e->ndesc = 1;
+	e = push(s, VQT_EV_ADD, 0); /* same head again: its USED was lost */
+	e->head = 2;
+	e->ndesc = 1;
+	e = push(s, VQT_EV_ADD, 0); /* beyond the 64-entry ring */
+	e->head = 100;
+	e->ndesc = 1;
+	struct vq_model *m = feed(s);
+	model_note_loss(m, 7);
+
+	assert_int_equal(m->lost, 7);
+	assert_int_equal(m->anomalies, 3);
+	/* Head 2 only: an ADD outside the ring is counted and ignored. */
+	assert_int_equal(m->queues[0].in_flight, 1);
+	assert_int_equal(m->queues[0].head_state[2], HEAD_AVAIL);
+	assert_int_equal(m->queues[0].head_state[100], HEAD_FREE);
+	assert_int_equal(m->in_flight_total, 1);
+	assert_non_null(strstr(m->queues[0].last_anomaly, "head 100 outside the ring of 64"));
+	model_free(m);
+	free(s);
+}
+
+/* A guest reboot: in-flight state is dropped, time keeps going forward,
+ * totals are kept. */
+static void test_generation_resync(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+	struct vq_model *m = model_new(NULL);
+
+	model_set_producer(m, 1000000000, "before", 1);
+	frame_begin(s, 0);
+	command(s, 1, 1 * MS, 5);
+	struct vqt_event *e = push(s, VQT_EV_ADD, 0); /* in flight at reboot */
+	e->head = 7;
+	e->ndesc = 1;
+	model_feed(m, s->ev, s->n, 0);
+	uint64_t before_ns = m->now_ns;
+	assert_int_equal(m->queues[0].in_flight, 1);
+
+	model_resync(m, 2000000000, "after", 2);
+	assert_int_equal(m->queues[0].in_flight, 0);
+	assert_int_equal(m->frames_total, 1); /* the open frame was closed */
+	assert_int_equal(m->resyncs, 1);
+	assert_string_equal(m->producer, "after");
+
+	/* The new producer's clock starts near zero at 2 GHz. */
+	struct stream *t = calloc(1, sizeof(*t));
+	t->now = 10;
+	avail_idx = used_idx = 0;
+	reg(t, 0, 32);
+	t->now = 2010;
+	command(t, 7, 2000, 1); /* 1 us at 2 GHz */
+	model_feed(m, t->ev, t->n, 0);
+	model_finish(m);
+	assert_true(m->now_ns >= before_ns);
+	assert_int_equal(m->queues[0].ring_size, 32);
+	assert_int_equal(m->queues[0].count[MC_COMPLETIONS], 2);
+	assert_int_equal(m->queues[0].latency.count, 2);
+	assert_int_equal(m->queues[0].latency.max_ns, 1 * MS);
+	assert_int_equal(m->queues[0].latency.min_ns, 1 * US);
+	assert_int_equal(m->anomalies, 0);
+	model_free(m);
+	free(s);
+	free(t);
+}
+
+/* Ring state at any point of the history, from events alone. */
+static void test_ring_reconstruction(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+	struct ring_reconstruction *r = malloc(sizeof(*r));
+
+	for (uint16_t h = 0; h < 3; h++) { /* three added, not kicked */
+		struct vqt_event *e = push(s, VQT_EV_ADD, 0);
+		e->head = h;
+		e->ndesc = 1;
+		e->ring_idx = h;
+	}
+	push(s, VQT_EV_KICK, 0)->ring_idx = 3;
+	struct vqt_event *e = push(s, VQT_EV_ADD, 0);
+	e->head = 3;
+	e->ndesc = 1;
+	e->ring_idx = 3;
+	e = push(s, VQT_EV_USED, 0);
+	e->head = 1;
+	e->ring_idx = 0;
+	struct vq_model *m = feed(s);
+
+	/* History: [0] QUEUE [1..3] ADD [4] KICK [5] ADD [6] USED */
+	assert_true(model_ring_at(m, 0, 2, r));
+	assert_int_equal(r->states[0], HEAD_AVAIL);
+	assert_int_equal(r->states[1], HEAD_AVAIL);
+	assert_int_equal(r->states[2], HEAD_FREE);
+	assert_int_equal(r->in_flight, 2);
+	assert_int_equal(r->avail_idx, 2);
+	assert_true(model_ring_at(m, 0, 6, r));
+	assert_int_equal(r->states[0], HEAD_DEVICE);
+	assert_int_equal(r->states[1], HEAD_FREE);
+	assert_int_equal(r->states[2], HEAD_DEVICE);
+	assert_int_equal(r->states[3], HEAD_AVAIL);
+	assert_int_equal(r->in_flight, 3);
+	assert_int_equal(r->avail_idx, 4);
+	assert_int_equal(r->last_used_idx, 1);
+	assert_true(r->used_known);
+	/* The live state agrees with the reconstruction at the end. */
+	assert_int_equal(m->queues[0].in_flight, 3);
+	assert_int_equal(m->queues[0].head_state[3], HEAD_AVAIL);
+	assert_int_equal(m->queues[0].head_state[0], HEAD_DEVICE);
+	assert_false(model_ring_at(m, 5, 6, r)); /* unknown queue */
+	model_free(m);
+	free(s);
+	free(r);
+}
+
+/* Device-side samples matched by ring address; a device ahead of the
+ * driver for longer than the threshold is flagged. */
+static void test_device_disagreement(void **state)
+{
+	(void)state;
+	struct vq_model *m = model_new(&(struct model_opts){.disagree_ns = 100 * MS});
+	struct vqt_queue t;
+	struct vqr_device_queue d;
+
+	memset(&t, 0, sizeof(t));
+	t.state = VQT_QS_ACTIVE;
+	t.ring_size = 64;
+	t.device_type = 16;
+	t.desc_addr = 0x200000;
+	t.last_used_idx = 10;
+	strcpy(t.name, "gpu0.control");
+	model_queue_table(m, 4, &t);
+
+	memset(&d, 0, sizeof(d));
+	d.desc_addr = 0x200000;
+	d.device_id = 16;
+	d.vring_num = 64;
+	d.used_idx = 10;
+	/* Sampled before the guest registered the queue: device-only at
+	 * first, matched (and no longer device-only) once it is known. */
+	struct vq_model *early = model_new(NULL);
+	model_device_sample(early, 1 * MS, &d, 1);
+	assert_int_equal(early->ndevice_only, 1);
+	model_queue_table(early, 4, &t);
+	model_device_sample(early, 2 * MS, &d, 1);
+	assert_int_equal(early->ndevice_only, 0);
+	assert_true(early->queues[4].have_device);
+	model_free(early);
+
+	model_device_sample(m, 1 * MS, &d, 1);
+	assert_true(m->queues[4].have_device);
+	assert_false(m->queues[4].disagree);
+
+	d.used_idx = 12; /* device finished two the driver has not reaped */
+	model_device_sample(m, 50 * MS, &d, 1);
+	assert_false(m->queues[4].disagree); /* not for long enough yet */
+	model_device_sample(m, 200 * MS, &d, 1);
+	assert_true(m->queues[4].disagree);
+	assert_non_null(strstr(m->queues[4].disagree_text, "completed 2 buffers"));
+	t.last_used_idx = 12; /* driver caught up */
+	model_queue_table(m, 4, &t);
+	model_device_sample(m, 210 * MS, &d, 1);
+	assert_false(m->queues[4].disagree);
+
+	/* Steady flow: the device is always a little ahead of the driver's
+	 * last report, but the driver keeps reaching what the device had
+	 * finished a sample ago: never flagged. */
+	for (int i = 0; i < 40; i++) {
+		d.used_idx = (uint16_t)(20 + 4 * i);
+		t.last_used_idx = (uint16_t)(18 + 4 * i);
+		model_queue_table(m, 4, &t);
+		model_device_sample(m, (300 + 50 * (uint64_t)i) * MS, &d, 1);
+		assert_false(m->queues[4].disagree);
+	}
+
+	/* A fast guest: the driver's last report is more than a ring behind
+	 * the device's sample (they are not taken at the same moment), and
+	 * it has caught up by the next one: never flagged. */
+	for (int i = 0; i < 10; i++) {
+		d.used_idx = (uint16_t)(1000 + 200 * i);
+		t.last_used_idx = (uint16_t)(d.used_idx - 120);
+		model_queue_table(m, 4, &t);
+		model_device_sample(m, (3000 + 50 * (uint64_t)i) * MS, &d, 1);
+		assert_false(m->queues[4].disagree);
+	}
+
+	/* A queue nobody traces: kept as device-only with a rate. */
+	struct vqr_device_queue other = d;
+	strcpy(other.path, "/machine/peripheral-anon/device[1]/virtio-backend");
+	other.desc_addr = 0x900000;
+	other.device_id = 4;
+	other.used_idx = 100;
+	model_device_sample(m, 1000 * MS, &other, 1);
+	other.used_idx = 150;
+	model_device_sample(m, 1500 * MS, &other, 1);
+	assert_int_equal(m->ndevice_only, 1);
+	assert_true(m->device_only[0].used_per_s > 99.0 && m->device_only[0].used_per_s < 101.0);
+	model_free(m);
+}
+
+static void test_rates(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+	for (uint16_t i = 0; i < 50; i++)
+		command(s, i % 8, 10 * US, 4);
+	struct vq_model *m = feed(s);
+	model_tick(m, 500 * MS);
+	assert_true(m->queues[0].rates.per_s[MC_COMPLETIONS] > 99.9);
+	assert_true(m->queues[0].rates.per_s[MC_COMPLETIONS] < 100.1);
+	assert_true(m->queues[0].rates.spins_per_completion > 3.99);
+	model_tick(m, 500 * MS); /* nothing new */
+	assert_true(m->queues[0].rates.per_s[MC_COMPLETIONS] < 0.001);
+	model_free(m);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_latency_percentiles),
+	    cmocka_unit_test(test_logging_dominates),
+	    cmocka_unit_test(test_slow_device_dominates),
+	    cmocka_unit_test(test_frame_stall_named),
+	    cmocka_unit_test(test_command_stall_cause),
+	    cmocka_unit_test(test_loss_and_anomalies),
+	    cmocka_unit_test(test_generation_resync),
+	    cmocka_unit_test(test_ring_reconstruction),
+	    cmocka_unit_test(test_device_disagreement),
+	    cmocka_unit_test(test_rates),
+	};
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}

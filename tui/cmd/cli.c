@@ -1,0 +1,96 @@
+/* cli.c - helpers shared by the vqscope commands (see cli.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+volatile sig_atomic_t cli_stop_signal;
+
+static void on_signal(int sig)
+{
+	cli_stop_signal = sig;
+}
+
+void cli_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocking poll() returns at once with EINTR. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+bool cli_interrupted(void *ctx)
+{
+	(void)ctx;
+	return cli_stop_signal != 0;
+}
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vqscope %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_parse(const struct cli_spec *spec, int argc, char **argv,
+	      int (*on_option)(void *ctx, int c, const char *arg), void *ctx, int *first)
+{
+	static const char *const counts[] = {"no", "one", "two", "three"};
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, spec->shortopts, spec->longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(spec->help, stdout);
+			return EXIT_OK;
+		}
+		if (c == '?' || c == ':') {
+			fputs(spec->help, stderr);
+			return EXIT_USAGE;
+		}
+		rc = on_option(ctx, c, optarg);
+		if (rc != 0)
+			return rc;
+	}
+	if (spec->operands >= 0 && argc - optind != spec->operands) {
+		cli_error(spec->name, "needs exactly %s %s",
+			  spec->operands < 4 ? counts[spec->operands] : "more",
+			  spec->operands_text);
+		return EXIT_USAGE;
+	}
+	*first = optind;
+	return CLI_RUN;
+}
+
+struct source *cli_open_source(const char *cmd, const char *spec, const struct source_opts *so,
+			       int need, const char *wrong_kind, int *rc)
+{
+	char err[512];
+	struct source *s = source_open(spec, so, err, sizeof(err));
+
+	if (!s) {
+		cli_error(cmd, "%s", err);
+		*rc = EXIT_FAIL;
+		return NULL;
+	}
+	if (need >= 0 && s->kind != (enum source_kind)need) {
+		cli_error(cmd, "%s %s", spec, wrong_kind);
+		source_close(s);
+		*rc = EXIT_USAGE;
+		return NULL;
+	}
+	*rc = EXIT_OK;
+	return s;
+}

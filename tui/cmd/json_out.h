@@ -1,0 +1,28 @@
+/* json_out.h - the core's data as JSON objects (json-c), for
+ * `report --json`, `top --batch --json` and `export`: the core itself
+ * knows nothing of JSON. */
+#ifndef VQ_JSON_OUT_H
+#define VQ_JSON_OUT_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "core/event_text.h"
+#include "core/overview.h"
+#include "core/report.h"
+
+/* o[key] = v, as the unsigned number it is. */
+void json_add_u64(json_object *o, const char *key, uint64_t v);
+void json_add_double(json_object *o, const char *key, double v);
+/* o["log_ns"], o["device_ns"], ...: where the time went. */
+void json_add_attribution(json_object *o, const struct attribution *a);
+
+/* A new JSON object (the caller puts it) for a report. */
+json_object *report_json(const struct report *r);
+/* The overview of `top --batch --json`: session totals and one object per
+ * queue. */
+json_object *overview_json(const struct vq_model *m, const struct overview_source *s);
+/* Add an event's fields to o: {"head": 5, "dur_ns": 1234, "outcome": "progress"}. */
+void event_fields_json(json_object *o, const struct vqt_event *e, uint64_t ts_hz);
+
+#endif /* VQ_JSON_OUT_H */

@@ -1,0 +1,337 @@
+/* model.h - the model of a traced session: per-queue statistics, command
+ * latency, where each frame's time went, and stalls.
+ *
+ * Sources (live trace region, QMP device sampling, recordings) feed it
+ * events, queue-table snapshots and device-side samples; views, reports and
+ * exporters read it.  It knows nothing of curses, sockets or files, and it
+ * treats every value as untrusted: an event that contradicts what came
+ * before (a USED for a buffer that is not in flight, an ADD with a head
+ * outside the ring) is counted as an anomaly and otherwise ignored.
+ *
+ * Time: events carry producer ticks (ts_hz per second); the model reports
+ * nanoseconds.
+ *
+ * Where the time went: every frame period (from one FRAME_BEGIN to the
+ * next) and every interval of `interval_ns` is split into four parts by a
+ * sweep over what was happening, in this order of precedence:
+ *   log     the driver was writing log output (LOG events),
+ *   device  at least one buffer was in flight (ADD .. USED),
+ *   polling the driver was polling with nothing in flight (POLL events),
+ *   other   the driver was doing something else (drawing, computing).
+ * Log comes first because in-flight time ends only when the driver reaps:
+ * a log write with a command outstanding would otherwise look like a slow
+ * device.
+ */
+#ifndef VQ_MODEL_H
+#define VQ_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vqrec.h"
+#include "vqtrace.h"
+
+#define MODEL_QUEUES VQT_QUEUE_SLOTS_MAX
+
+/* ---- latency histogram ------------------------------------------------------ */
+
+/* Log-linear: 16 sub-buckets per power of two, ~6% resolution, 0..2^48 ns. */
+#define HIST_SUB_BITS 4
+#define HIST_BUCKETS  (49 << HIST_SUB_BITS)
+
+struct latency_hist {
+	uint64_t count;
+	uint64_t sum_ns;
+	uint64_t min_ns, max_ns;
+	uint64_t buckets[HIST_BUCKETS];
+};
+
+void hist_add(struct latency_hist *h, uint64_t ns);
+/* Value at quantile q (0..1), from the bucket's upper bound, capped at the
+ * exact maximum; 0 for an empty histogram. */
+uint64_t hist_quantile(const struct latency_hist *h, double q);
+/* Power-of-two buckets (like biolatency): out[k] counts values in
+ * [2^k, 2^(k+1)) ns, out[0] also holds 0 and 1.  Returns the highest k in
+ * use + 1. */
+unsigned hist_log2(const struct latency_hist *h, uint64_t out[64]);
+void hist_merge(struct latency_hist *dst, const struct latency_hist *src);
+
+/* ---- attribution -------------------------------------------------------------- */
+
+enum attr_cat { ATTR_LOG, ATTR_DEVICE, ATTR_POLL, ATTR_OTHER, ATTR_COUNT };
+
+struct attribution {
+	uint64_t ns[ATTR_COUNT];
+	uint64_t total_ns;
+};
+
+const char *attr_name(enum attr_cat c);	       /* "log", "device", ... */
+const char *attr_description(enum attr_cat c); /* "writing log output", ... */
+/* The biggest part. */
+enum attr_cat attr_dominant(const struct attribution *a);
+
+/* A window being split (a frame period or an interval), see model.c. */
+struct attr_window {
+	bool open;
+	uint64_t start_ns;
+	uint64_t cursor_ns; /* attributed up to here */
+	uint64_t last_gap;  /* the latest gap, still reclassifiable */
+	enum attr_cat last_gap_cat;
+	struct attribution attr;
+};
+
+/* ---- frames and stalls ------------------------------------------------------------ */
+
+struct model_frame {
+	uint64_t number;	 /* from the FRAME events */
+	uint64_t begin_ns;	 /* session time of FRAME_BEGIN */
+	uint64_t end_ns;	 /* FRAME_END, or 0 if it never came */
+	uint64_t period_ns;	 /* to the next FRAME_BEGIN (or to FRAME_END for the last) */
+	uint64_t active_ns;	 /* FRAME_BEGIN .. FRAME_END */
+	struct attribution attr; /* over the period */
+	uint32_t commands;	 /* USED events in the period */
+	uint32_t polls;
+	uint64_t spins, barriers;
+	uint64_t log_bytes;
+	bool stall;
+};
+
+enum stall_kind { STALL_FRAME, STALL_COMMAND };
+
+struct model_stall {
+	enum stall_kind kind;
+	uint64_t at_ns; /* session time it started */
+	uint64_t duration_ns;
+	uint64_t frame; /* frame number (frame stalls) */
+	unsigned queue; /* queue slot (command stalls) */
+	uint16_t head;	/* descriptor head (command stalls) */
+	struct attribution attr;
+	enum attr_cat cause;
+	char text[320]; /* the cause in words */
+};
+
+/* ---- queues -------------------------------------------------------------------------- */
+
+/* Counters are kept from events; the queue table's own counters (exact
+ * even when events were lost or masked) are in `table`. */
+enum model_counter {
+	MC_ADDS,
+	MC_DESCS,
+	MC_BYTES,
+	MC_KICKS,
+	MC_KICKS_SUPPRESSED,
+	MC_IRQS,
+	MC_POLLS,
+	MC_SPINS,
+	MC_BARRIERS,
+	MC_COMPLETIONS,
+	MC_POLL_TIMEOUTS,
+	MC_USED_BYTES,
+	MC_ERRORS,
+	MC_STALLS,
+	MC_COUNT
+};
+
+struct model_rates {
+	double per_s[MC_COUNT]; /* over the last tick interval */
+	double spins_per_completion;
+	double barriers_per_completion;
+};
+
+enum head_state {
+	HEAD_FREE = 0, /* not in flight */
+	HEAD_AVAIL,    /* made available, no notification yet */
+	HEAD_DEVICE,   /* made available and the device was notified */
+};
+
+struct model_queue {
+	bool active; /* registered (QUEUE event or table snapshot) */
+	bool gone;   /* torn down */
+	unsigned slot;
+	char name[VQT_QUEUE_NAME_LEN + 1];
+	uint16_t ring_size, device_type, device_instance, queue_index, flags;
+	uint64_t desc_addr, avail_addr, used_addr;
+
+	uint64_t count[MC_COUNT];
+	uint32_t in_flight, max_in_flight;
+	uint16_t avail_idx;	/* driver's next avail index, from events */
+	uint16_t last_used_idx; /* driver's next used index to reap, from events */
+	bool cb_enabled;
+	uint64_t anomalies; /* events that contradicted the queue state */
+	char last_anomaly[160];
+	struct latency_hist latency; /* ADD -> USED */
+	struct model_rates rates;
+
+	/* Per descriptor head: when it was added (session ns) and its state. */
+	uint64_t *add_ns;
+	uint8_t *head_state;
+	uint16_t *head_ndesc;
+	uint16_t *pending; /* heads made available since the last kick */
+	uint32_t npending;
+
+	/* Latest queue-table snapshot. */
+	bool have_table;
+	struct vqt_queue table;
+
+	/* Device-side view from QMP, matched to this queue. */
+	bool have_device;
+	struct vqr_device_queue device;
+	uint64_t device_host_ns;
+	/* Device has completed buffers the driver has not reaped. */
+	bool disagree;
+	uint64_t disagree_since_ns; /* host ns when the device got ahead */
+	uint16_t disagree_target;   /* device used index then */
+	char disagree_text[160];
+
+	uint64_t rate_base[MC_COUNT];
+};
+
+/* Device-side queues that match no traced queue (uninstrumented guests). */
+struct model_device_only {
+	struct vqr_device_queue q;
+	uint64_t host_ns;
+	uint64_t prev_used; /* used_idx at the previous sample, for rates */
+	double used_per_s;
+};
+
+/* ---- event history --------------------------------------------------------------------- */
+
+struct model_history_entry {
+	struct vqt_event ev; /* ev.seq is the low 32 bits */
+	uint64_t seq;	     /* full sequence number */
+	uint64_t at_ns;	     /* session time */
+	uint32_t generation;
+};
+
+/* ---- the model ---------------------------------------------------------------------------- */
+
+struct model_opts {
+	uint64_t stall_frame_ns;   /* 0: auto, 2x the median of recent frames */
+	uint64_t stall_command_ns; /* 0: default 10 ms */
+	uint64_t interval_ns;	   /* attribution interval; 0: 1 s */
+	size_t history;		   /* events kept for the event log; 0: 262144 */
+	size_t frames_kept;	   /* recent frames kept; 0: 4096 */
+	uint64_t disagree_ns;	   /* device ahead of driver this long: flag; 0: 500 ms */
+};
+
+#define MODEL_WORST_STALLS 16
+
+struct vq_model {
+	struct model_opts opts;
+
+	/* Clock and producer. */
+	uint64_t ts_hz;
+	uint64_t ns_per_tick_q32; /* 1e9 / ts_hz as 32.32 fixed point */
+	char producer[VQT_PRODUCER_LEN + 1];
+	uint32_t generation;
+	uint32_t resyncs; /* producer restarts seen */
+	bool have_origin;
+	uint64_t origin_ts; /* producer ticks of session time 0 */
+	uint64_t last_ts;   /* latest event, producer ticks */
+	uint64_t now_ns;    /* latest event, session ns */
+	uint64_t ns_offset; /* added after a resync so time keeps increasing */
+
+	/* Totals. */
+	uint64_t events;
+	uint64_t lost;
+	uint64_t violations;
+	char last_violation[256];
+	uint64_t per_type[VQT_EV_TYPE_COUNT];
+	uint64_t anomalies;
+
+	struct model_queue queues[MODEL_QUEUES];
+
+	/* Frames: a ring of the most recent, plus totals over all. */
+	struct model_frame *frames;
+	size_t frames_cap, frames_len, frames_head; /* ring */
+	uint64_t frames_total;
+	struct attribution frames_attr; /* sum over completed frame periods */
+	struct latency_hist frame_period;
+	uint64_t frame_stalls;
+
+	/* Interval attribution (all time, and the last closed interval). */
+	struct attribution session_attr;
+	struct attribution last_interval_attr;
+	uint64_t last_interval_start_ns;
+
+	/* Stalls: the worst kept, all counted. */
+	struct model_stall worst[MODEL_WORST_STALLS];
+	size_t nworst;
+	uint64_t stalls_total;
+	struct model_stall last_stall;
+	bool have_last_stall;
+
+	/* Device-side queues not matched to a traced queue. */
+	struct model_device_only device_only[64];
+	size_t ndevice_only;
+	uint64_t device_samples;
+
+	/* Event history ring. */
+	struct model_history_entry *history;
+	size_t history_cap, history_len, history_head;
+
+	/* Rates. */
+	double events_per_s;
+	uint64_t events_rate_base;
+
+	/* Working state of the attribution windows (model.c). */
+	struct attr_window frame_window, time_window;
+	bool in_frame;
+	uint64_t frame_number;
+	struct model_frame open_frame;
+	uint64_t median_ring[31];
+	size_t median_len, median_pos;
+	struct recent_interval *recent_log, *recent_poll;
+	size_t recent_pos_log, recent_pos_poll;
+	uint32_t in_flight_total;
+};
+
+struct vq_model *model_new(const struct model_opts *opts);
+void model_free(struct vq_model *m);
+
+/* The producer's clock and identity (at attach, or from a REGION chunk). */
+void model_set_producer(struct vq_model *m, uint64_t ts_hz, const char *producer,
+			uint32_t generation);
+/* The producer restarted (new generation): in-flight state is dropped,
+ * totals and history are kept, and time continues from where it was. */
+void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint32_t generation);
+
+/* Feed events in sequence order; first_seq is the full sequence number of
+ * ev[0] (later ones follow from their seq fields). */
+void model_feed(struct vq_model *m, const struct vqt_event *ev, size_t n, uint64_t first_seq);
+void model_note_loss(struct vq_model *m, uint64_t lost);
+void model_note_violations(struct vq_model *m, uint64_t n, const char *last);
+/* A validated queue-table snapshot of slot. */
+void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue *q);
+/* Device-side samples taken at host_ns (host CLOCK_MONOTONIC). */
+void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_device_queue *q,
+			 size_t n);
+/* Recompute rates over the elapsed_ns since the previous tick. */
+void model_tick(struct vq_model *m, uint64_t elapsed_ns);
+/* End of input: close the open frame and interval. */
+void model_finish(struct vq_model *m);
+
+/* Session nanoseconds of a producer timestamp. */
+uint64_t model_ts_to_ns(const struct vq_model *m, uint64_t ts);
+
+/* Frame i of the kept ones, oldest first (i < frames_len). */
+const struct model_frame *model_frame_at(const struct vq_model *m, size_t i);
+/* History entry i, oldest first (i < history_len). */
+const struct model_history_entry *model_history_at(const struct vq_model *m, size_t i);
+
+/* State of queue slot's descriptor heads just after history entry `upto`
+ * (history index), reconstructed by walking the history backwards.
+ * states[] has ring_size entries (enum head_state); returns false when the
+ * queue is unknown.  avail_idx/used_idx are the driver's indices then. */
+struct ring_reconstruction {
+	uint16_t ring_size;
+	uint8_t states[VQT_RING_SIZE_MAX];
+	uint16_t avail_idx, last_used_idx;
+	bool avail_known, used_known;
+	uint32_t in_flight;
+};
+bool model_ring_at(const struct vq_model *m, unsigned slot, size_t upto,
+		   struct ring_reconstruction *out);
+
+#endif /* VQ_MODEL_H */

@@ -1,0 +1,789 @@
+/* source.c - live and recorded sources feeding the model (see source.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "monitor.h"
+#include "qmp.h"
+#include "source.h"
+
+#define DRAIN_BATCH	   65536
+#define DRAIN_MAX_PER_POLL (16u * DRAIN_BATCH)
+#define FLUSH_EVERY_NS	   100000000ull	 /* recording: write pending events */
+#define QUEUES_EVERY_NS	   1000000000ull /* recording: queue-table snapshot */
+#define REGION_RETRY_NS	   200000000ull	 /* waiting for a producer */
+
+uint64_t host_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *vm_state_name(enum vm_state v)
+{
+	switch (v) {
+	case VM_RUNNING:
+		return "running";
+	case VM_PAUSED:
+		return "paused";
+	case VM_GONE:
+		return "gone";
+	default:
+		return "unknown";
+	}
+}
+
+/* ---- recording ------------------------------------------------------------------------- */
+
+static void rec_failed(struct source *s, const char *why)
+{
+	/* Sticky: the recording stops, the session goes on. */
+	vqp_copy_string(s->rec_error, sizeof(s->rec_error), why);
+	vqp_writer_abandon(s->rec);
+	s->rec = NULL;
+}
+
+static void rec_region(struct source *s)
+{
+	struct vqr_region r;
+	char err[VQP_ERRLEN];
+
+	if (!s->rec || !s->region.valid)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.generation = s->region.layout.generation;
+	r.ring_records = s->region.layout.ring_records;
+	r.region_size = s->region.layout.region_size;
+	r.ts_hz = s->region.layout.ts_hz;
+	r.ts_base = s->region.layout.ts_base;
+	r.ts_source = s->region.layout.ts_source;
+	r.flags = s->region.layout.flags;
+	memcpy(r.producer, s->region.layout.producer, VQT_PRODUCER_LEN - 1);
+	r.host_mono_ns = host_now_ns();
+	if (vqp_writer_region(s->rec, &r, err, sizeof(err)) != VQP_OK) {
+		rec_failed(s, err);
+		return;
+	}
+	vqp_writer_expect(s->rec, s->reader.generation, s->reader.next);
+}
+
+static void rec_annot(struct source *s, uint64_t ts, uint32_t kind, const char *text)
+{
+	char err[VQP_ERRLEN];
+
+	if (s->rec && vqp_writer_annot(s->rec, ts, kind, text, err, sizeof(err)) != VQP_OK)
+		rec_failed(s, err);
+}
+
+/* ---- live: region -------------------------------------------------------------------- */
+
+static void snapshot_queues(struct source *s, struct vq_model *m, uint64_t now, bool to_recording)
+{
+	struct vqr_queue_entry *entries = NULL;
+	uint32_t n = 0;
+	char err[VQP_ERRLEN];
+
+	if (to_recording && s->rec)
+		entries = calloc(s->region.layout.queue_slots, sizeof(*entries));
+	for (unsigned slot = 0; slot < s->region.layout.queue_slots; slot++) {
+		struct vqt_queue q;
+		int rc = vqp_queue_snapshot(&s->region, slot, &q, err, sizeof(err));
+
+		if (rc == VQP_INVALID) {
+			s->violations++;
+			s->pending_violations++;
+			model_note_violations(m, 1, err);
+			continue;
+		}
+		if (rc != VQP_OK || q.state == VQT_QS_FREE)
+			continue;
+		model_queue_table(m, slot, &q);
+		if (entries) {
+			entries[n].slot = slot;
+			entries[n].queue = q;
+			n++;
+		}
+	}
+	if (entries && n &&
+	    vqp_writer_queues(s->rec, m->last_ts, s->region.layout.generation, entries, n, err,
+			      sizeof(err)) != VQP_OK)
+		rec_failed(s, err);
+	free(entries);
+	s->last_table_ns = now;
+	if (to_recording)
+		s->rec_last_queues_ns = now;
+}
+
+/* Find the producer: the first time, and again after a restart. */
+static void region_sync(struct source *s, struct vq_model *m, uint64_t now)
+{
+	char err[VQP_ERRLEN];
+	int rc = vqp_region_sync(&s->region, err, sizeof(err));
+
+	if (rc != VQP_OK) {
+		snprintf(s->region_status, sizeof(s->region_status), "%s%s",
+			 rc == VQP_NOT_READY ? "waiting for the producer: " : "", err);
+		if (rc == VQP_INVALID) {
+			s->violations++;
+			model_note_violations(m, 1, err);
+		}
+		return;
+	}
+	s->region_status[0] = 0;
+	if (s->generation_seen == 0)
+		model_set_producer(m, s->region.layout.ts_hz, s->region.layout.producer,
+				   s->region.layout.generation);
+	else
+		model_resync(m, s->region.layout.ts_hz, s->region.layout.producer,
+			     s->region.layout.generation);
+	/* After a restart read everything the new producer wrote. */
+	vqp_reader_init(&s->reader, &s->region, !(s->opts.only_new && s->generation_seen == 0));
+	s->generation_seen = s->region.layout.generation;
+	rec_region(s);
+	snapshot_queues(s, m, now, true);
+}
+
+static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
+{
+	size_t total = 0;
+
+	while (total < DRAIN_MAX_PER_POLL) {
+		struct vqp_drain_info info;
+		uint64_t lost_before = s->reader.lost, violations_before = s->reader.violations;
+		int n = vqp_reader_drain(&s->reader, s->buf, s->bufcap, &info);
+
+		if (n == VQP_RESYNC) {
+			s->region.valid = false;
+			region_sync(s, m, now);
+			if (!s->region.valid)
+				return;
+			continue;
+		}
+		if (s->reader.lost > lost_before) {
+			s->lost += s->reader.lost - lost_before;
+			model_note_loss(m, s->reader.lost - lost_before);
+		}
+		if (s->reader.violations > violations_before) {
+			uint64_t v = s->reader.violations - violations_before;
+
+			s->violations += v;
+			s->pending_violations += v;
+			model_note_violations(m, v, s->reader.last_violation);
+		}
+		if (n <= 0)
+			break;
+		model_feed(m, s->buf, (size_t)n, info.first_seq);
+		s->events += (uint64_t)n;
+		total += (size_t)n;
+		if (s->on_events)
+			s->on_events(s->on_events_ctx, m);
+		if (s->rec) {
+			char err[VQP_ERRLEN];
+
+			if (vqp_writer_events(s->rec, s->reader.generation, info.first_seq, s->buf,
+					      (size_t)n, (uint32_t)s->pending_violations, now, err,
+					      sizeof(err)) != VQP_OK)
+				rec_failed(s, err);
+			s->pending_violations = 0;
+		}
+		if ((size_t)n < s->bufcap)
+			break;
+	}
+}
+
+/* ---- live: QMP -------------------------------------------------------------------------- */
+
+static void device_sample(struct source *s, struct vq_model *m, const struct monitor_report *r)
+{
+	struct vqr_device_queue *q = s->report->sample;
+	size_t n = r->nsample;
+	char err[VQP_ERRLEN];
+	uint64_t now = r->sample_host_ns;
+
+	model_device_sample(m, now, q, n);
+	if (s->rec && n) {
+		struct vqr_device hdr = {.host_mono_ns = now, .count = (uint32_t)n};
+
+		for (size_t i = 0; i < n; i++)
+			for (unsigned slot = 0; slot < MODEL_QUEUES; slot++)
+				if (m->queues[slot].have_device &&
+				    m->queues[slot].device_host_ns == now &&
+				    m->queues[slot].device.desc_addr == q[i].desc_addr &&
+				    m->queues[slot].device.queue_index == q[i].queue_index) {
+					q[i].trace_slot = slot;
+					if (m->queues[slot].disagree)
+						q[i].flags |= VQR_DQ_DISAGREE;
+				}
+		if (vqp_writer_device(s->rec, &hdr, q, err, sizeof(err)) != VQP_OK)
+			rec_failed(s, err);
+	}
+}
+
+static void end_source(struct source *s, uint32_t kind, const char *why)
+{
+	if (s->ended)
+		return;
+	s->ended = true;
+	s->end_kind = kind;
+	vqp_copy_string(s->end_reason, sizeof(s->end_reason), why);
+	if (kind == VQR_END_SOURCE_GONE)
+		s->vm = VM_GONE;
+}
+
+static void note(struct source *s, const char *fmt, const char *detail)
+{
+	snprintf(s->notice, sizeof(s->notice), fmt, detail);
+	s->notices++;
+}
+
+/* Whatever the monitor thread has for us: device samples, QMP events,
+ * answers, and the end of QEMU. */
+static void take_monitor(struct source *s, struct vq_model *m)
+{
+	struct monitor_report *r = s->report;
+
+	monitor_take(s->monitor, r);
+	if (r->what & MONITOR_DEVICE_STATUS) {
+		vqp_copy_string(s->device_status, sizeof(s->device_status), r->device_status);
+		if (r->device_unavailable)
+			s->opts.no_device = true;
+		s->device_ready = true;
+	}
+	if (r->what & MONITOR_SAMPLE) {
+		s->device_ready = true;
+		device_sample(s, m, r);
+	}
+	for (size_t i = 0; (r->what & MONITOR_EVENTS_NEW) && i < r->nevents; i++) {
+		const char *name = r->events[i];
+
+		vqp_copy_string(s->last_qmp_event, sizeof(s->last_qmp_event), name);
+		if (strcmp(name, "STOP") == 0)
+			s->vm = VM_PAUSED;
+		else if (strcmp(name, "RESUME") == 0)
+			s->vm = VM_RUNNING;
+		rec_annot(s, m->last_ts, VQR_ANNOT_QMP_EVENT, name);
+	}
+	if ((r->what & MONITOR_COMMAND) && !r->command_ok)
+		note(s, r->command == MONITOR_STOP_VM ? "pause: %s" : "continue: %s",
+		     r->command_error);
+	if ((r->what & MONITOR_CHAIN) && r->chain_request == s->chain_request) {
+		s->chain = r->chain;
+		s->chain_answered = r->chain_request;
+	}
+	if (r->what & MONITOR_GONE)
+		end_source(s, VQR_END_SOURCE_GONE, r->gone_reason);
+}
+
+static struct source *open_live(struct source *s, const char *path, char *err, size_t errlen)
+{
+	char why[VQP_ERRLEN];
+	bool running;
+	char status[32];
+
+	s->kind = SOURCE_LIVE;
+	snprintf(s->name, sizeof(s->name), "qmp:%s", path);
+	s->qmp = qmp_connect(path, s->opts.qmp_timeout_ms, err, errlen);
+	if (!s->qmp)
+		return NULL;
+	if (qmp_query_status(s->qmp, &running, status, sizeof(status), why, sizeof(why)) == 0)
+		s->vm = running ? VM_RUNNING : VM_PAUSED;
+
+	if (discover_target(s->qmp, &s->target, why, sizeof(why)) != 0) {
+		/* No trace region: the device-side view still works. */
+		snprintf(s->region_status, sizeof(s->region_status), "no trace region: %s", why);
+	} else if (target_map_region(&s->target, &s->map, why, sizeof(why)) != 0) {
+		snprintf(s->region_status, sizeof(s->region_status), "%s", why);
+	} else {
+		s->have_region = true;
+		vqp_region_init(&s->region, s->map.region, s->map.region_size, s->map.control);
+		vqp_control_set_pid(&s->region, (uint32_t)getpid());
+		if (s->opts.map_ram && s->target.have_ram &&
+		    target_map_ram(&s->target, &s->map, why, sizeof(why)) != 0)
+			snprintf(s->device_status, sizeof(s->device_status), "guest RAM: %s", why);
+	}
+	if (s->map.ram)
+		target_guest_mem(&s->map, &s->ram);
+	vqp_copy_string(s->qemu_version, sizeof(s->qemu_version), qmp_qemu_version(s->qmp));
+	s->report = calloc(1, sizeof(*s->report));
+	if (!s->report) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->monitor = monitor_start(
+	    s->qmp,
+	    &(struct monitor_opts){.device_hz = s->opts.no_device ? 0 : s->opts.device_hz,
+				   .qmp_timeout_ms = s->opts.qmp_timeout_ms},
+	    err, errlen);
+	if (!s->monitor)
+		return NULL;
+	s->qmp = NULL; /* the monitor's now */
+	if (s->opts.no_device)
+		s->device_ready = true;
+	return s;
+}
+
+/* ---- file ------------------------------------------------------------------------------------ */
+
+static void file_chunk(struct source *s, struct vq_model *m, size_t i)
+{
+	const void *p;
+	uint32_t len;
+	char err[VQP_ERRLEN];
+
+	if (vqp_file_chunk(s->file, i, &p, &len, err, sizeof(err)) != VQP_OK) {
+		s->violations++;
+		model_note_violations(m, 1, err);
+		return;
+	}
+	switch (s->file->chunks[i].type) {
+	case VQR_CHUNK_REGION: {
+		struct vqr_region r;
+
+		if (vqp_decode_region(p, len, &r, err, sizeof(err)) != VQP_OK)
+			break;
+		if (!s->file_started)
+			model_set_producer(m, r.ts_hz, r.producer, r.generation);
+		else if (r.generation != s->file_generation)
+			model_resync(m, r.ts_hz, r.producer, r.generation);
+		s->file_started = true;
+		s->file_generation = r.generation;
+		return;
+	}
+	case VQR_CHUNK_EVENTS: {
+		struct vqp_events_view v;
+		uint64_t gaps = 0;
+
+		if (vqp_decode_events(p, len, &v, err, sizeof(err)) != VQP_OK)
+			break;
+		if (!s->file_started) {
+			model_set_producer(m, s->file->header.ts_hz, s->file->producer,
+					   v.hdr.generation);
+			s->file_started = true;
+			s->file_generation = v.hdr.generation;
+		} else if (v.hdr.generation != s->file_generation) {
+			model_resync(m, m->ts_hz, m->producer, v.hdr.generation);
+			s->file_generation = v.hdr.generation;
+		}
+		if (v.count > s->bufcap)
+			break; /* cannot happen: the writer's chunks are smaller */
+		for (uint32_t k = 0; k < v.count; k++) {
+			vqp_events_get(&v, k, &s->buf[k]);
+			if (k)
+				gaps += vqp_events_seq(&v, k) - vqp_events_seq(&v, k - 1) - 1;
+		}
+		model_note_loss(m, v.hdr.lost_before + gaps);
+		s->lost += v.hdr.lost_before + gaps;
+		if (v.hdr.violations_before) {
+			model_note_violations(m, v.hdr.violations_before, "recorded by the reader");
+			s->violations += v.hdr.violations_before;
+		}
+		model_feed(m, s->buf, v.count, v.hdr.first_seq);
+		s->events += v.count;
+		if (s->on_events)
+			s->on_events(s->on_events_ctx, m);
+		return;
+	}
+	case VQR_CHUNK_QUEUES: {
+		struct vqr_queues h;
+		const struct vqr_queue_entry *e;
+
+		if (vqp_decode_queues(p, len, &h, &e, err, sizeof(err)) != VQP_OK)
+			break;
+		for (uint32_t k = 0; k < h.count; k++) {
+			struct vqr_queue_entry q;
+
+			memcpy(&q, (const uint8_t *)e + (size_t)k * sizeof(q), sizeof(q));
+			vqp_queue_check(&q.queue, q.slot, err, sizeof(err));
+			model_queue_table(m, q.slot, &q.queue);
+		}
+		return;
+	}
+	case VQR_CHUNK_DEVICE: {
+		struct vqr_device h;
+		const struct vqr_device_queue *dq;
+		struct vqr_device_queue *copy;
+
+		if (vqp_decode_device(p, len, &h, &dq, err, sizeof(err)) != VQP_OK)
+			break;
+		copy = malloc((h.count ? h.count : 1) * sizeof(*copy));
+		if (!copy)
+			return;
+		memcpy(copy, dq, h.count * sizeof(*copy));
+		model_device_sample(m, h.host_mono_ns, copy, h.count);
+		free(copy);
+		return;
+	}
+	case VQR_CHUNK_ANNOT: {
+		struct vqr_annot h;
+		char text[64];
+
+		if (vqp_decode_annot(p, len, &h, text, sizeof(text), err, sizeof(err)) != VQP_OK)
+			break;
+		if (h.kind == VQR_ANNOT_QMP_EVENT) {
+			vqp_copy_string(s->last_qmp_event, sizeof(s->last_qmp_event), text);
+			if (strcmp(text, "STOP") == 0)
+				s->vm = VM_PAUSED;
+			else if (strcmp(text, "RESUME") == 0)
+				s->vm = VM_RUNNING;
+		}
+		return;
+	}
+	case VQR_CHUNK_CLOSE: {
+		struct vqr_close c;
+
+		if (vqp_decode_close(p, len, &c, err, sizeof(err)) != VQP_OK)
+			break;
+		/* Loss and violations the recorder saw after its last events
+		 * are only in its totals. */
+		if (c.lost > s->lost) {
+			model_note_loss(m, c.lost - s->lost);
+			s->lost = c.lost;
+		}
+		if (c.violations > s->violations) {
+			model_note_violations(m, c.violations - s->violations,
+					      "seen by the recorder after its last events");
+			s->violations = c.violations;
+		}
+		s->end_kind = c.reason;
+		vqp_copy_string(s->end_reason, sizeof(s->end_reason), c.detail);
+		return;
+	}
+	default:
+		return;
+	}
+	s->violations++;
+	model_note_violations(m, 1, err);
+}
+
+static struct source *open_file(struct source *s, const char *path, char *err, size_t errlen)
+{
+	s->kind = SOURCE_FILE;
+	vqp_copy_string(s->name, sizeof(s->name), path);
+	s->file = vqp_file_open(path, s->opts.file_flags, err, errlen);
+	if (!s->file)
+		return NULL;
+	/* A cleanly closed file is opened by its index, without reading the
+	 * chunks: damage in them is found here, before anything is fed, so
+	 * that it is an error unless salvage (skip and count it) was asked. */
+	if (!(s->opts.file_flags & VQP_OPEN_SALVAGE))
+		for (size_t i = 0; i < s->file->nchunks; i++) {
+			const void *p;
+			uint32_t len;
+			char why[VQP_ERRLEN];
+
+			if (vqp_file_chunk(s->file, i, &p, &len, why, sizeof(why)) != VQP_OK) {
+				snprintf(err, errlen, "%s: %s (use --salvage)", path, why);
+				return NULL;
+			}
+		}
+	vqp_copy_string(s->file_note, sizeof(s->file_note), s->file->note);
+	s->vm = VM_UNKNOWN;
+	return s;
+}
+
+bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns)
+{
+	while (s->next_chunk < s->file->nchunks) {
+		const struct vqp_chunk_ref *c = &s->file->chunks[s->next_chunk];
+
+		/* An EVENTS chunk starting after the target time waits. */
+		if (c->type == VQR_CHUNK_EVENTS && m->have_origin &&
+		    model_ts_to_ns(m, c->first_ts) > until_ns && c->first_ts >= m->origin_ts)
+			return true;
+		file_chunk(s, m, s->next_chunk++);
+	}
+	if (!s->ended) {
+		/* end_source() copies into end_reason: not from itself. */
+		char why[sizeof(s->end_reason)];
+
+		vqp_copy_string(why, sizeof(why),
+				s->end_reason[0] ? s->end_reason : "end of recording");
+		/* No region and no events (a device-side recording): the
+		 * producer is what the file header says. */
+		if (!s->file_started)
+			model_set_producer(m, s->file->header.ts_hz, s->file->producer,
+					   m->generation);
+		model_finish(m);
+		end_source(s, s->end_kind, why);
+	}
+	return false;
+}
+
+void source_file_all(struct source *s, struct vq_model *m)
+{
+	source_file_advance(s, m, UINT64_MAX);
+}
+
+/* ---- common
+ * -------------------------------------------------------------------------------------- */
+
+struct source *source_open(const char *spec, const struct source_opts *opts, char *err,
+			   size_t errlen)
+{
+	struct source *s = calloc(1, sizeof(*s));
+	struct stat st;
+	struct source *ok;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (opts)
+		s->opts = *opts;
+	if (!s->opts.device_hz)
+		s->opts.device_hz = 5;
+	if (!s->opts.table_hz)
+		s->opts.table_hz = 10;
+	if (!s->opts.qmp_timeout_ms)
+		s->opts.qmp_timeout_ms = 5000;
+	s->bufcap = DRAIN_BATCH;
+	s->buf = calloc(s->bufcap, sizeof(*s->buf));
+	if (!s->buf) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (stat(spec, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", spec, strerror(errno));
+		ok = NULL;
+	} else if (S_ISSOCK(st.st_mode)) {
+		ok = open_live(s, spec, err, errlen);
+	} else if (S_ISREG(st.st_mode)) {
+		ok = open_file(s, spec, err, errlen);
+	} else {
+		snprintf(err, errlen, "%s: neither a QMP socket nor a recording", spec);
+		ok = NULL;
+	}
+	if (!ok) {
+		source_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void source_close(struct source *s)
+{
+	if (!s)
+		return;
+	if (s->rec)
+		source_record_stop(s, s->ended ? s->end_kind : VQR_END_NORMAL,
+				   s->ended ? s->end_reason : "closed", NULL, 0);
+	if (s->have_region)
+		vqp_control_step_mode(&s->region, false);
+	target_unmap(&s->map);
+	if (s->monitor)
+		s->qmp = monitor_stop(s->monitor);
+	qmp_close(s->qmp);
+	free(s->report);
+	vqp_file_close(s->file);
+	free(s->buf);
+	free(s);
+}
+
+int source_fd(const struct source *s)
+{
+	return s->monitor ? monitor_fd(s->monitor) : -1;
+}
+
+int source_poll(struct source *s, struct vq_model *m, uint64_t now)
+{
+	if (s->kind == SOURCE_FILE) {
+		if (s->next_chunk < s->file->nchunks)
+			file_chunk(s, m, s->next_chunk++);
+		else if (!s->ended)
+			source_file_advance(s, m, UINT64_MAX);
+		return s->ended;
+	}
+	if (s->ended)
+		return 1;
+
+	take_monitor(s, m);
+	if (s->have_region) {
+		if (!s->region.valid) {
+			if (now - s->last_table_ns >= REGION_RETRY_NS || s->last_table_ns == 0) {
+				s->last_table_ns = now;
+				region_sync(s, m, now);
+			}
+		}
+		if (s->region.valid) {
+			region_drain(s, m, now);
+			if (now - s->last_table_ns >= 1000000000ull / s->opts.table_hz)
+				snapshot_queues(s, m, now,
+						now - s->rec_last_queues_ns >= QUEUES_EVERY_NS);
+			if (s->region.ctrl) {
+				struct vqp_control_state cs;
+
+				vqp_control_read(&s->region, &cs);
+				if (cs.step_mode)
+					vqp_control_heartbeat(&s->region);
+			}
+		}
+	}
+	if (s->rec && now - s->last_flush_ns >= FLUSH_EVERY_NS) {
+		char err[VQP_ERRLEN];
+
+		s->last_flush_ns = now;
+		if (vqp_writer_flush(s->rec, err, sizeof(err)) != VQP_OK)
+			rec_failed(s, err);
+	}
+	if (s->ended && s->have_region && s->region.valid)
+		region_drain(s, m, now); /* what the guest wrote before QEMU went */
+	return s->ended;
+}
+
+int source_record_start(struct source *s, const char *path, bool overwrite, char *err,
+			size_t errlen)
+{
+	struct vqp_writer_opts o = {
+	    .ts_hz = s->region.valid ? s->region.layout.ts_hz : 1000000000,
+	    .ts_source = s->region.valid ? s->region.layout.ts_source : VQT_TS_MONOTONIC,
+	    .source_kind = s->have_region ? VQR_SRC_REGION : VQR_SRC_DEVICE,
+	    .producer = s->region.valid ? s->region.layout.producer : "device view only",
+	};
+
+	if (s->kind != SOURCE_LIVE) {
+		snprintf(err, errlen, "%s: only a live source can be recorded", s->name);
+		return -1;
+	}
+	if (s->rec) {
+		snprintf(err, errlen, "already recording to %s", s->rec_path);
+		return -1;
+	}
+	s->rec = vqp_writer_open(path, &o, overwrite, err, errlen);
+	if (!s->rec)
+		return -1;
+	vqp_copy_string(s->rec_path, sizeof(s->rec_path), path);
+	s->rec_error[0] = 0;
+	s->pending_violations = 0;
+	s->rec_lost_base = s->lost;
+	s->rec_violations_base = s->violations;
+	if (s->region.valid) {
+		rec_region(s);
+		s->rec_last_queues_ns = 0;
+	}
+	return 0;
+}
+
+int source_record_stop(struct source *s, uint32_t reason, const char *detail, char *err,
+		       size_t errlen)
+{
+	struct vqr_close c;
+	struct timespec now;
+	int rc;
+
+	if (!s->rec) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s",
+				 s->rec_error[0] ? s->rec_error : "not recording");
+		return s->rec_error[0] ? -1 : 0;
+	}
+	memset(&c, 0, sizeof(c));
+	clock_gettime(CLOCK_REALTIME, &now);
+	c.wall_end_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	c.events = vqp_writer_events_written(s->rec);
+	/* What happened while recording (events carry the same, except
+	 * after the last of them: readers take the rest from here). */
+	c.lost = s->lost - s->rec_lost_base;
+	c.violations = s->violations - s->rec_violations_base;
+	c.reason = reason;
+	vqp_copy_string(c.detail, sizeof(c.detail), detail);
+	c.ts_end = 0;
+	rc = vqp_writer_close(s->rec, &c, err, errlen);
+	s->rec = NULL;
+	return rc == VQP_OK ? 0 : -1;
+}
+
+bool source_recording(const struct source *s)
+{
+	return s->rec != NULL;
+}
+
+static int ask_vm(struct source *s, enum monitor_command c, char *err, size_t errlen)
+{
+	if (!s->monitor || s->ended) {
+		snprintf(err, errlen, "no VM to %s", c == MONITOR_STOP_VM ? "pause" : "resume");
+		return -1;
+	}
+	monitor_command(s->monitor, c);
+	return 0;
+}
+
+int source_pause(struct source *s, char *err, size_t errlen)
+{
+	return ask_vm(s, MONITOR_STOP_VM, err, errlen);
+}
+
+int source_resume(struct source *s, char *err, size_t errlen)
+{
+	return ask_vm(s, MONITOR_CONT_VM, err, errlen);
+}
+
+int source_quit_vm(struct source *s, int timeout_ms, char *err, size_t errlen)
+{
+	if (s->monitor) {
+		s->qmp = monitor_stop(s->monitor);
+		s->monitor = NULL;
+	}
+	if (!s->qmp || !qmp_connected(s->qmp)) {
+		snprintf(err, errlen, "QEMU is gone already");
+		return -1;
+	}
+	return qmp_quit(s->qmp, timeout_ms, err, errlen);
+}
+
+const struct guest_mem *source_guest_mem(const struct source *s)
+{
+	return s->kind == SOURCE_LIVE && s->map.ram ? &s->ram : NULL;
+}
+
+uint64_t source_request_chain(struct source *s, const struct model_queue *q, uint16_t avail_pos,
+			      uint16_t head)
+{
+	if (!s->monitor || s->ended || !q->have_device) {
+		chain_view_begin(&s->chain, head, "QMP");
+		snprintf(s->chain.note, sizeof(s->chain.note), "%s",
+			 "no guest RAM and no device view: the chain cannot be read");
+		s->chain_answered = ++s->chain_request;
+		return 0;
+	}
+	monitor_chain(s->monitor, q->device.path, q->device.queue_index, avail_pos, head,
+		      ++s->chain_request);
+	return s->chain_request;
+}
+
+void source_overview(const struct source *s, struct overview_source *out)
+{
+	out->name = s->name;
+	out->vm = vm_state_name(s->vm);
+	out->recording = s->rec ? s->rec_path : NULL;
+	out->region_status = s->region_status;
+}
+
+bool source_can_step(const struct source *s)
+{
+	return s->kind == SOURCE_LIVE && s->region.valid && s->region.ctrl &&
+	       (s->region.layout.flags & VQT_HDR_F_STEP_CAPABLE);
+}
+
+void source_step_mode(struct source *s, bool on)
+{
+	if (!source_can_step(s))
+		return;
+	if (on)
+		vqp_control_heartbeat(&s->region);
+	vqp_control_step_mode(&s->region, on);
+}
+
+void source_step_grant(struct source *s, uint32_t tokens)
+{
+	if (source_can_step(s)) {
+		vqp_control_heartbeat(&s->region);
+		vqp_control_grant(&s->region, tokens);
+	}
+}

@@ -1,0 +1,168 @@
+/* source.h - where a session's data comes from: a live VM (QMP socket:
+ * trace region, queue table, device-side sampling, QMP events) or a
+ * recording.  A source feeds the model and, while recording, a .vqt
+ * writer; views and commands never touch QMP or files themselves.
+ *
+ * A live source keeps working without a trace region (an uninstrumented
+ * guest shows its queues from the device side only) and without the
+ * device view (QEMU older than 7.2).  When QEMU goes away the source
+ * drains what is left in the region, closes any recording in order and
+ * reports why it ended.
+ *
+ * QMP talk after the attach (device sampling, events, stop/cont, chains)
+ * runs on the source's monitor thread (monitor.h), so source_poll() never
+ * waits for QEMU: it drains the region and takes whatever the monitor has
+ * ready.  Requests (source_pause, source_request_chain) return at once;
+ * their answers arrive through later source_poll() calls.
+ */
+#ifndef VQ_SOURCE_H
+#define VQ_SOURCE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/guest_mem.h"
+#include "core/model.h"
+#include "core/overview.h"
+#include "core/ring_view.h"
+#include "devview.h"
+#include "discover.h"
+#include "vqproto.h"
+
+struct monitor;
+struct monitor_report;
+
+enum source_kind { SOURCE_LIVE, SOURCE_FILE };
+enum vm_state { VM_UNKNOWN, VM_RUNNING, VM_PAUSED, VM_GONE };
+
+struct source_opts {
+	unsigned device_hz;  /* device-side sampling per second; 0: 5 */
+	bool no_device;	     /* no device-side sampling at all */
+	unsigned table_hz;   /* queue-table snapshots per second; 0: 10 */
+	bool only_new;	     /* live: skip records already in the ring */
+	int qmp_timeout_ms;  /* 0: 5000 */
+	unsigned file_flags; /* VQP_OPEN_SALVAGE */
+	bool map_ram;	     /* map guest RAM when it is a shared file (default off) */
+};
+
+struct source {
+	enum source_kind kind;
+	struct source_opts opts;
+	char name[PATH_MAX + 16]; /* "qmp:PATH" or the file path */
+
+	/* Live. */
+	struct qmp *qmp;	 /* during source_open only; then the monitor's */
+	struct monitor *monitor; /* QMP thread (monitor.h) */
+	struct monitor_report *report;
+	char qemu_version[32];
+	struct vq_target target;
+	struct vq_mapping map;
+	bool have_region;	  /* the trace region is mapped */
+	struct vqp_region region; /* r.valid once the producer is seen */
+	struct vqp_reader reader;
+	char region_status[320]; /* why there is no data from the region */
+	struct guest_mem ram;	 /* reads of guest RAM through map, when mapped */
+	bool device_ready;	 /* the first device sample (or why none) came */
+	char device_status[320]; /* what is wrong with the device view, or "" */
+	enum vm_state vm;
+	uint64_t last_table_ns, last_flush_ns;
+	uint64_t generation_seen;
+
+	/* Answers to requests: a message for the user (VM stop/cont
+	 * failed), counted so a view shows each once, and the last chain. */
+	uint64_t notices;
+	char notice[256];
+	uint64_t chain_request, chain_answered;
+	struct chain_view chain;
+
+	/* File. */
+	struct vqp_file *file;
+	size_t next_chunk;
+	bool file_started;
+	uint32_t file_generation;
+	char file_note[256];
+
+	/* Both. */
+	bool ended;
+	uint32_t end_kind; /* VQR_END_* */
+	char end_reason[256];
+	char last_qmp_event[64];
+	uint64_t events, lost, violations;
+	uint64_t pending_violations; /* for the recording */
+	struct vqt_event *buf;
+	size_t bufcap;
+
+	/* Recording in progress (live only). */
+	struct vqp_writer *rec;
+	char rec_path[PATH_MAX];
+	char rec_error[256];
+	uint64_t rec_last_queues_ns;
+	uint64_t rec_lost_base, rec_violations_base; /* totals when it started */
+
+	/* Optional: called after each batch of events reached the model.  A
+	 * batch holds at most bufcap events, so a model whose history keeps
+	 * at least bufcap entries still has all of them (vqscope dump and
+	 * export read events this way, see walk.h). */
+	void (*on_events)(void *ctx, struct vq_model *m);
+	void *on_events_ctx;
+};
+
+/* Open SPEC: a QMP unix socket (live) or a recording file.  Returns NULL
+ * with err on failure. */
+struct source *source_open(const char *spec, const struct source_opts *opts, char *err,
+			   size_t errlen);
+/* Stops a recording in progress (as if the source ended) and frees. */
+void source_close(struct source *s);
+
+/* The fd to poll() for news from the monitor thread, or -1. */
+int source_fd(const struct source *s);
+
+/* Live: pull everything available into m (and the recording).  File: feed
+ * the whole next chunk.  Returns 1 once the source has ended (end_reason
+ * set), else 0.  host_now_ns is CLOCK_MONOTONIC. */
+int source_poll(struct source *s, struct vq_model *m, uint64_t host_now_ns);
+
+/* File: feed chunks until the model's time passes until_ns; returns false
+ * at the end of the file. */
+bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns);
+/* File: feed everything (reports, exports). */
+void source_file_all(struct source *s, struct vq_model *m);
+
+/* Recording (live sources). */
+int source_record_start(struct source *s, const char *path, bool overwrite, char *err,
+			size_t errlen);
+/* Close the recording in order: CLOSE (reason, totals), index, fsync. */
+int source_record_stop(struct source *s, uint32_t reason, const char *detail, char *err,
+		       size_t errlen);
+bool source_recording(const struct source *s);
+
+/* VM control (live): asks QEMU (QMP stop/cont) without waiting; a failure
+ * shows up as a notice, success as the STOP/RESUME event.  -1 with err
+ * when there is no VM to ask. */
+int source_pause(struct source *s, char *err, size_t errlen);
+int source_resume(struct source *s, char *err, size_t errlen);
+/* Stop the monitor thread and quit QEMU (QMP quit), waiting up to
+ * timeout_ms.  For `vqscope run`, after the watching ended. */
+int source_quit_vm(struct source *s, int timeout_ms, char *err, size_t errlen);
+
+/* Guest RAM (live, when mapped), or NULL. */
+const struct guest_mem *source_guest_mem(const struct source *s);
+/* Ask QEMU for the chain at avail ring position avail_pos of queue q
+ * (which should be head).  The answer lands in s->chain once
+ * s->chain_answered == the returned request number; 0 when it cannot be
+ * asked (s->chain.note says why). */
+uint64_t source_request_chain(struct source *s, const struct model_queue *q, uint16_t avail_pos,
+			      uint16_t head);
+/* How the overview names this source. */
+void source_overview(const struct source *s, struct overview_source *out);
+/* Step mode: the producer waits before each event for a token. */
+bool source_can_step(const struct source *s);
+void source_step_mode(struct source *s, bool on);
+void source_step_grant(struct source *s, uint32_t tokens);
+
+uint64_t host_now_ns(void);
+const char *vm_state_name(enum vm_state v);
+
+#endif /* VQ_SOURCE_H */
