@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <langinfo.h>
+#include <limits.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -389,16 +390,20 @@ static void sample_chain(struct tui *t, unsigned slot, uint64_t now)
 	} else if (mem) {
 		chain_view_ram(&t->chain, mem, q, t->ring_head);
 	} else if (changed || (!t->chain_request && now - t->chain_at_ns >= QUEUE_CHAIN_AGE_NS)) {
-		chain_view_begin(&t->chain, t->ring_head, "QMP");
+		/* A new selection starts empty; a refresh keeps showing the
+		 * last answer until the next one comes. */
+		if (changed)
+			chain_view_begin(&t->chain, t->ring_head, "QMP");
 		if (!avail_position(t->ring, t->ring_head, &pos)) {
-			snprintf(
-			    t->chain.note, sizeof(t->chain.note),
-			    "head %u is not among the recent avail entries: QMP cannot find it",
-			    t->ring_head);
+			chain_view_begin(&t->chain, t->ring_head, "QMP");
+			snprintf(t->chain.note, sizeof(t->chain.note),
+				 "head %u is not among the recent avail entries: QMP cannot find it",
+				 t->ring_head);
 			t->chain_request = 0;
 		} else {
-			snprintf(t->chain.note, sizeof(t->chain.note), "%s",
-				 "asking QEMU (x-query-virtio-queue-element)...");
+			if (changed)
+				snprintf(t->chain.note, sizeof(t->chain.note), "%s",
+					 "asking QEMU (x-query-virtio-queue-element)...");
 			t->chain_request = source_request_chain(t->src, q, pos, t->ring_head);
 			if (!t->chain_request)
 				t->chain = t->src->chain;
@@ -1146,6 +1151,7 @@ enum tui_result tui_run(struct source *s, struct vq_model *m, const struct tui_o
 	if (t->replay && t->refresh_ns > REPLAY_REFRESH_MAX)
 		t->refresh_ns = REPLAY_REFRESH_MAX;
 	t->ring->valid = false;
+	t->chain_slot = UINT_MAX; /* nothing chosen yet: the first is a change */
 	t->result = TUI_RESULT_OK;
 	t->notices_seen = s->notices;
 
