@@ -15,4 +15,26 @@ $(VQGUEST_RLIB): guest-driver/rust/vqscope_guest.rs
 	$(call msg,RUSTC,$<)$(RUSTC) $(RUST_FLAGS) --crate-type rlib --crate-name vqscope_guest \
 		$< -o $@
 
-ALL_TARGETS += $(VQGUEST_RLIB)
+# Programs of tests/rust/.
+RUST_TEST_DIR := $(O)/tests/rust
+EXTRA_CFLAGS_tests/rust := -Wconversion
+
+# The layout check: the C compiler's sizes, offsets and constants, turned
+# into Rust assertions that layout_check compiles and runs.
+
+$(RUST_TEST_DIR)/layout_dump: $(RUST_TEST_DIR)/layout_dump.o
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
+
+$(RUST_TEST_DIR)/layout.txt: $(RUST_TEST_DIR)/layout_dump
+	$(call msg,GEN,$@)$< >$@
+
+$(RUST_TEST_DIR)/layout_checks.rs: $(RUST_TEST_DIR)/layout.txt tests/rust/gen-layout-check.sh
+	$(call msg,GEN,$@)bash tests/rust/gen-layout-check.sh <$< >$@
+
+$(RUST_TEST_DIR)/layout_check: tests/rust/layout_check.rs $(RUST_TEST_DIR)/layout_checks.rs \
+		$(VQGUEST_RLIB)
+	$(call msg,RUSTC,$<)VQ_LAYOUT_CHECKS=$(abspath $(RUST_TEST_DIR)/layout_checks.rs) \
+		$(RUSTC) $(RUST_FLAGS) $(RUST_EXTERN) $< -o $@
+
+ALL_TARGETS += $(VQGUEST_RLIB) $(RUST_TEST_DIR)/layout_check
+FORMAT_SOURCES += $(wildcard tests/rust/*.[ch])
