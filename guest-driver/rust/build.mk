@@ -9,6 +9,9 @@ export RUSTC
 RUST_FLAGS := --edition 2021 -C opt-level=2 -D warnings
 VQGUEST_RLIB := $(O)/guest-driver/rust/libvqscope_guest.rlib
 RUST_EXTERN = --extern vqscope_guest=$(VQGUEST_RLIB)
+# Links a Rust program with the hosted C library; as a link argument it
+# comes after the binding's rlib, whose calls it resolves.
+RUST_LINK_GUEST = -C link-arg=$(abspath $(LIBVQGUEST_HOSTED))
 
 $(VQGUEST_RLIB): guest-driver/rust/vqscope_guest.rs
 	@mkdir -p $(@D)
@@ -36,5 +39,9 @@ $(RUST_TEST_DIR)/layout_check: tests/rust/layout_check.rs $(RUST_TEST_DIR)/layou
 	$(call msg,RUSTC,$<)VQ_LAYOUT_CHECKS=$(abspath $(RUST_TEST_DIR)/layout_checks.rs) \
 		$(RUSTC) $(RUST_FLAGS) $(RUST_EXTERN) $< -o $@
 
-ALL_TARGETS += $(VQGUEST_RLIB) $(RUST_TEST_DIR)/layout_check
+# A Rust producer that writes every event type through the binding.
+$(RUST_TEST_DIR)/rust_guest: tests/rust/rust_guest.rs $(VQGUEST_RLIB) $(LIBVQGUEST_HOSTED)
+	$(call msg,RUSTC,$<)$(RUSTC) $(RUST_FLAGS) $(RUST_EXTERN) $< $(RUST_LINK_GUEST) -o $@
+
+ALL_TARGETS += $(VQGUEST_RLIB) $(RUST_TEST_DIR)/layout_check $(RUST_TEST_DIR)/rust_guest
 FORMAT_SOURCES += $(wildcard tests/rust/*.[ch])
