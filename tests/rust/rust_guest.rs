@@ -13,7 +13,8 @@
 //! notification changes, marks, and an error on a queue and on none;
 //! rust0.events torn down, used once while gone (the library writes an
 //! ERROR for that), and registered again into the same slot.  The error
-//! codes of init and registration are checked on the way.
+//! codes of init and registration are checked on the way, Error::Full on
+//! a second region whose queue table it fills.
 
 use core::ptr::addr_of;
 use std::process::exit;
@@ -111,6 +112,36 @@ fn frames(t: &mut Tracer, queue: Queue) {
     }
 }
 
+/// On a region of its own: once the VQ_TRACE_MAX_QUEUES slots are taken,
+/// registration says Error::Full.
+fn full_table(config: &Config) {
+    let mut region = vec![Page([0; 4096]); VQT_REGION_MIN as usize / 4096];
+    let mut storage = Box::new(VqTrace::new());
+    let region_ptr = region.as_mut_ptr() as *mut u8;
+    // Safety: the region outlives the tracer and nothing else writes it.
+    let mut t = match unsafe { Tracer::init(&mut storage, region_ptr, VQT_REGION_MIN, config) } {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "rust_guest: vq_trace_init of a 64 KiB region failed: {:?}",
+                e
+            );
+            exit(1);
+        }
+    };
+    let info = requests_queue(8, b"rust0.many\0");
+    for slot in 0..VQ_TRACE_MAX_QUEUES as i32 {
+        expect(
+            t.register_queue(&info).map(Queue::slot) == Ok(slot),
+            "a queue table with free slots did not give the next one",
+        );
+    }
+    expect(
+        t.register_queue(&info) == Err(Error::Full),
+        "a full queue table did not say Error::Full",
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 2 {
@@ -156,6 +187,7 @@ fn main() {
         }
     };
 
+    full_table(&config);
     let requests = t.register_queue(&requests_queue(16, b"rust0.requests\0"));
     let mut events_info = requests_queue(8, b"rust0.events\0");
     events_info.queue_index = 1;

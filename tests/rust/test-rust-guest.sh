@@ -13,7 +13,7 @@ CHECK_TRACE=$BUILD/tests/guest/check_trace
 [ -x "$CHECK_TRACE" ] || fail "$CHECK_TRACE is missing (run make)"
 
 timeout 60 "$RUST_GUEST" "$T/rust.region" || fail "rust_guest failed"
-pass "the Rust producer ran (init and registration errors came back as Error::Invalid)"
+pass "the Rust producer ran (init and registration errors came back as Error::Invalid and Error::Full)"
 
 # From rust_guest.rs: FRAMES=3 frames of COMMANDS=4 requests on
 # rust0.requests (NDESC=2 descriptors, 100..400 bytes, WRITTEN=16 bytes
