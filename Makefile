@@ -74,6 +74,7 @@ all: deps-quiet
 
 include protocol/build.mk
 include guest-driver/build.mk
+-include guest-driver/rust/build.mk
 -include guest-driver/demo/build.mk
 -include tracer/build.mk
 -include tui/build.mk

@@ -13,6 +13,7 @@ packages=(
 	libcmocka-dev libclang-rt-14-dev
 	bpftool qemu-system-x86 qemu-utils
 	tmux cpio busybox-static valgrind python3
+	rustc # Debian's 1.63: the Rust binding (guest-driver/rust) and its tests
 )
 
 missing=()

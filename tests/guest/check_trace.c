@@ -18,6 +18,17 @@
  *   --queue NAME         the driver's main queue (default gpu0.control)
  *   --irq | --no-irq     the main queue has used-buffer notifications on and
  *                        received interrupts / has them off and received none
+ *   --events TYPE=N      exactly N records of TYPE (ADD, KICK, ..., as vqscope
+ *                        dump names them) in the region; repeatable.  ERROR
+ *                        records are violations unless --events ERROR=N
+ *                        says how many to expect
+ *   --counter NAME=N     the main queue's counter NAME (ADDS, DESCS, ...,
+ *                        enum vqt_counter without VQT_C_) is N; repeatable
+ *   --log-bytes N        LOG events reported exactly N bytes
+ *
+ * A queue registered again after it was torn down (a device reset, virtio
+ * 1.2 section 2.4) starts over at ring index 0 with nothing in flight, its
+ * counters continuing.
  *
  * Every violated invariant is printed on its own line; the exit status is
  * 1 if any was, 2 on bad usage or unreadable input.
@@ -31,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -157,10 +169,15 @@ struct check_options {
 	const char *ram;
 	int irq;	   /* 1: interrupts expected, 0: none, -1: any */
 	const char *queue; /* the main queue's name */
+	/* Exact counts; -1: any. */
+	long events[VQT_EV_TYPE_COUNT]; /* records of each type */
+	long counters[VQT_C_COUNT];	/* the main queue's table counters */
+	long log_bytes;
 };
 
 struct queue_state {
 	int registered;
+	int gone; /* torn down, not registered again yet */
 	uint16_t ring_size;
 	uint16_t next_avail, next_used; /* free-running, as the driver's */
 	uint16_t adds_since_kick;
@@ -200,13 +217,23 @@ static void check_event(struct queue_state *qs, const struct vqt_event *e, uint6
 	uint64_t *c = q->counted;
 
 	if (e->type == VQT_EV_QUEUE) {
-		if (e->ndesc == VQT_QS_ACTIVE && !q->registered) {
+		if (e->ndesc == VQT_QS_ACTIVE && (!q->registered || q->gone)) {
+			/* First registration, or again after a device reset
+			 * (2.4): the rings start over at index 0 with nothing
+			 * in flight.  Counters, and the library's count of adds
+			 * since the last kick, run on. */
 			q->registered = 1;
+			q->gone = 0;
 			q->ring_size = e->ring_idx;
+			q->next_avail = q->next_used = 0;
 			q->callbacks = -1;
+			free(q->in_flight);
 			q->in_flight = calloc(q->ring_size, 1);
+			q->in_flight_count = 0;
 			if (!q->in_flight)
 				die("out of memory");
+		} else if (e->ndesc == VQT_QS_GONE && q->registered) {
+			q->gone = 1;
 		}
 		return;
 	}
@@ -368,6 +395,22 @@ static void check_policy_kinds(const struct trace *t, unsigned slot, const char 
 			  c[VQT_C_BARRIERS_MB]);
 }
 
+/* The main queue's counters have the values --counter asked for. */
+static void check_expected_counters(const struct trace *t, unsigned slot,
+				    const struct check_options *o)
+{
+	struct vqt_queue snap;
+	char err[VQP_ERRLEN];
+
+	if (vqp_queue_snapshot(&t->region, slot, &snap, err, sizeof(err)) != VQP_OK)
+		return; /* reported by check_queue_table */
+	for (unsigned i = 0; i < VQT_C_COUNT; i++)
+		if (o->counters[i] >= 0 && snap.counters[i] != (uint64_t)o->counters[i])
+			violation("queue slot %u (%s): counter %s is %" PRIu64 ", expected %ld",
+				  slot, snap.name, counter_names[i], snap.counters[i],
+				  o->counters[i]);
+}
+
 /* The rings in guest RAM hold the indices the queue table reports. */
 static void check_guest_ram(const struct trace *t, unsigned slot, const char *path)
 {
@@ -401,7 +444,7 @@ static int cmd_check(const char *path, const struct check_options *o)
 	uint64_t frames_without_log = 0, frames_with_log = 0, last_ts = 0;
 	uint64_t frame_commands = 0, bad_commands = 0;
 	int in_frame = 0, frame_logged = 0;
-	uint64_t errors = 0;
+	uint64_t errors = 0, by_type[VQT_EV_TYPE_COUNT] = {0};
 	int control = -1;
 
 	subject = path;
@@ -427,6 +470,8 @@ static int cmd_check(const char *path, const struct check_options *o)
 				  " to %" PRIu64,
 				  seq, last_ts, e->ts);
 		last_ts = e->ts;
+		if (e->type < VQT_EV_TYPE_COUNT)
+			by_type[e->type]++;
 		switch (e->type) {
 		case VQT_EV_FRAME_BEGIN:
 			if (in_frame)
@@ -472,8 +517,9 @@ static int cmd_check(const char *path, const struct check_options *o)
 			continue;
 		case VQT_EV_ERROR:
 			errors++;
-			violation("record %" PRIu64 ": ERROR code %u detail %" PRIu64, seq,
-				  e->ndesc, e->arg);
+			if (o->events[VQT_EV_ERROR] < 0)
+				violation("record %" PRIu64 ": ERROR code %u detail %" PRIu64, seq,
+					  e->ndesc, e->arg);
 			if (e->queue == VQT_QUEUE_NONE)
 				continue;
 			break;
@@ -502,9 +548,18 @@ static int cmd_check(const char *path, const struct check_options *o)
 	if (header_u64(&t, offsetof(struct vqt_header, frames)) != frames_ended)
 		violation("header counts %" PRIu64 " frames, FRAME_END events %" PRIu64,
 			  header_u64(&t, offsetof(struct vqt_header, frames)), frames_ended);
-	if (header_u64(&t, offsetof(struct vqt_header, errors)) != 0 || errors)
-		violation("header counts %" PRIu64 " errors",
-			  header_u64(&t, offsetof(struct vqt_header, errors)));
+	if (header_u64(&t, offsetof(struct vqt_header, errors)) != errors)
+		violation("header counts %" PRIu64 " errors, ERROR events %" PRIu64,
+			  header_u64(&t, offsetof(struct vqt_header, errors)), errors);
+	else if (errors && o->events[VQT_EV_ERROR] < 0)
+		violation("header counts %" PRIu64 " errors", errors);
+	for (unsigned i = 0; i < VQT_EV_TYPE_COUNT; i++)
+		if (o->events[i] >= 0 && by_type[i] != (uint64_t)o->events[i])
+			violation("%" PRIu64 " %s records, expected %ld", by_type[i],
+				  vqp_event_type_name(i), o->events[i]);
+	if (o->log_bytes >= 0 && log_bytes != (uint64_t)o->log_bytes)
+		violation("LOG events report %" PRIu64 " bytes, expected %ld", log_bytes,
+			  o->log_bytes);
 	if (header_u64(&t, offsetof(struct vqt_header, log_bytes)) != log_bytes ||
 	    header_u64(&t, offsetof(struct vqt_header, log_ticks)) != log_ticks)
 		violation("header log totals %" PRIu64 " bytes / %" PRIu64
@@ -536,6 +591,8 @@ static int cmd_check(const char *path, const struct check_options *o)
 		check_queue_table(&t, qs, slot);
 		if (o->policy && (int)slot == control)
 			check_policy_kinds(&t, slot, o->policy);
+		if ((int)slot == control)
+			check_expected_counters(&t, slot, o);
 		if (o->ram)
 			check_guest_ram(&t, slot, o->ram);
 		free(qs[slot].in_flight);
@@ -708,6 +765,8 @@ static __attribute__((noreturn)) void usage(void)
 			"                         [--log-per-frame | --no-log-in-frames] "
 			"[--ram FILE]\n"
 			"                         [--irq | --no-irq] [--queue NAME]\n"
+			"                         [--events TYPE=N]... [--counter NAME=N]... "
+			"[--log-bytes N]\n"
 			"       check_trace frames REGION\n"
 			"       check_trace frame-ns REGION\n"
 			"       check_trace screendump PPM WIDTH HEIGHT\n");
@@ -726,6 +785,32 @@ static long number_arg(const char *s, const char *what)
 	return v;
 }
 
+/* NAME=N of --events and --counter: sets *value, returns NAME's index in
+ * names (or by the event type's name when names is NULL). */
+static unsigned count_arg(const char *s, const char *what, const char *const *names, unsigned count,
+			  long *value)
+{
+	const char *eq = strchr(s, '=');
+	char name[32];
+	int index = -1;
+
+	if (!eq || (size_t)(eq - s) >= sizeof(name))
+		die("bad %s '%s' (expected NAME=N)", what, s);
+	memcpy(name, s, (size_t)(eq - s));
+	name[eq - s] = 0;
+	if (!names)
+		index = vqp_event_type_from_name(name);
+	else
+		for (unsigned i = 0; i < count; i++)
+			if (strcasecmp(name, names[i]) == 0)
+				index = (int)i;
+	if (index < 0 || (unsigned)index >= count)
+		die("bad %s '%s' (no %s named %s)", what, s, names ? "counter" : "event type",
+		    name);
+	*value = number_arg(eq + 1, what);
+	return (unsigned)index;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -738,11 +823,22 @@ int main(int argc, char **argv)
 	    {"irq", no_argument, NULL, 'i'},
 	    {"no-irq", no_argument, NULL, 'q'},
 	    {"queue", required_argument, NULL, 'Q'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"counter", required_argument, NULL, 'C'},
+	    {"log-bytes", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct check_options o = {.frames = -1, .commands = -1, .irq = -1, .queue = "gpu0.control"};
+	struct check_options o = {
+	    .frames = -1, .commands = -1, .irq = -1, .queue = "gpu0.control", .log_bytes = -1};
 	uint64_t unused;
+	unsigned index;
+	long value;
 	int c;
+
+	for (unsigned i = 0; i < VQT_EV_TYPE_COUNT; i++)
+		o.events[i] = -1;
+	for (unsigned i = 0; i < VQT_C_COUNT; i++)
+		o.counters[i] = -1;
 
 	if (argc < 3)
 		usage();
@@ -786,6 +882,17 @@ int main(int argc, char **argv)
 		case 'i':
 		case 'q':
 			o.irq = c == 'i';
+			break;
+		case 'e':
+			index = count_arg(optarg, "--events", NULL, VQT_EV_TYPE_COUNT, &value);
+			o.events[index] = value;
+			break;
+		case 'C':
+			index = count_arg(optarg, "--counter", counter_names, VQT_C_COUNT, &value);
+			o.counters[index] = value;
+			break;
+		case 'L':
+			o.log_bytes = number_arg(optarg, "--log-bytes");
 			break;
 		default:
 			usage();
