@@ -3,7 +3,8 @@
  * records and a new generation breaking ADD/USED pairs, USED without ADD,
  * a command in flight at the end, frames and logs; filters; damaged files
  * (one-line error naming the offset, --salvage); diff of a file with itself
- * and with a changed one. */
+ * and with a changed one.  The whole text output on the same recording is
+ * compared with tests/golden/ by tests/golden/test-golden.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd/cli.h"
+#include "synthetic.h"
 #include "vqproto.h"
 
 #define PATH_LEN 512
@@ -47,149 +49,17 @@ static void path_of(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", tmpdir, name);
 }
 
-/* ---- the synthetic session -------------------- */
+/* ---- the synthetic session (tests/lib/synthetic.c) -------------------- */
 
-static struct vqt_event ev(uint64_t seq, uint64_t ts, uint8_t type, uint8_t queue)
-{
-	struct vqt_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.seq = (uint32_t)seq;
-	e.ts = ts;
-	e.type = type;
-	e.queue = queue;
-	return e;
-}
-
-static struct vqt_event add(uint64_t seq, uint64_t ts, uint16_t head, uint16_t idx)
-{
-	struct vqt_event e = ev(seq, ts, VQT_EV_ADD, 0);
-
-	e.head = head;
-	e.ring_idx = idx;
-	e.ndesc = 2;
-	e.len = 100 + head;
-	e.arg = 1;
-	return e;
-}
-
-static struct vqt_event used(uint64_t seq, uint64_t ts, uint16_t head, uint16_t idx)
-{
-	struct vqt_event e = ev(seq, ts, VQT_EV_USED, 0);
-
-	e.head = head;
-	e.ring_idx = idx;
-	e.ndesc = 2;
-	e.len = 24;
-	return e;
-}
-
-static void put(struct vqp_writer *w, uint32_t generation, const struct vqt_event *e, size_t n)
-{
-	char err[VQP_ERRLEN];
-
-	/* Each call's first record carries its full sequence number. */
-	if (vqp_writer_events(w, generation, e[0].seq, e, n, 0, 0, err, sizeof(err)) != VQP_OK)
-		fail_msg("events: %s", err);
-}
-
-static void put_region(struct vqp_writer *w, uint32_t generation)
-{
-	struct vqr_region r = {.generation = generation,
-			       .ring_records = 1024,
-			       .region_size = 65536,
-			       .ts_hz = 1000000000,
-			       .ts_source = VQT_TS_MONOTONIC};
-	char err[VQP_ERRLEN];
-
-	snprintf(r.producer, sizeof(r.producer), "unit test");
-	if (vqp_writer_region(w, &r, err, sizeof(err)) != VQP_OK)
-		fail_msg("region: %s", err);
-	vqp_writer_expect(w, generation, 0);
-}
-
-static void put_queue_names(struct vqp_writer *w, uint32_t generation)
-{
-	struct vqr_queue_entry q;
-	char err[VQP_ERRLEN];
-
-	memset(&q, 0, sizeof(q));
-	q.slot = 0;
-	q.queue.state = VQT_QS_ACTIVE;
-	q.queue.ring_size = 8;
-	q.queue.device_type = 2;
-	snprintf(q.queue.name, sizeof(q.queue.name), "blk0.requests");
-	if (vqp_writer_queues(w, 0, generation, &q, 1, err, sizeof(err)) != VQP_OK)
-		fail_msg("queues: %s", err);
-}
-
-/* Loss and violations the recorder saw after its last events: only in
- * the CLOSE chunk. */
 static uint64_t close_extra_lost, close_extra_violations;
 
-/* ts_hz 1 GHz, so ticks are nanoseconds.  Session time starts at the
- * first event (ts 1000). */
 static void write_session(const char *path, uint64_t log_ns)
 {
-	struct vqp_writer_opts o = {.ts_hz = 1000000000,
-				    .ts_start = 1000,
-				    .ts_source = VQT_TS_MONOTONIC,
-				    .source_kind = VQR_SRC_TEST,
-				    .producer = "unit test"};
 	char err[VQP_ERRLEN];
-	struct vqp_writer *w = vqp_writer_open(path, &o, true, err, sizeof(err));
-	struct vqr_close c = {.reason = VQR_END_NORMAL,
-			      .events = 18,
-			      .lost = 2 + close_extra_lost,
-			      .violations = close_extra_violations};
 
-	if (!w)
-		fail_msg("writer: %s", err);
-	put_region(w, 1);
-	put_queue_names(w, 1);
-
-	struct vqt_event queue = ev(0, 1000, VQT_EV_QUEUE, 0);
-	queue.ndesc = VQT_QS_ACTIVE;
-	queue.ring_idx = 8;
-	struct vqt_event kick = ev(3, 3500, VQT_EV_KICK, 0);
-	kick.ring_idx = 2;
-	kick.len = 2;
-	struct vqt_event first[] = {
-	    queue, add(1, 2000, 0, 0),	add(2, 3000, 1, 1), /* overlaps head 0: a second lane */
-	    kick,  used(4, 5000, 0, 0), used(5, 6000, 1, 1), add(6, 7000, 2, 2)};
-	put(w, 1, first, sizeof(first) / sizeof(first[0]));
-	vqp_writer_flush(w, err, sizeof(err));
-
-	/* Records 7 and 8 are lost: head 2's pair is broken. */
-	struct vqt_event frame_begin = ev(12, 11000, VQT_EV_FRAME_BEGIN, VQT_QUEUE_NONE);
-	frame_begin.arg = 1;
-	struct vqt_event log = ev(13, 12000, VQT_EV_LOG, VQT_QUEUE_NONE);
-	log.len = 10;
-	log.arg = log_ns;
-	struct vqt_event frame_end = ev(14, 13000, VQT_EV_FRAME_END, VQT_QUEUE_NONE);
-	frame_end.arg = 1;
-	frame_end.len = 1;
-	struct vqt_event frame_next = ev(15, 14000, VQT_EV_FRAME_BEGIN, VQT_QUEUE_NONE);
-	frame_next.arg = 2;
-	struct vqt_event second[] = {used(9, 9000, 2, 2),
-				     add(10, 10000, 3, 3),
-				     used(11, 10500, 5, 3), /* head 5 was never added */
-				     frame_begin,
-				     log,
-				     frame_end,
-				     frame_next};
-	put(w, 1, second, sizeof(second) / sizeof(second[0]));
-
-	/* The producer restarts: head 3 never completes. */
-	put_region(w, 2);
-	queue.seq = 0;
-	queue.ts = 500;
-	struct vqt_event third[] = {queue, add(1, 600, 0, 0), used(2, 900, 0, 0),
-				    add(3, 1000, 1, 1)};
-	put(w, 2, third, sizeof(third) / sizeof(third[0]));
-	snprintf(c.detail, sizeof(c.detail), "duration elapsed");
-	if (vqp_writer_close(w, &c, err, sizeof(err)) != VQP_OK)
-		fail_msg("close: %s", err);
+	if (synthetic_session(path, log_ns, close_extra_lost, close_extra_violations, err,
+			      sizeof(err)) != 0)
+		fail_msg("%s", err);
 }
 
 /* Run a command in a child with stdout and stderr in files; returns its
@@ -265,44 +135,6 @@ static void expect_in(const char *path, const char *needle)
 }
 
 /* ---- dump -------------------- */
-
-static void test_dump_lines(void **state)
-{
-	char vqt[PATH_LEN], out[PATH_LEN], err[PATH_LEN];
-	char *text;
-
-	(void)state;
-	prepare(vqt, out, err, "session");
-	assert_int_equal(run(cmd_dump, out, err, "dump", vqt, NULL), EXIT_OK);
-	text = slurp(out);
-	/* Time from the first event; the second generation continues from
-	 * the last time seen (13 us). */
-	assert_string_equal(
-	    text,
-	    "0.000000000 1:0 QUEUE 0 blk0.requests state=active size=8\n"
-	    "0.000001000 1:1 ADD 0 blk0.requests head=0 idx=0 ndesc=2 bytes=100 writable=1\n"
-	    "0.000002000 1:2 ADD 0 blk0.requests head=1 idx=1 ndesc=2 bytes=101 writable=1\n"
-	    "0.000002500 1:3 KICK 0 blk0.requests idx=2 adds=2\n"
-	    "0.000004000 1:4 USED 0 blk0.requests head=0 idx=0 ndesc=2 written=24\n"
-	    "0.000005000 1:5 USED 0 blk0.requests head=1 idx=1 ndesc=2 written=24\n"
-	    "0.000006000 1:6 ADD 0 blk0.requests head=2 idx=2 ndesc=2 bytes=102 writable=1\n"
-	    "lost 2 records\n"
-	    "0.000008000 1:9 USED 0 blk0.requests head=2 idx=2 ndesc=2 written=24\n"
-	    "0.000009000 1:10 ADD 0 blk0.requests head=3 idx=3 ndesc=2 bytes=103 writable=1\n"
-	    "0.000009500 1:11 USED 0 blk0.requests head=5 idx=3 ndesc=2 written=24\n"
-	    "0.000010000 1:12 FRAME_BEGIN - - frame=1\n"
-	    "0.000011000 1:13 LOG - - bytes=10 dur=250ns\n"
-	    "0.000012000 1:14 FRAME_END - - frame=1 commands=1\n"
-	    "0.000013000 1:15 FRAME_BEGIN - - frame=2\n"
-	    "0.000013000 2:0 QUEUE 0 blk0.requests state=active size=8\n"
-	    "0.000013100 2:1 ADD 0 blk0.requests head=0 idx=0 ndesc=2 bytes=100 writable=1\n"
-	    "0.000013400 2:2 USED 0 blk0.requests head=0 idx=0 ndesc=2 written=24\n"
-	    "0.000013500 2:3 ADD 0 blk0.requests head=1 idx=1 ndesc=2 bytes=101 writable=1\n");
-	free(text);
-	text = slurp(err);
-	assert_string_equal(text, "");
-	free(text);
-}
 
 static void test_dump_filters(void **state)
 {
@@ -632,7 +464,6 @@ static void test_diff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dump_lines),
 	    cmocka_unit_test(test_dump_filters),
 	    cmocka_unit_test(test_dump_all_chunks),
 	    cmocka_unit_test(test_damaged_file),

@@ -181,14 +181,15 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
 	for (size_t i = 0; i < n; i++) {
 		const struct model_queue *q = &m->queues[slots[i]];
 		json_object *j = json_object_new_object();
+		uint16_t avail, used;
 
 		json_add_u64(j, "slot", slots[i]);
 		json_object_object_add(j, "name", json_object_new_string(q->name));
 		json_add_u64(j, "ring_size", q->ring_size);
 		json_add_u64(j, "in_flight", q->in_flight);
-		json_add_u64(j, "avail_idx", q->have_table ? q->table.avail_idx : q->avail_idx);
-		json_add_u64(j, "last_used_idx",
-			     q->have_table ? q->table.last_used_idx : q->last_used_idx);
+		model_driver_indices(q, &avail, &used);
+		json_add_u64(j, "avail_idx", avail);
+		json_add_u64(j, "last_used_idx", used);
 		json_add_u64(j, "adds", q->count[MC_ADDS]);
 		json_add_u64(j, "completions", q->count[MC_COMPLETIONS]);
 		json_add_u64(j, "kicks", q->count[MC_KICKS]);

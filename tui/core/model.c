@@ -374,12 +374,22 @@ void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue
 	q = &m->queues[slot];
 	q->table = *t;
 	q->have_table = true;
+	q->table_events = q->count[MC_ADDS] + q->count[MC_COMPLETIONS];
 	if (t->state == VQT_QS_FREE)
 		return;
 	q->active = t->state == VQT_QS_ACTIVE;
 	q->gone = t->state == VQT_QS_GONE;
 	queue_identity_from_table(q, t);
 	q->cb_enabled = !(t->flags & VQT_QF_CB_DISABLED);
+}
+
+void model_driver_indices(const struct model_queue *q, uint16_t *avail_idx, uint16_t *last_used_idx)
+{
+	bool events_newer =
+	    !q->have_table || q->count[MC_ADDS] + q->count[MC_COMPLETIONS] != q->table_events;
+
+	*avail_idx = events_newer ? q->avail_idx : q->table.avail_idx;
+	*last_used_idx = events_newer ? q->last_used_idx : q->table.last_used_idx;
 }
 
 /* ---- frames and stalls ---------------------------------------------------------------------- */

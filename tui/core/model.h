@@ -170,9 +170,11 @@ struct model_queue {
 	uint16_t *pending; /* heads made available since the last kick */
 	uint32_t npending;
 
-	/* Latest queue-table snapshot. */
+	/* Latest queue-table snapshot, and the queue's ADD + USED events
+	 * seen when it came (events after it make them the fresher view). */
 	bool have_table;
 	struct vqt_queue table;
+	uint64_t table_events;
 
 	/* Device-side view from QMP, matched to this queue. */
 	bool have_device;
@@ -311,6 +313,12 @@ void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_
 void model_tick(struct vq_model *m, uint64_t elapsed_ns);
 /* End of input: close the open frame and interval. */
 void model_finish(struct vq_model *m);
+
+/* The driver's avail index and next used index to reap: from the queue
+ * table, or from the events when some came after the last snapshot (or
+ * there is no snapshot). */
+void model_driver_indices(const struct model_queue *q, uint16_t *avail_idx,
+			  uint16_t *last_used_idx);
 
 /* Session nanoseconds of a producer timestamp. */
 uint64_t model_ts_to_ns(const struct vq_model *m, uint64_t ts);

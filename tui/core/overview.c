@@ -92,8 +92,9 @@ void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot
 {
 	const struct model_queue *q = &m->queues[slot];
 	char idx[24], p50[16], p99[16], max[16];
-	uint16_t avail = q->have_table ? q->table.avail_idx : q->avail_idx;
-	uint16_t used = q->have_table ? q->table.last_used_idx : q->last_used_idx;
+	uint16_t avail, used;
+
+	model_driver_indices(q, &avail, &used);
 
 	snprintf(idx, sizeof(idx), "%u/%u", avail, used);
 	format_short_duration(p50, sizeof(p50), hist_quantile(&q->latency, 0.5));

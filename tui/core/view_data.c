@@ -307,6 +307,7 @@ void columns_titles(char *buf, size_t len, const struct column_layout *l, enum o
 static void cell_text(char *t, size_t len, enum column_id c, const struct vq_model *m,
 		      unsigned slot)
 {
+	uint16_t avail, used;
 	const struct model_queue *q = &m->queues[slot];
 
 	switch (c) {
@@ -323,8 +324,8 @@ static void cell_text(char *t, size_t len, enum column_id c, const struct vq_mod
 		snprintf(t, len, "%u", q->in_flight);
 		return;
 	case COL_DRIVER_IDX:
-		snprintf(t, len, "%u/%u", q->have_table ? q->table.avail_idx : q->avail_idx,
-			 q->have_table ? q->table.last_used_idx : q->last_used_idx);
+		model_driver_indices(q, &avail, &used);
+		snprintf(t, len, "%u/%u", avail, used);
 		return;
 	case COL_DEVICE_IDX:
 		if (q->have_device)

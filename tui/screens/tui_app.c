@@ -396,9 +396,10 @@ static void sample_chain(struct tui *t, unsigned slot, uint64_t now)
 			chain_view_begin(&t->chain, t->ring_head, "QMP");
 		if (!avail_position(t->ring, t->ring_head, &pos)) {
 			chain_view_begin(&t->chain, t->ring_head, "QMP");
-			snprintf(t->chain.note, sizeof(t->chain.note),
-				 "head %u is not among the recent avail entries: QMP cannot find it",
-				 t->ring_head);
+			snprintf(
+			    t->chain.note, sizeof(t->chain.note),
+			    "head %u is not among the recent avail entries: QMP cannot find it",
+			    t->ring_head);
 			t->chain_request = 0;
 		} else {
 			if (changed)

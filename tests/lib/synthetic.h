@@ -1,0 +1,25 @@
+/* synthetic.h - a recording whose every line and slice is known, shared by
+ * tests/unit/test_commands.c and the golden files (tests/golden/): one
+ * queue "blk0.requests" of 8 entries, overlapping commands (two lanes),
+ * two lost records breaking an ADD/USED pair, a USED without ADD, frames
+ * and a log write, and a producer restart leaving a command in flight. */
+#ifndef VQ_TEST_SYNTHETIC_H
+#define VQ_TEST_SYNTHETIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vqproto.h"
+
+/* Write it to path (overwriting).  log_ns: the log write's duration.
+ * close_extra_*: loss and violations the recorder saw after its last
+ * events (only in the CLOSE chunk).  0, or -1 with err. */
+int synthetic_session(const char *path, uint64_t log_ns, uint64_t close_extra_lost,
+		      uint64_t close_extra_violations, char *err, size_t errlen);
+
+/* A session of 24 frames on the same queue: commands with polls and
+ * barriers, a log write per frame, one frame stalled by its log and one
+ * by a slow command. */
+int synthetic_frames(const char *path, char *err, size_t errlen);
+
+#endif /* VQ_TEST_SYNTHETIC_H */
