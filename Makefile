@@ -1,7 +1,8 @@
 # Makefile - vqscope: protocol library, guest library and demo guest,
 # eBPF tracer, host program, tests, sanitizers, fuzzers and benchmarks.
 #
-#   make            build everything into $(O) (default build/)
+#   make            build everything into $(O) (default build/); it installs
+#                   nothing, and stops naming a missing build dependency
 #   make test       install missing Debian packages, build, run every test
 #   make demo       boot the demo guest in QEMU and open the live TUI on it
 #   make asan       unit tests and corpus replays under ASan + UBSan
@@ -70,7 +71,23 @@ CLEAN_EXTRA :=
 FORMAT_SOURCES :=
 
 .PHONY: all
-all: deps-quiet
+all:
+
+# ---- build dependencies ------------------------------------------------------
+#
+# Checked when the goals build something; scripts/deps.sh (run by make test,
+# make demo and .ci/run) installs them.  Run-time tools (QEMU, tmux,
+# valgrind) are not needed to build.
+BUILD_PKGS := json-c ncursesw libbpf libelf zlib libzstd cmocka
+BUILD_TOOLS := $(CC) $(or $(CLANG),clang) llvm-strip llvm-nm bpftool ld objcopy ar pkg-config
+NO_BUILD_GOALS := clean deps check-format format
+ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+missing_pkgs := $(strip $(foreach p,$(BUILD_PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
+missing_tools := $(strip $(foreach t,$(BUILD_TOOLS),$(if $(shell command -v $(t) 2>/dev/null),,$(t))))
+ifneq ($(missing_pkgs)$(missing_tools),)
+$(error missing build dependencies:$(if $(missing_pkgs), pkg-config packages: $(missing_pkgs);)$(if $(missing_tools), programs: $(missing_tools);) scripts/deps.sh names the Debian packages and, as root, installs them)
+endif
+endif
 
 include protocol/build.mk
 include guest-driver/build.mk
@@ -93,11 +110,8 @@ $(O)/%.o: %.c
 
 # ---- setup ---------------------------------------------------------------
 
-.PHONY: deps deps-quiet
+.PHONY: deps
 deps:
-	$(Q)bash scripts/deps.sh
-# `make` alone also checks packages but stays silent when all are there.
-deps-quiet:
 	$(Q)bash scripts/deps.sh
 
 # ---- tests ----------------------------------------------------------------

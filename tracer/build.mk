@@ -1,17 +1,22 @@
 # tracer/build.mk - vqscope-trace, the libbpf CO-RE tracer for Linux guests,
 # and the checker its system tests use.
 #
-#   tracer/*.bpf.c  -> $(O)/tracer/*.bpf.o   clang -target bpf, with BTF
+#   tracer/*.bpf.c  -> $(O)/tracer/*.bpf.o   clang -target bpf, with BTF and DWARF
+#                   -> $(O)/tracer/*.stripped.bpf.o   llvm-strip -g (BTF kept)
 #                   -> $(O)/tracer/*.skel.h  bpftool gen skeleton
 #   tracer/*.c      -> $(O)/vqscope-trace    linked statically (libbpf,
 #                                            libelf, zstd, zlib, glibc) so
 #                                            it can be copied into a guest
 
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
 TRACER_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-TRACER_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+# -target bpf has no system include path of its own: take the host
+# compiler's (as libbpf-bootstrap does), after the project's.
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(TRACER_ARCH) $(WARN) \
-	-I/usr/include/$(TRACER_MULTIARCH) -Iprotocol -Itracer
+	-Iprotocol -Itracer $(CLANG_BPF_SYS_INCLUDES)
 
 TRACER_BPF_SRCS := $(wildcard tracer/*.bpf.c)
 TRACER_SKELS := $(TRACER_BPF_SRCS:tracer/%.bpf.c=$(O)/tracer/%.skel.h)
@@ -22,12 +27,18 @@ TRACER_STATIC_LIBS := -l:libbpf.a -l:libelf.a -l:libzstd.a -l:libz.a
 
 EXTRA_CFLAGS_tracer := -I$(O)/tracer
 
-$(O)/tracer/%.bpf.o: tracer/%.bpf.c tracer/vqscope_trace.h tracer/virtio_core.h protocol/vqtrace.h
+# Header dependencies come from the compiler (-MMD, the .d files the top
+# Makefile includes).  The object keeps its DWARF for debugging; the
+# skeleton embeds a copy stripped of it (BTF stays: CO-RE needs it).
+$(O)/tracer/%.bpf.o: tracer/%.bpf.c
 	@mkdir -p $(@D)
-	$(call msg,BPF,$<)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(call msg,BPF,$<)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
-$(O)/tracer/%.skel.h: $(O)/tracer/%.bpf.o
-	$(call msg,GEN-SKEL,$@)$(BPFTOOL) gen skeleton $< > $@
+$(O)/tracer/%.stripped.bpf.o: $(O)/tracer/%.bpf.o
+	$(call msg,STRIP,$@)$(LLVM_STRIP) -g $< -o $@
+
+$(O)/tracer/%.skel.h: $(O)/tracer/%.stripped.bpf.o
+	$(call msg,GEN-SKEL,$@)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # User-space objects include the skeleton.
 $(TRACER_OBJS): $(TRACER_SKELS)
