@@ -1,5 +1,6 @@
 /* main.c - vqscope: an interactive debugger and tracer for virtio
  * virtqueues.  Dispatches to the commands in cmd_*.c. */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* The terminal's character set (UTF-8 or not) for the interactive
+	 * view, set once before any thread starts.  Only LC_CTYPE: numbers
+	 * keep the C locale's format everywhere. */
+	setlocale(LC_CTYPE, "");
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

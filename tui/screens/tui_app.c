@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <langinfo.h>
 #include <limits.h>
-#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1074,7 +1073,9 @@ static void run_loop(struct tui *t)
 
 static int curses_start(struct tui *t, SCREEN **screen, char *err, size_t errlen)
 {
-	setlocale(LC_ALL, "");
+	/* The character set comes from LC_CTYPE, which main() took from the
+	 * environment before any thread started (setlocale is not safe while
+	 * the monitor thread's json-c copies the locale). */
 	t->utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	*screen = newterm(NULL, stdout, stdin);
 	if (!*screen) {
