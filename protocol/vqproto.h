@@ -117,16 +117,20 @@ struct vqp_reader {
 	uint64_t delivered;  /* records returned */
 	uint64_t lost;	     /* records overwritten before they were read */
 	uint64_t violations; /* records dropped as malformed, head jumps */
+	uint64_t dropped;    /* of the violations, records dropped as malformed */
 	char last_violation[VQP_ERRLEN];
 	uint64_t bad_head; /* the garbage head last counted, or 0 */
 };
 
 /* What one vqp_reader_drain call saw. */
 struct vqp_drain_info {
-	uint64_t first_seq;  /* sequence number of out[0] */
-	uint64_t lost;	     /* records lost during this call */
-	uint64_t violations; /* records dropped during this call */
-	uint64_t head;	     /* producer head read at the start */
+	uint64_t first_seq;    /* sequence number of out[0] */
+	uint64_t lost;	       /* records lost during this call */
+	uint64_t violations;   /* violations during this call */
+	uint64_t dropped;      /* of them, records dropped as malformed */
+	uint64_t dropped_tail; /* of those, the ones after the last record
+				* returned (all of them when none was) */
+	uint64_t head;	       /* producer head read at the start */
 };
 
 /* Start reading the (synced) region r.  from_oldest: begin with the oldest
@@ -188,6 +192,13 @@ void vqp_writer_expect(struct vqp_writer *w, uint32_t generation, uint64_t next_
 int vqp_writer_events(struct vqp_writer *w, uint32_t generation, uint64_t first_seq,
 		      const struct vqt_event *ev, size_t count, uint32_t violations,
 		      uint64_t host_mono_ns, char *err, size_t errlen);
+/* n records were dropped as malformed among the sequence numbers missing
+ * before or inside the next batch given to vqp_writer_events (from
+ * vqp_drain_info: dropped - dropped_tail of the drain that returned the
+ * batch, plus the dropped_tail of the drains before it), so readers do not
+ * count them as lost (vqr_events.dropped_before).  Call it before that
+ * batch. */
+void vqp_writer_dropped(struct vqp_writer *w, uint64_t n);
 /* The following write their chunk at once (after pending events). */
 int vqp_writer_queues(struct vqp_writer *w, uint64_t ts, uint32_t generation,
 		      const struct vqr_queue_entry *entries, uint32_t count, char *err,
@@ -257,6 +268,8 @@ struct vqp_events_view {
 	struct vqr_events hdr;
 	const struct vqt_event *events; /* may be unaligned: copy with memcpy */
 	uint32_t count;
+	uint64_t gaps; /* sequence numbers missing between the records */
+	uint64_t lost; /* lost_before + gaps - dropped_before */
 };
 int vqp_decode_events(const void *payload, uint32_t len, struct vqp_events_view *out, char *err,
 		      size_t errlen);

@@ -31,7 +31,7 @@
 #define VQR_TRAILER_MAGIC "VQTINDEX"
 
 #define VQR_VERSION_MAJOR 1
-#define VQR_VERSION_MINOR 0
+#define VQR_VERSION_MINOR 1 /* 1: vqr_events.dropped_before */
 
 #define VQR_CHUNK_ALIGN 8u
 #define VQR_CHUNK_MAX	(64u * 1024u * 1024u) /* largest payload a reader accepts */
@@ -85,10 +85,16 @@ struct vqr_chunk {
 	vq_u32 number; /* 0x0c chunk sequence number in the file, from 0 */
 };
 
-/* EVENTS: a batch of consecutive records drained from the ring.  Records
- * lost between the previous batch and this one are in lost_before, so
- * first_seq == previous first_seq + previous count + lost_before within one
- * generation. */
+/* EVENTS: a batch of consecutive records drained from the ring.  Every
+ * sequence number the reader passed over is delivered (here), lost
+ * (overwritten before it was read), or dropped (read but malformed: a
+ * protocol violation).  Those missing between the previous batch and this
+ * one are counted in lost_before, so first_seq == previous first_seq +
+ * previous count + lost_before within one generation; those missing
+ * between the records of this batch are its gaps.  dropped_before of the
+ * missing ones (before and inside) were dropped, not lost:
+ *   lost = lost_before + gaps - dropped_before.
+ * (Minor version 0 wrote 0 there: every missing record counted as lost.) */
 struct vqr_events {
 	vq_u64 first_seq;	  /* 0x00 sequence number of the first record */
 	vq_u32 count;		  /* 0x08 records that follow */
@@ -96,8 +102,12 @@ struct vqr_events {
 	vq_u64 lost_before;	  /* 0x10 records lost just before this batch */
 	vq_u64 host_mono_ns;	  /* 0x18 host CLOCK_MONOTONIC when drained */
 	vq_u32 violations_before; /* 0x20 protocol violations seen since the
-				   * previous batch (records dropped) */
-	vq_u32 reserved;	  /* 0x24 zero */
+				   * previous batch (dropped records, bad
+				   * heads, bad queue-table slots) */
+	vq_u32 dropped_before;	  /* 0x24 of the missing records, those the
+				   * reader dropped as malformed (each is
+				   * also a violation, in this batch's
+				   * violations_before or an earlier one) */
 				  /* followed by count * struct vqt_event */
 };
 

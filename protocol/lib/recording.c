@@ -62,6 +62,8 @@ struct vqp_writer {
 	uint32_t pending_generation;
 	uint64_t pending_first_seq, pending_last_seq;
 	uint32_t pending_violations;
+	uint32_t pending_dropped; /* of them, records dropped as malformed */
+	uint64_t next_dropped;	  /* vqp_writer_dropped, for the next batch */
 	uint64_t pending_host_mono;
 
 	/* Continuity across chunks of the current generation. */
@@ -260,6 +262,7 @@ int vqp_writer_flush(struct vqp_writer *w, char *err, size_t errlen)
 		eh.lost_before = w->pending_first_seq - w->expect_next;
 	eh.host_mono_ns = w->pending_host_mono;
 	eh.violations_before = w->pending_violations;
+	eh.dropped_before = w->pending_dropped;
 
 	rc = write_chunk(w, VQR_CHUNK_EVENTS, &eh, sizeof(eh), w->pending,
 			 (size_t)w->pending_count * sizeof(struct vqt_event), NULL, 0,
@@ -270,7 +273,13 @@ int vqp_writer_flush(struct vqp_writer *w, char *err, size_t errlen)
 	set_expect(w, w->pending_generation, w->pending_last_seq + 1);
 	w->pending_count = 0;
 	w->pending_violations = 0;
+	w->pending_dropped = 0;
 	return VQP_OK;
+}
+
+void vqp_writer_dropped(struct vqp_writer *w, uint64_t n)
+{
+	w->next_dropped += n;
 }
 
 int vqp_writer_events(struct vqp_writer *w, uint32_t generation, uint64_t first_seq,
@@ -281,6 +290,12 @@ int vqp_writer_events(struct vqp_writer *w, uint32_t generation, uint64_t first_
 	    vqp_writer_flush(w, err, errlen) != VQP_OK)
 		return VQP_IO;
 	w->pending_violations += violations;
+	/* A u32 on disk: more than 4 G malformed records between two chunks
+	 * count as the most that fits (the rest shows as loss). */
+	w->next_dropped += w->pending_dropped;
+	w->pending_dropped =
+	    w->next_dropped > UINT32_MAX ? (uint32_t)UINT32_MAX : (uint32_t)w->next_dropped;
+	w->next_dropped = 0;
 
 	for (size_t i = 0; i < count; i++) {
 		uint64_t seq = first_seq + (uint32_t)(ev[i].seq - (uint32_t)first_seq);
@@ -857,6 +872,7 @@ int vqp_decode_events(const void *payload, uint32_t len, struct vqp_events_view 
 	}
 	out->events = (const struct vqt_event *)((const uint8_t *)payload + sizeof(out->hdr));
 	out->count = out->hdr.count;
+	out->gaps = 0;
 	for (uint32_t i = 0; i < out->count; i++) {
 		struct vqt_event e;
 		uint64_t seq = vqp_events_seq(out, i);
@@ -867,6 +883,8 @@ int vqp_decode_events(const void *payload, uint32_t len, struct vqp_events_view 
 				i, (unsigned long long)seq, (unsigned long long)prev);
 			return VQP_INVALID;
 		}
+		if (i > 0)
+			out->gaps += seq - prev - 1;
 		if (vqp_event_check(&e, VQT_QUEUE_SLOTS_MAX, why, sizeof(why)) != VQP_OK) {
 			set_err(err, errlen, "EVENTS record %u (sequence %llu): %s", i,
 				(unsigned long long)seq, why);
@@ -874,6 +892,15 @@ int vqp_decode_events(const void *payload, uint32_t len, struct vqp_events_view 
 		}
 		prev = seq;
 	}
+	/* Dropped records are among the missing ones (each was counted as a
+	 * violation too, in this chunk or an earlier one). */
+	if (out->hdr.dropped_before > out->hdr.lost_before + out->gaps) {
+		set_err(err, errlen, "EVENTS chunk: %u dropped records, but %llu missing records",
+			out->hdr.dropped_before,
+			(unsigned long long)(out->hdr.lost_before + out->gaps));
+		return VQP_INVALID;
+	}
+	out->lost = out->hdr.lost_before + out->gaps - out->hdr.dropped_before;
 	return VQP_OK;
 }
 

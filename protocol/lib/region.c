@@ -338,14 +338,50 @@ int vqp_event_check(const struct vqt_event *e, unsigned queue_slots, char *err, 
 
 /* ---- ring reader ---------------------------------------------------------------------- */
 
+static void note_violation(struct vqp_reader *rd, const char *what);
+
+/* A head the producer really published has its last record committed:
+ * the slot of head - 1 carries that sequence number, or head - 2 when the
+ * producer skipped it as lost (vq_trace_lost marks skipped slots so), until
+ * the producer laps it, which takes a whole ring's worth of events.  A
+ * garbage head passes by chance once in 2^31. */
+static bool head_committed(const struct vqp_region *r, uint64_t head)
+{
+	const volatile struct vqt_event *ring =
+	    (const volatile struct vqt_event *)(r->base + r->layout.ring_offset);
+	uint64_t mask = r->layout.ring_records - 1;
+	uint32_t seq;
+
+	if (head == 0)
+		return true;
+	seq = LOAD_ACQUIRE(&ring[(head - 1) & mask].seq);
+	return seq == (uint32_t)(head - 1) || seq == (uint32_t)(head - 2);
+}
+
 void vqp_reader_init(struct vqp_reader *rd, struct vqp_region *r, bool from_oldest)
 {
 	uint64_t head = r->valid ? vqp_region_head(r) : 0;
 	uint64_t records = r->valid ? r->layout.ring_records : 0;
+	char why[VQP_ERRLEN];
 
 	memset(rd, 0, sizeof(*rd));
 	rd->region = r;
 	rd->generation = r->layout.generation;
+	/* Do not start from a head the producer did not publish (garbage in
+	 * the header): read from the start of the ring instead, and let
+	 * the drain count the head as a violation until a real one comes. */
+	for (int tries = 0; r->valid && !head_committed(r, head); tries++) {
+		if (tries == 3) {
+			snprintf(why, sizeof(why),
+				 "ring head %llu at attach does not match its last record",
+				 (unsigned long long)head);
+			note_violation(rd, why);
+			rd->bad_head = head;
+			head = 0;
+			break;
+		}
+		head = vqp_region_head(r);
+	}
 	if (!from_oldest)
 		rd->next = head;
 	else
@@ -464,11 +500,15 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 			snprintf(msg, sizeof(msg), "record %llu: %s", (unsigned long long)s, why);
 			note_violation(rd, msg);
 			info->violations++;
+			rd->dropped++;
+			info->dropped++;
+			info->dropped_tail++;
 			continue;
 		}
 		if (n == 0)
 			info->first_seq = s;
 		n++;
+		info->dropped_tail = 0;
 	}
 	rd->next = s;
 

@@ -9,3 +9,8 @@ $(CHECK_EXPORT): $(O)/tests/host/check_export.o
 
 ALL_TARGETS += $(CHECK_EXPORT)
 FORMAT_SOURCES += $(wildcard tests/host/*.[ch])
+
+HOSTILE_PRODUCER := $(O)/tests/host/hostile_producer
+$(HOSTILE_PRODUCER): $(O)/tests/host/hostile_producer.o $(LIBVQGUEST_HOSTED)
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
+ALL_TARGETS += $(HOSTILE_PRODUCER)

@@ -406,7 +406,8 @@ static void test_repair_adds_index(void **state)
 }
 
 /* Loss is explicit between chunks (lost_before) and implicit inside a
- * chunk (gaps in sequence numbers); both add up. */
+ * chunk (gaps in sequence numbers); both add up, minus the records the
+ * reader dropped as malformed (dropped_before), which are violations. */
 static void test_loss_accounting(void **state)
 {
 	(void)state;
@@ -421,7 +422,8 @@ static void test_loss_accounting(void **state)
 	ev[1] = make_event(16, VQT_EV_MARK);
 	ev[2] = make_event(20, VQT_EV_MARK); /* 3 lost inside */
 	assert_int_equal(vqp_writer_events(w, 1, 15, ev, 3, 0, 0, err, sizeof(err)), VQP_OK);
-	ev[0] = make_event(22, VQT_EV_MARK); /* 1 lost before */
+	ev[0] = make_event(22, VQT_EV_MARK); /* 1 missing before: dropped */
+	vqp_writer_dropped(w, 1);
 	assert_int_equal(vqp_writer_events(w, 1, 22, ev, 1, 2, 0, err, sizeof(err)), VQP_OK);
 	/* Out of order is refused. */
 	ev[0] = make_event(21, VQT_EV_MARK);
@@ -435,8 +437,8 @@ static void test_loss_accounting(void **state)
 	struct vqp_file *f = vqp_file_open(path, 0, err, sizeof(err));
 	assert_non_null(f);
 	assert_int_equal(f->nchunks, 3);
-	uint64_t lost_before[3], gaps = 0;
-	uint32_t violations[3];
+	uint64_t lost_before[3], lost[3], gaps = 0;
+	uint32_t violations[3], dropped[3];
 	for (size_t i = 0; i < 3; i++) {
 		const void *p;
 		uint32_t len;
@@ -445,7 +447,9 @@ static void test_loss_accounting(void **state)
 		assert_int_equal(vqp_file_chunk(f, i, &p, &len, err, sizeof(err)), VQP_OK);
 		assert_int_equal(vqp_decode_events(p, len, &v, err, sizeof(err)), VQP_OK);
 		lost_before[i] = v.hdr.lost_before;
+		lost[i] = v.lost;
 		violations[i] = v.hdr.violations_before;
+		dropped[i] = v.hdr.dropped_before;
 		for (uint32_t k = 1; k < v.count; k++)
 			gaps += vqp_events_seq(&v, k) - vqp_events_seq(&v, k - 1) - 1;
 	}
@@ -454,6 +458,25 @@ static void test_loss_accounting(void **state)
 	assert_int_equal(lost_before[2], 2);
 	assert_int_equal(gaps, 3);
 	assert_int_equal(violations[1], 2);
+	assert_int_equal(dropped[0], 0);
+	assert_int_equal(dropped[1], 1);
+	assert_int_equal(lost[0], 8);
+	assert_int_equal(lost[1], 0);
+	assert_int_equal(lost[2], 2);
+
+	/* A chunk that says more records were dropped than are missing is
+	 * refused. */
+	const void *p;
+	uint32_t len;
+	struct vqp_events_view v;
+	uint8_t bad[sizeof(struct vqr_events) + sizeof(struct vqt_event)];
+
+	assert_int_equal(vqp_file_chunk(f, 1, &p, &len, err, sizeof(err)), VQP_OK);
+	assert_int_equal(len, sizeof(bad));
+	memcpy(bad, p, sizeof(bad));
+	((struct vqr_events *)(void *)bad)->dropped_before = 2;
+	assert_int_equal(vqp_decode_events(bad, sizeof(bad), &v, err, sizeof(err)), VQP_INVALID);
+	assert_non_null(strstr(err, "2 dropped records, but 1 missing"));
 	vqp_file_close(f);
 }
 

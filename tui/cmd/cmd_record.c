@@ -107,7 +107,7 @@ int cmd_record(int argc, char **argv)
 	if (!src)
 		return rc;
 	struct vq_model *m = model_new(&(struct model_opts){.history = 1024});
-	if (!m || source_record_start(src, a.out, a.force, err, sizeof(err)) != 0) {
+	if (!m || source_record_start(src, m, a.out, a.force, err, sizeof(err)) != 0) {
 		cli_error("record", "%s", m ? err : "out of memory");
 		model_free(m);
 		source_close(src);
@@ -142,7 +142,7 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 
-	uint64_t events = src->events, lost = src->lost, violations = src->violations;
+	uint64_t events = m->events, lost = m->lost, violations = m->violations;
 	char why[256];
 	snprintf(why, sizeof(why), "%s", detail);
 	if (source_record_stop(src, reason, why, err, sizeof(err)) != 0) {

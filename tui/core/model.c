@@ -18,6 +18,8 @@
 #define DEFAULT_INTERVAL_NS	 1000000000ull
 #define DEFAULT_DISAGREE_NS	 500000000ull
 #define AUTO_STALL_MIN_FRAMES	 8
+#define TS_BACK_TOLERANCE_NS	 100000000ull	  /* 100 ms */
+#define TS_JUMP_LIMIT_NS	 3600000000000ull /* an hour */
 
 /* ---- histogram ------------------------------------------------------------------ */
 
@@ -225,7 +227,10 @@ static void set_clock(struct vq_model *m, uint64_t ts_hz)
 
 static inline uint64_t ticks_to_ns(const struct vq_model *m, uint64_t ticks)
 {
-	return (uint64_t)(((unsigned __int128)ticks * m->ns_per_tick_q32) >> 32);
+	unsigned __int128 ns = ((unsigned __int128)ticks * m->ns_per_tick_q32) >> 32;
+
+	/* Saturates: a hostile timestamp must not wrap into a small time. */
+	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
 struct vq_model *model_new(const struct model_opts *opts)
@@ -300,9 +305,17 @@ void model_set_producer(struct vq_model *m, uint64_t ts_hz, const char *producer
 
 uint64_t model_ts_to_ns(const struct vq_model *m, uint64_t ts)
 {
+	uint64_t ns;
+
 	if (!m->have_origin || ts <= m->origin_ts)
 		return m->ns_offset;
-	return m->ns_offset + ticks_to_ns(m, ts - m->origin_ts);
+	ns = ticks_to_ns(m, ts - m->origin_ts);
+	return ns > UINT64_MAX - m->ns_offset ? UINT64_MAX : m->ns_offset + ns;
+}
+
+void model_note_host_time(struct vq_model *m, uint64_t host_ns)
+{
+	m->host_ns = host_ns;
 }
 
 /* ---- queues --------------------------------------------------------------------------------- */
@@ -730,24 +743,67 @@ static void on_queue_event(struct vq_model *m, struct model_queue *q, const stru
 	}
 }
 
+/* A producer's events come in time order.  A clock that steps back a
+ * little (several CPUs feeding one ring, TSCs a few microseconds apart)
+ * is clamped; one that steps back more than TS_BACK_TOLERANCE_NS, or
+ * forward more than TS_JUMP_LIMIT_NS beyond what the host's own clock saw
+ * pass, is a protocol violation: the event keeps the previous time. */
+static bool timestamp_ok(struct vq_model *m, const struct vqt_event *e, uint64_t seq)
+{
+	char why[256], d[32], h[32];
+	uint64_t step, host_gap;
+
+	if (!m->have_origin)
+		return true;
+	if (e->ts < m->last_ts) {
+		step = ticks_to_ns(m, m->last_ts - e->ts);
+		if (step <= TS_BACK_TOLERANCE_NS)
+			return true;
+		format_duration(d, sizeof(d), step);
+		snprintf(why, sizeof(why),
+			 "event %u:%llu: timestamp %llu is %s before the previous one (%llu)",
+			 m->generation, (unsigned long long)seq, (unsigned long long)e->ts, d,
+			 (unsigned long long)m->last_ts);
+		model_note_violations(m, 1, why);
+		return false;
+	}
+	step = ticks_to_ns(m, e->ts - m->last_ts);
+	host_gap = m->host_ns > m->last_event_host_ns && m->last_event_host_ns
+		       ? m->host_ns - m->last_event_host_ns
+		       : 0;
+	if (step <= host_gap + TS_JUMP_LIMIT_NS)
+		return true;
+	format_duration(d, sizeof(d), step);
+	format_duration(h, sizeof(h), host_gap);
+	snprintf(why, sizeof(why),
+		 "event %u:%llu: timestamp %llu is %s after the previous one (%llu), while the "
+		 "host's clock moved %s",
+		 m->generation, (unsigned long long)seq, (unsigned long long)e->ts, d,
+		 (unsigned long long)m->last_ts, h);
+	model_note_violations(m, 1, why);
+	return false;
+}
+
 static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_t seq)
 {
 	struct model_queue *q = e->queue < MODEL_QUEUES ? &m->queues[e->queue] : NULL;
 	uint64_t at_ns, dur_ns;
 
-	if (!m->have_origin) {
-		m->have_origin = true;
-		m->origin_ts = e->ts;
-	}
-	/* A producer's events come in time order; a clock that steps back
-	 * (several CPUs feeding one ring) is clamped so time never runs
-	 * backwards in the model. */
-	at_ns = model_ts_to_ns(m, e->ts);
-	if (at_ns < m->now_ns)
+	if (!timestamp_ok(m, e, seq)) {
 		at_ns = m->now_ns;
+	} else {
+		if (!m->have_origin) {
+			m->have_origin = true;
+			m->origin_ts = e->ts;
+		}
+		at_ns = model_ts_to_ns(m, e->ts);
+		if (at_ns < m->now_ns)
+			at_ns = m->now_ns;
+		if (e->ts > m->last_ts)
+			m->last_ts = e->ts;
+		m->last_event_host_ns = m->host_ns;
+	}
 	m->now_ns = at_ns;
-	if (e->ts > m->last_ts)
-		m->last_ts = e->ts;
 
 	m->events++;
 	if (e->type < VQT_EV_TYPE_COUNT)
@@ -867,6 +923,8 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
 	m->in_flight_total = 0;
 	m->resyncs++;
 	m->have_origin = false;
+	m->last_ts = 0;
+	m->last_event_host_ns = 0;
 	m->ns_offset = m->now_ns;
 	model_set_producer(m, ts_hz, producer, generation);
 }

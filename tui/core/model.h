@@ -229,10 +229,12 @@ struct vq_model {
 	uint32_t generation;
 	uint32_t resyncs; /* producer restarts seen */
 	bool have_origin;
-	uint64_t origin_ts; /* producer ticks of session time 0 */
-	uint64_t last_ts;   /* latest event, producer ticks */
-	uint64_t now_ns;    /* latest event, session ns */
-	uint64_t ns_offset; /* added after a resync so time keeps increasing */
+	uint64_t origin_ts;	     /* producer ticks of session time 0 */
+	uint64_t last_ts;	     /* latest event, producer ticks */
+	uint64_t now_ns;	     /* latest event, session ns */
+	uint64_t ns_offset;	     /* added after a resync so time keeps increasing */
+	uint64_t host_ns;	     /* host CLOCK_MONOTONIC of the batch being fed */
+	uint64_t last_event_host_ns; /* host_ns when the latest good event came */
 
 	/* Totals. */
 	uint64_t events;
@@ -303,6 +305,10 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
  * ev[0] (later ones follow from their seq fields). */
 void model_feed(struct vq_model *m, const struct vqt_event *ev, size_t n, uint64_t first_seq);
 void model_note_loss(struct vq_model *m, uint64_t lost);
+/* The host's clock (CLOCK_MONOTONIC ns) when the next batch was drained
+ * (0: unknown): a producer timestamp may jump forward as far as it moved,
+ * plus an hour, before the jump is a violation. */
+void model_note_host_time(struct vq_model *m, uint64_t host_ns);
 void model_note_violations(struct vq_model *m, uint64_t n, const char *last);
 /* A validated queue-table snapshot of slot. */
 void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue *q);

@@ -144,6 +144,11 @@ static void region_sync(struct source *s, struct vq_model *m, uint64_t now)
 			     s->region.layout.generation);
 	/* After a restart read everything the new producer wrote. */
 	vqp_reader_init(&s->reader, &s->region, !(s->opts.only_new && s->generation_seen == 0));
+	if (s->reader.violations) { /* a garbage head at attach */
+		s->violations += s->reader.violations;
+		s->pending_violations += s->reader.violations;
+		model_note_violations(m, s->reader.violations, s->reader.last_violation);
+	}
 	s->generation_seen = s->region.layout.generation;
 	rec_region(s);
 	snapshot_queues(s, m, now, true);
@@ -159,6 +164,7 @@ static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
 		int n = vqp_reader_drain(&s->reader, s->buf, s->bufcap, &info);
 
 		if (n == VQP_RESYNC) {
+			s->dropped_carry = 0; /* the old generation's last gap */
 			s->region.valid = false;
 			region_sync(s, m, now);
 			if (!s->region.valid)
@@ -176,8 +182,20 @@ static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
 			s->pending_violations += v;
 			model_note_violations(m, v, s->reader.last_violation);
 		}
-		if (n <= 0)
+		/* Malformed records are violations, not loss: the recording
+		 * says which of the records missing before each batch were
+		 * dropped, so readers of the file count them the same way.
+		 * Those after the last record returned are missing before
+		 * the next batch. */
+		if (n <= 0) {
+			s->dropped_carry += info.dropped;
 			break;
+		}
+		if (s->rec)
+			vqp_writer_dropped(s->rec,
+					   s->dropped_carry + info.dropped - info.dropped_tail);
+		s->dropped_carry = info.dropped_tail;
+		model_note_host_time(m, now);
 		model_feed(m, s->buf, (size_t)n, info.first_seq);
 		s->events += (uint64_t)n;
 		total += (size_t)n;
@@ -357,7 +375,6 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 	}
 	case VQR_CHUNK_EVENTS: {
 		struct vqp_events_view v;
-		uint64_t gaps = 0;
 
 		if (vqp_decode_events(p, len, &v, err, sizeof(err)) != VQP_OK)
 			break;
@@ -372,17 +389,15 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 		}
 		if (v.count > s->bufcap)
 			break; /* cannot happen: the writer's chunks are smaller */
-		for (uint32_t k = 0; k < v.count; k++) {
+		for (uint32_t k = 0; k < v.count; k++)
 			vqp_events_get(&v, k, &s->buf[k]);
-			if (k)
-				gaps += vqp_events_seq(&v, k) - vqp_events_seq(&v, k - 1) - 1;
-		}
-		model_note_loss(m, v.hdr.lost_before + gaps);
-		s->lost += v.hdr.lost_before + gaps;
+		model_note_loss(m, v.lost);
+		s->lost += v.lost;
 		if (v.hdr.violations_before) {
 			model_note_violations(m, v.hdr.violations_before, "recorded by the reader");
 			s->violations += v.hdr.violations_before;
 		}
+		model_note_host_time(m, v.hdr.host_mono_ns);
 		model_feed(m, s->buf, v.count, v.hdr.first_seq);
 		s->events += v.count;
 		if (s->on_events)
@@ -440,15 +455,16 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 		if (vqp_decode_close(p, len, &c, err, sizeof(err)) != VQP_OK)
 			break;
 		/* Loss and violations the recorder saw after its last events
-		 * are only in its totals. */
-		if (c.lost > s->lost) {
-			model_note_loss(m, c.lost - s->lost);
-			s->lost = c.lost;
+		 * are only in its totals (the recorder's model's: those it
+		 * found in the events, this model found again). */
+		if (c.lost > m->lost) {
+			s->lost += c.lost - m->lost;
+			model_note_loss(m, c.lost - m->lost);
 		}
-		if (c.violations > s->violations) {
-			model_note_violations(m, c.violations - s->violations,
+		if (c.violations > m->violations) {
+			s->violations += c.violations - m->violations;
+			model_note_violations(m, c.violations - m->violations,
 					      "seen by the recorder after its last events");
-			s->violations = c.violations;
 		}
 		s->end_kind = c.reason;
 		vqp_copy_string(s->end_reason, sizeof(s->end_reason), c.detail);
@@ -637,8 +653,8 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 	return s->ended;
 }
 
-int source_record_start(struct source *s, const char *path, bool overwrite, char *err,
-			size_t errlen)
+int source_record_start(struct source *s, struct vq_model *m, const char *path, bool overwrite,
+			char *err, size_t errlen)
 {
 	struct vqp_writer_opts o = {
 	    .ts_hz = s->region.valid ? s->region.layout.ts_hz : 1000000000,
@@ -661,8 +677,11 @@ int source_record_start(struct source *s, const char *path, bool overwrite, char
 	vqp_copy_string(s->rec_path, sizeof(s->rec_path), path);
 	s->rec_error[0] = 0;
 	s->pending_violations = 0;
-	s->rec_lost_base = s->lost;
-	s->rec_violations_base = s->violations;
+	s->dropped_carry = 0;
+	s->rec_model = m;
+	s->rec_events_base = m->events;
+	s->rec_lost_base = m->lost;
+	s->rec_violations_base = m->violations;
 	if (s->region.valid) {
 		rec_region(s);
 		s->rec_last_queues_ns = 0;
@@ -686,11 +705,12 @@ int source_record_stop(struct source *s, uint32_t reason, const char *detail, ch
 	memset(&c, 0, sizeof(c));
 	clock_gettime(CLOCK_REALTIME, &now);
 	c.wall_end_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-	c.events = vqp_writer_events_written(s->rec);
-	/* What happened while recording (events carry the same, except
-	 * after the last of them: readers take the rest from here). */
-	c.lost = s->lost - s->rec_lost_base;
-	c.violations = s->violations - s->rec_violations_base;
+	/* The model's totals while recording: the events carry the same
+	 * (readers find them again), except what came after the last of
+	 * them, which readers take from here. */
+	c.events = s->rec_model->events - s->rec_events_base;
+	c.lost = s->rec_model->lost - s->rec_lost_base;
+	c.violations = s->rec_model->violations - s->rec_violations_base;
 	c.reason = reason;
 	vqp_copy_string(c.detail, sizeof(c.detail), detail);
 	c.ts_end = 0;

@@ -91,6 +91,7 @@ struct source {
 	char last_qmp_event[64];
 	uint64_t events, lost, violations;
 	uint64_t pending_violations; /* for the recording */
+	uint64_t dropped_carry;	     /* malformed records after the last one read */
 	struct vqt_event *buf;
 	size_t bufcap;
 
@@ -99,7 +100,10 @@ struct source {
 	char rec_path[PATH_MAX];
 	char rec_error[256];
 	uint64_t rec_last_queues_ns;
-	uint64_t rec_lost_base, rec_violations_base; /* totals when it started */
+	/* The model the recording's totals come from, and its totals when
+	 * recording started. */
+	const struct vq_model *rec_model;
+	uint64_t rec_events_base, rec_lost_base, rec_violations_base;
 
 	/* Optional: called after each batch of events reached the model.  A
 	 * batch holds at most bufcap events, so a model whose history keeps
@@ -130,9 +134,12 @@ bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns
 /* File: feed everything (reports, exports). */
 void source_file_all(struct source *s, struct vq_model *m);
 
-/* Recording (live sources). */
-int source_record_start(struct source *s, const char *path, bool overwrite, char *err,
-			size_t errlen);
+/* Recording (live sources).  m is the model this source feeds: the
+ * recording's totals (CLOSE) are its counts while recording, so that the
+ * recorder and every reader of the file say the same; it must outlive
+ * the recording. */
+int source_record_start(struct source *s, struct vq_model *m, const char *path, bool overwrite,
+			char *err, size_t errlen);
 /* Close the recording in order: CLOSE (reason, totals), index, fsync. */
 int source_record_stop(struct source *s, uint32_t reason, const char *detail, char *err,
 		       size_t errlen);

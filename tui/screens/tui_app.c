@@ -858,7 +858,7 @@ static int toggle_record(struct tui *t)
 		strftime(path, sizeof(path), "vqscope-%Y%m%d-%H%M%S", &tm);
 		snprintf(path + strlen(path), sizeof(path) - strlen(path), "-%d.vqt", n);
 	}
-	if (source_record_start(t->src, path, false, err, sizeof(err)) != 0) {
+	if (source_record_start(t->src, t->live, path, false, err, sizeof(err)) != 0) {
 		tui_message(t, true, "cannot record: %s", err);
 		return TUI_REDRAW;
 	}
