@@ -14,6 +14,7 @@
  *   - overwrites a committed record with an unknown type;
  *   - writes events with timestamps near 2^63, or an hour back;
  *   - laps the ring: a burst larger than the ring while the reader sleeps.
+ * SEED 0 is a calm producer: commands only, nothing hostile.
  * Prints what it did as one JSON line on stdout.
  */
 #include <errno.h>
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
 	uint64_t jumps = 0, backwards = 0, declared_lost = 0, unknown = 0, huge_ts = 0, back_ts = 0,
 		 laps = 0, commands = 0, end;
 	struct stat st;
+	unsigned seed;
 	double seconds;
 	void *mem;
 	int fd;
@@ -96,7 +98,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	seconds = atof(argv[2]);
-	srand((unsigned)strtoul(argv[3], NULL, 10));
+	seed = (unsigned)strtoul(argv[3], NULL, 10);
+	srand(seed);
 	fd = open(argv[1], O_RDWR);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		fprintf(stderr, "hostile_producer: %s: %s\n", argv[1], strerror(errno));
@@ -114,16 +117,18 @@ int main(int argc, char **argv)
 	/* A garbage head first, while a reader is likely attaching. */
 	for (int i = 0; i < 30; i++, commands++)
 		command();
-	publish(tr.head + (1ull << 41) + 12345);
-	jumps++;
-	sleep_ms(400);
-	publish(tr.head);
+	if (seed) {
+		publish(tr.head + (1ull << 41) + 12345);
+		jumps++;
+		sleep_ms(400);
+		publish(tr.head);
+	}
 
 	end = now_ns() + (uint64_t)(seconds * 1e9);
 	while (now_ns() < end) {
 		for (int i = 0; i < 30; i++, commands++)
 			command();
-		switch (rand() % 12) {
+		switch (seed ? rand() % 12 : 12) {
 		case 0: /* garbage head, seen for a while, then the real one */
 			publish(tr.head + (1ull << 41) + (uint64_t)rand());
 			jumps++;

@@ -20,6 +20,9 @@ enum {
 	EXIT_USAGE = 2,	      /* bad command line */
 	EXIT_SOURCE_GONE = 3, /* the live source went away (QEMU exited); what
 			       * was recorded is closed and valid */
+	EXIT_REGION_GONE = 4, /* the trace region's file shrank under vqscope
+			       * (truncated); what was recorded is closed and
+			       * valid */
 };
 
 #define VQSCOPE_VERSION "0.1"

@@ -85,7 +85,7 @@ int cmd_attach(int argc, char **argv)
 		format_size(size, sizeof(size), s->target.region_size);
 		printf("region     %s (%s, %s, memdev %s)\n", s->target.region_path, size,
 		       s->target.ivshmem_qom_path, s->target.memdev_id);
-		if (!s->map.control)
+		if (!s->map.control_writable)
 			printf("           control page read-only to us: step mode unavailable\n");
 	}
 	if (s->region.valid) {
@@ -96,7 +96,7 @@ int cmd_attach(int argc, char **argv)
 		       (l->flags & VQT_HDR_F_TRACER) ? ", eBPF tracer" : "",
 		       (l->flags & VQT_HDR_F_STEP_CAPABLE) ? ", can step" : "");
 		printf("           %llu records written, ring of %u records\n",
-		       (unsigned long long)vqp_region_head(&s->region), l->ring_records);
+		       (unsigned long long)source_region_head(s), l->ring_records);
 	} else if (s->region_status[0]) {
 		printf("region     %s\n", s->region_status);
 	}
@@ -145,6 +145,10 @@ int cmd_attach(int argc, char **argv)
 	rc = s->ended ? EXIT_SOURCE_GONE : EXIT_OK;
 	if (s->ended)
 		fprintf(stderr, "vqscope attach: %s\n", s->end_reason);
+	if (s->region_gone[0]) {
+		cli_error("attach", "%s", s->region_gone);
+		rc = EXIT_REGION_GONE;
+	}
 	model_free(m);
 	source_close(s);
 	return rc;

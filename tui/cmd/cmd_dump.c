@@ -416,6 +416,9 @@ int cmd_dump(int argc, char **argv)
 	} else if (end == WALK_SOURCE_GONE) {
 		fprintf(stderr, "vqscope dump: %s: %s\n", path, w.src->end_reason);
 		rc = EXIT_SOURCE_GONE;
+	} else if (end == WALK_REGION_GONE) {
+		cli_error("dump", "%s", w.src->region_gone);
+		rc = EXIT_REGION_GONE;
 	}
 	for (size_t i = 0; i < d->nqueue_specs && end != WALK_STOPPED; i++)
 		if (!d->queue_matched[i])

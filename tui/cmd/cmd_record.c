@@ -135,6 +135,12 @@ int cmd_record(int argc, char **argv)
 		}
 		if (duration && now - start >= duration)
 			break;
+		if (src->region_gone[0]) {
+			/* The source closed the recording already, in order. */
+			reason = VQR_END_ERROR;
+			detail = src->region_gone;
+			break;
+		}
 		if (!source_recording(src)) {
 			reason = VQR_END_ERROR;
 			detail = src->rec_error;
@@ -143,9 +149,12 @@ int cmd_record(int argc, char **argv)
 	}
 
 	uint64_t events = m->events, lost = m->lost, violations = m->violations;
-	char why[256];
+	char why[sizeof(src->rec_error)];
 	snprintf(why, sizeof(why), "%s", detail);
-	if (source_record_stop(src, reason, why, err, sizeof(err)) != 0) {
+	if (src->region_gone[0]) {
+		cli_error("record", "%s: %s", a.out, src->rec_error);
+		rc = EXIT_REGION_GONE;
+	} else if (source_record_stop(src, reason, why, err, sizeof(err)) != 0) {
 		cli_error("record", "%s: %s", a.out, err);
 		rc = EXIT_FAIL;
 	} else if (reason == VQR_END_ERROR) {

@@ -117,8 +117,13 @@ static int top_batch(struct source *s, struct vq_model *m, const struct top_opts
 			print_text(m, s, o->sort);
 		}
 		printed++;
-		if (cli_stop_signal || (o->count && printed >= o->count) || s->ended)
+		if (cli_stop_signal || (o->count && printed >= o->count) || s->ended ||
+		    s->region_gone[0])
 			break;
+	}
+	if (s->region_gone[0]) {
+		cli_error("top", "%s", s->region_gone);
+		return EXIT_REGION_GONE;
 	}
 	if (s->ended && s->kind == SOURCE_LIVE) {
 		fprintf(stderr, "vqscope top: %s\n", s->end_reason);
@@ -205,6 +210,9 @@ int top_watch(struct source *s, const struct top_opts *o)
 			break;
 		case TUI_RESULT_SOURCE_GONE:
 			rc = EXIT_SOURCE_GONE;
+			break;
+		case TUI_RESULT_REGION_GONE:
+			rc = EXIT_REGION_GONE;
 			break;
 		default:
 			cli_error("top", "%s", err);

@@ -3,6 +3,7 @@
  * discover.h for the command lines this expects and the RAM layout rule.
  */
 #include "discover.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "qmp.h"
+#include "vqproto.h"
 #include "vqtrace.h"
 
 #define GIB	    ((uint64_t)1024 * 1024 * 1024)
@@ -485,7 +487,7 @@ static int open_checked(const char *path, int flags, uint64_t size, const char *
 
 int target_map_region(const struct vq_target *t, struct vq_mapping *out, char *err, size_t errlen)
 {
-	void *base, *ctrl = NULL;
+	void *base;
 	int fd;
 
 	if (t->region_size < VQT_CONTROL_OFFSET + VQT_PAGE_SIZE || t->region_size > SIZE_MAX) {
@@ -503,21 +505,36 @@ int target_map_region(const struct vq_target *t, struct vq_mapping *out, char *e
 		close(fd);
 		return -1;
 	}
-	if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR) {
-		ctrl = mmap(NULL, VQT_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-			    VQT_CONTROL_OFFSET);
-		if (ctrl == MAP_FAILED) {
-			qmp_errorf(err, errlen, "trace region %s: mmap of the control page: %s",
-				   t->region_path, strerror(errno));
-			munmap(base, (size_t)t->region_size);
-			close(fd);
-			return -1;
-		}
-	}
-	close(fd);
+	/* The fd stays open: the control page is mapped writable from this
+	 * very file once its header is known to be a region's, and the
+	 * file's size is asked again if it shrinks. */
 	out->region = base;
 	out->region_size = (size_t)t->region_size;
-	out->control = ctrl;
+	out->region_fd = fd;
+	out->control_writable = (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+	vqp_copy_string(out->region_path, sizeof(out->region_path), t->region_path);
+	return 0;
+}
+
+int target_map_control(struct vq_mapping *m, char *err, size_t errlen)
+{
+	void *ctrl;
+
+	if (m->control)
+		return 0;
+	if (!m->region || !m->control_writable) {
+		qmp_errorf(err, errlen, "trace region %s: the control page is read-only to us",
+			   m->region_path);
+		return -1;
+	}
+	ctrl = mmap(NULL, VQT_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m->region_fd,
+		    VQT_CONTROL_OFFSET);
+	if (ctrl == MAP_FAILED) {
+		qmp_errorf(err, errlen, "trace region %s: mmap of the control page: %s",
+			   m->region_path, strerror(errno));
+		return -1;
+	}
+	m->control = ctrl;
 	return 0;
 }
 
@@ -541,25 +558,49 @@ int target_map_ram(const struct vq_target *t, struct vq_mapping *out, char *err,
 	if (fd < 0)
 		return -1;
 	base = mmap(NULL, (size_t)t->ram_size, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
 	if (base == MAP_FAILED) {
 		qmp_errorf(err, errlen, "guest RAM %s: mmap: %s", t->ram_path, strerror(errno));
+		close(fd);
 		return -1;
 	}
+	/* Kept open to tell the file's size if it shrinks. */
+	out->ram_fd = fd;
+	out->ram_faulted = false;
 	out->ram = base;
 	out->ram_size = t->ram_size;
 	out->ram_below_4g = t->ram_below_4g;
 	return 0;
 }
 
-void target_unmap(struct vq_mapping *m)
+void target_unmap_region(struct vq_mapping *m)
 {
-	if (m->region)
+	if (m->region) {
 		munmap((void *)m->region, m->region_size);
+		close(m->region_fd);
+	}
 	if (m->control)
 		munmap(m->control, VQT_PAGE_SIZE);
-	if (m->ram)
+	m->region = NULL;
+	m->region_size = 0;
+	m->control = NULL;
+	m->control_writable = false;
+}
+
+void target_unmap_ram(struct vq_mapping *m)
+{
+	if (m->ram) {
 		munmap((void *)m->ram, (size_t)m->ram_size);
+		close(m->ram_fd);
+	}
+	m->ram = NULL;
+	m->ram_size = 0;
+	m->ram_faulted = false;
+}
+
+void target_unmap(struct vq_mapping *m)
+{
+	target_unmap_region(m);
+	target_unmap_ram(m);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -582,13 +623,31 @@ const void *guest_ram_ptr(const struct vq_mapping *m, uint64_t gpa, size_t len)
 	return m->ram + below + gpa;
 }
 
+struct ram_copy {
+	void *buf;
+	const void *from;
+	size_t len;
+};
+
+static void copy_ram(void *ctx)
+{
+	const struct ram_copy *c = ctx;
+
+	memcpy(c->buf, c->from, c->len);
+}
+
 static bool read_guest_ram(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
-	const void *p = guest_ram_ptr(ctx, gpa, len);
+	struct vq_mapping *m = ctx;
+	struct ram_copy c = {buf, guest_ram_ptr(m, gpa, len), len};
 
-	if (!p)
+	if (!c.from || m->ram_faulted)
 		return false;
-	memcpy(buf, p, len);
+	/* The file can shrink under the mapping: a SIGBUS ends the copy. */
+	if (!guard_run(copy_ram, &c)) {
+		m->ram_faulted = true;
+		return false;
+	}
 	return true;
 }
 

@@ -14,8 +14,10 @@
  *   -object memory-backend-file,id=ram,size=128M,mem-path=FILE,share=on
  *   -machine memory-backend=ram
  *
- * The region file is mapped read-only except for the control page, which
- * gets a separate small read-write mapping; guest RAM is mapped read-only.
+ * The region file is mapped read-only.  Its control page gets a separate
+ * small read-write mapping, but only once the header was validated as a
+ * vqscope region (target_map_control): a file that is not one is never
+ * written.  Guest RAM is mapped read-only.
  * Addresses used to look into guest RAM come from the guest (queue table)
  * or from QEMU (x-query-virtio-queue-status) and are bounds-checked by
  * guest_ram_ptr().
@@ -91,25 +93,35 @@ int discover_children_of_type(json_object *list, const char *container, const ch
 struct vq_mapping {
 	const uint8_t *region; /* whole trace region, read-only, or NULL */
 	size_t region_size;
+	int region_fd;	       /* the region file, open while region is mapped */
+	bool control_writable; /* the file could be opened for writing */
+	char region_path[PATH_MAX];
 	void *control;	    /* the control page (VQT_CONTROL_OFFSET, 4096 bytes),
-			     * read-write, or NULL when the file is read-only to us */
+			     * read-write once target_map_control() ran, else NULL */
 	const uint8_t *ram; /* guest RAM file, read-only, or NULL */
 	uint64_t ram_size;
 	uint64_t ram_below_4g;
+	int ram_fd;	  /* the guest RAM file, open while ram is mapped */
+	bool ram_faulted; /* a read of ram hit the end of its (shrunk) file */
 };
 
-/* Map the trace region file: all of it read-only, plus a read-write
- * mapping of the control page only.  The file must be a regular file at
- * least t->region_size long.  When the file cannot be opened for writing
- * the region is mapped read-only and out->control stays NULL (step mode
- * and the other controls are then unavailable).  0 or -1 with err. */
+/* Map the trace region file, all of it read-only.  The file must be a
+ * regular file at least t->region_size long.  0 or -1 with err. */
 int target_map_region(const struct vq_target *t, struct vq_mapping *out, char *err, size_t errlen);
+/* Map the control page read-write, for step mode and the other controls.
+ * Call it only after vqp_region_sync() validated the header: nothing is
+ * ever written into a file that is not a vqscope region.  -1 with err when
+ * the file is read-only to us. */
+int target_map_control(struct vq_mapping *m, char *err, size_t errlen);
 
 /* Map the guest RAM file read-only (t->have_ram must be true). */
 int target_map_ram(const struct vq_target *t, struct vq_mapping *out, char *err, size_t errlen);
 
 /* Undo both mappings; m is zeroed.  Safe on a zeroed or partly mapped m. */
 void target_unmap(struct vq_mapping *m);
+/* Undo one of them (the region with its control page). */
+void target_unmap_region(struct vq_mapping *m);
+void target_unmap_ram(struct vq_mapping *m);
 
 /* Pointer to guest-physical [gpa, gpa + len) in the RAM mapping, or NULL
  * when any of it lies outside guest RAM, straddles the gap below 4 GiB,
@@ -117,7 +129,8 @@ void target_unmap(struct vq_mapping *m);
 const void *guest_ram_ptr(const struct vq_mapping *m, uint64_t gpa, size_t len);
 
 /* A reader of guest RAM through m's mapping for the core (copies, with
- * guest_ram_ptr's checks); m must outlive out. */
+ * guest_ram_ptr's checks, under a SIGBUS guard: when the file shrank the
+ * read fails and m->ram_faulted is set); m must outlive out. */
 void target_guest_mem(const struct vq_mapping *m, struct guest_mem *out);
 
 #endif /* VQ_DISCOVER_H */

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "monitor.h"
 #include "qmp.h"
 #include "source.h"
@@ -38,6 +39,8 @@ const char *vm_state_name(enum vm_state v)
 		return "unknown";
 	}
 }
+
+static void control(struct source *s, int step, uint32_t grant);
 
 /* ---- recording ------------------------------------------------------------------------- */
 
@@ -136,6 +139,13 @@ static void region_sync(struct source *s, struct vq_model *m, uint64_t now)
 		return;
 	}
 	s->region_status[0] = 0;
+	/* Only now is the file known to be a region: the control page may
+	 * be written (step mode, our pid). */
+	if (!s->region.ctrl && s->map.control_writable &&
+	    target_map_control(&s->map, err, sizeof(err)) == 0) {
+		s->region.ctrl = s->map.control;
+		vqp_control_set_pid(&s->region, (uint32_t)getpid());
+	}
 	if (s->generation_seen == 0)
 		model_set_producer(m, s->region.layout.ts_hz, s->region.layout.producer,
 				   s->region.layout.generation);
@@ -319,8 +329,8 @@ static struct source *open_live(struct source *s, const char *path, char *err, s
 		snprintf(s->region_status, sizeof(s->region_status), "%s", why);
 	} else {
 		s->have_region = true;
-		vqp_region_init(&s->region, s->map.region, s->map.region_size, s->map.control);
-		vqp_control_set_pid(&s->region, (uint32_t)getpid());
+		/* Read-only until the header is validated (region_sync). */
+		vqp_region_init(&s->region, s->map.region, s->map.region_size, NULL);
 		if (s->opts.map_ram && s->target.have_ram &&
 		    target_map_ram(&s->target, &s->map, why, sizeof(why)) != 0)
 			snprintf(s->device_status, sizeof(s->device_status), "guest RAM: %s", why);
@@ -590,8 +600,7 @@ void source_close(struct source *s)
 	if (s->rec)
 		source_record_stop(s, s->ended ? s->end_kind : VQR_END_NORMAL,
 				   s->ended ? s->end_reason : "closed", NULL, 0);
-	if (s->have_region)
-		vqp_control_step_mode(&s->region, false);
+	control(s, 0, 0);
 	target_unmap(&s->map);
 	if (s->monitor)
 		s->qmp = monitor_stop(s->monitor);
@@ -607,8 +616,94 @@ int source_fd(const struct source *s)
 	return s->monitor ? monitor_fd(s->monitor) : -1;
 }
 
+/* The part of a poll that reads the mapped region (under a guard). */
+struct region_work {
+	struct source *s;
+	struct vq_model *m;
+	uint64_t now;
+};
+
+static void region_poll(void *ctx)
+{
+	struct region_work *w = ctx;
+	struct source *s = w->s;
+	uint64_t now = w->now;
+
+	if (!s->region.valid) {
+		if (now - s->last_table_ns >= REGION_RETRY_NS || s->last_table_ns == 0) {
+			s->last_table_ns = now;
+			region_sync(s, w->m, now);
+		}
+	}
+	if (s->region.valid) {
+		region_drain(s, w->m, now);
+		if (s->ended)
+			return; /* what the guest wrote before QEMU went: enough */
+		if (now - s->last_table_ns >= 1000000000ull / s->opts.table_hz)
+			snapshot_queues(s, w->m, now,
+					now - s->rec_last_queues_ns >= QUEUES_EVERY_NS);
+		if (s->region.ctrl) {
+			struct vqp_control_state cs;
+
+			vqp_control_read(&s->region, &cs);
+			if (cs.step_mode)
+				vqp_control_heartbeat(&s->region);
+		}
+	}
+}
+
+/* Size of an open file, or -1. */
+static long long file_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Reading the region faulted: its file was cut shorter than the mapping.
+ * Stop using it (the device-side view goes on), close the recording in
+ * order with what it has, and say so. */
+static void region_shrank(struct source *s)
+{
+	long long size = file_size(s->map.region_fd);
+
+	snprintf(s->region_gone, sizeof(s->region_gone),
+		 "trace region %s shrank to %lld bytes while attached", s->map.region_path, size);
+	vqp_copy_string(s->region_status, sizeof(s->region_status), s->region_gone);
+	s->have_region = false;
+	vqp_region_init(&s->region, NULL, 0, NULL);
+	target_unmap_region(&s->map);
+	if (s->rec) {
+		char err[VQP_ERRLEN], detail[80];
+		char path[sizeof(s->rec_path)];
+
+		/* The CLOSE chunk's detail has room for 79 bytes: no path. */
+		snprintf(detail, sizeof(detail), "trace region shrank to %lld bytes while attached",
+			 size);
+		vqp_copy_string(path, sizeof(path), s->rec_path);
+		if (source_record_stop(s, VQR_END_ERROR, detail, err, sizeof(err)) == 0)
+			snprintf(s->rec_error, sizeof(s->rec_error), "%s; %s is closed and valid",
+				 s->region_gone, path);
+		else
+			snprintf(s->rec_error, sizeof(s->rec_error), "%s; closing %s: %s",
+				 s->region_gone, path, err);
+	}
+}
+
+static void ram_shrank(struct source *s)
+{
+	snprintf(s->ram_gone, sizeof(s->ram_gone),
+		 "guest RAM %s shrank to %lld bytes while attached: descriptor chains now come "
+		 "through QMP",
+		 s->target.ram_path, file_size(s->map.ram_fd));
+	target_unmap_ram(&s->map);
+	note(s, "%s", s->ram_gone);
+}
+
 int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 {
+	struct region_work w = {s, m, now};
+
 	if (s->kind == SOURCE_FILE) {
 		if (s->next_chunk < s->file->nchunks)
 			file_chunk(s, m, s->next_chunk++);
@@ -620,27 +715,10 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 		return 1;
 
 	take_monitor(s, m);
-	if (s->have_region) {
-		if (!s->region.valid) {
-			if (now - s->last_table_ns >= REGION_RETRY_NS || s->last_table_ns == 0) {
-				s->last_table_ns = now;
-				region_sync(s, m, now);
-			}
-		}
-		if (s->region.valid) {
-			region_drain(s, m, now);
-			if (now - s->last_table_ns >= 1000000000ull / s->opts.table_hz)
-				snapshot_queues(s, m, now,
-						now - s->rec_last_queues_ns >= QUEUES_EVERY_NS);
-			if (s->region.ctrl) {
-				struct vqp_control_state cs;
-
-				vqp_control_read(&s->region, &cs);
-				if (cs.step_mode)
-					vqp_control_heartbeat(&s->region);
-			}
-		}
-	}
+	if (s->map.ram && s->map.ram_faulted)
+		ram_shrank(s);
+	if (s->have_region && !guard_run(region_poll, &w))
+		region_shrank(s);
 	if (s->rec && now - s->last_flush_ns >= FLUSH_EVERY_NS) {
 		char err[VQP_ERRLEN];
 
@@ -648,8 +726,9 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 		if (vqp_writer_flush(s->rec, err, sizeof(err)) != VQP_OK)
 			rec_failed(s, err);
 	}
-	if (s->ended && s->have_region && s->region.valid)
-		region_drain(s, m, now); /* what the guest wrote before QEMU went */
+	/* What the guest wrote before QEMU went. */
+	if (s->ended && s->have_region && !guard_run(region_poll, &w))
+		region_shrank(s);
 	return s->ended;
 }
 
@@ -791,19 +870,54 @@ bool source_can_step(const struct source *s)
 	       (s->region.layout.flags & VQT_HDR_F_STEP_CAPABLE);
 }
 
+struct control_work {
+	struct source *s;
+	int step;	/* 1 on, 0 off, -1 unchanged */
+	uint32_t grant; /* tokens */
+};
+
+static void control_write(void *ctx)
+{
+	struct control_work *w = ctx;
+
+	vqp_control_heartbeat(&w->s->region);
+	if (w->grant)
+		vqp_control_grant(&w->s->region, w->grant);
+	if (w->step >= 0)
+		vqp_control_step_mode(&w->s->region, w->step != 0);
+}
+
+/* Writes to the control page, under the guard like every region access. */
+static void control(struct source *s, int step, uint32_t grant)
+{
+	struct control_work w = {s, step, grant};
+
+	if (s->have_region && s->region.ctrl && !guard_run(control_write, &w))
+		region_shrank(s);
+}
+
 void source_step_mode(struct source *s, bool on)
 {
-	if (!source_can_step(s))
-		return;
-	if (on)
-		vqp_control_heartbeat(&s->region);
-	vqp_control_step_mode(&s->region, on);
+	if (source_can_step(s))
+		control(s, on, 0);
 }
 
 void source_step_grant(struct source *s, uint32_t tokens)
 {
-	if (source_can_step(s)) {
-		vqp_control_heartbeat(&s->region);
-		vqp_control_grant(&s->region, tokens);
-	}
+	if (source_can_step(s))
+		control(s, -1, tokens);
+}
+
+static void read_head(void *ctx)
+{
+	struct source *s = ctx;
+
+	s->head_seen = vqp_region_head(&s->region);
+}
+
+uint64_t source_region_head(struct source *s)
+{
+	if (s->have_region && s->region.valid && !guard_run(read_head, s))
+		region_shrank(s);
+	return s->region.valid ? s->head_seen : 0;
 }

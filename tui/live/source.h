@@ -63,9 +63,15 @@ struct source {
 	struct vqp_region region; /* r.valid once the producer is seen */
 	struct vqp_reader reader;
 	char region_status[320]; /* why there is no data from the region */
-	struct guest_mem ram;	 /* reads of guest RAM through map, when mapped */
-	bool device_ready;	 /* the first device sample (or why none) came */
-	char device_status[320]; /* what is wrong with the device view, or "" */
+	/* Set once the region file shrank under us ("trace region FILE
+	 * shrank to N bytes while attached"): the region is unmapped and
+	 * any recording closed; the device-side view goes on. */
+	char region_gone[PATH_MAX + 80];
+	char ram_gone[PATH_MAX + 120]; /* the same for guest RAM */
+	uint64_t head_seen;	       /* source_region_head() */
+	struct guest_mem ram;	       /* reads of guest RAM through map, when mapped */
+	bool device_ready;	       /* the first device sample (or why none) came */
+	char device_status[320];       /* what is wrong with the device view, or "" */
 	enum vm_state vm;
 	uint64_t last_table_ns, last_flush_ns;
 	uint64_t generation_seen;
@@ -73,7 +79,7 @@ struct source {
 	/* Answers to requests: a message for the user (VM stop/cont
 	 * failed), counted so a view shows each once, and the last chain. */
 	uint64_t notices;
-	char notice[256];
+	char notice[PATH_MAX + 200];
 	uint64_t chain_request, chain_answered;
 	struct chain_view chain;
 
@@ -98,7 +104,7 @@ struct source {
 	/* Recording in progress (live only). */
 	struct vqp_writer *rec;
 	char rec_path[PATH_MAX];
-	char rec_error[256];
+	char rec_error[2 * PATH_MAX + 512];
 	uint64_t rec_last_queues_ns;
 	/* The model the recording's totals come from, and its totals when
 	 * recording started. */
@@ -153,6 +159,9 @@ int source_resume(struct source *s, char *err, size_t errlen);
 /* Stop the monitor thread and quit QEMU (QMP quit), waiting up to
  * timeout_ms.  For `vqscope run`, after the watching ended. */
 int source_quit_vm(struct source *s, int timeout_ms, char *err, size_t errlen);
+
+/* The producer's ring head (records written so far), 0 without a region. */
+uint64_t source_region_head(struct source *s);
 
 /* Guest RAM (live, when mapped), or NULL. */
 const struct guest_mem *source_guest_mem(const struct source *s);

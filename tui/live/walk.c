@@ -179,6 +179,8 @@ static enum walk_end walk_live(struct walk *w, uint64_t duration_ns)
 		now = host_now_ns();
 		if (source_poll(w->src, w->m, now))
 			return WALK_SOURCE_GONE;
+		if (w->src->region_gone[0])
+			return WALK_REGION_GONE;
 		walk_violations(w);
 		if (w->stopped)
 			return WALK_STOPPED;

@@ -41,6 +41,7 @@ enum walk_end {
 	WALK_INTERRUPTED, /* the interrupted handler said so */
 	WALK_DURATION,	  /* the duration passed (live) */
 	WALK_SOURCE_GONE, /* the live source ended (QEMU exited) */
+	WALK_REGION_GONE, /* the trace region's file shrank (src->region_gone) */
 };
 
 struct walk {

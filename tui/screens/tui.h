@@ -23,6 +23,8 @@ enum tui_result {
 	TUI_RESULT_OK,		/* the user quit */
 	TUI_RESULT_FAILED,	/* no terminal, out of memory: err says why */
 	TUI_RESULT_SOURCE_GONE, /* the live VM went away */
+	TUI_RESULT_REGION_GONE, /* the trace region's file shrank; the view went
+				 * on with the device side */
 };
 
 /* Run the view on source s feeding model m until the user quits; the

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/format.h"
+#include "live/guard.h"
 #include "tui_app.h"
 
 #define MS		   1000000ull
@@ -44,8 +45,11 @@
 /* ---- terminal restore on every exit path ------------------------------------------- */
 
 static volatile sig_atomic_t curses_active;
-static struct sigaction crash_old[5];
-static const int crash_signals[5] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+/* SIGBUS belongs to the live layer's guard (a mapped file that shrank is
+ * an error it handles); its fatal hook puts the terminal back for the
+ * other cases. */
+static struct sigaction crash_old[4];
+static const int crash_signals[4] = {SIGSEGV, SIGFPE, SIGILL, SIGABRT};
 
 static void restore_terminal(void)
 {
@@ -75,6 +79,8 @@ static void catch_crashes(bool on)
 		atexit(restore_terminal);
 		registered = true;
 	}
+	guard_install();
+	guard_set_fatal_hook(on ? restore_terminal : NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_crash;
 	sigemptyset(&sa.sa_mask);
@@ -493,6 +499,14 @@ static int collect_live(struct tui *t, uint64_t now)
 			tui_message(t, true, "the VM went away: %s (q quits)", s->end_reason);
 			flags |= TUI_REDRAW;
 		}
+	}
+	if (s->region_gone[0] && t->result == TUI_RESULT_OK) {
+		/* The device-side view goes on; the recording, if any, is
+		 * closed (its message follows). */
+		t->result = TUI_RESULT_REGION_GONE;
+		t->step = false;
+		tui_message(t, true, "%s (the device side goes on)", s->region_gone);
+		flags |= TUI_REDRAW;
 	}
 	if (s->notices != t->notices_seen) {
 		t->notices_seen = s->notices;
