@@ -176,7 +176,13 @@ struct vqp_writer_opts {
 
 struct vqp_writer;
 
-/* Create path (O_EXCL unless overwrite) and write the file header. */
+/* Create path for writing and return its fd, or -1 with err.  Without
+ * overwrite an existing path (even a symbolic link) is refused ("... File
+ * exists (--force replaces it)"); with it a new file is renamed over the name,
+ * so a symbolic link there is replaced rather than written through. */
+int vqp_create_file(const char *path, bool overwrite, char *err, size_t errlen);
+
+/* Create path (vqp_create_file) and write the file header. */
 struct vqp_writer *vqp_writer_open(const char *path, const struct vqp_writer_opts *o,
 				   bool overwrite, char *err, size_t errlen);
 /* Say where reading of a generation starts (the reader's `next` after

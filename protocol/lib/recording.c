@@ -9,6 +9,7 @@
  * file is checked against the file's real size before use.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,42 @@ static int write_chunk(struct vqp_writer *w, uint32_t type, const void *p1, size
 	return VQP_OK;
 }
 
+int vqp_create_file(const char *path, bool overwrite, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!overwrite) {
+		/* O_EXCL also refuses a symbolic link, dangling or not. */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			set_err(err, errlen, "%s: %s%s", path, strerror(errno),
+				errno == EEXIST ? " (--force replaces it)" : "");
+		return fd;
+	}
+	/* A new file renamed over the old name: a symbolic link there is
+	 * replaced, not followed, and the old file stays whole until then. */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%.*s.vqscope-new-XXXXXX",
+			     slash ? (int)(slash - path + 1) : 0, path) >= sizeof(tmp)) {
+		set_err(err, errlen, "%s: the name is too long", path);
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		set_err(err, errlen, "%s: cannot create a file beside it: %s", path,
+			strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0644) != 0 || rename(tmp, path) != 0) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	return fd;
+}
+
 struct vqp_writer *vqp_writer_open(const char *path, const struct vqp_writer_opts *o,
 				   bool overwrite, char *err, size_t errlen)
 {
@@ -194,9 +231,8 @@ struct vqp_writer *vqp_writer_open(const char *path, const struct vqp_writer_opt
 		free(w);
 		return NULL;
 	}
-	w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL), 0644);
+	w->fd = vqp_create_file(path, overwrite, err, errlen);
 	if (w->fd < 0) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
 		free(w->pending);
 		free(w);
 		return NULL;

@@ -4,8 +4,8 @@
 #
 # Gives: $T (private 0700 temp dir, removed on exit unless KEEP_TMP=1),
 # $ROOT (source tree), $BUILD (build dir), fail/pass/skip, qemu_start /
-# qemu_stop that track QEMU by PID, wait_for, and qmp (one-shot QMP
-# commands through tests/lib/qmp.py).
+# qemu_stop that track QEMU by PID, wait_for, at_exit (clean-up commands),
+# and qmp (one-shot QMP commands through tests/lib/qmp.py).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -17,16 +17,20 @@ VQ_ACCEL=${VQ_ACCEL:-tcg}
 T=$(mktemp -d "${TMPDIR:-/tmp}/vqtest.$TEST_NAME.XXXXXX")
 chmod 0700 "$T"
 _pids=()
+_exit_cmds=()
 
 _cleanup() {
 	local rc=$?
-	local p
+	local p c
 	for p in "${_pids[@]}"; do
 		if kill -0 "$p" 2>/dev/null; then
 			kill "$p" 2>/dev/null || true
 			for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 			kill -9 "$p" 2>/dev/null || true
 		fi
+	done
+	for c in "${_exit_cmds[@]}"; do
+		eval "$c" || true
 	done
 	if [ "${KEEP_TMP:-0}" = 1 ] || { [ "$rc" -ne 0 ] && [ "${KEEP_TMP_ON_FAIL:-0}" = 1 ]; }; then
 		echo "kept $T" >&2
@@ -45,6 +49,10 @@ skip() { echo "SKIP: $TEST_NAME: $*" >&2; exit 77; }
 
 # Remember a background PID so it is stopped when the test ends.
 track_pid() { _pids+=("$1"); }
+
+# at_exit COMMAND: run COMMAND (a shell line) when the test ends, after
+# the tracked processes are stopped.
+at_exit() { _exit_cmds+=("$1"); }
 
 # wait_for SECONDS COMMAND...: retry COMMAND every 0.1 s until it succeeds.
 wait_for() {

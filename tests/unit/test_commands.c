@@ -332,9 +332,9 @@ static void test_export_slices(void **state)
 
 	(void)state;
 	prepare(vqt, out, err, "session");
-	assert_int_equal(
-	    run(cmd_export, err, err, "export", "--format", "chrome", "-q", "-o", out, vqt, NULL),
-	    EXIT_OK);
+	assert_int_equal(run(cmd_export, err, err, "export", "--format", "chrome", "-q", "--force",
+			     "-o", out, vqt, NULL),
+			 EXIT_OK);
 	root = json_object_from_file(out);
 	assert_non_null(root);
 	assert_true(json_object_object_get_ex(root, "traceEvents", &events));

@@ -225,6 +225,10 @@ static void test_discover_launched_vm(void **state)
 
 	assert_int_equal(target_map_region(&t, &m, err, sizeof(err)), 0);
 	assert_non_null(m.region);
+	/* Nothing writable until the caller validated the header. */
+	assert_null(m.control);
+	assert_true(m.control_writable);
+	assert_int_equal(target_map_control(&m, err, sizeof(err)), 0);
 	assert_non_null(m.control);
 	assert_true(m.region_size == VQT_REGION_DEFAULT);
 	/* The control page mapping writes through to the file... */

@@ -42,7 +42,7 @@ static const char help[] =
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 done, 1 error (bad or damaged recording, cannot attach),\n"
-    "2 bad usage, 3 the live VM went away.\n";
+    "2 bad usage, 3 the live VM went away, 4 its trace region's file shrank.\n";
 
 #define DUMP_QUEUE_SPECS 32
 

@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "json_out.h"
@@ -53,7 +54,9 @@ static const char help[] =
     "Times are microseconds since the session start, as in vqscope report.\n"
     "\n"
     "  -f, --format FORMAT  output format; only 'chrome' (the default)\n"
-    "  -o, --output FILE    write to FILE instead of standard output\n"
+    "  -o, --output FILE    write to FILE instead of standard output; an existing\n"
+    "                       FILE is refused unless --force\n"
+    "      --force          replace FILE (a symbolic link is replaced, not followed)\n"
     "      --salvage        read past damaged chunks instead of failing\n"
     "  -q, --quiet          no summary on stderr\n"
     "  -h, --help           this text\n"
@@ -575,7 +578,7 @@ static void export_free(struct export *x)
 struct export_args {
 	struct source_opts so;
 	const char *output;
-	bool quiet;
+	bool quiet, force;
 };
 
 static int export_option(void *ctx, int c, const char *arg)
@@ -598,6 +601,9 @@ static int export_option(void *ctx, int c, const char *arg)
 	case 'S':
 		a->so.file_flags |= VQP_OPEN_SALVAGE;
 		return 0;
+	case 'F':
+		a->force = true;
+		return 0;
 	default: /* 'q' */
 		a->quiet = true;
 		return 0;
@@ -606,10 +612,13 @@ static int export_option(void *ctx, int c, const char *arg)
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-	    {"salvage", no_argument, NULL, 'S'},      {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
+						 {"output", required_argument, NULL, 'o'},
+						 {"salvage", no_argument, NULL, 'S'},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"force", no_argument, NULL, 'F'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	static const struct cli_spec spec = {
 	    "export", help, "f:o:qh", longopts, 1, "recording (see vqscope export --help)"};
 	static const struct walk_handlers handlers = {
@@ -648,12 +657,21 @@ int cmd_export(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	x->first = true;
-	x->out = output ? fopen(output, "w") : stdout;
-	if (!x->out) {
-		cli_error("export", "%s: %s", output, strerror(errno));
-		export_free(x);
-		walk_close(&w);
-		return EXIT_FAIL;
+	x->out = stdout;
+	if (output) {
+		int fd = vqp_create_file(output, a.force, err, sizeof(err));
+
+		x->out = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!x->out) {
+			if (fd >= 0) {
+				snprintf(err, sizeof(err), "%s: %s", output, strerror(errno));
+				close(fd);
+			}
+			cli_error("export", "%s", err);
+			export_free(x);
+			walk_close(&w);
+			return EXIT_FAIL;
+		}
 	}
 
 	if (fputs("{\"traceEvents\":[\n", x->out) < 0)

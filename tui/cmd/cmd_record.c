@@ -16,7 +16,8 @@ static const char help[] =
     "the guest's ring when recording starts are included.\n"
     "\n"
     "  -o, --output FILE     the recording to write (must not exist)\n"
-    "  -f, --force           overwrite FILE if it exists\n"
+    "  -f, --force           replace FILE if it exists (a symbolic link is\n"
+    "                        replaced, not followed)\n"
     "  -d, --duration TIME   stop after TIME (e.g. 5, 500ms, 2m)\n"
     "      --only-new        skip records already in the ring at start\n"
     "      --no-device       no device-side sampling through QMP\n"
@@ -25,7 +26,8 @@ static const char help[] =
     "  -h, --help            this text\n"
     "\n"
     "Exit status: 0 recorded and closed, 1 error, 2 bad usage,\n"
-    "3 QEMU went away (the recording is closed and valid).\n";
+    "3 QEMU went away, 4 the trace region's file shrank (the recording is\n"
+    "closed and valid in both).\n";
 
 struct record_args {
 	struct source_opts so;

@@ -34,7 +34,8 @@ static void usage(FILE *f)
 	fprintf(
 	    f, "\nA SOURCE is a QEMU QMP socket (live) or a .vqt recording.\n"
 	       "Run `vqscope COMMAND --help` for a command's options; docs/usage.md has examples.\n"
-	       "Exit status: 0 done, 1 error, 2 bad usage, 3 the VM went away (recording kept).\n");
+	       "Exit status: 0 done, 1 error, 2 bad usage, 3 the VM went away (recording kept),\n"
+	       "4 the trace region's file shrank under vqscope (recording kept).\n");
 }
 
 int main(int argc, char **argv)

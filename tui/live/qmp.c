@@ -658,8 +658,9 @@ struct qmp *qmp_connect_fd(int fd, const char *label, int timeout_ms, char *err,
 		int w = wait_io(q, POLLIN, deadline, NULL);
 		if (w == 0) {
 			snprintf(err, errlen,
-				 "QMP: no greeting from %s within %d ms (QEMU serves one QMP "
-				 "client at a time: is another one connected?)",
+				 "QMP: no greeting from %s within %d ms: the socket is busy "
+				 "(QEMU serves one QMP client at a time and another one holds "
+				 "it; give QEMU a second -qmp socket)",
 				 q->label, timeout_ms);
 			qmp_close(q);
 			return NULL;
