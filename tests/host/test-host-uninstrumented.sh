@@ -24,7 +24,8 @@ grep -q '^region     no trace region: no ivshmem-plain device' "$T/attach.txt" |
 pass "attach: device-side view of virtio-blk without a trace region"
 
 vq top --batch --count 2 --interval 300ms "$sock" >"$T/top.txt" || fail "top --batch"
-grep -Eq '^ dev virtio-blk +[0-9]+ ' "$T/top.txt" || { cat "$T/top.txt" >&2; fail "top: no device row"; }
+grep -Eq '^ dev virtio-blk q0 +[0-9]+ .*\(device view: /machine/' "$T/top.txt" ||
+	{ cat "$T/top.txt" >&2; fail "top: no device row with its queue index and QOM path"; }
 pass "top --batch: $(grep -c '^ dev virtio-blk' "$T/top.txt") device rows"
 
 expect_status 0 vq dump --duration 1 "$sock" >"$T/live.txt"

@@ -14,13 +14,13 @@ guest_start g "frames=0 flush=line log=frame uart=115200 barrier=on-progress"
 tui_start 120 40 "'$VQSCOPE' top '$GUEST_QMP'"
 
 # ---- overview: the control queue with moving counters ---------------------------------
-wait_screen 60 '^gpu0\.control +64 '
+wait_screen 60 '^gpu0\.control +[0-9]+ +[0-9]+/[0-9]+ '
 wait_screen 30 'vqdemo .* gen 1'
 events_now() { screen_number 'events ([0-9]+) \|'; }
 events_above() { [ "$(events_now)" -gt "$1" ]; }
 first=$(events_now)
 wait_for 30 events_above "$first" || fail "the event count stayed at $first"
-screen_has 'NAME +SIZE +INFL +AVAIL/USED' || fail "no column titles"
+screen_has 'NAME +INFL +AVAIL/USED +DEV A/U +ADD/s .*IRQ/s' || fail "no column titles (with IRQ/s)"
 pass "overview lists gpu0.control and its counters move"
 
 # ---- p pauses the VM, c resumes it --------------------------------------------------------
@@ -119,7 +119,7 @@ check_size 80 24
 tui_resize 200 60
 wait_screen 10 '^chain of head'
 keys 1
-wait_screen 10 '^SLOT NAME +SIZE +INFL +AVAIL/USED +DEV A/U +ADD/s +KICK/s'
+wait_screen 10 '^SLOT NAME +SIZE +INFL +AVAIL/USED +DEV A/U +ADD/s +KICK/s +IRQ/s +CMPL/s'
 check_size 200 60
 wait_screen 10 '^ q:quit '
 pass "the screen redraws whole at 80x24 and 200x60"

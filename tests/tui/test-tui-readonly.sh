@@ -18,7 +18,7 @@ fi
 
 guest_start g "log=off"
 tui_start 120 40 "cd '$ro' && '$VQSCOPE' top '$GUEST_QMP'"
-wait_screen 60 '^gpu0\.control +64 '
+wait_screen 60 '^gpu0\.control +[0-9]+ +[0-9]+/[0-9]+ '
 keys r
 wait_screen 10 "cannot record: vqscope-[0-9-]+\.vqt: $why"
 screen_has ' REC ' && fail "a REC badge without a recording"

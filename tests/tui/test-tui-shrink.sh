@@ -47,7 +47,7 @@ tui_stop
 # ---- guest RAM cut below the rings while the ring screen reads them -------------------
 guest_start g2 "log=off"
 tui_start 120 40 "'$VQSCOPE' top --no-device '$GUEST_QMP'"
-wait_screen 60 '^gpu0\.control +64 '
+wait_screen 60 '^gpu0\.control +[0-9]+ +[0-9]+/[0-9]+ '
 keys 2
 wait_screen 10 'device avail .*\(guest RAM\)|\(guest RAM\)'
 qmp "$GUEST_DIR/mon.qmp" stop >/dev/null

@@ -16,7 +16,7 @@ wait_for 10 test -S "$T/slow.qmp" || fail "the QMP proxy did not start"
 
 # --no-ram: descriptor chains come from QEMU, through the slow proxy.
 tui_start 120 40 "'$VQSCOPE' top --no-ram '$T/slow.qmp'"
-wait_screen 60 '^gpu0\.control +64 '
+wait_screen 60 '^gpu0\.control +[0-9]+ +[0-9]+/[0-9]+ '
 wait_screen 30 'vqdemo .* gen 1'
 touch "$T/slow"
 sleep 4 # the first held replies are due now: QEMU is slow from here on

@@ -272,7 +272,7 @@ static void columns_fit_the_width(void **state)
 	struct vq_model *m = new_model(64);
 	struct column_layout l;
 	char titles[512], row[512];
-	unsigned x, w;
+	unsigned x, w, slot0 = 0;
 	(void)state;
 
 	m->queues[0].active = true;
@@ -281,7 +281,7 @@ static void columns_fit_the_width(void **state)
 	m->queues[0].rates.spins_per_completion = 178.6;
 	hist_add(&m->queues[0].latency, 4 * MS);
 
-	columns_fit(&l, 80);
+	columns_fit(&l, 80, m, &slot0, 1);
 	assert_true(l.width <= 80);
 	columns_titles(titles, sizeof(titles), &l, SORT_P99, &x, &w);
 	assert_int_equal(strlen(titles), l.width);
@@ -297,16 +297,33 @@ static void columns_fit_the_width(void **state)
 	assert_non_null(strstr(row, "178.6"));
 	assert_non_null(strstr(row, "4.0ms"));
 
-	columns_fit(&l, 200);
+	columns_fit(&l, 200, m, &slot0, 1);
 	assert_int_equal(l.n, COL_COUNT);
 	columns_titles(titles, sizeof(titles), &l, SORT_COUNT, &x, &w);
 	assert_int_equal(w, 0);
 	assert_non_null(strstr(titles, "SLOT"));
 	assert_non_null(strstr(titles, "DEV A/U"));
 
-	columns_fit(&l, 10); /* the name always stays */
+	columns_fit(&l, 10, m, &slot0, 1); /* the name always stays */
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.col[0], COL_NAME);
+
+	/* A number wider than its column widens it; a long name is cut in
+	 * the middle, never a number. */
+	snprintf(m->queues[0].name, sizeof(m->queues[0].name), "virtio0.output.0-with-a-tail");
+	m->queues[0].count[MC_STALLS] = 379072;
+	columns_fit(&l, 120, m, &slot0, 1);
+	columns_row(row, sizeof(row), &l, m, 0);
+	assert_true(strlen(row) <= 120);
+	assert_non_null(strstr(row, " 379072"));
+	assert_non_null(strstr(row, "~"));
+	columns_fit(&l, 200, m, &slot0, 1);
+	columns_row(row, sizeof(row), &l, m, 0);
+	assert_non_null(strstr(row, "virtio0.output.0-with-a-tail "));
+	shorten_middle(row, sizeof(row), "virtio0.output.0", 12);
+	assert_string_equal(row, "virtio~put.0");
+	shorten_middle(row, sizeof(row), "gpu0.control", 12);
+	assert_string_equal(row, "gpu0.control");
 	model_free(m);
 }
 

@@ -36,7 +36,8 @@ static const char help[] =
     "  -h, --help            this text\n"
     "\n"
     "Columns: INFL buffers in flight, AVAIL/USED the driver's avail and used\n"
-    "indices, SPIN/C and BARR/C poll spins and barriers per completion,\n"
+    "indices, ADD/s KICK/s IRQ/s CMPL/s adds, notifications, interrupts and\n"
+    "completions per second, SPIN/C and BARR/C poll spins and barriers per completion,\n"
     "P50/P99/MAX command latency (ADD to USED), STALL commands over threshold.\n";
 
 static void print_text(const struct vq_model *m, const struct source *s, enum overview_sort sort)

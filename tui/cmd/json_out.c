@@ -193,8 +193,12 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
 		json_add_u64(j, "adds", q->count[MC_ADDS]);
 		json_add_u64(j, "completions", q->count[MC_COMPLETIONS]);
 		json_add_u64(j, "kicks", q->count[MC_KICKS]);
+		json_add_u64(j, "kicks_suppressed", q->count[MC_KICKS_SUPPRESSED]);
+		json_add_u64(j, "irqs", q->count[MC_IRQS]);
 		json_add_double(j, "adds_per_s", q->rates.per_s[MC_ADDS]);
 		json_add_double(j, "kicks_per_s", q->rates.per_s[MC_KICKS]);
+		json_add_double(j, "kicks_suppressed_per_s", q->rates.per_s[MC_KICKS_SUPPRESSED]);
+		json_add_double(j, "irqs_per_s", q->rates.per_s[MC_IRQS]);
 		json_add_double(j, "completions_per_s", q->rates.per_s[MC_COMPLETIONS]);
 		json_add_double(j, "spins_per_completion", q->rates.spins_per_completion);
 		json_add_double(j, "barriers_per_completion", q->rates.barriers_per_completion);

@@ -940,6 +940,13 @@ void model_finish(struct vq_model *m)
 /* ---- rates
  * --------------------------------------------------------------------------------------- */
 
+void model_rates_restart(struct vq_model *m)
+{
+	m->events_rate_base = m->events;
+	for (unsigned s = 0; s < MODEL_QUEUES; s++)
+		memcpy(m->queues[s].rate_base, m->queues[s].count, sizeof(m->queues[s].count));
+}
+
 void model_tick(struct vq_model *m, uint64_t elapsed_ns)
 {
 	double secs = (double)elapsed_ns / 1e9;

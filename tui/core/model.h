@@ -315,6 +315,9 @@ void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue
 /* Device-side samples taken at host_ns (host CLOCK_MONOTONIC). */
 void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_device_queue *q,
 			 size_t n);
+/* Rates count from here: what the source read so far (a backlog in the
+ * ring when it attached) is not spread over the next tick's interval. */
+void model_rates_restart(struct vq_model *m);
 /* Recompute rates over the elapsed_ns since the previous tick. */
 void model_tick(struct vq_model *m, uint64_t elapsed_ns);
 /* End of input: close the open frame and interval. */

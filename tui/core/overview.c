@@ -5,6 +5,7 @@
 
 #include "format.h"
 #include "overview.h"
+#include "view_data.h"
 
 const char *overview_sort_name(enum overview_sort s)
 {
@@ -83,27 +84,29 @@ void overview_header(char *buf, size_t len, const struct vq_model *m,
 
 void overview_titles(char *buf, size_t len)
 {
-	snprintf(buf, len, "%4s %-16s %5s %4s %11s %8s %8s %8s %7s %7s %9s %9s %9s %6s", "SLOT",
-		 "NAME", "SIZE", "INFL", "AVAIL/USED", "ADD/s", "KICK/s", "CMPL/s", "SPIN/C",
-		 "BARR/C", "P50", "P99", "MAX", "STALL");
+	snprintf(buf, len, "%4s %-16s %5s %4s %11s %8s %8s %8s %8s %7s %7s %9s %9s %9s %6s", "SLOT",
+		 "NAME", "SIZE", "INFL", "AVAIL/USED", "ADD/s", "KICK/s", "IRQ/s", "CMPL/s",
+		 "SPIN/C", "BARR/C", "P50", "P99", "MAX", "STALL");
 }
 
 void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot)
 {
 	const struct model_queue *q = &m->queues[slot];
-	char idx[24], p50[16], p99[16], max[16];
+	char idx[24], p50[16], p99[16], max[16], name[20];
 	uint16_t avail, used;
 
 	model_driver_indices(q, &avail, &used);
-
 	snprintf(idx, sizeof(idx), "%u/%u", avail, used);
 	format_short_duration(p50, sizeof(p50), hist_quantile(&q->latency, 0.5));
 	format_short_duration(p99, sizeof(p99), hist_quantile(&q->latency, 0.99));
 	format_short_duration(max, sizeof(max), q->latency.max_ns);
+	/* Numbers are never cut (a wide one pushes the row on); names are,
+	 * in the middle. */
+	shorten_middle(name, sizeof(name), q->name[0] ? q->name : "?", 16);
 	snprintf(buf, len,
-		 "%4u %-16.16s %5u %4u %11s %8.1f %8.1f %8.1f %7.1f %7.1f %9s %9s %9s %6llu", slot,
-		 q->name[0] ? q->name : "?", q->ring_size, q->in_flight, idx,
-		 q->rates.per_s[MC_ADDS], q->rates.per_s[MC_KICKS], q->rates.per_s[MC_COMPLETIONS],
+		 "%4u %-16s %5u %4u %11s %8.1f %8.1f %8.1f %8.1f %7.1f %7.1f %9s %9s %9s %6llu",
+		 slot, name, q->ring_size, q->in_flight, idx, q->rates.per_s[MC_ADDS],
+		 q->rates.per_s[MC_KICKS], q->rates.per_s[MC_IRQS], q->rates.per_s[MC_COMPLETIONS],
 		 q->rates.spins_per_completion, q->rates.barriers_per_completion, p50, p99, max,
 		 (unsigned long long)q->count[MC_STALLS]);
 }
@@ -111,10 +114,15 @@ void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot
 void overview_device_row(char *buf, size_t len, const struct vq_model *m, size_t i)
 {
 	const struct model_device_only *o = &m->device_only[i];
-	char idx[24];
+	char idx[24], name[48], shown[20];
 
+	/* One row per queue of the device: its index in the name, and the
+	 * device's QOM path (or id) to tell devices of one kind apart. */
 	snprintf(idx, sizeof(idx), "%u/%u", o->q.last_avail_idx, o->q.used_idx);
-	snprintf(buf, len, "%4s %-16.16s %5u %4u %11s %8s %8s %8.1f  (device view: %s q%u)", "dev",
-		 o->q.name, o->q.vring_num, o->q.inuse, idx, "-", "-", o->used_per_s, o->q.path,
+	snprintf(name, sizeof(name), "%.*s q%u", (int)sizeof(o->q.name), o->q.name,
 		 o->q.queue_index);
+	shorten_middle(shown, sizeof(shown), name, 16);
+	snprintf(buf, len, "%4s %-16s %5u %4u %11s %8s %8s %8s %8.1f  (device view: %.*s)", "dev",
+		 shown, o->q.vring_num, o->q.inuse, idx, "-", "-", "-", o->used_per_s,
+		 (int)sizeof(o->q.path), o->q.path);
 }

@@ -203,12 +203,13 @@ void sparkline(char *buf, size_t len, const struct rate_series *s, size_t n, boo
 
 /* ---- overview columns -------------------------------------------------------------------- */
 
-#define COLUMN_NAME_MIN 14
-#define COLUMN_NAME_MAX 24
+#define COLUMN_NAME_MIN 12
+#define COLUMN_NAME_MAX 32
+#define CELL_MAX	64
 
 static const struct {
 	const char *title;
-	unsigned width;
+	unsigned width;		 /* at least */
 	enum overview_sort sort; /* SORT_COUNT: not a sort key */
 } columns[COL_COUNT] = {
     [COL_SLOT] = {"SLOT", 4, SORT_SLOT},
@@ -219,6 +220,7 @@ static const struct {
     [COL_DEVICE_IDX] = {"DEV A/U", 11, SORT_COUNT},
     [COL_ADDS] = {"ADD/s", 7, SORT_ADDS},
     [COL_KICKS] = {"KICK/s", 7, SORT_COUNT},
+    [COL_IRQS] = {"IRQ/s", 7, SORT_COUNT},
     [COL_CMPL] = {"CMPL/s", 7, SORT_COMPLETIONS},
     [COL_SPINS] = {"SPIN/C", 7, SORT_SPINS},
     [COL_BARRIERS] = {"BARR/C", 7, SORT_COUNT},
@@ -230,57 +232,103 @@ static const struct {
 
 /* Dropped first to last as the width shrinks; NAME always stays. */
 static const enum column_id drop_order[COL_COUNT - 1] = {
-    COL_SLOT,	    COL_SIZE, COL_KICKS, COL_BARRIERS, COL_DEVICE_IDX, COL_P50,	 COL_MAX,
-    COL_DRIVER_IDX, COL_ADDS, COL_SPINS, COL_STALLS,   COL_P99,	       COL_INFL, COL_CMPL};
+    COL_SLOT,	    COL_SIZE, COL_KICKS, COL_IRQS,   COL_BARRIERS, COL_DEVICE_IDX, COL_P50, COL_MAX,
+    COL_DRIVER_IDX, COL_ADDS, COL_SPINS, COL_STALLS, COL_P99,	   COL_INFL,	   COL_CMPL};
 
-void columns_fit(struct column_layout *l, unsigned width)
+static void cell_text(char *t, size_t len, enum column_id c, const struct vq_model *m,
+		      unsigned slot);
+
+void shorten_middle(char *buf, size_t len, const char *name, unsigned width)
+{
+	size_t n = strlen(name), head, tail;
+
+	if (n <= width || width < 3) {
+		snprintf(buf, len, "%.*s", (int)(width < n ? width : n), name);
+		return;
+	}
+	/* Keep the end (the queue's own name) a little longer than the
+	 * start (the device's): "virtio0.output.0" -> "virtio~put.0". */
+	tail = (width - 1) / 2;
+	head = width - 1 - tail;
+	snprintf(buf, len, "%.*s~%s", (int)head, name, name + n - tail);
+}
+
+void columns_fit(struct column_layout *l, unsigned width, const struct vq_model *m,
+		 const unsigned *slots, size_t n)
 {
 	bool shown[COL_COUNT];
-	unsigned total = 0;
+	unsigned total = 0, name_want = COLUMN_NAME_MIN;
 	size_t dropped = 0;
+	char text[CELL_MAX];
 
+	/* Every column as wide as its title and its widest cell. */
+	for (int c = 0; c < COL_COUNT; c++) {
+		l->widths[c] = columns[c].width;
+		if (strlen(columns[c].title) > l->widths[c])
+			l->widths[c] = (unsigned)strlen(columns[c].title);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < COL_COUNT; c++) {
+			unsigned w;
+
+			cell_text(text, sizeof(text), (enum column_id)c, m, slots[i]);
+			w = (unsigned)strlen(text);
+			if (c == COL_NAME) {
+				if (w > name_want)
+					name_want = w < COLUMN_NAME_MAX ? w : COLUMN_NAME_MAX;
+			} else if (w > l->widths[c]) {
+				l->widths[c] = w;
+			}
+		}
 	for (int c = 0; c < COL_COUNT; c++) {
 		shown[c] = true;
-		total += columns[c].width + (c ? 1 : 0);
+		total += l->widths[c] + (c ? 1 : 0);
 	}
 	while (total > width && dropped < COL_COUNT - 1) {
 		enum column_id c = drop_order[dropped++];
 
 		shown[c] = false;
-		total -= columns[c].width + 1;
+		total -= l->widths[c] + 1;
 	}
 	l->n = 0;
 	for (int c = 0; c < COL_COUNT; c++)
 		if (shown[c])
 			l->col[l->n++] = (enum column_id)c;
-	/* Room to spare goes to the name. */
+	/* Room to spare goes to the name, up to its longest. */
 	l->name_width = COLUMN_NAME_MIN;
 	if (width > total) {
 		unsigned extra = width - total;
 
-		l->name_width += extra < COLUMN_NAME_MAX - COLUMN_NAME_MIN
-				     ? extra
-				     : COLUMN_NAME_MAX - COLUMN_NAME_MIN;
+		l->name_width +=
+		    extra < name_want - COLUMN_NAME_MIN ? extra : name_want - COLUMN_NAME_MIN;
 	}
+	l->widths[COL_NAME] = l->name_width;
 	l->width = total + l->name_width - COLUMN_NAME_MIN;
 }
 
 static unsigned column_width(const struct column_layout *l, enum column_id c)
 {
-	return c == COL_NAME ? l->name_width : columns[c].width;
+	return l->widths[c];
 }
 
-/* Append one cell: left-aligned for the name, right-aligned otherwise. */
+/* Append one cell: left-aligned for the name (shortened in the middle),
+ * right-aligned otherwise (never cut: the column is as wide as it). */
 static void put_cell(char *buf, size_t len, size_t *used, const struct column_layout *l, unsigned k,
 		     const char *text)
 {
 	enum column_id c = l->col[k];
 	int w = (int)column_width(l, c);
+	char name[CELL_MAX];
 
 	if (*used >= len)
 		return;
-	*used += (size_t)snprintf(buf + *used, len - *used, c == COL_NAME ? "%s%-*.*s" : "%s%*.*s",
-				  k ? " " : "", w, w, text);
+	if (c == COL_NAME) {
+		shorten_middle(name, sizeof(name), text, (unsigned)w);
+		*used +=
+		    (size_t)snprintf(buf + *used, len - *used, "%s%-*s", k ? " " : "", w, name);
+	} else {
+		*used += (size_t)snprintf(buf + *used, len - *used, "%s%*s", k ? " " : "", w, text);
+	}
 	if (*used > len)
 		*used = len;
 }
@@ -339,6 +387,9 @@ static void cell_text(char *t, size_t len, enum column_id c, const struct vq_mod
 	case COL_KICKS:
 		format_rate(t, len, q->rates.per_s[MC_KICKS]);
 		return;
+	case COL_IRQS:
+		format_rate(t, len, q->rates.per_s[MC_IRQS]);
+		return;
 	case COL_CMPL:
 		format_rate(t, len, q->rates.per_s[MC_COMPLETIONS]);
 		return;
@@ -369,7 +420,7 @@ void columns_row(char *buf, size_t len, const struct column_layout *l, const str
 		 unsigned slot)
 {
 	size_t used = 0;
-	char text[64];
+	char text[CELL_MAX];
 
 	if (len)
 		buf[0] = 0;

@@ -95,6 +95,7 @@ enum column_id {
 	COL_DEVICE_IDX,
 	COL_ADDS,
 	COL_KICKS,
+	COL_IRQS,
 	COL_CMPL,
 	COL_SPINS,
 	COL_BARRIERS,
@@ -108,13 +109,21 @@ enum column_id {
 struct column_layout {
 	unsigned n;
 	enum column_id col[COL_COUNT]; /* in display order */
+	unsigned widths[COL_COUNT];    /* by column id */
 	unsigned name_width;
 	unsigned width; /* characters a line takes */
 };
 
-/* The columns that fit in width, dropping the least needed first (slot,
- * size, kicks/s, barriers/completion, device indices, p50, max, ...). */
-void columns_fit(struct column_layout *l, unsigned width);
+/* The columns that fit in width for the rows slots[0..n) of m, dropping
+ * the least needed first (slot, size, kicks/s, IRQ/s, barriers per
+ * completion, device indices, p50, max, ...).  A column is as wide as its
+ * widest cell, so a number is never cut; only names are, in the middle
+ * ("virtio0.ou~put.0"), and the ring screen shows them whole. */
+void columns_fit(struct column_layout *l, unsigned width, const struct vq_model *m,
+		 const unsigned *slots, size_t n);
+/* name shortened to at most width characters by cutting its middle:
+ * "virtio0.output.0" in 12 gives "virtio~put.0". */
+void shorten_middle(char *buf, size_t len, const char *name, unsigned width);
 /* Titles; sort_x and sort_w get the position of the sort key's column
  * (width 0 when that column is not shown). */
 void columns_titles(char *buf, size_t len, const struct column_layout *l, enum overview_sort sort,

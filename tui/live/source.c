@@ -637,6 +637,11 @@ static void region_poll(void *ctx)
 	}
 	if (s->region.valid) {
 		region_drain(s, w->m, now);
+		if (!s->rates_started) {
+			/* The backlog found at attach is history, not a rate. */
+			model_rates_restart(w->m);
+			s->rates_started = true;
+		}
 		if (s->ended)
 			return; /* what the guest wrote before QEMU went: enough */
 		if (now - s->last_table_ns >= 1000000000ull / s->opts.table_hz)

@@ -75,6 +75,7 @@ struct source {
 	enum vm_state vm;
 	uint64_t last_table_ns, last_flush_ns;
 	uint64_t generation_seen;
+	bool rates_started; /* model_rates_restart after the first drain */
 
 	/* Answers to requests: a message for the user (VM stop/cont
 	 * failed), counted so a view shows each once, and the last chain. */

@@ -143,12 +143,20 @@ static int cycle_queue(struct tui *t)
 	return TUI_REDRAW;
 }
 
+/* Notifications both ways: kicks (sent or suppressed), interrupts and
+ * the driver turning them on and off (2.7.7, 2.7.10). */
+#define NOTIFICATION_TYPES                                                                         \
+	((1u << VQT_EV_KICK) | (1u << VQT_EV_KICK_SUPPRESSED) | (1u << VQT_EV_IRQ) |               \
+	 (1u << VQT_EV_CB))
+
 static int cycle_type(struct tui *t)
 {
 	uint32_t types = t->events.types;
 
-	/* all -> ADD -> KICK -> ... -> CB -> all */
+	/* all -> notifications -> ADD -> KICK -> ... -> CB -> all */
 	if (!types)
+		types = NOTIFICATION_TYPES;
+	else if (types == NOTIFICATION_TYPES)
 		types = 1u << VQT_EV_ADD;
 	else if (types & (1u << (VQT_EV_TYPE_COUNT - 1)))
 		types = 0;

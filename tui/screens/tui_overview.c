@@ -43,7 +43,7 @@ void tui_overview_draw(struct tui *t, int top, int rows)
 	bool have_selected = tui_selected_queue(t, &selected);
 
 	y = draw_notes(t, y, last - 2);
-	columns_fit(&l, (unsigned)COLS);
+	columns_fit(&l, (unsigned)COLS, m, slots, n);
 	columns_titles(line, sizeof(line), &l, t->sort, &sort_x, &sort_w);
 	move(y, 0);
 	attron(tui_attr(t, STYLE_TITLE));
