@@ -168,6 +168,6 @@ clean:
 
 # Used by tests/fuzz/run-fuzzers.sh: the libraries harnesses link with.
 .PHONY: fuzz-libs print-test-libs
-fuzz-libs: $(LIBVQPROTO) $(LIBVQGUEST_HOSTED) $(LIBVQHOST)
+fuzz-libs: $(LIBVQPROTO) $(LIBVQGUEST_HOSTED) $(LIBVQHOST) $(LIBVQTEST)
 print-test-libs:
 	@echo $(TEST_LINK_LIBS) $(TEST_SYS_LIBS)
