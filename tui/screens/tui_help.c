@@ -18,8 +18,7 @@ static const char *const help_live[] = {
     "Ring      arrows or h/j/k/l select a head   f next head in flight",
     "          cells: . free  a available  D in the device  U used, not reaped",
     "Frames    up/down scroll   bars: D device  p polling  - other  L log  ! stall",
-    "Events    up/down move from match to match   f queue  t type (notifications, each)  / text  x "
-    "clear",
+    "Events    up/down next match   f queue  t type (notifications first)  / text  x clear",
     "Latency   up/down pick the queue",
 };
 
@@ -35,8 +34,7 @@ static const char *const help_replay[] = {
     "Ring      arrows or h/j/k/l select a head   f next head in flight",
     "          cells: . free  a available  D in the device  (used is live only)",
     "Frames    up/down scroll   bars: D device  p polling  - other  L log  ! stall",
-    "Events    up/down move from match to match   f queue  t type (notifications, each)  / text  x "
-    "clear",
+    "Events    up/down next match   f queue  t type (notifications first)  / text  x clear",
     "Latency   up/down pick the queue",
 };
 
