@@ -262,11 +262,29 @@ static inline int vqt_event_has_queue(unsigned type)
 #define VQT_ERR_BAD_QUEUE    5u /* event for an unregistered slot */
 #define VQT_ERR_DRIVER	     6u /* driver-specific, detail in arg */
 
+/* KICK and KICK_SUPPRESSED arg: the notification-suppression state the
+ * driver read when it decided whether to notify, so a consumer can redo
+ * the decision (vring_need_event).  0 means "not known".
+ *   bit 63        VQT_KICK_STATE_PRESENT
+ *   bits 0..15    split: avail_event from the used ring (2.7.10);
+ *                 packed: the device event suppression off_wrap (2.8.14)
+ *   bits 16..31   split: the used ring's flags (VIRTQ_USED_F_NO_NOTIFY);
+ *                 packed: the device event suppression flags (2.8.10)
+ *   bits 32..47   packed only: the driver's next_off | next_wrap << 15
+ *                 after the buffers the decision covers (2.8.21): the
+ *                 "new" position vring_need_event compares with
+ * The avail index in ring_idx counts buffers (chains), not descriptors,
+ * for both layouts; a packed ring's positions are in bits 32..47. */
+#define VQT_KICK_STATE_PRESENT	   (1ull << 63)
+#define VQT_KICK_STATE_EVENT(arg)  ((vq_u16)(arg))
+#define VQT_KICK_STATE_FLAGS(arg)  ((vq_u16)((arg) >> 16))
+#define VQT_KICK_STATE_DRIVER(arg) ((vq_u16)((arg) >> 32))
+
 /* One 32-byte record.  Field meaning by type:
  *
  *   type            ndesc      head/ring_idx (or barriers)  len        arg
  *   ADD             descs      head, avail index used       bytes      device-writable descs
- *   KICK[_SUPPR.]   -          -, new avail.idx             adds since last kick  -
+ *   KICK[_SUPPR.]   -          -, new avail.idx             adds since last kick  suppression state
  *   POLL            outcome    barriers (u32)               spins      duration in ticks
  *   USED            freed      id, used index consumed      written    -
  *   IRQ             -          -, -                         -          ISR status

@@ -456,7 +456,7 @@ void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, v
 }
 
 static void kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, unsigned type,
-		       unsigned counter)
+		       unsigned counter, vq_u64 arg)
 {
 	struct vq_trace_queue *p;
 	vq_u64 ts, adds;
@@ -474,17 +474,29 @@ static void kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, unsig
 	p->adds_at_last_kick = p->counters[VQT_C_ADDS];
 	queue_publish(t, (unsigned)slot, ts, C(counter));
 	if (write)
-		emit(t, ts, type, (unsigned)slot, 0, head_word(0, new_avail_idx), (vq_u32)adds, 0);
+		emit(t, ts, type, (unsigned)slot, 0, head_word(0, new_avail_idx), (vq_u32)adds,
+		     arg);
 }
 
 void vq_trace_kick(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
 {
-	kick_event(t, slot, new_avail_idx, VQT_EV_KICK, VQT_C_KICKS);
+	kick_event(t, slot, new_avail_idx, VQT_EV_KICK, VQT_C_KICKS, 0);
 }
 
 void vq_trace_kick_suppressed(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
 {
-	kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED);
+	kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED, 0);
+}
+
+void vq_trace_kick_decision(struct vq_trace *t, int slot, vq_u16 new_avail_idx, int notified,
+			    vq_u64 suppression_state)
+{
+	if (notified)
+		kick_event(t, slot, new_avail_idx, VQT_EV_KICK, VQT_C_KICKS,
+			   suppression_state | VQT_KICK_STATE_PRESENT);
+	else
+		kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED,
+			   suppression_state | VQT_KICK_STATE_PRESENT);
 }
 
 void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st, vq_u16 outcome)

@@ -24,7 +24,7 @@
  *           .ring_size = 64, .desc_addr = ..., .avail_addr = ...,
  *           .used_addr = ... });
  *   vq_trace_add(&tr, q, head, avail_idx, ndesc, bytes, nwritable);
- *   vq_trace_kick(&tr, q, new_avail_idx);
+ *   vq_trace_kick(&tr, q, new_avail_idx);   (or vq_trace_kick_decision)
  *   ... poll ...
  *   vq_trace_poll(&tr, q, &stats, VQT_POLL_PROGRESS);
  *   vq_trace_used(&tr, q, id, used_idx, written, ndesc);
@@ -127,6 +127,14 @@ void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, v
 		  vq_u32 bytes, vq_u16 nwritable);
 void vq_trace_kick(struct vq_trace *t, int slot, vq_u16 new_avail_idx);
 void vq_trace_kick_suppressed(struct vq_trace *t, int slot, vq_u16 new_avail_idx);
+/* One kick decision with the evidence behind it: a KICK (notified != 0)
+ * or KICK_SUPPRESSED event whose arg is `suppression_state` (the raw
+ * words the driver read, laid out as vqtrace.h's VQT_KICK_STATE_*
+ * describes) with VQT_KICK_STATE_PRESENT set.  Report what was read even
+ * when the decision ignored it: that is what lets the host tell a missed
+ * or a spurious notification from a correct one. */
+void vq_trace_kick_decision(struct vq_trace *t, int slot, vq_u16 new_avail_idx, int notified,
+			    vq_u64 suppression_state);
 void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st, vq_u16 outcome);
 void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx, vq_u32 written,
 		   vq_u16 ndesc_freed);

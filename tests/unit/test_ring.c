@@ -667,6 +667,47 @@ static void test_reregistration_reuses_slot(void **state)
 	fixture_free(f);
 }
 
+/* A kick decision carries the suppression state the driver read, with
+ * the present bit; the older calls leave arg 0 ("not known").  Both count
+ * in the kick counters and report the adds since the last decision. */
+static void test_kick_decision_carries_state(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(REGION_SIZE);
+	struct vqt_event ev[8];
+	struct vqt_queue snap;
+	char err[VQP_ERRLEN];
+	/* avail_event 0xfffe, used.flags 1, and bits 32..47 as packed uses them. */
+	uint64_t word = 0xfffeu | 1u << 16 | (uint64_t)0x8003u << 32;
+
+	vq_trace_add(&f->tr, f->q, 0, 0, 2, 80, 1);
+	vq_trace_kick_decision(&f->tr, f->q, 1, 1, word);
+	vq_trace_add(&f->tr, f->q, 2, 1, 2, 80, 1);
+	vq_trace_add(&f->tr, f->q, 4, 2, 2, 80, 1);
+	vq_trace_kick_decision(&f->tr, f->q, 3, 0, 0);
+	vq_trace_kick(&f->tr, f->q, 3);
+	assert_int_equal(drain_all(f, ev, 8), 7);
+	assert_int_equal(ev[2].type, VQT_EV_KICK);
+	assert_int_equal(ev[2].arg, word | VQT_KICK_STATE_PRESENT);
+	assert_int_equal(VQT_KICK_STATE_EVENT(ev[2].arg), 0xfffe);
+	assert_int_equal(VQT_KICK_STATE_FLAGS(ev[2].arg), 1);
+	assert_int_equal(VQT_KICK_STATE_DRIVER(ev[2].arg), 0x8003);
+	assert_int_equal(ev[2].len, 1);
+	assert_int_equal(ev[5].type, VQT_EV_KICK_SUPPRESSED);
+	assert_int_equal(ev[5].arg, VQT_KICK_STATE_PRESENT);
+	assert_int_equal(ev[5].ring_idx, 3);
+	assert_int_equal(ev[5].len, 2);
+	assert_int_equal(ev[6].type, VQT_EV_KICK);
+	assert_int_equal(ev[6].arg, 0);
+	assert_int_equal(ev[6].len, 0);
+	assert_int_equal(vqp_queue_snapshot(&f->region, (unsigned)f->q, &snap, err, sizeof(err)),
+			 VQP_OK);
+	assert_int_equal(snap.counters[VQT_C_KICKS], 2);
+	assert_int_equal(snap.counters[VQT_C_KICKS_SUPPRESSED], 1);
+	assert_int_equal(snap.avail_idx, 3);
+	fixture_free(f);
+}
+
 /* Every power-of-two region size gives a valid layout. */
 static void test_all_region_sizes(void **state)
 {
@@ -708,6 +749,7 @@ int main(void)
 	    cmocka_unit_test(test_step_mode_one_event_per_token),
 	    cmocka_unit_test(test_no_step_producer_never_waits),
 	    cmocka_unit_test(test_reregistration_reuses_slot),
+	    cmocka_unit_test(test_kick_decision_carries_state),
 	    cmocka_unit_test(test_all_region_sizes),
 	};
 	return cmocka_run_group_tests_name("ring", tests, NULL, NULL);
