@@ -211,6 +211,8 @@ int vqp_writer_queues(struct vqp_writer *w, uint64_t ts, uint32_t generation,
 		      size_t errlen);
 int vqp_writer_device(struct vqp_writer *w, const struct vqr_device *hdr,
 		      const struct vqr_device_queue *queues, char *err, size_t errlen);
+int vqp_writer_ring(struct vqp_writer *w, const struct vqr_ring *hdr,
+		    const struct vqr_ring_queue *queues, char *err, size_t errlen);
 int vqp_writer_annot(struct vqp_writer *w, uint64_t ts, uint32_t kind, const char *text, char *err,
 		     size_t errlen);
 int vqp_writer_region(struct vqp_writer *w, const struct vqr_region *reg, char *err, size_t errlen);
@@ -287,6 +289,8 @@ int vqp_decode_queues(const void *payload, uint32_t len, struct vqr_queues *hdr,
 		      const struct vqr_queue_entry **entries, char *err, size_t errlen);
 int vqp_decode_device(const void *payload, uint32_t len, struct vqr_device *hdr,
 		      const struct vqr_device_queue **queues, char *err, size_t errlen);
+int vqp_decode_ring(const void *payload, uint32_t len, struct vqr_ring *hdr,
+		    const struct vqr_ring_queue **queues, char *err, size_t errlen);
 /* text is copied NUL-terminated into buf (truncated to buflen - 1). */
 int vqp_decode_annot(const void *payload, uint32_t len, struct vqr_annot *hdr, char *buf,
 		     size_t buflen, char *err, size_t errlen);

@@ -31,7 +31,7 @@
 #define VQR_TRAILER_MAGIC "VQTINDEX"
 
 #define VQR_VERSION_MAJOR 1
-#define VQR_VERSION_MINOR 1 /* 1: vqr_events.dropped_before */
+#define VQR_VERSION_MINOR 1 /* 1: vqr_events.dropped_before, RING chunks */
 
 #define VQR_CHUNK_ALIGN 8u
 #define VQR_CHUNK_MAX	(64u * 1024u * 1024u) /* largest payload a reader accepts */
@@ -70,6 +70,7 @@ enum vqr_chunk_type {
 	VQR_CHUNK_REGION = 5, /* struct vqr_region: producer (re)started */
 	VQR_CHUNK_CLOSE = 6,  /* struct vqr_close: why and how it ended */
 	VQR_CHUNK_INDEX = 7,  /* struct vqr_index + count * vqr_index_entry */
+	VQR_CHUNK_RING = 8,   /* struct vqr_ring + count * vqr_ring_queue (minor 1) */
 	VQR_CHUNK_TYPE_COUNT
 };
 /* Chunk types below this bound with a good CRC are whole chunks; types a
@@ -150,6 +151,54 @@ struct vqr_device_queue {
 };
 #define VQR_DQ_SIGNALLED_VALID (1u << 0)
 #define VQR_DQ_DISAGREE	       (1u << 1) /* device and driver views disagree */
+#define VQR_DQ_BROKEN	       (1u << 2) /* QEMU marked the device broken (needs reset) */
+
+/* RING: the rings as vqscope read them from guest RAM, one entry per
+ * traced queue, with the first problem found in the descriptor chains it
+ * walked (those in flight).  What the diagnosis needs from guest RAM, so a
+ * recording can be diagnosed as the live session was. */
+struct vqr_ring {
+	vq_u64 host_mono_ns; /* 0x00 host CLOCK_MONOTONIC of the reads */
+	vq_u32 count;	     /* 0x08 entries that follow */
+	vq_u32 reserved;     /* 0x0c zero */
+};
+struct vqr_ring_queue {
+	vq_u32 slot;  /* 0x00 queue-table slot */
+	vq_u16 flags; /* 0x04 VQR_RQ_* */
+	vq_u16 size;  /* 0x06 queue size */
+	/* Split rings (2.7.6, 2.7.8; the event fields with EVENT_IDX). */
+	vq_u16 avail_flags; /* 0x08 */
+	vq_u16 avail_idx;   /* 0x0a */
+	vq_u16 used_event;  /* 0x0c */
+	vq_u16 used_flags;  /* 0x0e */
+	vq_u16 used_idx;    /* 0x10 */
+	vq_u16 avail_event; /* 0x12 */
+	/* Packed rings (2.8.14): the driver's and the device's event
+	 * suppression structures. */
+	vq_u16 driver_off_wrap; /* 0x14 */
+	vq_u16 driver_flags;	/* 0x16 */
+	vq_u16 device_off_wrap; /* 0x18 */
+	vq_u16 device_flags;	/* 0x1a */
+	/* The first bad chain among those walked (VQR_RQ_BAD_CHAIN). */
+	vq_u16 chain_head;	/* 0x1c split: head; packed: ring position */
+	vq_u8 chain_problem;	/* 0x1e what (vqscope's enum chain_problem) */
+	vq_u8 reserved0;	/* 0x1f zero */
+	vq_u32 chain_bad_index; /* 0x20 where: the descriptor */
+	vq_u32 chains_walked;	/* 0x24 chains read in this sample */
+	vq_u64 chain_bad_value; /* 0x28 the value read there */
+	/* Packed: a descriptor of the driver's newest chain whose AVAIL/USED
+	 * bits do not match the driver's wrap counter (VQR_RQ_BAD_WRAP). */
+	vq_u16 wrap_position;	/* 0x30 the descriptor's ring position */
+	vq_u16 wrap_flags;	/* 0x32 its flags as read */
+	vq_u16 wrap_driver_pos; /* 0x34 the driver's position (offset | wrap << 15) */
+	vq_u16 reserved1;	/* 0x36 zero */
+	vq_u64 reserved2;	/* 0x38 zero */
+};
+#define VQR_RQ_VALID	 (1u << 0) /* the fields above were read */
+#define VQR_RQ_PACKED	 (1u << 1)
+#define VQR_RQ_EVENT_IDX (1u << 2)
+#define VQR_RQ_BAD_CHAIN (1u << 3)
+#define VQR_RQ_BAD_WRAP	 (1u << 4)
 
 /* ANNOT: free text attached to a moment (markers from the UI, notes). */
 struct vqr_annot {
@@ -160,6 +209,7 @@ struct vqr_annot {
 #define VQR_ANNOT_NOTE	    1u /* user note */
 #define VQR_ANNOT_QMP_EVENT 2u /* asynchronous QMP event (STOP, RESET...) */
 #define VQR_ANNOT_VIOLATION 3u /* protocol violation seen by the reader */
+#define VQR_ANNOT_FINDING   4u /* a diagnosis finding, first seen (vqscope doctor) */
 
 /* REGION: the trace region header as found at the start of a recording
  * and after every generation change. */
@@ -223,6 +273,8 @@ _Static_assert(sizeof(struct vqr_queue_entry) == 264, "vqr_queue_entry");
 _Static_assert(sizeof(struct vqr_device) == 24, "vqr_device");
 _Static_assert(sizeof(struct vqr_device_queue) == 144, "vqr_device_queue");
 _Static_assert(sizeof(struct vqr_annot) == 16, "vqr_annot");
+_Static_assert(sizeof(struct vqr_ring) == 16, "vqr_ring");
+_Static_assert(sizeof(struct vqr_ring_queue) == 64, "vqr_ring_queue");
 _Static_assert(sizeof(struct vqr_region) == 112, "vqr_region");
 _Static_assert(sizeof(struct vqr_close) == 128, "vqr_close");
 _Static_assert(sizeof(struct vqr_index) == 8, "vqr_index");

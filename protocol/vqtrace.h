@@ -161,6 +161,12 @@ struct vqt_control {
 #define VQT_QF_CB_DISABLED                                                                         \
 	(1u << 3) /* driver has used-buffer notifications                                          \
 		   * turned off (2.7.7) */
+/* A receive queue (minor 1): the driver keeps device-writable buffers
+ * posted for the device to fill when something arrives (virtio-net
+ * receiveq, virtio-vsock rx and event, virtio-input eventq, virtio-console
+ * receiveq).  Clear: a request queue, where each buffer is a command the
+ * driver waits on. */
+#define VQT_QF_RECEIVE (1u << 4)
 
 /* Counters, indices into vqt_queue.counters[]. */
 enum vqt_counter {

@@ -371,6 +371,15 @@ int vqp_writer_queues(struct vqp_writer *w, uint64_t ts, uint32_t generation,
 			   (size_t)count * sizeof(*entries), NULL, 0, 0, 0, err, errlen);
 }
 
+int vqp_writer_ring(struct vqp_writer *w, const struct vqr_ring *hdr,
+		    const struct vqr_ring_queue *queues, char *err, size_t errlen)
+{
+	if (vqp_writer_flush(w, err, errlen) != VQP_OK)
+		return VQP_IO;
+	return write_chunk(w, VQR_CHUNK_RING, hdr, sizeof(*hdr), queues,
+			   (size_t)hdr->count * sizeof(*queues), NULL, 0, 0, 0, err, errlen);
+}
+
 int vqp_writer_device(struct vqp_writer *w, const struct vqr_device *hdr,
 		      const struct vqr_device_queue *queues, char *err, size_t errlen)
 {
@@ -966,6 +975,33 @@ int vqp_decode_queues(const void *payload, uint32_t len, struct vqr_queues *hdr,
 		}
 		if (vqp_queue_check(&e.queue, e.slot, why, sizeof(why)) != VQP_OK) {
 			set_err(err, errlen, "QUEUES entry %u: %s", i, why);
+			return VQP_INVALID;
+		}
+	}
+	return VQP_OK;
+}
+
+int vqp_decode_ring(const void *payload, uint32_t len, struct vqr_ring *hdr,
+		    const struct vqr_ring_queue **queues, char *err, size_t errlen)
+{
+	if (len < sizeof(*hdr)) {
+		set_err(err, errlen, "RING chunk of %u bytes is shorter than its header", len);
+		return VQP_INVALID;
+	}
+	memcpy(hdr, payload, sizeof(*hdr));
+	if ((uint64_t)hdr->count * sizeof(struct vqr_ring_queue) != len - sizeof(*hdr)) {
+		set_err(err, errlen, "RING chunk says %u queues but holds %zu bytes", hdr->count,
+			len - sizeof(*hdr));
+		return VQP_INVALID;
+	}
+	*queues = (const struct vqr_ring_queue *)((const uint8_t *)payload + sizeof(*hdr));
+	for (uint32_t i = 0; i < hdr->count; i++) {
+		struct vqr_ring_queue q;
+
+		memcpy(&q, (const uint8_t *)*queues + (size_t)i * sizeof(q), sizeof(q));
+		if (q.slot >= VQT_QUEUE_SLOTS_MAX || q.size == 0 || q.size > VQT_RING_SIZE_MAX) {
+			set_err(err, errlen, "RING entry %u: slot %u, queue size %u", i, q.slot,
+				q.size);
 			return VQP_INVALID;
 		}
 	}

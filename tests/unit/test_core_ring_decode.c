@@ -82,7 +82,7 @@ static void split_indices_and_entries(void **state)
 
 	put16(AVAIL, VRING_AVAIL_F_NO_INTERRUPT);
 	put16(AVAIL + 2, 65535);
-	put16(AVAIL + 4 + 2 * 6, 5); /* ring[65534 & 7] */
+	put16(AVAIL + 4 + 2 * 6, 5);	 /* ring[65534 & 7] */
 	put16(AVAIL + 4 + 2 * 8, 65533); /* used_event after ring[8] */
 	put16(USED, VRING_USED_F_NO_NOTIFY);
 	put16(USED + 2, 1);
@@ -260,7 +260,7 @@ static void packed_ring(void **state)
 	/* An indirect table in a packed ring: packed descriptors, in order,
 	 * no next (2.8.7). */
 	pdesc(1, TABLE, 2 * 16, 4, VRING_DESC_F_INDIRECT | VRING_PACKED_F_AVAIL);
-	desc(TABLE, 0, 0x14000, 10, 0, 0);			/* flags at 14 */
+	desc(TABLE, 0, 0x14000, 10, 0, 0);		    /* flags at 14 */
 	desc(TABLE, 1, 0x14100, 20, 0, VRING_DESC_F_WRITE); /* flags at 14 */
 	assert_true(chain_walk_packed(&mem, &g, 1, true, &w));
 	assert_int_equal(w.problem, CHAIN_OK);
@@ -285,8 +285,10 @@ static void notification_decisions(void **state)
 	/* From 4 (wrap 0) to 1 (wrap 1): crossed 4 and 5 of lap 0, 0 of lap 1. */
 	uint16_t old = 4, new = (uint16_t)(1 | 1u << 15);
 	assert_true(packed_need_event(RING_EVENT_FLAGS_DESC, 5, old, new, 6));
-	assert_true(packed_need_event(RING_EVENT_FLAGS_DESC, (uint16_t)(0 | 1u << 15), old, new, 6));
-	assert_false(packed_need_event(RING_EVENT_FLAGS_DESC, (uint16_t)(1 | 1u << 15), old, new, 6));
+	assert_true(
+	    packed_need_event(RING_EVENT_FLAGS_DESC, (uint16_t)(0 | 1u << 15), old, new, 6));
+	assert_false(
+	    packed_need_event(RING_EVENT_FLAGS_DESC, (uint16_t)(1 | 1u << 15), old, new, 6));
 	assert_false(packed_need_event(RING_EVENT_FLAGS_DESC, 3, old, new, 6));
 }
 
@@ -294,7 +296,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(split_indices_and_entries), cmocka_unit_test(split_chains),
-	    cmocka_unit_test(split_indirect_tables),	  cmocka_unit_test(packed_ring),
+	    cmocka_unit_test(split_indirect_tables),	 cmocka_unit_test(packed_ring),
 	    cmocka_unit_test(notification_decisions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "findings_engine.h"
 #include "format.h"
 #include "model.h"
 #include "vqproto.h"
@@ -17,6 +18,7 @@
 #define DEFAULT_STALL_COMMAND_NS 10000000ull
 #define DEFAULT_INTERVAL_NS	 1000000000ull
 #define DEFAULT_DISAGREE_NS	 500000000ull
+#define DEFAULT_STUCK_AFTER_NS	 1000000000ull
 #define AUTO_STALL_MIN_FRAMES	 8
 #define TS_BACK_TOLERANCE_NS	 100000000ull	  /* 100 ms */
 #define TS_JUMP_LIMIT_NS	 3600000000000ull /* an hour */
@@ -251,6 +253,8 @@ struct vq_model *model_new(const struct model_opts *opts)
 		m->opts.frames_kept = DEFAULT_FRAMES;
 	if (!m->opts.disagree_ns)
 		m->opts.disagree_ns = DEFAULT_DISAGREE_NS;
+	if (!m->opts.stuck_after_ns)
+		m->opts.stuck_after_ns = DEFAULT_STUCK_AFTER_NS;
 	set_clock(m, 1000000000);
 	m->history_cap = m->opts.history;
 	m->frames_cap = m->opts.frames_kept;
@@ -258,7 +262,8 @@ struct vq_model *model_new(const struct model_opts *opts)
 	m->frames = calloc(m->frames_cap, sizeof(*m->frames));
 	m->recent_log = calloc(RECENT_INTERVALS, sizeof(*m->recent_log));
 	m->recent_poll = calloc(RECENT_INTERVALS, sizeof(*m->recent_poll));
-	if (!m->history || !m->frames || !m->recent_log || !m->recent_poll) {
+	if (!m->history || !m->frames || !m->recent_log || !m->recent_poll ||
+	    (!m->opts.no_findings && !findings_setup(m))) {
 		model_free(m);
 		return NULL;
 	}
@@ -275,6 +280,10 @@ static void queue_free_heads(struct model_queue *q)
 	free(q->head_state);
 	free(q->head_ndesc);
 	free(q->pending);
+	free(q->head_bytes);
+	free(q->head_used_epoch);
+	free(q->head_done_at_add);
+	q->head_bytes = q->head_used_epoch = q->head_done_at_add = NULL;
 	q->pending = NULL;
 	q->add_ns = NULL;
 	q->head_state = NULL;
@@ -291,6 +300,7 @@ void model_free(struct vq_model *m)
 	free(m->recent_poll);
 	free(m->history);
 	free(m->frames);
+	findings_teardown(m);
 	free(m);
 }
 
@@ -343,8 +353,12 @@ static bool queue_ensure_heads(struct model_queue *q)
 	q->head_state = calloc(65536, sizeof(*q->head_state));
 	q->head_ndesc = calloc(65536, sizeof(*q->head_ndesc));
 	q->pending = calloc(65536, sizeof(*q->pending));
+	q->head_bytes = calloc(65536, sizeof(*q->head_bytes));
+	q->head_used_epoch = calloc(65536, sizeof(*q->head_used_epoch));
+	q->head_done_at_add = calloc(65536, sizeof(*q->head_done_at_add));
 	q->npending = 0;
-	if (!q->add_ns || !q->head_state || !q->head_ndesc || !q->pending) {
+	if (!q->add_ns || !q->head_state || !q->head_ndesc || !q->pending || !q->head_bytes ||
+	    !q->head_used_epoch || !q->head_done_at_add) {
 		queue_free_heads(q);
 		return false;
 	}
@@ -358,6 +372,7 @@ static void queue_forget_in_flight(struct vq_model *m, struct model_queue *q)
 		memset(q->head_state, 0, 65536 * sizeof(*q->head_state));
 	}
 	q->npending = 0;
+	q->in_flight_descs = 0;
 	if (m->in_flight_total >= q->in_flight)
 		m->in_flight_total -= q->in_flight;
 	else
@@ -394,6 +409,8 @@ void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue
 	q->gone = t->state == VQT_QS_GONE;
 	queue_identity_from_table(q, t);
 	q->cb_enabled = !(t->flags & VQT_QF_CB_DISABLED);
+	if (!m->opts.no_findings)
+		findings_on_table(m, q);
 }
 
 void model_driver_indices(const struct model_queue *q, uint16_t *avail_idx, uint16_t *last_used_idx)
@@ -678,6 +695,10 @@ static void on_add(struct vq_model *m, struct model_queue *q, const struct vqt_e
 	}
 	q->head_state[e->head] = HEAD_AVAIL;
 	q->head_ndesc[e->head] = e->ndesc;
+	q->head_bytes[e->head] = e->len;
+	q->head_used_epoch[e->head] = 0;
+	q->head_done_at_add[e->head] = (uint32_t)q->count[MC_COMPLETIONS];
+	q->in_flight_descs += e->ndesc;
 	q->add_ns[e->head] = at_ns;
 	if (q->npending < 65536)
 		q->pending[q->npending++] = e->head;
@@ -687,9 +708,12 @@ static void on_add(struct vq_model *m, struct model_queue *q, const struct vqt_e
 	m->in_flight_total++;
 }
 
-static void on_kick(struct model_queue *q, const struct vqt_event *e, bool suppressed)
+static void on_kick(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+		    uint64_t seq, bool suppressed)
 {
 	q->count[suppressed ? MC_KICKS_SUPPRESSED : MC_KICKS]++;
+	if (!m->opts.no_findings)
+		findings_on_kick(m, q, e, seq);
 	q->avail_idx = e->ring_idx;
 	if (!q->head_state)
 		return;
@@ -703,15 +727,20 @@ static void on_kick(struct model_queue *q, const struct vqt_event *e, bool suppr
 }
 
 static void on_used(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
-		    uint64_t at_ns)
+		    uint64_t seq, uint64_t at_ns)
 {
 	q->count[MC_COMPLETIONS]++;
 	q->count[MC_USED_BYTES] += e->len;
-	q->last_used_idx = (uint16_t)(e->ring_idx + 1);
 	if (m->in_frame)
 		m->open_frame.commands++;
-	if (!queue_ensure_heads(q))
+	if (!queue_ensure_heads(q)) {
+		q->last_used_idx = (uint16_t)(e->ring_idx + 1);
 		return;
+	}
+	if (!m->opts.no_findings)
+		findings_on_used(m, q, e, seq);
+	q->last_used_idx = (uint16_t)(e->ring_idx + 1);
+	q->used_known = true;
 	if (q->head_state[e->head] == HEAD_FREE) {
 		anomaly(m, q, "USED of head %u which is not in flight", e->head);
 		return;
@@ -724,6 +753,9 @@ static void on_used(struct vq_model *m, struct model_queue *q, const struct vqt_
 		command_stall(m, q, e->head, added, at_ns);
 	q->head_state[e->head] = HEAD_FREE;
 	q->add_ns[e->head] = 0;
+	q->head_used_epoch[e->head] = m->loss_epoch + 1;
+	q->in_flight_descs -= q->in_flight_descs >= q->head_ndesc[e->head] ? q->head_ndesc[e->head]
+									   : q->in_flight_descs;
 	q->in_flight--;
 	if (m->in_flight_total)
 		m->in_flight_total--;
@@ -731,6 +763,9 @@ static void on_used(struct vq_model *m, struct model_queue *q, const struct vqt_
 
 static void on_queue_event(struct vq_model *m, struct model_queue *q, const struct vqt_event *e)
 {
+	/* Registered again (after a reset): indices start over. */
+	q->used_known = false;
+	q->have_decision = false;
 	if (e->ndesc == VQT_QS_ACTIVE) {
 		queue_forget_in_flight(m, q);
 		q->active = true;
@@ -817,7 +852,7 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 		break;
 	case VQT_EV_KICK:
 	case VQT_EV_KICK_SUPPRESSED:
-		on_kick(q, e, e->type == VQT_EV_KICK_SUPPRESSED);
+		on_kick(m, q, e, seq, e->type == VQT_EV_KICK_SUPPRESSED);
 		break;
 	case VQT_EV_POLL:
 		dur_ns = ticks_to_ns(m, e->arg);
@@ -837,7 +872,7 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 		}
 		break;
 	case VQT_EV_USED:
-		on_used(m, q, e, at_ns);
+		on_used(m, q, e, seq, at_ns);
 		break;
 	case VQT_EV_IRQ:
 		q->count[MC_IRQS]++;
@@ -900,11 +935,16 @@ void model_feed(struct vq_model *m, const struct vqt_event *ev, size_t n, uint64
 void model_note_loss(struct vq_model *m, uint64_t lost)
 {
 	m->lost += lost;
+	/* A lost record may be any event: facts kept per head expire. */
+	if (lost)
+		m->loss_epoch++;
 }
 
 void model_note_violations(struct vq_model *m, uint64_t n, const char *last)
 {
 	m->violations += n;
+	if (n)
+		m->loss_epoch++; /* a dropped record hides an event too */
 	if (last && n)
 		vqp_copy_string(m->last_violation, sizeof(m->last_violation), last);
 }
@@ -919,8 +959,12 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
 	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 		queue_forget_in_flight(m, &m->queues[s]);
 		m->queues[s].active = false;
+		m->queues[s].used_known = false;
+		m->queues[s].have_decision = false;
+		m->queues[s].have_ring = false;
 	}
 	m->in_flight_total = 0;
+	m->loss_epoch++;
 	m->resyncs++;
 	m->have_origin = false;
 	m->last_ts = 0;
@@ -1052,6 +1096,8 @@ void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_
 			q->have_device = true;
 			q->device_host_ns = host_ns;
 			check_disagreement(m, q, host_ns);
+			if (!m->opts.no_findings)
+				findings_on_device(m, q, host_ns);
 			/* Seen before the guest registered it: no longer device-only. */
 			for (size_t k = 0; k < m->ndevice_only; k++)
 				if (strncmp(m->device_only[k].q.path, dq[i].path,
@@ -1083,6 +1129,21 @@ void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_
 		o->q = dq[i];
 		o->host_ns = host_ns;
 	}
+}
+
+void model_ring_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_ring_queue *rq,
+		       size_t n)
+{
+	if (m->opts.no_findings)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (rq[i].slot < MODEL_QUEUES)
+			findings_on_ring(m, &m->queues[rq[i].slot], &rq[i], host_ns);
+}
+
+void model_vm_paused(struct vq_model *m, bool paused)
+{
+	m->vm_paused = paused;
 }
 
 /* ---- ring reconstruction

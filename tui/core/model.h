@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "findings.h"
 #include "vqrec.h"
 #include "vqtrace.h"
 
@@ -187,6 +188,33 @@ struct model_queue {
 	char disagree_text[160];
 
 	uint64_t rate_base[MC_COUNT];
+
+	/* What the findings engine (findings.c) keeps about the queue. */
+	uint32_t *head_bytes;	    /* per head: bytes of the chain at its ADD */
+	uint32_t *head_used_epoch;  /* per head: loss epoch + 1 at its last USED */
+	uint32_t *head_done_at_add; /* per head: completions (mod 2^32) at its ADD */
+	bool used_known;	    /* last_used_idx came from a USED event */
+	uint32_t in_flight_descs;   /* descriptors of the buffers in flight */
+	/* The latest kick decision with the driver's evidence (KICK arg). */
+	bool have_decision;
+	bool decision_notified;
+	uint16_t decision_idx;	 /* the new avail index it covered */
+	uint64_t decision_state; /* what the driver read (VQT_KICK_STATE_*) */
+	uint64_t decision_seq;
+	uint64_t spurious_notifies;
+	/* Progress, as the stuck checks see it (host time). */
+	uint64_t progress_host_ns;
+	uint64_t progress_sig; /* what "progress" was compared with */
+	uint64_t irqs_at_progress, polls_at_progress;
+	/* The latest ring sample from guest RAM, and checks that must see a
+	 * problem twice before they believe it. */
+	bool have_ring;
+	struct vqr_ring_queue ring;
+	uint64_t ring_host_ns;
+	struct vqr_ring_queue bad_chain_seen; /* candidate from the previous sample */
+	uint64_t bad_chain_adds;	      /* adds of the queue then */
+	struct vqr_ring_queue bad_wrap_seen;
+	bool device_broken;
 };
 
 /* Device-side queues that match no traced queue (uninstrumented guests). */
@@ -215,6 +243,9 @@ struct model_opts {
 	size_t history;		   /* events kept for the event log; 0: 262144 */
 	size_t frames_kept;	   /* recent frames kept; 0: 4096 */
 	uint64_t disagree_ns;	   /* device ahead of driver this long: flag; 0: 500 ms */
+	uint64_t stuck_after_ns;   /* work outstanding, no progress this long: a
+				    * stuck finding; 0: 1 s */
+	bool no_findings;	   /* no diagnosis (for benchmarks) */
 };
 
 #define MODEL_WORST_STALLS 16
@@ -289,6 +320,13 @@ struct vq_model {
 	struct recent_interval *recent_log, *recent_poll;
 	size_t recent_pos_log, recent_pos_poll;
 	uint32_t in_flight_total;
+
+	/* Findings (findings.h), in the order first seen. */
+	struct finding *findings;
+	size_t nfindings, findings_cap;
+	uint64_t findings_dropped; /* beyond findings_cap */
+	uint32_t loss_epoch;	   /* bumped at every loss: per-head facts expire */
+	bool vm_paused;		   /* QMP said STOP: queues stand still on purpose */
 };
 
 struct vq_model *model_new(const struct model_opts *opts);
@@ -315,6 +353,20 @@ void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue
 /* Device-side samples taken at host_ns (host CLOCK_MONOTONIC). */
 void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_device_queue *q,
 			 size_t n);
+/* A ring sample read from guest RAM (ring_decode.h) for the findings. */
+void model_ring_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_ring_queue *q,
+		       size_t n);
+/* The VM was paused (QMP STOP) or resumed: a paused VM's queues stand
+ * still without being stuck. */
+void model_vm_paused(struct vq_model *m, bool paused);
+/* Session-level checks that look at totals (frame time, polls, buffers in
+ * flight for long): at every tick of the display, or once at the end. */
+void model_check(struct vq_model *m);
+/* The finding of code on queue (-1: the session), or NULL. */
+const struct finding *model_finding(const struct vq_model *m, enum finding_code code, int queue);
+/* The worst active finding (highest severity, then newest), or NULL. */
+const struct finding *model_worst_finding(const struct vq_model *m);
+
 /* Rates count from here: what the source read so far (a backlog in the
  * ring when it attached) is not spread over the next tick's interval. */
 void model_rates_restart(struct vq_model *m);

@@ -66,9 +66,8 @@ bool split_used_entry(const struct guest_mem *mem, const struct ring_geometry *g
 {
 	uint32_t elem[2];
 
-	if (!g->size ||
-	    !guest_read(mem, g->device_area + 4 + 8 * (uint64_t)(idx & (g->size - 1)), elem,
-			sizeof(elem)))
+	if (!g->size || !guest_read(mem, g->device_area + 4 + 8 * (uint64_t)(idx & (g->size - 1)),
+				    elem, sizeof(elem)))
 		return false;
 	*id = elem[0];
 	*len = elem[1];

@@ -1,0 +1,802 @@
+/* findings.c - the diagnosis engine (see findings.h): checks run as the
+ * model takes events (notification decisions, completions), queue-table
+ * snapshots (accounting), device samples from QMP and ring samples from
+ * guest RAM (stuck queues, chains, wrap counters), and over the session's
+ * totals (log time, fences, buffers in flight for long).
+ *
+ * Where each value comes from is part of the evidence: "trace" for an
+ * event the producer wrote, "queue table" for its published indices,
+ * "guest RAM" for what vqscope read from the rings, "QMP" for what QEMU
+ * says about its device.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "findings_engine.h"
+#include "format.h"
+#include "model.h"
+#include "ring_decode.h"
+#include "vqproto.h"
+
+#define FINDINGS_MAX 256
+/* LEAK: in flight this many times the queue's p99 latency, at least ... */
+#define LEAK_LATENCY_FACTOR 16
+#define LEAK_MIN_NS	    1000000000ull
+/* ... while at least this many buffers completed after it was added. */
+#define LEAK_MIN_LATER 64
+/* LOG-DOMINATES: over at least this many frames, log output is at least
+ * half of the frame time. */
+#define LOG_MIN_FRAMES 10
+#define LOG_SHARE_PCT  50
+
+static const struct finding_info infos[FC_COUNT] = {
+    [FC_STUCK_NOT_NOTIFIED] = {"STUCK-NOT-NOTIFIED", SEV_ERROR, "2.7.10",
+			       "buffers made available, the device never notified"},
+    [FC_STUCK_DEVICE_NOT_FETCHED] = {"STUCK-DEVICE-NOT-FETCHED", SEV_ERROR, "2.7.13",
+				     "notified, but the device does not take the buffers"},
+    [FC_STUCK_DEVICE_BUSY] = {"STUCK-DEVICE-BUSY", SEV_ERROR, "2.7.14",
+			      "the device took buffers and does not complete them"},
+    [FC_STUCK_NO_INTERRUPT] = {"STUCK-NO-INTERRUPT", SEV_ERROR, "2.7.7",
+			       "buffers used, the interrupt the driver asked for never came"},
+    [FC_STUCK_NOT_REAPED] = {"STUCK-NOT-REAPED", SEV_ERROR, "2.7.14",
+			     "buffers used, the driver does not take them"},
+    [FC_MISSED_NOTIFY] = {"MISSED-NOTIFY", SEV_ERROR, "2.7.10",
+			  "the driver skipped a notification the device asked for"},
+    [FC_SPURIOUS_NOTIFY] = {"SPURIOUS-NOTIFY", SEV_INFO, "2.7.10",
+			    "notifications the device said it did not need"},
+    [FC_LEAK] = {"LEAK", SEV_ERROR, "2.7.14", "a buffer stays in flight while later ones complete"},
+    [FC_DOUBLE_COMPLETE] = {"DOUBLE-COMPLETE", SEV_ERROR, "2.7.14",
+			    "the driver took one used element twice"},
+    [FC_USED_NOT_IN_FLIGHT] = {"USED-NOT-IN-FLIGHT", SEV_ERROR, "2.7.8",
+			       "a used element names a buffer that is not in flight"},
+    [FC_USED_LEN_OVERFLOW] = {"USED-LEN-OVERFLOW", SEV_ERROR, "2.7.8.1",
+			      "the device wrote more than the buffer holds"},
+    [FC_ACCOUNTING] = {"ACCOUNTING", SEV_ERROR, "2.7.5",
+		       "free and in-flight descriptors do not add up to the queue"},
+    [FC_BAD_CHAIN] = {"BAD-CHAIN", SEV_ERROR, "2.7.5",
+		      "a descriptor chain the device cannot follow"},
+    [FC_PACKED_WRAP] = {"PACKED-WRAP", SEV_ERROR, "2.8.1",
+			"descriptor flags that disagree with the wrap counter"},
+    [FC_DEVICE_BROKEN] = {"DEVICE-BROKEN", SEV_ERROR, "2.1.2",
+			  "QEMU marked the device broken: it needs a reset"},
+    [FC_LOG_DOMINATES] = {"LOG-DOMINATES", SEV_WARNING, "-",
+			  "writing log output takes most of the frame time"},
+    [FC_FENCE_PER_SPIN] = {"FENCE-PER-SPIN", SEV_INFO, "2.7.13",
+			   "a fence on every poll spin where one after progress is enough"},
+};
+
+const struct finding_info *finding_info(enum finding_code c)
+{
+	static const struct finding_info unknown = {"?", SEV_INFO, "-", "?"};
+
+	return c < FC_COUNT ? &infos[c] : &unknown;
+}
+
+const char *severity_name(enum finding_severity s)
+{
+	return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "info";
+}
+
+enum finding_code finding_code_from_name(const char *name)
+{
+	for (int c = 0; c < FC_COUNT; c++)
+		if (strcasecmp(name, infos[c].name) == 0)
+			return (enum finding_code)c;
+	return FC_COUNT;
+}
+
+/* ---- the list ----------------------------------------------------------------------- */
+
+bool findings_setup(struct vq_model *m)
+{
+	m->findings_cap = FINDINGS_MAX;
+	m->findings = calloc(m->findings_cap, sizeof(*m->findings));
+	return m->findings != NULL;
+}
+
+void findings_teardown(struct vq_model *m)
+{
+	free(m->findings);
+	m->findings = NULL;
+	m->nfindings = 0;
+}
+
+const struct finding *model_finding(const struct vq_model *m, enum finding_code code, int queue)
+{
+	for (size_t i = 0; i < m->nfindings; i++)
+		if (m->findings[i].code == code && m->findings[i].queue == queue)
+			return &m->findings[i];
+	return NULL;
+}
+
+const struct finding *model_worst_finding(const struct vq_model *m)
+{
+	const struct finding *best = NULL;
+
+	for (size_t i = 0; i < m->nfindings; i++) {
+		const struct finding *f = &m->findings[i];
+
+		if (!f->active)
+			continue;
+		if (!best || f->severity > best->severity ||
+		    (f->severity == best->severity && f->last_ns >= best->last_ns))
+			best = f;
+	}
+	return best;
+}
+
+/* The finding of code on queue, seen once more now.  *fresh says it is
+ * new (the caller fills its evidence and text, as first seen).  NULL when
+ * the list is full. */
+static struct finding *seen(struct vq_model *m, enum finding_code code, int queue, uint64_t seq,
+			    bool *fresh)
+{
+	struct finding *f = (struct finding *)model_finding(m, code, queue);
+
+	*fresh = false;
+	if (!f) {
+		if (m->nfindings == m->findings_cap) {
+			m->findings_dropped++;
+			return NULL;
+		}
+		f = &m->findings[m->nfindings++];
+		memset(f, 0, sizeof(*f));
+		f->code = code;
+		f->severity = infos[code].severity;
+		f->queue = queue;
+		if (queue >= 0)
+			vqp_copy_string(f->queue_name, sizeof(f->queue_name),
+					m->queues[queue].name[0] ? m->queues[queue].name : "?");
+		f->first_ns = m->now_ns;
+		f->first_seq = seq;
+		f->first_generation = m->generation;
+		*fresh = true;
+	}
+	f->last_ns = m->now_ns;
+	f->count++;
+	f->active = true;
+	return f;
+}
+
+static void evidence(struct finding *f, const char *what, const char *from, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void evidence(struct finding *f, const char *what, const char *from, const char *fmt, ...)
+{
+	struct evidence *e;
+	va_list ap;
+
+	if (f->nevidence == FINDING_EVIDENCE)
+		return;
+	e = &f->ev[f->nevidence++];
+	vqp_copy_string(e->what, sizeof(e->what), what);
+	vqp_copy_string(e->from, sizeof(e->from), from);
+	va_start(ap, fmt);
+	vsnprintf(e->value, sizeof(e->value), fmt, ap);
+	va_end(ap);
+}
+
+static void explain(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void explain(struct finding *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->text, sizeof(f->text), fmt, ap);
+	va_end(ap);
+}
+
+/* "trace: KICK_SUPPRESSED 1:4711" */
+static void event_source(char *buf, size_t len, const struct vq_model *m, unsigned type,
+			 uint64_t seq)
+{
+	snprintf(buf, len, "trace: %s %u:%llu", vqp_event_type_name(type), m->generation,
+		 (unsigned long long)seq);
+}
+
+static int slot_of(const struct vq_model *m, const struct model_queue *q)
+{
+	return (int)(q - m->queues);
+}
+
+/* ---- notification decisions (KICK, KICK_SUPPRESSED) ---------------------------------- */
+
+void findings_on_kick(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+		      uint64_t seq)
+{
+	uint64_t st = e->arg;
+	bool notified = e->type == VQT_EV_KICK, need, decidable = true;
+	bool packed = q->flags & VQT_QF_PACKED, event_idx = q->flags & VQT_QF_EVENT_IDX;
+	uint16_t old_idx = q->have_decision ? q->decision_idx : (uint16_t)(e->ring_idx - e->len);
+	char src[64], was[64];
+	struct finding *f;
+	bool fresh;
+
+	if (!(st & VQT_KICK_STATE_PRESENT)) {
+		q->have_decision = false;
+		return;
+	}
+	if (packed) {
+		/* 2.8.10: by the device's event suppression structure; in
+		 * DESC mode by the driver's positions before and after. */
+		uint16_t flags = VQT_KICK_STATE_FLAGS(st), off_wrap = VQT_KICK_STATE_EVENT(st);
+		uint16_t new_pos = VQT_KICK_STATE_DRIVER(st);
+
+		if (flags == RING_EVENT_FLAGS_DESC &&
+		    !(q->have_decision && (q->decision_state & VQT_KICK_STATE_PRESENT)))
+			decidable = false;
+		need = packed_need_event(flags, off_wrap, VQT_KICK_STATE_DRIVER(q->decision_state),
+					 new_pos, q->ring_size);
+	} else if (event_idx) {
+		/* 2.7.10: vring_need_event(avail_event, new, old). */
+		need = ring_need_event(VQT_KICK_STATE_EVENT(st), e->ring_idx, old_idx);
+	} else {
+		need = !(VQT_KICK_STATE_FLAGS(st) & VRING_USED_F_NO_NOTIFY);
+	}
+	if (decidable && need != notified && q->ring_size) {
+		if (!notified) {
+			f = seen(m, FC_MISSED_NOTIFY, slot_of(m, q), seq, &fresh);
+		} else {
+			q->spurious_notifies++;
+			f = seen(m, FC_SPURIOUS_NOTIFY, slot_of(m, q), seq, &fresh);
+		}
+		if (f && fresh) {
+			event_source(src, sizeof(src), m, e->type, seq);
+			if (packed) {
+				evidence(f, "device event flags", src, "%u (%s)",
+					 VQT_KICK_STATE_FLAGS(st),
+					 VQT_KICK_STATE_FLAGS(st) == RING_EVENT_FLAGS_ENABLE
+					     ? "ENABLE"
+					 : VQT_KICK_STATE_FLAGS(st) == RING_EVENT_FLAGS_DISABLE
+					     ? "DISABLE"
+					     : "DESC");
+				evidence(f, "device event off_wrap", src, "0x%04x",
+					 VQT_KICK_STATE_EVENT(st));
+				evidence(f, "driver position after", src, "0x%04x",
+					 VQT_KICK_STATE_DRIVER(st));
+				evidence(f, "driver position before", "trace: previous decision",
+					 "0x%04x", VQT_KICK_STATE_DRIVER(q->decision_state));
+			} else if (event_idx) {
+				evidence(f, "avail_event", src, "%u", VQT_KICK_STATE_EVENT(st));
+				evidence(f, "avail index before", "trace: previous decision", "%u",
+					 old_idx);
+				evidence(f, "avail index after", src, "%u", e->ring_idx);
+			} else {
+				evidence(f, "used.flags", src, "0x%x (NO_NOTIFY %s)",
+					 VQT_KICK_STATE_FLAGS(st),
+					 VQT_KICK_STATE_FLAGS(st) & VRING_USED_F_NO_NOTIFY
+					     ? "set"
+					     : "clear");
+				evidence(f, "avail index after", src, "%u", e->ring_idx);
+			}
+			snprintf(was, sizeof(was), "%s", notified ? "notified" : "did not notify");
+			if (!notified)
+				explain(f,
+					"the driver %s although what it read says the device wants "
+					"a notification (vring_need_event true): the device may "
+					"never see these buffers; check the notify condition and "
+					"the barrier before reading %s",
+					was, packed ? "the device event structure" : "avail_event");
+			else
+				explain(f,
+					"the driver notified although what it read says the device "
+					"did not ask: each costs a VM exit; check the notify "
+					"condition (%s)",
+					event_idx ? "vring_need_event" : "used.flags NO_NOTIFY");
+		}
+	}
+	q->have_decision = true;
+	q->decision_notified = notified;
+	q->decision_idx = e->ring_idx;
+	q->decision_state = st;
+	q->decision_seq = seq;
+}
+
+/* ---- completions (USED) -------------------------------------------------------------- */
+
+bool findings_on_used(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+		      uint64_t seq)
+{
+	uint16_t head = e->head, behind = (uint16_t)(q->last_used_idx - e->ring_idx);
+	char src[64];
+	struct finding *f;
+	bool fresh;
+
+	event_source(src, sizeof(src), m, e->type, seq);
+	/* A used index the driver consumed before (2.7.14: it moves on by one
+	 * per element).  Forward gaps are lost records, not this. */
+	if (q->used_known && q->ring_size && behind >= 1 && behind <= q->ring_size) {
+		f = seen(m, FC_DOUBLE_COMPLETE, slot_of(m, q), seq, &fresh);
+		if (f && fresh) {
+			evidence(f, "used index taken", src, "%u", e->ring_idx);
+			evidence(f, "head", src, "%u", head);
+			evidence(f, "driver's next used index", "trace: previous USED", "%u",
+				 q->last_used_idx);
+			explain(f,
+				"the driver processed used element %u again (its last_used index "
+				"moved back): a completion handled twice, its buffer freed twice; "
+				"check where the driver advances its used index",
+				e->ring_idx);
+		}
+		return true;
+	}
+	if (q->head_state[head] == HEAD_FREE) {
+		/* Known free: its last event here was a USED, with no loss of
+		 * records since (which could hide an ADD). */
+		if (q->head_used_epoch[head] == m->loss_epoch + 1) {
+			f = seen(m, FC_USED_NOT_IN_FLIGHT, slot_of(m, q), seq, &fresh);
+			if (f && fresh) {
+				evidence(f, "head", src, "%u", head);
+				evidence(f, "used index", src, "%u", e->ring_idx);
+				evidence(f, "head's last event", "trace", "USED, no ADD since");
+				explain(f,
+					"used element %u names head %u, which the driver had not "
+					"made available again: a device returning a wrong id, or a "
+					"driver reusing a head it did not free; check the id the "
+					"device wrote",
+					e->ring_idx, head);
+			}
+			return true;
+		}
+		return false;
+	}
+	if (e->len > q->head_bytes[head]) {
+		f = seen(m, FC_USED_LEN_OVERFLOW, slot_of(m, q), seq, &fresh);
+		if (f && fresh) {
+			evidence(f, "written", src, "%u bytes", e->len);
+			evidence(f, "chain bytes", "trace: its ADD", "%u bytes in all",
+				 q->head_bytes[head]);
+			evidence(f, "head", src, "%u", head);
+			explain(f,
+				"the device reports writing %u bytes into a chain of %u bytes "
+				"(2.7.8.1: len is what it wrote into the writable part): a "
+				"descriptor that claims more than its buffer, or a device "
+				"writing past it; check the writable descriptors' lengths",
+				e->len, q->head_bytes[head]);
+		}
+	}
+	return false;
+}
+
+/* ---- queue-table snapshots (ACCOUNTING) ------------------------------------------------ */
+
+void findings_on_table(struct vq_model *m, struct model_queue *q)
+{
+	uint32_t total = (uint32_t)q->table.num_free + q->in_flight_descs;
+	struct finding *f;
+	bool fresh;
+
+	/* Only when the events and the table are of one moment (the table's
+	 * counters are the events seen), and descriptors are ring entries
+	 * (no indirect tables). */
+	if (!q->ring_size || (q->flags & (VQT_QF_INDIRECT | VQT_QF_RECEIVE)) ||
+	    q->table.counters[VQT_C_ADDS] != q->count[MC_ADDS] ||
+	    q->table.counters[VQT_C_COMPLETIONS] != q->count[MC_COMPLETIONS] ||
+	    q->count[MC_ADDS] == 0 || total == q->ring_size)
+		return;
+	f = seen(m, FC_ACCOUNTING, slot_of(m, q), 0, &fresh);
+	if (f && fresh) {
+		evidence(f, "free descriptors", "queue table (the driver's num_free)", "%u",
+			 q->table.num_free);
+		evidence(f, "descriptors in flight", "trace: ADD minus USED", "%u",
+			 q->in_flight_descs);
+		evidence(f, "queue size", "queue table", "%u", q->ring_size);
+		explain(f,
+			"%u free plus %u in flight is not the queue's %u descriptors: the "
+			"driver's free list lost or duplicated descriptors; check where chains "
+			"are freed",
+			q->table.num_free, q->in_flight_descs, q->ring_size);
+	}
+}
+
+/* ---- device samples (DEVICE-BROKEN) and the stuck checks ------------------------------- */
+
+/* Everything that moves when a queue makes progress, folded together. */
+static uint64_t progress_signature(const struct model_queue *q)
+{
+	uint64_t sig = q->count[MC_ADDS] * 0x9e3779b97f4a7c15ull;
+
+	sig ^= q->count[MC_COMPLETIONS] * 0xc2b2ae3d27d4eb4full;
+	sig ^= q->count[MC_KICKS] * 0x165667b19e3779f9ull;
+	if (q->have_device)
+		sig ^= (uint64_t)q->device.last_avail_idx << 16 ^
+		       (uint64_t)q->device.used_idx << 32 ^ (uint64_t)q->device.inuse << 48;
+	if (q->have_ring)
+		sig ^= (uint64_t)q->ring.used_idx << 8 ^ (uint64_t)q->ring.avail_idx << 40;
+	return sig;
+}
+
+static void stuck_clear(struct vq_model *m, int slot)
+{
+	for (size_t i = 0; i < m->nfindings; i++) {
+		struct finding *f = &m->findings[i];
+
+		if (f->queue == slot && f->code <= FC_STUCK_NOT_REAPED)
+			f->active = false;
+	}
+}
+
+/* The one stuck finding that fits: which side holds the queue up. */
+static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t stalled_ns)
+{
+	int slot = slot_of(m, q);
+	bool packed = q->flags & VQT_QF_PACKED, event_idx = q->flags & VQT_QF_EVENT_IDX;
+	uint16_t avail = q->have_ring && !packed ? q->ring.avail_idx : q->avail_idx;
+	uint16_t used = q->have_ring && !packed ? q->ring.used_idx
+			: q->have_device	? q->device.used_idx
+						: q->last_used_idx;
+	const char *avail_from = q->have_ring && !packed ? "guest RAM: avail ring" : "trace";
+	const char *used_from = q->have_ring && !packed ? "guest RAM: used ring"
+				: q->have_device	? "QMP: x-query-virtio-queue-status"
+							: "trace";
+	enum finding_code code;
+	struct finding *f;
+	bool fresh;
+	char d[32];
+
+	format_duration(d, sizeof(d), stalled_ns);
+	if (q->have_device && q->device.last_avail_idx != avail &&
+	    (uint16_t)(avail - q->device.last_avail_idx) <= q->ring_size) {
+		/* Buffers the device has not taken.  Did the driver tell it?
+		 * The last decision covered the newest buffer, and said so. */
+		bool notified =
+		    q->have_decision && q->decision_idx == q->avail_idx && q->decision_notified;
+		bool asked; /* the device's own state asks for a notification */
+
+		if (packed)
+			asked = q->have_ring && q->ring.device_flags != RING_EVENT_FLAGS_DISABLE;
+		else if (event_idx && q->have_ring)
+			asked =
+			    ring_need_event(q->ring.avail_event, avail, q->device.last_avail_idx);
+		else
+			asked = q->have_ring && !(q->ring.used_flags & VRING_USED_F_NO_NOTIFY);
+		code = !notified && asked ? FC_STUCK_NOT_NOTIFIED : FC_STUCK_DEVICE_NOT_FETCHED;
+		f = seen(m, code, slot, 0, &fresh);
+		if (f && fresh) {
+			evidence(f, "avail.idx", avail_from, "%u", avail);
+			evidence(f, "device's last_avail_idx", "QMP: x-query-virtio-queue-status",
+				 "%u", q->device.last_avail_idx);
+			if (q->have_ring && !packed)
+				evidence(f, event_idx ? "avail_event" : "used.flags",
+					 "guest RAM: used ring", event_idx ? "%u" : "0x%x",
+					 event_idx ? q->ring.avail_event : q->ring.used_flags);
+			if (q->have_decision)
+				evidence(f, "last kick decision", "trace",
+					 "%s at avail index %u (event %u:%llu)",
+					 q->decision_notified ? "notified" : "suppressed",
+					 q->decision_idx, m->generation,
+					 (unsigned long long)q->decision_seq);
+			else
+				evidence(f, "last kick decision", "trace", "none since the adds");
+			evidence(f, "no progress for", "host clock", "%s", d);
+			if (code == FC_STUCK_NOT_NOTIFIED)
+				explain(
+				    f,
+				    "%u buffer%s made available, and the device asked to be "
+				    "notified, but the driver never notified it: the device "
+				    "waits for a kick that does not come (lost kick); check the "
+				    "driver's notify decision",
+				    (uint16_t)(avail - q->device.last_avail_idx),
+				    (uint16_t)(avail - q->device.last_avail_idx) == 1 ? " is"
+										      : "s are");
+			else
+				explain(
+				    f,
+				    "the device was notified (or said it would poll) but has not "
+				    "taken %u buffer%s from the avail ring: look at the device "
+				    "side (is it broken, paused, waiting for an I/O backend?)",
+				    (uint16_t)(avail - q->device.last_avail_idx),
+				    (uint16_t)(avail - q->device.last_avail_idx) == 1 ? "" : "s");
+		}
+		return;
+	}
+	if (q->have_device && q->device.inuse > 0 && used == q->last_used_idx) {
+		f = seen(m, FC_STUCK_DEVICE_BUSY, slot, 0, &fresh);
+		if (f && fresh) {
+			evidence(f, "buffers in the device (inuse)",
+				 "QMP: x-query-virtio-queue-status", "%u", q->device.inuse);
+			evidence(f, "used.idx", used_from, "%u", used);
+			evidence(f, "no progress for", "host clock", "%s", d);
+			explain(f,
+				"the device took %u buffer%s and has not completed %s in %s: the "
+				"device or its backend holds them; check the backend (disk, "
+				"network, host) and QEMU's log",
+				q->device.inuse, q->device.inuse == 1 ? "" : "s",
+				q->device.inuse == 1 ? "it" : "them", d);
+		}
+		return;
+	}
+	if (used != q->last_used_idx && (uint16_t)(used - q->last_used_idx) <= q->ring_size) {
+		/* Completions the driver has not taken.  It polls, or an
+		 * interrupt came since it last moved: it should have seen them. */
+		bool polling = q->count[MC_POLLS] != q->polls_at_progress;
+		bool irq = q->count[MC_IRQS] != q->irqs_at_progress;
+		bool wants_irq; /* the driver asked for an interrupt */
+
+		if (packed)
+			wants_irq =
+			    q->have_ring && q->ring.driver_flags != RING_EVENT_FLAGS_DISABLE;
+		else if (event_idx && q->have_ring)
+			wants_irq = ring_need_event(q->ring.used_event, used, q->last_used_idx);
+		else
+			wants_irq =
+			    q->have_ring && !(q->ring.avail_flags & VRING_AVAIL_F_NO_INTERRUPT);
+		code = polling || irq || !wants_irq ? FC_STUCK_NOT_REAPED : FC_STUCK_NO_INTERRUPT;
+		f = seen(m, code, slot, 0, &fresh);
+		if (f && fresh) {
+			evidence(f, "used.idx", used_from, "%u", used);
+			evidence(f, "driver's last used index", "trace", "%u", q->last_used_idx);
+			if (q->have_ring && !packed)
+				evidence(f, event_idx ? "used_event" : "avail.flags",
+					 "guest RAM: avail ring", event_idx ? "%u" : "0x%x",
+					 event_idx ? q->ring.used_event : q->ring.avail_flags);
+			evidence(f, "interrupts since", "trace: IRQ", "%llu",
+				 (unsigned long long)(q->count[MC_IRQS] - q->irqs_at_progress));
+			evidence(f, "polls since", "trace: POLL", "%llu",
+				 (unsigned long long)(q->count[MC_POLLS] - q->polls_at_progress));
+			evidence(f, "no progress for", "host clock", "%s", d);
+			if (code == FC_STUCK_NO_INTERRUPT)
+				explain(
+				    f,
+				    "the device used %u buffer%s and the driver asked for an "
+				    "interrupt (%s), but none reached the driver: a lost "
+				    "interrupt; check the barrier between writing used_event and "
+				    "reading used.idx, and the interrupt path",
+				    (uint16_t)(used - q->last_used_idx),
+				    (uint16_t)(used - q->last_used_idx) == 1 ? "" : "s",
+				    event_idx ? "used_event passed" : "NO_INTERRUPT clear");
+			else if (!wants_irq && !polling && !irq)
+				explain(
+				    f,
+				    "the device used %u buffer%s, but the driver turned "
+				    "used-buffer notifications off and neither polls nor turns "
+				    "them on again: it waits for an interrupt it disabled; check "
+				    "where notifications are re-enabled",
+				    (uint16_t)(used - q->last_used_idx),
+				    (uint16_t)(used - q->last_used_idx) == 1 ? "" : "s");
+			else
+				explain(
+				    f,
+				    "the device used %u buffer%s and the driver %s, but does "
+				    "not take them: check the driver's reap loop (its used index, "
+				    "the barrier after reading used.idx)",
+				    (uint16_t)(used - q->last_used_idx),
+				    (uint16_t)(used - q->last_used_idx) == 1 ? "" : "s",
+				    irq ? "got an interrupt" : "polls");
+		}
+	}
+}
+
+static void stuck_check(struct vq_model *m, struct model_queue *q, uint64_t host_ns)
+{
+	uint64_t sig = progress_signature(q);
+	int slot = slot_of(m, q);
+
+	if (sig != q->progress_sig || !q->progress_host_ns || m->vm_paused) {
+		/* Moving (or paused on purpose): start over from here. */
+		if (sig != q->progress_sig)
+			stuck_clear(m, slot);
+		q->progress_sig = sig;
+		q->progress_host_ns = host_ns;
+		q->irqs_at_progress = q->count[MC_IRQS];
+		q->polls_at_progress = q->count[MC_POLLS];
+		return;
+	}
+	/* Receive queues wait for the outside world, not for a command. */
+	if ((q->flags & VQT_QF_RECEIVE) || !q->ring_size || host_ns < q->progress_host_ns ||
+	    host_ns - q->progress_host_ns < m->opts.stuck_after_ns)
+		return;
+	if (q->in_flight == 0 && q->avail_idx == q->last_used_idx &&
+	    !(q->have_device && q->device.inuse))
+		return; /* nothing outstanding: idle, not stuck */
+	stuck_diagnose(m, q, host_ns - q->progress_host_ns);
+}
+
+void findings_on_device(struct vq_model *m, struct model_queue *q, uint64_t host_ns)
+{
+	struct finding *f;
+	bool fresh;
+
+	if (q->device.flags & VQR_DQ_BROKEN) {
+		q->device_broken = true;
+		f = seen(m, FC_DEVICE_BROKEN, slot_of(m, q), 0, &fresh);
+		if (f && fresh) {
+			evidence(f, "device", "QMP: x-query-virtio", "%.*s %.*s",
+				 (int)sizeof(q->device.name), q->device.name,
+				 (int)sizeof(q->device.path), q->device.path);
+			evidence(f, "broken", "QMP: x-query-virtio-status", "true");
+			evidence(f, "used.idx", "QMP: x-query-virtio-queue-status", "%u",
+				 q->device.used_idx);
+			explain(f,
+				"QEMU found something in the rings it cannot process and stopped "
+				"the device (virtio_error: DEVICE_NEEDS_RESET, 2.1.2); QEMU's log "
+				"says what (e.g. \"Looped descriptor\"); the driver must reset "
+				"the device");
+		}
+	}
+	if (!q->have_ring)
+		stuck_check(m, q, host_ns);
+}
+
+/* ---- ring samples from guest RAM (BAD-CHAIN, PACKED-WRAP, stuck) ----------------------- */
+
+static bool same_chain_problem(const struct vqr_ring_queue *a, const struct vqr_ring_queue *b)
+{
+	return (a->flags & VQR_RQ_BAD_CHAIN) && (b->flags & VQR_RQ_BAD_CHAIN) &&
+	       a->chain_head == b->chain_head && a->chain_problem == b->chain_problem &&
+	       a->chain_bad_index == b->chain_bad_index && a->chain_bad_value == b->chain_bad_value;
+}
+
+void findings_on_ring(struct vq_model *m, struct model_queue *q, const struct vqr_ring_queue *r,
+		      uint64_t host_ns)
+{
+	int slot = slot_of(m, q);
+	struct finding *f;
+	bool fresh;
+
+	q->ring = *r;
+	q->have_ring = (r->flags & VQR_RQ_VALID) != 0;
+	q->ring_host_ns = host_ns;
+
+	/* A chain in flight that the device cannot follow.  Guest RAM and
+	 * the events are read at different moments: believe it when two
+	 * samples agree and no buffer was added in between. */
+	if (same_chain_problem(r, &q->bad_chain_seen) && q->bad_chain_adds == q->count[MC_ADDS]) {
+		f = seen(m, FC_BAD_CHAIN, slot, 0, &fresh);
+		if (f && fresh) {
+			evidence(f, q->flags & VQT_QF_PACKED ? "position" : "head", "guest RAM",
+				 "%u", r->chain_head);
+			evidence(f, "problem", "guest RAM: descriptor table", "%s",
+				 chain_problem_name((enum chain_problem)r->chain_problem));
+			evidence(f, "descriptor", "guest RAM: descriptor table", "%u",
+				 r->chain_bad_index);
+			evidence(f, "value read", "guest RAM: descriptor table", "%llu (0x%llx)",
+				 (unsigned long long)r->chain_bad_value,
+				 (unsigned long long)r->chain_bad_value);
+			explain(f,
+				"the chain at %s %u is malformed (%s at descriptor %u): a device "
+				"that follows it fails or loops (QEMU marks the device broken); "
+				"check how the driver links descriptors",
+				q->flags & VQT_QF_PACKED ? "position" : "head", r->chain_head,
+				chain_problem_name((enum chain_problem)r->chain_problem),
+				r->chain_bad_index);
+		}
+	}
+	q->bad_chain_seen = *r;
+	q->bad_chain_adds = q->count[MC_ADDS];
+
+	/* Packed: the newest chain's flags against the driver's wrap counter,
+	 * also twice with the driver at the same position. */
+	if ((r->flags & VQR_RQ_BAD_WRAP) && (q->bad_wrap_seen.flags & VQR_RQ_BAD_WRAP) &&
+	    r->wrap_position == q->bad_wrap_seen.wrap_position &&
+	    r->wrap_flags == q->bad_wrap_seen.wrap_flags &&
+	    r->wrap_driver_pos == q->bad_wrap_seen.wrap_driver_pos) {
+		f = seen(m, FC_PACKED_WRAP, slot, 0, &fresh);
+		if (f && fresh) {
+			bool wrap = r->wrap_driver_pos >> 15;
+			uint16_t off = r->wrap_driver_pos & 0x7fff;
+			/* A position at or after the driver's offset is the lap
+			 * before, with the other wrap counter. */
+			bool expected = r->wrap_position < off ? wrap : !wrap;
+
+			evidence(f, "descriptor", "guest RAM: descriptor ring", "%u",
+				 r->wrap_position);
+			evidence(f, "flags", "guest RAM: descriptor ring",
+				 "0x%04x (AVAIL %u, USED %u)", r->wrap_flags,
+				 (r->wrap_flags & VRING_PACKED_F_AVAIL) ? 1 : 0,
+				 (r->wrap_flags & VRING_PACKED_F_USED) ? 1 : 0);
+			evidence(f, "driver's position", "trace: KICK state",
+				 "offset %u, wrap counter %u", off, wrap);
+			evidence(f, "wrap counter for it", "derived", "%u", expected);
+			explain(f,
+				"descriptor %u, which the driver made available, has AVAIL %u "
+				"while the driver's wrap counter for it is %u: the device sees it "
+				"as belonging to another lap and does not take it; check where the "
+				"driver flips its wrap counter (a chain as long as the ring)",
+				r->wrap_position, (r->wrap_flags & VRING_PACKED_F_AVAIL) ? 1 : 0,
+				expected);
+		}
+	}
+	q->bad_wrap_seen = *r;
+	if (q->have_ring)
+		stuck_check(m, q, host_ns);
+}
+
+/* ---- totals (LEAK, LOG-DOMINATES, FENCE-PER-SPIN) ----------------------------------------- */
+
+static void leak_check(struct vq_model *m, struct model_queue *q)
+{
+	uint64_t p99 = hist_quantile(&q->latency, 0.99), limit = LEAK_LATENCY_FACTOR * p99;
+	struct finding *f;
+	bool fresh;
+
+	if (limit < LEAK_MIN_NS)
+		limit = LEAK_MIN_NS;
+	if (!q->head_state || !q->ring_size || (q->flags & VQT_QF_RECEIVE) ||
+	    q->latency.count < LEAK_MIN_LATER)
+		return;
+	for (unsigned h = 0; h < q->ring_size; h++) {
+		char d[32], p[32];
+
+		uint32_t later = (uint32_t)q->count[MC_COMPLETIONS] - q->head_done_at_add[h];
+
+		if (q->head_state[h] == HEAD_FREE || m->now_ns < q->add_ns[h] + limit ||
+		    later < LEAK_MIN_LATER)
+			continue;
+		f = seen(m, FC_LEAK, slot_of(m, q), 0, &fresh);
+		if (f && fresh) {
+			format_duration(d, sizeof(d), m->now_ns - q->add_ns[h]);
+			format_duration(p, sizeof(p), p99);
+			evidence(f, "head", "trace: ADD", "%u", h);
+			evidence(f, "in flight for", "trace", "%s", d);
+			evidence(f, "completed since", "trace: USED", "%u buffers", later);
+			evidence(f, "queue's p99 latency", "trace", "%s", p);
+			explain(f,
+				"head %u has been in flight for %s while %u later buffers "
+				"completed (p99 %s): a buffer the driver never gets back (a used "
+				"element dropped, a chain never freed); the ring runs dry as they "
+				"add up",
+				h, d, later, p);
+		}
+		return;
+	}
+}
+
+void model_check(struct vq_model *m)
+{
+	struct finding *f;
+	bool fresh;
+
+	if (m->opts.no_findings)
+		return;
+	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
+		struct model_queue *q = &m->queues[s];
+		uint64_t polls = q->count[MC_POLLS], spins = q->count[MC_SPINS];
+
+		if (!q->active && !q->gone)
+			continue;
+		leak_check(m, q);
+		/* A fence per spin (or more), over polls that spin: where one
+		 * acquire fence after the index moved is enough (2.7.13). */
+		if (polls >= 16 && spins >= 2 * polls && q->count[MC_BARRIERS] >= spins) {
+			f = seen(m, FC_FENCE_PER_SPIN, (int)s, 0, &fresh);
+			if (f && fresh) {
+				evidence(f, "barriers", "trace: POLL", "%llu",
+					 (unsigned long long)q->count[MC_BARRIERS]);
+				evidence(f, "spins", "trace: POLL", "%llu",
+					 (unsigned long long)spins);
+				evidence(f, "polls", "trace: POLL", "%llu",
+					 (unsigned long long)polls);
+				explain(
+				    f,
+				    "%.1f fences per spin of the poll loop: one acquire fence "
+				    "after used.idx is seen to move is all 2.7.13 asks for; the "
+				    "others cost time without ordering anything more",
+				    (double)q->count[MC_BARRIERS] / (double)spins);
+			}
+		}
+	}
+	if (m->frames_total >= LOG_MIN_FRAMES && m->frames_attr.total_ns &&
+	    m->frames_attr.ns[ATTR_LOG] * 100 >= m->frames_attr.total_ns * LOG_SHARE_PCT) {
+		char per[32];
+
+		f = seen(m, FC_LOG_DOMINATES, -1, 0, &fresh);
+		if (f && fresh) {
+			format_duration(per, sizeof(per),
+					m->frames_attr.ns[ATTR_LOG] / m->frames_total);
+			evidence(f, "log time per frame", "trace: LOG", "%s", per);
+			evidence(f, "share of frame time", "trace: FRAME_BEGIN..LOG", "%u%%",
+				 (unsigned)(m->frames_attr.ns[ATTR_LOG] * 100 /
+					    m->frames_attr.total_ns));
+			evidence(f, "frames", "trace: FRAME_BEGIN", "%llu",
+				 (unsigned long long)m->frames_total);
+			explain(f,
+				"writing log output takes most of each frame (%s of it), more "
+				"than the device and the polling: log less, or to a buffer, before "
+				"tuning barriers",
+				per);
+		}
+	}
+}
