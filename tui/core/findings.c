@@ -287,6 +287,7 @@ void findings_on_kick(struct vq_model *m, struct model_queue *q, const struct vq
 					event_idx ? "vring_need_event" : "used.flags NO_NOTIFY");
 		}
 	}
+	q->prev_decision_state = q->have_decision ? q->decision_state : 0;
 	q->have_decision = true;
 	q->decision_notified = notified;
 	q->decision_idx = e->ring_idx;

@@ -200,6 +200,7 @@ struct model_queue {
 	bool decision_notified;
 	uint16_t decision_idx;	 /* the new avail index it covered */
 	uint64_t decision_state; /* what the driver read (VQT_KICK_STATE_*) */
+	uint64_t prev_decision_state; /* of the decision before (packed positions) */
 	uint64_t decision_seq;
 	uint64_t spurious_notifies;
 	/* Progress, as the stuck checks see it (host time). */

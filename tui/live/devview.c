@@ -135,6 +135,24 @@ int devview_list(struct qmp *q, struct devview_devices *out, char *err, size_t e
 	return 0;
 }
 
+int devview_refresh_status(struct qmp *q, struct devview_devices *devs, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < devs->count; i++) {
+		struct devview_device *d = &devs->dev[i];
+		json_object *r = qmp_execute(q, "x-query-virtio-status", path_args(d->path),
+					     QMP_DEFAULT_TIMEOUT_MS, err, errlen);
+		int rc;
+
+		if (!r)
+			return -1;
+		rc = devview_parse_status(r, d, err, errlen);
+		json_object_put(r);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Optional u16 member: absent is 0. */
 static int optional_u16(json_object *obj, const char *key, uint16_t *out, const char *context,
 			char *err, size_t errlen)
@@ -274,8 +292,11 @@ int devview_sample(struct qmp *q, const struct devview_devices *devs, struct vqr
 			json_object_put(r);
 			if (rc != 0 && !problems++)
 				qmp_errorf(err, errlen, "%s", why);
-			if (rc >= 0)
+			if (rc >= 0) {
+				if (d->broken)
+					out[*n].flags |= VQR_DQ_BROKEN;
 				(*n)++;
+			}
 		}
 	}
 	return problems;

@@ -65,11 +65,16 @@ struct devview_devices {
  * later is needed for the device view)". */
 int devview_list(struct qmp *q, struct devview_devices *out, char *err, size_t errlen);
 
+/* Ask x-query-virtio-status of every listed device again (broken,
+ * vhost, packed change with the guest's resets).  0 or -1 with err. */
+int devview_refresh_status(struct qmp *q, struct devview_devices *devs, char *err, size_t errlen);
+
 /* Sample every queue of every listed device with
  * x-query-virtio-queue-status into out[0..*n).  Each entry has path (cut
  * from the front to "...TAIL" if longer than 63 bytes), name, device_id,
- * indices, addresses, trace_slot = ~0u and VQR_DQ_SIGNALLED_VALID when
- * QEMU says so.  Indices QEMU does not report (vhost) are 0.
+ * indices, addresses, trace_slot = ~0u, VQR_DQ_SIGNALLED_VALID when
+ * QEMU says so, and VQR_DQ_BROKEN when the device was broken at the last
+ * devview_list or devview_refresh_status.  Indices QEMU does not report (vhost) are 0.
  *
  * Returns the number of problems (0 = all clean; err holds the first):
  * queues that could not be read or whose reply was malformed (left out),

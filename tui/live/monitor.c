@@ -22,6 +22,9 @@
 #include "qmp.h"
 #include "vqproto.h"
 
+/* Device statuses (broken) are asked again every this many samples. */
+#define STATUS_EVERY 5
+
 struct chain_request {
 	bool pending;
 	uint64_t id;
@@ -50,6 +53,7 @@ struct monitor {
 	struct devview_chain chain_reply;
 	struct devview_devices devices;
 	bool have_devices, no_device;
+	unsigned samples;
 	uint64_t next_sample_ns;
 };
 
@@ -134,6 +138,11 @@ static void sample_devices(struct monitor *mon)
 			return;
 		}
 		mon->have_devices = true;
+	} else if (++mon->samples % STATUS_EVERY == 0 &&
+		   devview_refresh_status(mon->qmp, &mon->devices, err, sizeof(err)) != 0) {
+		r.status = err;
+		post(mon, fill_sample, &r);
+		return;
 	}
 	rc = devview_sample(mon->qmp, &mon->devices, q, MONITOR_QUEUES, &n, err, sizeof(err));
 	if (rc < 0) {

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/ring_decode.h"
 #include "guard.h"
 #include "monitor.h"
 #include "qmp.h"
@@ -225,6 +226,155 @@ static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
 	}
 }
 
+/* ---- live: rings in guest RAM --------------------------------------------------------- */
+
+#define RING_WALKS_MAX 64 /* chains read per queue and sample */
+
+/* Split: walk the chains of the heads in flight; the first bad one is
+ * kept (the findings engine believes it when the next sample agrees). */
+static void walk_split_in_flight(const struct guest_mem *mem, const struct model_queue *q,
+				 const struct ring_geometry *g, struct vqr_ring_queue *r)
+{
+	struct chain_walk w;
+
+	for (unsigned h = 0; q->head_state && h < g->size && r->chains_walked < RING_WALKS_MAX;
+	     h++) {
+		if (q->head_state[h] == HEAD_FREE)
+			continue;
+		r->chains_walked++;
+		if (chain_walk_split(mem, g, (uint16_t)h, q->flags & VQT_QF_INDIRECT, &w) &&
+		    w.problem != CHAIN_OK) {
+			r->flags |= VQR_RQ_BAD_CHAIN;
+			r->chain_head = (uint16_t)h;
+			r->chain_problem = (uint8_t)w.problem;
+			r->chain_bad_index = w.bad_index;
+			r->chain_bad_value = w.bad_value;
+			return;
+		}
+	}
+}
+
+/* Packed: the chains the driver's last decision covered, from its
+ * position before to its position after (2.8.21), and their flags against
+ * its wrap counter (2.8.1). */
+static void walk_packed_newest(const struct guest_mem *mem, const struct model_queue *q,
+			       const struct ring_geometry *g, struct vqr_ring_queue *r)
+{
+	uint16_t cur, prev, off, start, n;
+	bool wrap;
+	struct chain_walk w;
+
+	if (!q->have_decision || !(q->decision_state & VQT_KICK_STATE_PRESENT) ||
+	    !(q->prev_decision_state & VQT_KICK_STATE_PRESENT))
+		return;
+	cur = VQT_KICK_STATE_DRIVER(q->decision_state);
+	prev = VQT_KICK_STATE_DRIVER(q->prev_decision_state);
+	off = cur & 0x7fff;
+	wrap = cur >> 15;
+	start = prev & 0x7fff;
+	if (off >= g->size || start >= g->size)
+		return;
+	n = (uint16_t)((off + g->size - start) % g->size);
+	if (n == 0 && prev != cur)
+		n = g->size; /* one whole lap */
+	if (n > RING_WALKS_MAX)
+		n = RING_WALKS_MAX;
+	/* Flags: positions below the driver's offset are of its current lap
+	 * (wrap counter `wrap`), the others of the lap before. */
+	for (uint16_t k = 0; k < n; k++) {
+		uint16_t pos = (uint16_t)((start + k) % g->size);
+		bool expect = pos < off ? wrap : !wrap;
+		struct ring_desc d;
+
+		if (!ring_read_desc(mem, g->desc, pos, true, &d))
+			return;
+		if (((d.flags & VRING_PACKED_F_AVAIL) != 0) != expect) {
+			r->flags |= VQR_RQ_BAD_WRAP;
+			r->wrap_position = pos;
+			r->wrap_flags = d.flags;
+			r->wrap_driver_pos = cur;
+			break;
+		}
+	}
+	for (uint16_t k = 0; k < n && r->chains_walked < RING_WALKS_MAX;) {
+		uint16_t pos = (uint16_t)((start + k) % g->size);
+
+		r->chains_walked++;
+		if (!chain_walk_packed(mem, g, pos, q->flags & VQT_QF_INDIRECT, &w))
+			return;
+		if (w.problem != CHAIN_OK) {
+			r->flags |= VQR_RQ_BAD_CHAIN;
+			r->chain_head = pos;
+			r->chain_problem = (uint8_t)w.problem;
+			r->chain_bad_index = w.bad_index;
+			r->chain_bad_value = w.bad_value;
+			return;
+		}
+		k = (uint16_t)(k + (w.indirect ? 1 : w.ndesc));
+	}
+}
+
+/* Read every traced queue's rings from guest RAM, for the findings (and
+ * the recording, so that it can be diagnosed the same way). */
+static void ring_sample(struct source *s, struct vq_model *m, uint64_t now)
+{
+	const struct guest_mem *mem = source_guest_mem(s);
+	struct vqr_ring_queue *out = s->ring_buf;
+	size_t n = 0;
+	char err[VQP_ERRLEN];
+
+	s->last_ring_ns = now;
+	if (!mem)
+		return;
+	for (unsigned slot = 0; slot < MODEL_QUEUES; slot++) {
+		const struct model_queue *q = &m->queues[slot];
+		struct ring_geometry g = {.packed = q->flags & VQT_QF_PACKED,
+					  .event_idx = q->flags & VQT_QF_EVENT_IDX,
+					  .size = q->ring_size,
+					  .desc = q->desc_addr,
+					  .driver_area = q->avail_addr,
+					  .device_area = q->used_addr};
+		struct vqr_ring_queue *r = &out[n];
+		struct ring_indices ix;
+
+		if (!q->active || !q->ring_size || !q->desc_addr || !q->avail_addr ||
+		    !q->used_addr)
+			continue;
+		memset(r, 0, sizeof(*r));
+		r->slot = slot;
+		r->size = q->ring_size;
+		r->flags = (uint16_t)((g.packed ? VQR_RQ_PACKED : 0) |
+				      (g.event_idx ? VQR_RQ_EVENT_IDX : 0));
+		if (ring_read_indices(mem, &g, &ix)) {
+			r->flags |= VQR_RQ_VALID;
+			r->avail_flags = ix.avail_flags;
+			r->avail_idx = ix.avail_idx;
+			r->used_event = ix.used_event;
+			r->used_flags = ix.used_flags;
+			r->used_idx = ix.used_idx;
+			r->avail_event = ix.avail_event;
+			r->driver_off_wrap = ix.driver_off_wrap;
+			r->driver_flags = ix.driver_flags;
+			r->device_off_wrap = ix.device_off_wrap;
+			r->device_flags = ix.device_flags;
+			if (g.packed)
+				walk_packed_newest(mem, q, &g, r);
+			else
+				walk_split_in_flight(mem, q, &g, r);
+		}
+		n++;
+	}
+	if (!n)
+		return;
+	model_ring_sample(m, now, out, n);
+	if (s->rec) {
+		struct vqr_ring hdr = {.host_mono_ns = now, .count = (uint32_t)n};
+
+		if (vqp_writer_ring(s->rec, &hdr, out, err, sizeof(err)) != VQP_OK)
+			rec_failed(s, err);
+	}
+}
+
 /* ---- live: QMP -------------------------------------------------------------------------- */
 
 static void device_sample(struct source *s, struct vq_model *m, const struct monitor_report *r)
@@ -429,6 +579,19 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 		}
 		return;
 	}
+	case VQR_CHUNK_RING: {
+		struct vqr_ring h;
+		const struct vqr_ring_queue *rq;
+
+		if (vqp_decode_ring(p, len, &h, &rq, err, sizeof(err)) != VQP_OK)
+			break;
+		for (uint32_t k = 0; k < h.count && k < MODEL_QUEUES; k++)
+			memcpy(&s->ring_buf[k], (const uint8_t *)rq + (size_t)k * sizeof(*rq),
+			       sizeof(*rq));
+		model_ring_sample(m, h.host_mono_ns, s->ring_buf,
+				  h.count < MODEL_QUEUES ? h.count : MODEL_QUEUES);
+		return;
+	}
 	case VQR_CHUNK_DEVICE: {
 		struct vqr_device h;
 		const struct vqr_device_queue *dq;
@@ -456,6 +619,7 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 				s->vm = VM_PAUSED;
 			else if (strcmp(text, "RESUME") == 0)
 				s->vm = VM_RUNNING;
+			model_vm_paused(m, s->vm == VM_PAUSED);
 		}
 		return;
 	}
@@ -720,8 +884,11 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 		return 1;
 
 	take_monitor(s, m);
+	model_vm_paused(m, s->vm == VM_PAUSED);
 	if (s->map.ram && s->map.ram_faulted)
 		ram_shrank(s);
+	if (s->map.ram && now - s->last_ring_ns >= 1000000000ull / s->opts.device_hz)
+		ring_sample(s, m, now);
 	if (s->have_region && !guard_run(region_poll, &w))
 		region_shrank(s);
 	if (s->rec && now - s->last_flush_ns >= FLUSH_EVERY_NS) {

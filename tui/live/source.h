@@ -73,7 +73,8 @@ struct source {
 	bool device_ready;	       /* the first device sample (or why none) came */
 	char device_status[320];       /* what is wrong with the device view, or "" */
 	enum vm_state vm;
-	uint64_t last_table_ns, last_flush_ns;
+	uint64_t last_table_ns, last_flush_ns, last_ring_ns;
+	struct vqr_ring_queue ring_buf[MODEL_QUEUES]; /* ring samples */
 	uint64_t generation_seen;
 	bool rates_started; /* model_rates_restart after the first drain */
 
