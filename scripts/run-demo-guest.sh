@@ -28,7 +28,7 @@
 #     -machine q35,memory-backend=ram -m 128M \
 #     -object memory-backend-file,id=ram,size=128M,mem-path=DIR/guest.ram,share=on \
 #     -kernel vqdemo.elf -append "frames=N OPTIONS" \
-#     -vga none -device virtio-gpu-pci,xres=640,yres=480 \
+#     -vga none -device virtio-gpu-pci,xres=640,yres=480,packed=on \
 #     -object memory-backend-file,id=vqtrace,size=4M,mem-path=DIR/trace.region,share=on \
 #     -device ivshmem-plain,memdev=vqtrace \
 #     -device isa-debug-exit,iobase=0xf4,iosize=4 \
@@ -37,6 +37,10 @@
 #     -display none
 #
 # With --accel kvm (or VQ_ACCEL=kvm): -accel kvm -cpu host.
+#
+# packed=on makes the GPU offer VIRTIO_F_RING_PACKED; the guest uses it
+# only with its own packed=on option (docs/guest.md), split rings
+# otherwise.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -141,7 +145,7 @@ qemu=(qemu-system-x86_64 "${accel_args[@]}" -nodefaults -no-user-config -no-rebo
 	-machine q35,memory-backend=ram -m "$((ram >> 20))M"
 	-object "memory-backend-file,id=ram,size=$ram,mem-path=$dir/guest.ram,share=on"
 	-kernel "$kernel" -append "$cmdline"
-	-vga none -device "virtio-gpu-pci,xres=$xres,yres=$yres"
+	-vga none -device "virtio-gpu-pci,xres=$xres,yres=$yres,packed=on"
 	-object "memory-backend-file,id=vqtrace,size=$region,mem-path=$dir/trace.region,share=on"
 	-device ivshmem-plain,memdev=vqtrace
 	-device isa-debug-exit,iobase=0xf4,iosize=4

@@ -9,6 +9,12 @@
  *   complete=poll|irq     spin on used.idx, or wait for MSI-X
  *   size=WxH              resource size instead of the preferred mode
  *   selftest=N            time N trace events, print ns/event, power off
+ *   event_idx=on|off      VIRTIO_RING_F_EVENT_IDX (default: when offered)
+ *   packed=on|off         packed virtqueues (VIRTIO_F_RING_PACKED)
+ *   depth=N               commands in flight before waiting (1..queue size)
+ *   bug=NAME              one driver bug on purpose (see bug_names below)
+ *   timeout=S             seconds a wait may take (0: forever)
+ *   on-error=exit|halt    exit QEMU on a failure, or halt the CPU
  *
  * QEMU's multiboot loader passes "KERNEL-PATH OPTIONS...", so the first
  * word is skipped.  Anything unknown or malformed stops the boot with a
@@ -24,6 +30,23 @@ static const char *const barrier_names[] = {"seqcst-every", "on-progress", "acqu
 const char *barrier_policy_name(enum barrier_policy p)
 {
 	return (unsigned)p < 4 ? barrier_names[p] : "?";
+}
+
+#define BUG_NAME(id, name, what) [id] = name,
+#define BUG_WHAT(id, name, what) [id] = what,
+static const char *const bug_names[BUG_COUNT + 1] = {DEMO_BUGS(BUG_NAME)[BUG_COUNT] = NULL};
+static const char *const bug_descriptions[BUG_COUNT] = {DEMO_BUGS(BUG_WHAT)};
+#undef BUG_NAME
+#undef BUG_WHAT
+
+const char *bug_name(enum demo_bug b)
+{
+	return (unsigned)b < BUG_COUNT ? bug_names[b] : "?";
+}
+
+const char *bug_description(enum demo_bug b)
+{
+	return (unsigned)b < BUG_COUNT ? bug_descriptions[b] : "?";
 }
 
 static int equal(const char *a, const char *b)
@@ -63,13 +86,13 @@ static __attribute__((noreturn)) void bad_value(const char *key, const char *val
  * anything else stops the boot, listing the choices. */
 static int choice(const char *key, const char *value, const char *const *names)
 {
-	char expected[128];
+	char expected[192];
 	size_t len = 0;
 
 	for (int i = 0; names[i]; i++)
 		if (equal(value, names[i]))
 			return i;
-	for (int i = 0; names[i]; i++)
+	for (int i = 0; names[i] && len < sizeof(expected); i++)
 		len += (size_t)format(expected + len, sizeof(expected) - len, "%s%s",
 				      i == 0 ? "" : (names[i + 1] ? ", " : " or "), names[i]);
 	bad_value(key, value, expected);
@@ -99,6 +122,8 @@ static void parse_option(struct demo_options *o, const char *key, const char *va
 	static const char *const logs[] = {"frame", "off", NULL};
 	static const char *const uarts[] = {"115200", "fast", NULL};
 	static const char *const completions[] = {"poll", "irq", NULL};
+	static const char *const on_off[] = {"on", "off", NULL};
+	static const char *const on_errors[] = {"exit", "halt", NULL};
 	u64 n;
 
 	if (equal(key, "barrier")) {
@@ -125,11 +150,66 @@ static void parse_option(struct demo_options *o, const char *key, const char *va
 		if (parse_number(value, 1, 100000000, &n) != 0)
 			bad_value(key, value, "a number of events from 1 to 100000000");
 		o->selftest = n;
+	} else if (equal(key, "event_idx")) {
+		o->event_idx = choice(key, value, on_off) == 0 ? EVENT_IDX_ON : EVENT_IDX_OFF;
+	} else if (equal(key, "packed")) {
+		o->packed = choice(key, value, on_off) == 0;
+	} else if (equal(key, "depth")) {
+		/* 2.8: at most 2^15 entries; the queue's own size is checked
+		 * once it is known (virtq_setup). */
+		if (parse_number(value, 1, 32768, &n) != 0)
+			bad_value(key, value, "a number of commands from 1 to the queue size");
+		o->depth = (u32)n;
+	} else if (equal(key, "bug")) {
+		o->bug = (enum demo_bug)choice(key, value, bug_names);
+	} else if (equal(key, "timeout")) {
+		if (parse_number(value, 0, 3600, &n) != 0)
+			bad_value(key, value, "seconds from 0 (wait forever) to 3600");
+		o->timeout_s = (u32)n;
+	} else if (equal(key, "on-error")) {
+		o->halt_on_error = choice(key, value, on_errors);
 	} else {
 		fail(EXIT_BAD_OPTION,
 		     "unknown option '%s' (known: barrier flush lines log uart frames complete "
-		     "size selftest)",
+		     "size selftest event_idx packed depth bug timeout on-error)",
 		     key);
+	}
+}
+
+/* A bug that needs a mode the command line turned off would do nothing:
+ * say so instead. */
+static void check_bug(struct demo_options *o)
+{
+	const char *name = bug_name(o->bug);
+
+	switch (o->bug) {
+	case BUG_STALE_USED_EVENT:
+		if (o->event_idx == EVENT_IDX_OFF)
+			fail(EXIT_BAD_OPTION,
+			     "bug=%s needs event_idx (used_event), not event_idx=off", name);
+		/* fall through */
+	case BUG_NO_IRQ_REARM:
+		if (!o->complete_irq)
+			fail(EXIT_BAD_OPTION,
+			     "bug=%s needs complete=irq (it is about used-buffer notifications)",
+			     name);
+		break;
+	case BUG_CHAIN_LOOP:
+	case BUG_BAD_NEXT:
+		if (o->packed)
+			fail(EXIT_BAD_OPTION,
+			     "bug=%s needs packed=off (a packed ring has no next fields)", name);
+		break;
+	case BUG_PACKED_STALE_WRAP:
+		if (!o->packed)
+			fail(EXIT_BAD_OPTION, "bug=%s needs packed=on", name);
+		break;
+	case BUG_POLL_NO_BARRIER:
+		/* One name per bug: the code path is barrier=none's. */
+		o->barrier = BARRIER_NONE;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -143,6 +223,8 @@ void options_parse(struct demo_options *o, const char *cmdline)
 	    .flush = FLUSH_FRAME,
 	    .lines = 16,
 	    .uart_paced = 1,
+	    .depth = 1,
+	    .timeout_s = 5, /* TCG on a busy host is slow */
 	};
 	while (*p) {
 		char word[MAX_WORD];
@@ -171,4 +253,6 @@ void options_parse(struct demo_options *o, const char *cmdline)
 		word[eq - 1] = '\0';
 		parse_option(o, word, word + eq);
 	}
+	check_bug(o);
+	power_halt_on_error(o->halt_on_error);
 }

@@ -37,6 +37,7 @@ static inline int untraced_register_queue(struct vq_trace *t, const struct vq_qu
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 UNTRACED(add, struct vq_trace *t, int q, vq_u16 h, vq_u16 a, vq_u16 n, vq_u32 b, vq_u16 w)
 UNTRACED(kick, struct vq_trace *t, int q, vq_u16 a)
+UNTRACED(kick_decision, struct vq_trace *t, int q, vq_u16 a, int n, vq_u64 s)
 UNTRACED(poll, struct vq_trace *t, int q, const struct vq_poll_stats *st, vq_u16 o)
 UNTRACED(used, struct vq_trace *t, int q, vq_u16 id, vq_u16 u, vq_u32 l, vq_u16 n)
 UNTRACED(irq, struct vq_trace *t, int q, vq_u32 isr)
@@ -51,6 +52,7 @@ UNTRACED(error, struct vq_trace *t, int q, vq_u16 c, vq_u64 d)
 #define vq_trace_add		 untraced_add
 #define vq_trace_kick		 untraced_kick
 #define vq_trace_kick_suppressed untraced_kick
+#define vq_trace_kick_decision	 untraced_kick_decision
 #define vq_trace_poll		 untraced_poll
 #define vq_trace_used		 untraced_used
 #define vq_trace_irq		 untraced_irq
@@ -89,6 +91,49 @@ enum flush_mode {
 	FLUSH_LINE,  /* one transfer + flush per band of `lines` lines */
 };
 
+/* Driver bugs on purpose (bug=NAME, docs/guest.md): each reproduces one
+ * class of real virtqueue driver bug.  X(enum, name, what it does). */
+#define DEMO_BUGS(X)                                                                               \
+	X(BUG_NONE, "none", "no bug")                                                              \
+	X(BUG_LOST_KICK, "lost-kick", "every 8th notification the device asks for is not sent")    \
+	X(BUG_KICK_ALWAYS, "kick-always",                                                          \
+	  "the device is notified even when it said it needs no notification")                     \
+	X(BUG_NO_IRQ_REARM, "no-irq-rearm",                                                        \
+	  "used-buffer notifications are disabled after the first interrupt and never enabled "    \
+	  "again")                                                                                 \
+	X(BUG_STALE_USED_EVENT, "stale-used-event",                                                \
+	  "used_event is written after the used ring is checked, with no barrier between, and "    \
+	  "lands late")                                                                            \
+	X(BUG_LEAK, "leak",                                                                        \
+	  "every 8th used chain is dropped without returning it to the free list")                 \
+	X(BUG_DOUBLE_REAP, "double-reap", "the 8th used element is processed twice")               \
+	X(BUG_CHAIN_LOOP, "chain-loop", "the 8th command's chain links back to its own head")      \
+	X(BUG_BAD_NEXT, "bad-next",                                                                \
+	  "the 8th command's chain has a next field past the descriptor table")                    \
+	X(BUG_LEN_OVERFLOW, "len-overflow",                                                        \
+	  "each frame asks for the display info in a 24-byte response buffer whose descriptor "    \
+	  "says 408 bytes")                                                                        \
+	X(BUG_PACKED_STALE_WRAP, "packed-stale-wrap",                                              \
+	  "the avail wrap counter is not flipped after a chain that spans the whole ring")         \
+	X(BUG_POLL_NO_BARRIER, "poll-no-barrier",                                                  \
+	  "used.idx is polled with no acquire fence at all (as barrier=none)")
+
+#define DEMO_BUG_ENUM(id, name, what) id,
+enum demo_bug { DEMO_BUGS(DEMO_BUG_ENUM) BUG_COUNT };
+#undef DEMO_BUG_ENUM
+
+/* How often a periodic bug strikes: every BUG_PERIOD-th kick decision
+ * that needs a notification (lost-kick), completion (leak) or command
+ * (chain-loop, bad-next); double-reap strikes at the BUG_PERIOD-th
+ * completion. */
+#define BUG_PERIOD 8u
+
+enum event_idx_choice {
+	EVENT_IDX_AUTO, /* negotiate VIRTIO_RING_F_EVENT_IDX when offered */
+	EVENT_IDX_ON,	/* required */
+	EVENT_IDX_OFF,
+};
+
 struct demo_options {
 	enum barrier_policy barrier;
 	enum flush_mode flush;
@@ -99,12 +144,21 @@ struct demo_options {
 	int complete_irq;  /* wait for MSI-X instead of spinning */
 	u32 width, height; /* 0: the device's preferred mode */
 	u64 selftest;	   /* >0: time this many trace events, then power off */
+	enum event_idx_choice event_idx;
+	int packed;	   /* negotiate VIRTIO_F_RING_PACKED (2.8) */
+	u32 depth;	   /* commands in flight before the driver waits */
+	enum demo_bug bug; /* BUG_NONE unless bug= */
+	u32 timeout_s;	   /* seconds one wait may take; 0 = forever */
+	int halt_on_error; /* on-error=halt: stop the CPU, leave QEMU running */
 };
 
 /* Parse `cmdline` (the multiboot string: the kernel path, then
  * options).  On a bad option, prints what was wrong and exits. */
 void options_parse(struct demo_options *o, const char *cmdline);
 const char *barrier_policy_name(enum barrier_policy p);
+const char *bug_name(enum demo_bug b);
+/* One line saying what the bug does, for the boot banner. */
+const char *bug_description(enum demo_bug b);
 
 /* ---- format.c: printf-style formatting --------------------------------- */
 
@@ -128,6 +182,8 @@ void console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void power_init(void); /* finds the ACPI PM I/O base (q35 ICH9 LPC) */
 u16 power_pm_base(void);
 __attribute__((noreturn)) void power_off(void);
+/* on-error=halt: fail() stops the CPU instead of exiting QEMU. */
+void power_halt_on_error(int halt);
 /* Prints "vqdemo: error: ..." and exits QEMU with status (code<<1)|1. */
 __attribute__((noreturn, format(printf, 2, 3))) void fail(int code, const char *fmt, ...);
 

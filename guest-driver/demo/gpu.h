@@ -6,12 +6,25 @@
 
 #define VIRTIO_ID_GPU 16
 
+struct gpu_command;
+
+/* 5.7.6.7 */
+struct virtio_gpu_rect {
+	u32 x, y, width, height;
+};
+
 struct gpu {
 	struct virtio_pci vp;
 	struct virtq control; /* queue 0, "gpu0.control" */
 	struct virtq cursor;  /* queue 1, "gpu0.cursor" (registered, idle) */
 	const struct demo_options *opts;
-	u64 timeout_ticks; /* how long one command may take */
+	struct gpu_command *commands;	   /* one per control queue entry */
+	struct gpu_command *free_commands; /* those not in flight */
+	struct virtq_buffer *scatter;	   /* the self-test's whole-ring chain */
+	u8 *pad;			   /* its one-byte pads */
+	struct virtio_gpu_rect mode;	   /* scanout 0 in the last display info */
+	u32 mode_enabled;		   /* ... and whether it is on */
+	u64 overflows;			   /* responses longer than their buffer */
 	u32 scanout;
 	u32 width, height; /* of the resource and the scanout */
 	u32 stride;	   /* bytes per row of the backing */

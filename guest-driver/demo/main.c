@@ -1,10 +1,12 @@
 /* main.c - the demo guest's boot sequence and animation loop.
  *
- * Boot: serial console, kernel command line, PCI enumeration, ACPI PM
- * block, TSC calibration, trace region (ivshmem BAR2), virtio-gpu.  Then
- * one frame after another: draw the wheel, present it with the chosen
- * flush mode, optionally print the per-frame counter line, each frame
- * bracketed by FRAME_BEGIN / FRAME_END events.
+ * Boot: serial console, kernel command line (and the bug= banner), PCI
+ * enumeration, ACPI PM block, TSC calibration, trace region (ivshmem
+ * BAR2), virtio-gpu.  Then one frame after another: draw the wheel,
+ * present it with the chosen flush mode, optionally print the per-frame
+ * counter line, each frame bracketed by FRAME_BEGIN / FRAME_END events.
+ * After frames=N, the driver checks its own queue bookkeeping and powers
+ * off.
  */
 #include "demo.h"
 #include "gpu.h"
@@ -64,12 +66,13 @@ static void run_frames(void)
 {
 	struct virtq_totals *t = &gpu.control.totals;
 
-	console_printf(DEMO_NAME ": running: barrier=%s flush=%s lines=%u log=%s uart=%s "
-				 "frames=%lu complete=%s\n",
-		       barrier_policy_name(opts.barrier),
-		       opts.flush == FLUSH_FRAME ? "frame" : "line", opts.lines,
-		       opts.log_frame ? "frame" : "off", opts.uart_paced ? "115200" : "fast",
-		       opts.frames, opts.complete_irq ? "irq" : "poll");
+	console_printf(
+	    DEMO_NAME ": running: barrier=%s flush=%s lines=%u log=%s uart=%s "
+		      "frames=%lu complete=%s event_idx=%s packed=%s depth=%u bug=%s\n",
+	    barrier_policy_name(opts.barrier), opts.flush == FLUSH_FRAME ? "frame" : "line",
+	    opts.lines, opts.log_frame ? "frame" : "off", opts.uart_paced ? "115200" : "fast",
+	    opts.frames, opts.complete_irq ? "irq" : "poll", gpu.control.event_idx ? "on" : "off",
+	    gpu.control.packed ? "on" : "off", opts.depth, bug_name(opts.bug));
 	loop_start = vq_trace_now(&demo_trace);
 	for (u64 frame = 0; opts.frames == 0 || frame < opts.frames; frame++) {
 		struct virtq_totals before = *t;
@@ -96,6 +99,9 @@ void demo_main(u32 magic, u32 info_addr)
 	ram_top = read_multiboot(magic, info_addr);
 	console_printf(DEMO_NAME " " DEMO_VERSION ": booting, command line \"%s\"\n", cmdline);
 	options_parse(&opts, cmdline);
+	if (opts.bug != BUG_NONE)
+		console_printf(DEMO_NAME ": bug=%s is on: %s\n", bug_name(opts.bug),
+			       bug_description(opts.bug));
 	memory_init((u64)(size_t)__kernel_end, ram_top);
 
 	if (pci_enumerate() == 0)
@@ -114,6 +120,8 @@ void demo_main(u32 magic, u32 info_addr)
 	gpu_init(&gpu, &opts);
 	scene_init(gpu.pixels, gpu.width, gpu.height, gpu.stride / 4);
 	run_frames();
+	virtq_self_check(&gpu.control);
+	virtq_self_check(&gpu.cursor);
 	console_printf(DEMO_NAME ": done: %lu frames, %lu commands, %lu kicks, %lu spins, %lu "
 				 "interrupts, %lu us\n",
 		       opts.frames, gpu.control.totals.completions, gpu.control.totals.kicks,

@@ -2,6 +2,9 @@
  * with status 0), isa-debug-exit with a code on failure (QEMU exits with
  * (code << 1) | 1).
  *
+ * With on-error=halt a failure stops the CPU instead, so the host can
+ * still read the rings, the trace region and QEMU's view of the device.
+ *
  * The ACPI PM I/O block is wherever the firmware put it: its base is read
  * from the q35 ICH9 LPC bridge (00:1f.0, PMBASE at config 0x40, enable bit
  * ACPI_EN in ACPI_CNTL at 0x44).  PM1a_CNT is at PMBASE + 4; writing
@@ -23,6 +26,7 @@
 #define DEBUG_EXIT_PORT 0xf4
 
 static u16 pm_base;
+static int halt_on_error;
 
 void power_init(void)
 {
@@ -67,6 +71,11 @@ void power_off(void)
 	halt_forever();
 }
 
+void power_halt_on_error(int halt)
+{
+	halt_on_error = halt;
+}
+
 void fail(int code, const char *fmt, ...)
 {
 	char buf[256];
@@ -78,6 +87,13 @@ void fail(int code, const char *fmt, ...)
 	console_printf(DEMO_NAME ": error: %s\n", buf);
 	if (demo_trace_ready)
 		vq_trace_error(&demo_trace, -1, VQT_ERR_DRIVER, (u64)code);
+	if (halt_on_error) {
+		/* The rings, the trace region and the device stay as they are
+		 * for the host to look at; QEMU keeps running. */
+		console_printf(
+		    DEMO_NAME ": halted (on-error=halt, exit code %d); stop QEMU to end\n", code);
+		halt_forever();
+	}
 	outl(DEBUG_EXIT_PORT, (u32)code);
 	console_printf(DEMO_NAME ": no isa-debug-exit device at 0x%x; halting\n", DEBUG_EXIT_PORT);
 	halt_forever();

@@ -132,6 +132,11 @@ static __attribute__((noreturn)) void refuse(struct virtio_pci *vp, const char *
 	fail(EXIT_DEVICE_ERROR, "%s: %s (0x%lx)", vp->name, what, value);
 }
 
+void virtio_pci_fail_features(struct virtio_pci *vp, const char *what)
+{
+	refuse(vp, what, vp->device_features);
+}
+
 void virtio_pci_check(const struct virtio_pci *vp)
 {
 	u8 status = virtio_pci_status(vp);
@@ -141,7 +146,7 @@ void virtio_pci_check(const struct virtio_pci *vp)
 		     status);
 }
 
-void virtio_pci_negotiate(struct virtio_pci *vp, u64 wanted, u64 required)
+u64 virtio_pci_begin(struct virtio_pci *vp)
 {
 	u64 end;
 
@@ -158,16 +163,21 @@ void virtio_pci_negotiate(struct virtio_pci *vp, u64 wanted, u64 required)
 	set_status(vp, VIRTIO_STATUS_ACKNOWLEDGE);
 	set_status(vp, VIRTIO_STATUS_DRIVER);
 
-	/* Step 4: read the device's features, accept only what we
-	 * understand (an explicit mask, never "whatever is offered"). */
+	/* Step 4: read the device's features; the caller accepts only what
+	 * it understands (an explicit mask, never "whatever is offered"). */
 	mmio_write32(vp->common + COMMON_DEVICE_FEATURE_SELECT, 0);
 	vp->device_features = mmio_read32(vp->common + COMMON_DEVICE_FEATURE);
 	mmio_write32(vp->common + COMMON_DEVICE_FEATURE_SELECT, 1);
 	vp->device_features |= (u64)mmio_read32(vp->common + COMMON_DEVICE_FEATURE) << 32;
-	if ((vp->device_features & required) != required)
-		refuse(vp, "device does not offer required features",
-		       required & ~vp->device_features);
-	vp->driver_features = vp->device_features & wanted;
+	return vp->device_features;
+}
+
+void virtio_pci_set_features(struct virtio_pci *vp, u64 features)
+{
+	if (features & ~vp->device_features)
+		refuse(vp, "driver asked for features the device does not offer",
+		       features & ~vp->device_features);
+	vp->driver_features = features;
 	mmio_write32(vp->common + COMMON_DRIVER_FEATURE_SELECT, 0);
 	mmio_write32(vp->common + COMMON_DRIVER_FEATURE, (u32)vp->driver_features);
 	mmio_write32(vp->common + COMMON_DRIVER_FEATURE_SELECT, 1);

@@ -18,7 +18,9 @@
 #define VIRTIO_STATUS_FAILED	  128u
 
 /* Reserved feature bits (6). */
-#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_RING_F_EVENT_IDX 29 /* used_event / avail_event (2.7.7, 2.7.10) */
+#define VIRTIO_F_VERSION_1	32
+#define VIRTIO_F_RING_PACKED	34 /* packed virtqueues (2.8) */
 
 #define VIRTIO_MSI_NO_VECTOR 0xffffu
 
@@ -39,10 +41,16 @@ struct virtio_pci {
 
 /* Find the configuration structures (4.1.4) and map their BARs. */
 void virtio_pci_attach(struct virtio_pci *vp, struct pci_device *pci, const char *name);
-/* 3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, negotiate `wanted`
- * (masked against the device's offer; `required` must all be offered),
- * FEATURES_OK and its re-read.  Fails the boot on refusal. */
-void virtio_pci_negotiate(struct virtio_pci *vp, u64 wanted, u64 required);
+/* 3.1.1 steps 1-3 and the reading half of 4: reset, ACKNOWLEDGE,
+ * DRIVER; returns the features the device offers (also in
+ * vp->device_features). */
+u64 virtio_pci_begin(struct virtio_pci *vp);
+/* 3.1.1 steps 4-6: write `features` (which the caller masked against the
+ * offer), FEATURES_OK and its re-read.  Fails the boot on refusal. */
+void virtio_pci_set_features(struct virtio_pci *vp, u64 features);
+/* 3.1.1: give up on the device's features, saying why: sets FAILED and
+ * fails the boot. */
+__attribute__((noreturn)) void virtio_pci_fail_features(struct virtio_pci *vp, const char *what);
 /* 3.1.1 step 8: DRIVER_OK. */
 void virtio_pci_driver_ok(struct virtio_pci *vp);
 u8 virtio_pci_status(const struct virtio_pci *vp);

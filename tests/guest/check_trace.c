@@ -25,6 +25,23 @@
  *   --counter NAME=N     the main queue's counter NAME (ADDS, DESCS, ...,
  *                        enum vqt_counter without VQT_C_) is N; repeatable
  *   --log-bytes N        LOG events reported exactly N bytes
+ *   --event-idx on|off   the main queue was registered with (without)
+ *                        VQT_QF_EVENT_IDX
+ *   --packed on|off      ... with (without) VQT_QF_PACKED
+ *   --depth N            never more than N buffers in flight on it
+ *   --demo               the region is the demo guest's: every kick decision
+ *                        of the main queue carries the suppression state
+ *                        read, and one chain spans the whole ring (the
+ *                        driver's self-test)
+ *
+ * Always checked as well: a kick decision that carries the suppression
+ * state the driver read is the one that state asks for (vring_need_event,
+ * 2.7.10, 2.8.10); a packed
+ * ring's positions and wrap counters follow from the chains added and
+ * used; used-buffer notifications are enabled at the driver's next used
+ * entry with event idx (2.7.7); a USED reports no more bytes written than
+ * its chain's ADD posted; with --ram, the event suppression fields and a
+ * packed ring's last chain in guest RAM agree with the trace.
  *
  * A queue registered again after it was torn down (a device reset, virtio
  * 1.2 section 2.4) starts over at ring index 0 with nothing in flight, its
@@ -173,21 +190,119 @@ struct check_options {
 	long events[VQT_EV_TYPE_COUNT]; /* records of each type */
 	long counters[VQT_C_COUNT];	/* the main queue's table counters */
 	long log_bytes;
+	int event_idx; /* 1, 0, or -1: any */
+	int packed;    /* 1, 0, or -1: any */
+	long depth;    /* -1: any */
+	int demo;      /* the demo guest's region: kick state, whole ring */
+};
+
+/* A packed ring position as the driver's next_off | next_wrap << 15. */
+struct ring_pos {
+	uint16_t off, wrap;
+};
+
+/* A problem that can repeat: counted, the first one described. */
+struct repeated {
+	uint64_t count;
+	char first[224];
 };
 
 struct queue_state {
 	int registered;
 	int gone; /* torn down, not registered again yet */
+	int main; /* the queue --queue names */
 	uint16_t ring_size;
+	uint16_t flags;			/* VQT_QF_* at registration */
 	uint16_t next_avail, next_used; /* free-running, as the driver's */
 	uint16_t adds_since_kick;
-	uint8_t *in_flight; /* per head */
-	unsigned in_flight_count;
+	uint8_t *in_flight;    /* per head */
+	uint32_t *head_bytes;  /* per head: bytes its ADD posted */
+	struct ring_pos avail; /* packed: where the next chain goes */
+	struct ring_pos used;  /* packed: where the next used one comes */
+	struct ring_pos last_add;
+	uint16_t last_add_head;
+	int added;
+	uint16_t kicked_driver; /* packed: driver position at the last decision */
+	unsigned in_flight_count, max_in_flight;
 	uint64_t counted[VQT_C_COUNT];
-	int callbacks; /* last CB event: 1 on, 0 off, -1 none */
+	int callbacks;	     /* last CB event: 1 on, 0 off, -1 none */
+	uint16_t used_event; /* ... and its used_event */
+	uint64_t irqs_since_cb;
+	uint64_t whole_ring_chains, decisions;
 	uint64_t polls_bad_barriers;
 	char first_bad_poll[160];
+	struct repeated bad_decision, no_state, bad_position, bad_used_event, overflow;
 };
+
+static void repeated(struct repeated *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void repeated(struct repeated *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->count++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->first, sizeof(r->first), fmt, ap);
+	va_end(ap);
+}
+
+static void repeated_report(const struct repeated *r, unsigned slot, const char *what)
+{
+	if (r->count)
+		violation("queue slot %u: %" PRIu64 " %s; first: %s", slot, r->count, what,
+			  r->first);
+}
+
+static void advance(struct ring_pos *p, unsigned n, uint16_t size)
+{
+	p->off = (uint16_t)(p->off + n % size);
+	if (n >= size)
+		p->wrap ^= 1; /* at most one whole ring per chain */
+	if (p->off >= size) {
+		p->off = (uint16_t)(p->off - size);
+		p->wrap ^= 1;
+	}
+}
+
+static uint16_t pos_word(struct ring_pos p)
+{
+	return (uint16_t)(p.off | p.wrap << 15);
+}
+
+/* vring_need_event (2.7.10): `event` lies in [old, new). */
+static int need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+/* The notification a kick decision's recorded state asks for
+ * (docs/protocol.md, "Kick decisions"). */
+static int kick_needed(const struct queue_state *q, const struct vqt_event *e)
+{
+	uint16_t event = VQT_KICK_STATE_EVENT(e->arg), flags = VQT_KICK_STATE_FLAGS(e->arg);
+	int event_idx = !!(q->flags & VQT_QF_EVENT_IDX);
+
+	if (!(q->flags & VQT_QF_PACKED))
+		return event_idx ? need_event(event, e->ring_idx, (uint16_t)(e->ring_idx - e->len))
+				 : !(flags & 1u);
+	if ((flags & 3u) == 1u)
+		return 0;
+	if ((flags & 3u) == 2u && event_idx) {
+		uint16_t new_word = VQT_KICK_STATE_DRIVER(e->arg), old_word = q->kicked_driver;
+		uint16_t new_off = new_word & 0x7fffu, old_off = old_word & 0x7fffu;
+		uint16_t event_off = event & 0x7fffu;
+
+		/* Positions of the old lap count from one ring earlier, as in
+		 * Linux's virtqueue_kick_prepare_packed(). */
+		if ((old_word >> 15) != (new_word >> 15))
+			old_off = (uint16_t)(old_off - q->ring_size);
+		if ((event >> 15) != (new_word >> 15))
+			event_off = (uint16_t)(event_off - q->ring_size);
+		return need_event(event_off, new_off, old_off);
+	}
+	return 1;
+}
 
 static const char *const counter_names[VQT_C_COUNT] = {
     "ADDS",	   "DESCS",	  "BYTES",	   "KICKS",	   "KICKS_SUPPRESSED",
@@ -196,13 +311,14 @@ static const char *const counter_names[VQT_C_COUNT] = {
     "ERRORS",
 };
 
-/* Barriers a poll of `spins` iterations executes under each policy. */
-static int policy_barriers(const char *policy, uint64_t spins, uint64_t *expected)
+/* Barriers a poll of `spins` iterations executes under each policy; one
+ * that gave up saw no progress to fence after. */
+static int policy_barriers(const char *policy, uint64_t spins, int progress, uint64_t *expected)
 {
 	if (strcmp(policy, "seqcst-every") == 0 || strcmp(policy, "acquire-every") == 0)
 		*expected = spins;
 	else if (strcmp(policy, "on-progress") == 0)
-		*expected = 1;
+		*expected = progress ? 1 : 0;
 	else if (strcmp(policy, "none") == 0)
 		*expected = 0;
 	else
@@ -229,9 +345,14 @@ static void check_event(struct queue_state *qs, const struct vqt_event *e, uint6
 			q->callbacks = -1;
 			free(q->in_flight);
 			q->in_flight = calloc(q->ring_size, 1);
+			free(q->head_bytes);
+			q->head_bytes = calloc(q->ring_size, sizeof(*q->head_bytes));
 			q->in_flight_count = 0;
-			if (!q->in_flight)
+			if (!q->in_flight || !q->head_bytes)
 				die("out of memory");
+			/* 2.8.1: both wrap counters start at 1. */
+			q->avail = q->used = (struct ring_pos){0, 1};
+			q->kicked_driver = pos_word(q->avail);
 		} else if (e->ndesc == VQT_QS_GONE && q->registered) {
 			q->gone = 1;
 		}
@@ -255,8 +376,16 @@ static void check_event(struct queue_state *qs, const struct vqt_event *e, uint6
 				  e->head);
 		else {
 			q->in_flight[e->head] = 1;
+			q->head_bytes[e->head] = e->len;
 			q->in_flight_count++;
+			if (q->in_flight_count > q->max_in_flight)
+				q->max_in_flight = q->in_flight_count;
 		}
+		q->whole_ring_chains += e->ndesc == q->ring_size;
+		q->last_add = q->avail;
+		q->last_add_head = e->head;
+		q->added = 1;
+		advance(&q->avail, e->ndesc, q->ring_size);
 		if (e->ring_idx != q->next_avail)
 			violation("record %" PRIu64 ": ADD at avail index %u, expected %u", seq,
 				  e->ring_idx, q->next_avail);
@@ -274,6 +403,32 @@ static void check_event(struct queue_state *qs, const struct vqt_event *e, uint6
 				  "counted %u",
 				  seq, vqp_event_type_name(e->type), e->len, q->adds_since_kick);
 		q->adds_since_kick = 0;
+		if (!(e->arg & VQT_KICK_STATE_PRESENT)) {
+			if (q->main && o->demo)
+				repeated(&q->no_state,
+					 "record %" PRIu64 ": %s without the state read", seq,
+					 vqp_event_type_name(e->type));
+			break;
+		}
+		q->decisions++;
+		if (kick_needed(q, e) != (e->type == VQT_EV_KICK))
+			repeated(&q->bad_decision,
+				 "record %" PRIu64 ": %s at avail index %u, but the state read "
+				 "(event 0x%04x, flags 0x%04x, driver 0x%04x) %s",
+				 seq, vqp_event_type_name(e->type), e->ring_idx,
+				 VQT_KICK_STATE_EVENT(e->arg), VQT_KICK_STATE_FLAGS(e->arg),
+				 VQT_KICK_STATE_DRIVER(e->arg),
+				 e->type == VQT_EV_KICK ? "said no notification was needed"
+							: "asked for a notification");
+		if (q->flags & VQT_QF_PACKED) {
+			if (VQT_KICK_STATE_DRIVER(e->arg) != pos_word(q->avail))
+				repeated(&q->bad_position,
+					 "record %" PRIu64 ": %s puts the driver at 0x%04x, the "
+					 "chains added put it at 0x%04x (position | wrap << 15)",
+					 seq, vqp_event_type_name(e->type),
+					 VQT_KICK_STATE_DRIVER(e->arg), pos_word(q->avail));
+			q->kicked_driver = VQT_KICK_STATE_DRIVER(e->arg);
+		}
 		break;
 	case VQT_EV_POLL:
 		c[VQT_C_POLLS]++;
@@ -286,12 +441,14 @@ static void check_event(struct queue_state *qs, const struct vqt_event *e, uint6
 		if (e->ndesc != VQT_POLL_PROGRESS)
 			violation("record %" PRIu64 ": POLL outcome %u, expected progress", seq,
 				  e->ndesc);
-		if (e->len == 0)
+		/* An interrupt-driven wait that gave up may never have looked. */
+		if (e->len == 0 && e->ndesc == VQT_POLL_PROGRESS)
 			violation("record %" PRIu64 ": POLL with 0 spins", seq);
 		if (o->policy) {
 			uint64_t expected = 0;
 
-			policy_barriers(o->policy, e->len, &expected);
+			policy_barriers(o->policy, e->len, e->ndesc == VQT_POLL_PROGRESS,
+					&expected);
 			if (e->barriers != expected && q->polls_bad_barriers++ == 0)
 				snprintf(q->first_bad_poll, sizeof(q->first_bad_poll),
 					 "record %" PRIu64
@@ -307,9 +464,15 @@ static void check_event(struct queue_state *qs, const struct vqt_event *e, uint6
 			violation("record %" PRIu64 ": USED head %u was not in flight", seq,
 				  e->head);
 		else {
+			if (e->len > q->head_bytes[e->head])
+				repeated(&q->overflow,
+					 "record %" PRIu64 ": USED of head %u reports %u bytes "
+					 "written, its chain posted %u",
+					 seq, e->head, e->len, q->head_bytes[e->head]);
 			q->in_flight[e->head] = 0;
 			q->in_flight_count--;
 		}
+		advance(&q->used, e->ndesc, q->ring_size);
 		if (e->ring_idx != q->next_used)
 			violation("record %" PRIu64 ": USED at used index %u, expected %u", seq,
 				  e->ring_idx, q->next_used);
@@ -317,10 +480,25 @@ static void check_event(struct queue_state *qs, const struct vqt_event *e, uint6
 		break;
 	case VQT_EV_IRQ:
 		c[VQT_C_IRQS]++;
+		q->irqs_since_cb++;
 		break;
 	case VQT_EV_CB:
 		c[VQT_C_CB_CHANGES]++;
 		q->callbacks = e->ndesc != 0;
+		q->used_event = e->ring_idx;
+		q->irqs_since_cb = 0;
+		/* 2.7.7 / 2.8.10: on, with event idx, means "interrupt at my
+		 * next used entry". */
+		if (q->callbacks && (q->flags & VQT_QF_EVENT_IDX)) {
+			uint16_t want =
+			    (q->flags & VQT_QF_PACKED) ? pos_word(q->used) : q->next_used;
+
+			if (e->ring_idx != want)
+				repeated(&q->bad_used_event,
+					 "record %" PRIu64 ": notifications on at 0x%04x, the "
+					 "driver's next used entry is 0x%04x",
+					 seq, e->ring_idx, want);
+		}
 		break;
 	case VQT_EV_ERROR:
 		c[VQT_C_ERRORS]++;
@@ -375,6 +553,34 @@ static void check_queue_table(const struct trace *t, struct queue_state *qs, uns
 	if (q->polls_bad_barriers)
 		violation("queue slot %u (%s): %" PRIu64 " polls break the policy; first: %s", slot,
 			  snap.name, q->polls_bad_barriers, q->first_bad_poll);
+	repeated_report(&q->no_state, slot, "kick decisions without the suppression state");
+	repeated_report(&q->bad_decision, slot,
+			"kick decisions go against the suppression state read");
+	repeated_report(&q->bad_position, slot,
+			"kick decisions report a driver position the chains do not lead to");
+	repeated_report(&q->bad_used_event, slot,
+			"used-buffer notifications enabled at the wrong entry");
+	repeated_report(&q->overflow, slot, "USED events report more bytes than their chain");
+}
+
+/* What the options say of the driver's main queue. */
+static void check_main_queue(const struct queue_state *q, const struct check_options *o)
+{
+	int event_idx = !!(q->flags & VQT_QF_EVENT_IDX), packed = !!(q->flags & VQT_QF_PACKED);
+
+	if (o->event_idx >= 0 && event_idx != o->event_idx)
+		violation("%s: registered %s VQT_QF_EVENT_IDX, expected %s", o->queue,
+			  event_idx ? "with" : "without", o->event_idx ? "with" : "without");
+	if (o->packed >= 0 && packed != o->packed)
+		violation("%s: registered %s VQT_QF_PACKED, expected %s", o->queue,
+			  packed ? "with" : "without", o->packed ? "with" : "without");
+	if (o->depth >= 0 && q->max_in_flight > (unsigned long)o->depth)
+		violation("%s: %u buffers were in flight at once, depth is %ld", o->queue,
+			  q->max_in_flight, o->depth);
+	/* The demo's self-test scatters one command over the whole ring. */
+	if (o->demo && q->whole_ring_chains == 0)
+		violation("%s: no chain spans the whole ring of %u (the driver's self-test)",
+			  o->queue, q->ring_size);
 }
 
 /* The policy's barrier kinds: seqcst-every counts full barriers, the
@@ -411,28 +617,150 @@ static void check_expected_counters(const struct trace *t, unsigned slot,
 				  o->counters[i]);
 }
 
-/* The rings in guest RAM hold the indices the queue table reports. */
-static void check_guest_ram(const struct trace *t, unsigned slot, const char *path)
+static uint16_t ram_u16(const struct mapping *ram, uint64_t addr)
+{
+	uint16_t v;
+
+	memcpy(&v, ram->data + addr, 2);
+	return v;
+}
+
+/* The chains still in flight, walked in guest RAM's descriptor table:
+ * every next field inside the table, no descriptor twice (2.7.5.2). */
+static void check_split_chains(const struct queue_state *q, const struct vqt_queue *snap,
+			       unsigned slot, const struct mapping *ram)
+{
+	for (uint16_t head = 0; head < q->ring_size; head++) {
+		uint16_t i = head;
+
+		if (!q->in_flight[head])
+			continue;
+		for (unsigned n = 0;; n++) {
+			uint64_t d = snap->desc_addr + 16u * i;
+			uint16_t flags = ram_u16(ram, d + 12), next = ram_u16(ram, d + 14);
+
+			if (!(flags & 1u))
+				break; /* VIRTQ_DESC_F_NEXT clear: the end */
+			if (next >= q->ring_size) {
+				violation(
+				    "queue slot %u (%s): the chain of head %u links descriptor "
+				    "%u to %u, past the table of %u",
+				    slot, snap->name, head, i, next, q->ring_size);
+				break;
+			}
+			if (n + 1 >= q->ring_size) {
+				violation("queue slot %u (%s): the chain of head %u is longer than "
+					  "the ring: its next fields loop (descriptor %u links to "
+					  "%u)",
+					  slot, snap->name, head, i, next);
+				break;
+			}
+			i = next;
+		}
+	}
+}
+
+/* A split ring in guest RAM: avail.idx and used.idx as the queue table
+ * reports them, and the used-buffer notification fields as the last CB
+ * event wrote them (2.7.7). */
+static void check_split_ram(const struct queue_state *q, const struct vqt_queue *snap,
+			    unsigned slot, const struct mapping *ram)
+{
+	uint16_t avail_flags = ram_u16(ram, snap->avail_addr);
+	uint16_t avail_idx = ram_u16(ram, snap->avail_addr + 2);
+	uint16_t used_idx = ram_u16(ram, snap->used_addr + 2);
+	uint16_t used_event = ram_u16(ram, snap->avail_addr + 4 + 2u * snap->ring_size);
+	int event_idx = !!(q->flags & VQT_QF_EVENT_IDX);
+
+	uint16_t waiting = (uint16_t)(used_idx - snap->last_used_idx);
+
+	if (avail_idx != snap->avail_idx || used_idx != snap->last_used_idx)
+		violation("queue slot %u (%s): guest RAM has avail.idx %u used.idx %u, the table "
+			  "%u / %u",
+			  slot, snap->name, avail_idx, used_idx, snap->avail_idx,
+			  snap->last_used_idx);
+	check_split_chains(q, snap, slot, ram);
+	if (q->callbacks < 0)
+		return;
+	/* Used buffers the driver has not taken: was an interrupt due? */
+	if (waiting && q->callbacks &&
+	    (!event_idx || need_event(used_event, used_idx, snap->last_used_idx)) &&
+	    q->irqs_since_cb == 0)
+		violation(
+		    "queue slot %u (%s): %u used buffers wait (used.idx %u) and notifications "
+		    "were on%s%u, yet no interrupt came (2.7.7)",
+		    slot, snap->name, waiting, used_idx, event_idx ? " at used_event " : " ",
+		    event_idx ? used_event : 0u);
+	else if (waiting && !q->callbacks)
+		violation("queue slot %u (%s): %u used buffers wait (used.idx %u) with "
+			  "notifications off",
+			  slot, snap->name, waiting, used_idx);
+	if (avail_flags != (event_idx || q->callbacks ? 0 : 1))
+		violation("queue slot %u (%s): avail.flags is %u with notifications %s%s", slot,
+			  snap->name, avail_flags, q->callbacks ? "on" : "off",
+			  event_idx ? " and event idx" : "");
+	if (event_idx && used_event != q->used_event)
+		violation("queue slot %u (%s): used_event is %u in guest RAM, the last CB event "
+			  "wrote %u",
+			  slot, snap->name, used_event, q->used_event);
+}
+
+/* A packed ring in guest RAM: the last chain's head descriptor carries
+ * the AVAIL/USED bits of the lap the chains before it put it in (2.8.1),
+ * and the driver event suppression structure is what the last CB event
+ * wrote (2.8.10). */
+static void check_packed_ram(const struct queue_state *q, const struct vqt_queue *snap,
+			     unsigned slot, const struct mapping *ram)
+{
+	uint16_t driver_off_wrap = ram_u16(ram, snap->avail_addr);
+	uint16_t driver_flags = ram_u16(ram, snap->avail_addr + 2);
+	int event_idx = !!(q->flags & VQT_QF_EVENT_IDX);
+
+	if (q->added) {
+		uint16_t flags = ram_u16(ram, snap->desc_addr + 16u * q->last_add.off + 14);
+		unsigned avail = !!(flags & (1u << 7)), used = !!(flags & (1u << 15));
+
+		if (avail == used ? avail != q->last_add.wrap
+				  : avail != q->last_add.wrap || used == q->last_add.wrap)
+			violation(
+			    "queue slot %u (%s): descriptor %u (the last chain's head, id %u) "
+			    "has flags 0x%04x: its AVAIL/USED bits belong to lap %u, the "
+			    "chains before it put it in lap %u (2.8.1)",
+			    slot, snap->name, q->last_add.off, q->last_add_head, flags, avail,
+			    q->last_add.wrap);
+	}
+	if (q->callbacks < 0)
+		return;
+	if (driver_flags != (!q->callbacks ? 1u
+			     : event_idx   ? 2u
+					   : 0u) ||
+	    (q->callbacks && event_idx && driver_off_wrap != q->used_event))
+		violation("queue slot %u (%s): driver event suppression is off_wrap 0x%04x flags "
+			  "%u with notifications %s at 0x%04x",
+			  slot, snap->name, driver_off_wrap, driver_flags,
+			  q->callbacks ? "on" : "off", q->used_event);
+}
+
+static void check_guest_ram(const struct trace *t, const struct queue_state *q, unsigned slot,
+			    const char *path)
 {
 	struct mapping ram = map_file(path);
 	struct vqt_queue snap;
 	char err[VQP_ERRLEN];
-	uint16_t avail_idx, used_idx;
 
 	if (vqp_queue_snapshot(&t->region, slot, &snap, err, sizeof(err)) != VQP_OK)
 		return;
-	if (snap.avail_addr + 4 > ram.size || snap.used_addr + 4 > ram.size) {
-		violation("queue slot %u (%s): rings at %#" PRIx64 "/%#" PRIx64
+	if (snap.avail_addr + 8u + 2u * snap.ring_size > ram.size ||
+	    snap.used_addr + 8u + 8u * snap.ring_size > ram.size ||
+	    snap.desc_addr + 16u * snap.ring_size > ram.size) {
+		violation("queue slot %u (%s): rings at %#" PRIx64 "/%#" PRIx64 "/%#" PRIx64
 			  " are outside guest RAM (%zu bytes)",
-			  slot, snap.name, snap.avail_addr, snap.used_addr, ram.size);
-		return;
-	}
-	memcpy(&avail_idx, ram.data + snap.avail_addr + 2, 2);
-	memcpy(&used_idx, ram.data + snap.used_addr + 2, 2);
-	if (avail_idx != snap.avail_idx || used_idx != snap.last_used_idx)
-		violation("queue slot %u (%s): guest RAM has avail.idx %u used.idx %u, the table "
-			  "%u / %u",
-			  slot, snap.name, avail_idx, used_idx, snap.avail_idx, snap.last_used_idx);
+			  slot, snap.name, snap.desc_addr, snap.avail_addr, snap.used_addr,
+			  ram.size);
+	} else if (q->flags & VQT_QF_PACKED)
+		check_packed_ram(q, &snap, slot, &ram);
+	else
+		check_split_ram(q, &snap, slot, &ram);
 	munmap((void *)ram.data, ram.size);
 }
 
@@ -530,16 +858,20 @@ static int cmd_check(const char *path, const struct check_options *o)
 		case VQT_EV_QUEUE:
 			break;
 		}
-		if (e->type == VQT_EV_QUEUE && control < 0) {
+		check_event(qs, e, seq, o);
+		if (e->type == VQT_EV_QUEUE && e->ndesc == VQT_QS_ACTIVE) {
 			struct vqt_queue snap;
 			char err[VQP_ERRLEN];
 
-			if (vqp_queue_snapshot(&t.region, e->queue, &snap, err, sizeof(err)) ==
-				VQP_OK &&
-			    strcmp(snap.name, o->queue) == 0)
+			if (vqp_queue_snapshot(&t.region, e->queue, &snap, err, sizeof(err)) !=
+			    VQP_OK)
+				continue; /* reported by check_queue_table */
+			qs[e->queue].flags = snap.flags & (uint16_t)~VQT_QF_CB_DISABLED;
+			if (control < 0 && strcmp(snap.name, o->queue) == 0) {
 				control = e->queue;
+				qs[control].main = 1;
+			}
 		}
-		check_event(qs, e, seq, o);
 	}
 	if (in_frame)
 		violation("frame %" PRIu64 " began but never ended", frames_begun - 1);
@@ -584,6 +916,8 @@ static int cmd_check(const char *path, const struct check_options *o)
 			violation("%s: %" PRIu64 " IRQ events, expected %s", o->queue,
 				  q->counted[VQT_C_IRQS], o->irq ? "some" : "none");
 	}
+	if (control >= 0)
+		check_main_queue(&qs[control], o);
 
 	for (unsigned slot = 0; slot <= MAX_SLOTS; slot++) {
 		if (!qs[slot].registered)
@@ -594,12 +928,16 @@ static int cmd_check(const char *path, const struct check_options *o)
 		if ((int)slot == control)
 			check_expected_counters(&t, slot, o);
 		if (o->ram)
-			check_guest_ram(&t, slot, o->ram);
+			check_guest_ram(&t, &qs[slot], slot, o->ram);
 		free(qs[slot].in_flight);
+		free(qs[slot].head_bytes);
 	}
-	printf("%s: %zu events, %" PRIu64 " frames, %" PRIu64 " requests on %s: %s\n", path,
-	       t.count, frames_ended, control >= 0 ? qs[control].counted[VQT_C_ADDS] : 0, o->queue,
-	       violations ? "FAILED" : "ok");
+	printf("%s: %zu events, %" PRIu64 " frames, %" PRIu64 " requests on %s (%" PRIu64
+	       " kick decisions, %" PRIu64 " notified, at most %u in flight): %s\n",
+	       path, t.count, frames_ended, control >= 0 ? qs[control].counted[VQT_C_ADDS] : 0,
+	       o->queue, control >= 0 ? qs[control].decisions : 0,
+	       control >= 0 ? qs[control].counted[VQT_C_KICKS] : 0,
+	       control >= 0 ? qs[control].max_in_flight : 0, violations ? "FAILED" : "ok");
 	free(t.events);
 	return violations ? 1 : 0;
 }
@@ -767,6 +1105,8 @@ static __attribute__((noreturn)) void usage(void)
 			"                         [--irq | --no-irq] [--queue NAME]\n"
 			"                         [--events TYPE=N]... [--counter NAME=N]... "
 			"[--log-bytes N]\n"
+			"                         [--event-idx on|off] [--packed on|off] "
+			"[--depth N] [--demo]\n"
 			"       check_trace frames REGION\n"
 			"       check_trace frame-ns REGION\n"
 			"       check_trace screendump PPM WIDTH HEIGHT\n");
@@ -811,6 +1151,13 @@ static unsigned count_arg(const char *s, const char *what, const char *const *na
 	return (unsigned)index;
 }
 
+static int on_off(const char *s, const char *what)
+{
+	if (strcmp(s, "on") == 0 || strcmp(s, "off") == 0)
+		return strcmp(s, "on") == 0;
+	die("bad %s '%s' (expected on or off)", what, s);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -826,10 +1173,20 @@ int main(int argc, char **argv)
 	    {"events", required_argument, NULL, 'e'},
 	    {"counter", required_argument, NULL, 'C'},
 	    {"log-bytes", required_argument, NULL, 'L'},
+	    {"event-idx", required_argument, NULL, 'E'},
+	    {"packed", required_argument, NULL, 'P'},
+	    {"depth", required_argument, NULL, 'd'},
+	    {"demo", no_argument, NULL, 'D'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct check_options o = {
-	    .frames = -1, .commands = -1, .irq = -1, .queue = "gpu0.control", .log_bytes = -1};
+	struct check_options o = {.frames = -1,
+				  .commands = -1,
+				  .irq = -1,
+				  .queue = "gpu0.control",
+				  .log_bytes = -1,
+				  .event_idx = -1,
+				  .packed = -1,
+				  .depth = -1};
 	uint64_t unused;
 	unsigned index;
 	long value;
@@ -858,7 +1215,7 @@ int main(int argc, char **argv)
 			o.frames = number_arg(optarg, "--frames");
 			break;
 		case 'p':
-			if (policy_barriers(optarg, 0, &unused) != 0)
+			if (policy_barriers(optarg, 0, 1, &unused) != 0)
 				die("bad --policy '%s' (expected seqcst-every, on-progress, "
 				    "acquire-every or none)",
 				    optarg);
@@ -893,6 +1250,18 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			o.log_bytes = number_arg(optarg, "--log-bytes");
+			break;
+		case 'E':
+			o.event_idx = on_off(optarg, "--event-idx");
+			break;
+		case 'P':
+			o.packed = on_off(optarg, "--packed");
+			break;
+		case 'd':
+			o.depth = number_arg(optarg, "--depth");
+			break;
+		case 'D':
+			o.demo = 1;
 			break;
 		default:
 			usage();

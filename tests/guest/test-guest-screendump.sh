@@ -5,7 +5,8 @@
 # background or spoke colours inside the wheel, and enough spoke pixels;
 # a black or garbled screen fails.  Both flush modes, and a size= smaller
 # than the device's preferred mode (the scanout, and so the screen, takes
-# the resource's size).
+# the resource's size); with commands in flight (depth=) on split and
+# packed rings, taken as they complete, the picture is the same.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +39,9 @@ shot() {
 shot flush-frame "$width" "$height" "flush=frame"
 shot flush-line "$width" "$height" "flush=line lines=8"
 shot size-200x150 200 150 "size=200x150"
+shot depth-8 "$width" "$height" "flush=line lines=8 depth=8"
+shot packed-depth-64 "$width" "$height" "flush=line lines=8 depth=64 packed=on"
+shot irq-depth-4 "$width" "$height" "flush=line lines=8 depth=4 complete=irq"
 
 # A picture that is not the scene fails the check (all black).
 printf 'P6\n%s %s\n255\n' "$width" "$height" >"$T/black.ppm"
