@@ -173,24 +173,34 @@ static void missed_notify_packed(void **state)
 	(void)state;
 
 	/* DESC mode: the device wants an event at offset 5 of lap 0; the
-	 * driver moves from 4 (wrap 0) to 1 (wrap 1), crossing it. */
+	 * driver's two descriptors move it from 4 (wrap 0) to 0 (wrap 1),
+	 * crossing it. */
 	add(s, 0, 64);
 	decide(s, true, (uint64_t)4 << 32 | (uint64_t)RING_EVENT_FLAGS_ENABLE << 16);
 	add(s, 1, 64);
-	decide(s, false,
-	       (uint64_t)(1 | 1u << 15) << 32 | (uint64_t)RING_EVENT_FLAGS_DESC << 16 | 5);
+	decide(s, false, (uint64_t)(1u << 15) << 32 | (uint64_t)RING_EVENT_FLAGS_DESC << 16 | 5);
 	assert_non_null(model_finding(s->m, FC_MISSED_NOTIFY, 0));
+	assert_null(model_finding(s->m, FC_PACKED_WRAP, 0));
 	stream_free(s);
 
-	/* The same decision when the event is at offset 2 of lap 1: right. */
+	/* The same decision when the event is at offset 1 of lap 1: right. */
 	s = stream_new(6, VQT_QF_PACKED | VQT_QF_EVENT_IDX);
 	add(s, 0, 64);
 	decide(s, true, (uint64_t)4 << 32 | (uint64_t)RING_EVENT_FLAGS_ENABLE << 16);
 	add(s, 1, 64);
 	decide(s, false,
-	       (uint64_t)(1 | 1u << 15) << 32 | (uint64_t)RING_EVENT_FLAGS_DESC << 16 |
-		   (2 | 1u << 15));
+	       (uint64_t)(1u << 15) << 32 | (uint64_t)RING_EVENT_FLAGS_DESC << 16 | (1 | 1u << 15));
 	assert_int_equal(s->m->nfindings, 0);
+
+	/* A position whose wrap counter did not flip at the ring's end. */
+	add(s, 2, 64);
+	add(s, 3, 64);
+	add(s, 4, 64); /* 6 descriptors: a whole lap, from 0 (wrap 1) to 0 (wrap 0) */
+	decide(s, true, (uint64_t)(1u << 15) << 32 | (uint64_t)RING_EVENT_FLAGS_ENABLE << 16);
+	const struct finding *f = model_finding(s->m, FC_PACKED_WRAP, 0);
+	assert_non_null(f);
+	assert_true(has_evidence(f, "position expected", "offset 0, wrap 0"));
+	assert_true(has_evidence(f, "position reported", "offset 0, wrap 1"));
 	stream_free(s);
 }
 

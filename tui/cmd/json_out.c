@@ -243,6 +243,42 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
 	return o;
 }
 
+/* ---- findings ------------------------------------------------------------------------ */
+
+json_object *finding_json(const struct finding *f)
+{
+	const struct finding_info *info = finding_info(f->code);
+	json_object *o = json_object_new_object(), *ev = json_object_new_array();
+	char first[32];
+
+	json_object_object_add(o, "code", json_object_new_string(info->name));
+	json_object_object_add(o, "severity", json_object_new_string(severity_name(f->severity)));
+	json_object_object_add(o, "queue", json_object_new_int(f->queue));
+	json_object_object_add(o, "queue_name",
+			       json_object_new_string(f->queue >= 0 ? f->queue_name : ""));
+	json_add_u64(o, "first_ns", f->first_ns);
+	json_add_u64(o, "last_ns", f->last_ns);
+	snprintf(first, sizeof(first), "%u:%llu", f->first_generation,
+		 (unsigned long long)f->first_seq);
+	json_object_object_add(o, "first_event",
+			       f->first_seq ? json_object_new_string(first) : NULL);
+	json_add_u64(o, "count", f->count);
+	json_object_object_add(o, "active", json_object_new_boolean(f->active));
+	json_object_object_add(o, "spec", json_object_new_string(info->spec));
+	json_object_object_add(o, "summary", json_object_new_string(info->summary));
+	json_object_object_add(o, "text", json_object_new_string(f->text));
+	for (size_t i = 0; i < f->nevidence; i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "what", json_object_new_string(f->ev[i].what));
+		json_object_object_add(e, "value", json_object_new_string(f->ev[i].value));
+		json_object_object_add(e, "from", json_object_new_string(f->ev[i].from));
+		json_object_array_add(ev, e);
+	}
+	json_object_object_add(o, "evidence", ev);
+	return o;
+}
+
 /* ---- events ------------------------------------------------------------------------------ */
 
 void event_fields_json(json_object *o, const struct vqt_event *e, uint64_t ts_hz)

@@ -22,6 +22,10 @@ json_object *report_json(const struct report *r);
 /* The overview of `top --batch --json`: session totals and one object per
  * queue. */
 json_object *overview_json(const struct vq_model *m, const struct overview_source *s);
+/* One finding: {"code", "severity", "queue", "queue_name", "first_ns",
+ * "last_ns", "first_event", "count", "active", "spec", "summary", "text",
+ * "evidence": [{"what", "value", "from"}]}. */
+json_object *finding_json(const struct finding *f);
 /* Add an event's fields to o: {"head": 5, "dur_ns": 1234, "outcome": "progress"}. */
 void event_fields_json(json_object *o, const struct vqt_event *e, uint64_t ts_hz);
 

@@ -16,6 +16,8 @@ static const struct command commands[] = {
     {"run", cmd_run, "boot the demo guest (or a kernel) in QEMU and watch it live"},
     {"top", cmd_top, "watch a VM's queues live (or a recording), interactive or --batch"},
     {"replay", cmd_replay, "play a .vqt recording in the interactive view"},
+    {"doctor", cmd_doctor,
+     "say what is wrong with a VM's queues (or a recording's), with evidence"},
     {"attach", cmd_attach, "attach to a VM through QMP and say what is traced"},
     {"record", cmd_record, "record a live session to a .vqt file"},
     {"report", cmd_report, "summarise a recording: latency, rates, where time went"},

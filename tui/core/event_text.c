@@ -51,6 +51,14 @@ size_t event_fields(const struct vqt_event *e, uint64_t ts_hz,
 	case VQT_EV_KICK_SUPPRESSED: /* 2.7.10: the new avail.idx */
 		FIELD("idx", e->ring_idx);
 		FIELD("adds", e->len);
+		/* What the driver read to decide: avail_event (split) or
+		 * off_wrap (packed), the flags, and the packed position. */
+		if (e->arg & VQT_KICK_STATE_PRESENT) {
+			FIELD("event", VQT_KICK_STATE_EVENT(e->arg));
+			FIELD_HEX("flags", VQT_KICK_STATE_FLAGS(e->arg));
+			if (VQT_KICK_STATE_DRIVER(e->arg))
+				FIELD_HEX("position", VQT_KICK_STATE_DRIVER(e->arg));
+		}
 		break;
 	case VQT_EV_POLL:
 		FIELD_TEXT("outcome", e->ndesc, poll_outcome(e->ndesc));

@@ -34,7 +34,7 @@
 
 static const struct finding_info infos[FC_COUNT] = {
     [FC_STUCK_NOT_NOTIFIED] = {"STUCK-NOT-NOTIFIED", SEV_ERROR, "2.7.10",
-			       "buffers made available, the device never notified"},
+			       "buffers made available, the device never notified of them"},
     [FC_STUCK_DEVICE_NOT_FETCHED] = {"STUCK-DEVICE-NOT-FETCHED", SEV_ERROR, "2.7.13",
 				     "notified, but the device does not take the buffers"},
     [FC_STUCK_DEVICE_BUSY] = {"STUCK-DEVICE-BUSY", SEV_ERROR, "2.7.14",
@@ -66,6 +66,8 @@ static const struct finding_info infos[FC_COUNT] = {
 			  "writing log output takes most of the frame time"},
     [FC_FENCE_PER_SPIN] = {"FENCE-PER-SPIN", SEV_INFO, "2.7.13",
 			   "a fence on every poll spin where one after progress is enough"},
+    [FC_POLL_NO_FENCE] = {"POLL-NO-FENCE", SEV_INFO, "2.7.13",
+			  "polls that saw progress with no fence before reading the ring"},
 };
 
 const struct finding_info *finding_info(enum finding_code c)
@@ -128,13 +130,27 @@ const struct finding *model_worst_finding(const struct vq_model *m)
 	return best;
 }
 
-/* The finding of code on queue, seen once more now.  *fresh says it is
- * new (the caller fills its evidence and text, as first seen).  NULL when
- * the list is full. */
+/* Session time now: the latest event's, moved on by the host's clock
+ * when samples come and events do not (a stuck queue). */
+static uint64_t now_ns(const struct vq_model *m)
+{
+	if (m->host_ns > m->last_event_host_ns && m->last_event_host_ns)
+		return m->now_ns + (m->host_ns - m->last_event_host_ns);
+	return m->now_ns;
+}
+
+/* The finding of code on queue, seen once more now (a new occurrence,
+ * or, for a state, a new episode when it was not active).  *fresh says it
+ * is new (the caller fills its evidence and text, as first seen).  NULL
+ * when the list is full. */
 static struct finding *seen(struct vq_model *m, enum finding_code code, int queue, uint64_t seq,
 			    bool *fresh)
 {
 	struct finding *f = (struct finding *)model_finding(m, code, queue);
+	/* Event codes count events; the others count episodes. */
+	bool per_event = code == FC_MISSED_NOTIFY || code == FC_SPURIOUS_NOTIFY ||
+			 code == FC_DOUBLE_COMPLETE || code == FC_USED_NOT_IN_FLIGHT ||
+			 code == FC_USED_LEN_OVERFLOW;
 
 	*fresh = false;
 	if (!f) {
@@ -150,13 +166,14 @@ static struct finding *seen(struct vq_model *m, enum finding_code code, int queu
 		if (queue >= 0)
 			vqp_copy_string(f->queue_name, sizeof(f->queue_name),
 					m->queues[queue].name[0] ? m->queues[queue].name : "?");
-		f->first_ns = m->now_ns;
+		f->first_ns = now_ns(m);
 		f->first_seq = seq;
 		f->first_generation = m->generation;
 		*fresh = true;
 	}
-	f->last_ns = m->now_ns;
-	f->count++;
+	f->last_ns = now_ns(m);
+	if (*fresh || per_event || !f->active)
+		f->count++;
 	f->active = true;
 	return f;
 }
@@ -202,6 +219,52 @@ static int slot_of(const struct vq_model *m, const struct model_queue *q)
 }
 
 /* ---- notification decisions (KICK, KICK_SUPPRESSED) ---------------------------------- */
+
+/* Packed (2.8.1, 2.8.21): the driver's position after a decision is its
+ * position after the one before, moved on by the descriptors it made
+ * available in between, its wrap counter flipped at each pass of the
+ * ring's end.  A position that disagrees is a wrap counter gone stale
+ * (or lost): the device will not see the next chains. */
+static void packed_position_check(struct vq_model *m, struct model_queue *q,
+				  const struct vqt_event *e, uint64_t seq)
+{
+	uint16_t before = VQT_KICK_STATE_DRIVER(q->decision_state);
+	uint16_t after = VQT_KICK_STATE_DRIVER(e->arg);
+	uint32_t off = (before & 0x7fffu) + q->descs_since_decision;
+	bool wrap = before >> 15;
+	uint16_t expect;
+	char src[64];
+	struct finding *f;
+	bool fresh;
+
+	if ((before & 0x7fffu) >= q->ring_size)
+		return;
+	wrap ^= (off / q->ring_size) & 1;
+	off %= q->ring_size;
+	expect = (uint16_t)(off | (uint32_t)wrap << 15);
+	if (after == expect)
+		return;
+	f = seen(m, FC_PACKED_WRAP, slot_of(m, q), seq, &fresh);
+	if (f && fresh) {
+		event_source(src, sizeof(src), m, e->type, seq);
+		evidence(f, "position before", "trace: previous decision", "offset %u, wrap %u",
+			 before & 0x7fffu, before >> 15);
+		evidence(f, "descriptors made available", "trace: ADD", "%u",
+			 q->descs_since_decision);
+		evidence(f, "position expected", "derived (2.8.1)", "offset %u, wrap %u", off,
+			 wrap);
+		evidence(f, "position reported", src, "offset %u, wrap %u", after & 0x7fffu,
+			 after >> 15);
+		explain(
+		    f,
+		    "after %u descriptors from offset %u the driver should be at offset %u with "
+		    "wrap counter %u, but says offset %u wrap %u: its AVAIL/USED bits from here "
+		    "belong to the wrong lap and the device will not take the buffers; check "
+		    "where the wrap counter flips (a chain as long as the ring)",
+		    q->descs_since_decision, before & 0x7fffu, off, wrap, after & 0x7fffu,
+		    after >> 15);
+	}
+}
 
 void findings_on_kick(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
 		      uint64_t seq)
@@ -287,6 +350,10 @@ void findings_on_kick(struct vq_model *m, struct model_queue *q, const struct vq
 					event_idx ? "vring_need_event" : "used.flags NO_NOTIFY");
 		}
 	}
+	if (packed && q->have_decision && (q->decision_state & VQT_KICK_STATE_PRESENT) &&
+	    !(q->flags & VQT_QF_INDIRECT) && q->ring_size)
+		packed_position_check(m, q, e, seq);
+	q->descs_since_decision = 0;
 	q->prev_decision_state = q->have_decision ? q->decision_state : 0;
 	q->have_decision = true;
 	q->decision_notified = notified;
@@ -407,6 +474,19 @@ static uint64_t progress_signature(const struct model_queue *q)
 	if (q->have_ring)
 		sig ^= (uint64_t)q->ring.used_idx << 8 ^ (uint64_t)q->ring.avail_idx << 40;
 	return sig;
+}
+
+static bool stuck_active(const struct vq_model *m, int slot, enum finding_code *code)
+{
+	for (size_t i = 0; i < m->nfindings; i++) {
+		const struct finding *f = &m->findings[i];
+
+		if (f->queue == slot && f->code <= FC_STUCK_NOT_REAPED && f->active) {
+			*code = f->code;
+			return true;
+		}
+	}
+	return false;
 }
 
 static void stuck_clear(struct vq_model *m, int slot)
@@ -592,6 +672,18 @@ static void stuck_check(struct vq_model *m, struct model_queue *q, uint64_t host
 	if (q->in_flight == 0 && q->avail_idx == q->last_used_idx &&
 	    !(q->have_device && q->device.inuse))
 		return; /* nothing outstanding: idle, not stuck */
+	{
+		enum finding_code code;
+		bool fresh;
+
+		/* One diagnosis per episode: what the driver does after it
+		 * gave up (a last poll, an error) does not change who held
+		 * the queue up. */
+		if (stuck_active(m, slot, &code)) {
+			seen(m, code, slot, 0, &fresh);
+			return;
+		}
+	}
 	stuck_diagnose(m, q, host_ns - q->progress_host_ns);
 }
 
@@ -601,6 +693,12 @@ void findings_on_device(struct vq_model *m, struct model_queue *q, uint64_t host
 	bool fresh;
 
 	if (q->device.flags & VQR_DQ_BROKEN) {
+		/* Once per device: its other queues are broken with it. */
+		for (int s = 0; s < slot_of(m, q); s++)
+			if (m->queues[s].device_broken &&
+			    strncmp(m->queues[s].device.path, q->device.path,
+				    sizeof(q->device.path)) == 0)
+				return;
 		q->device_broken = true;
 		f = seen(m, FC_DEVICE_BROKEN, slot_of(m, q), 0, &fresh);
 		if (f && fresh) {
@@ -723,12 +821,12 @@ static void leak_check(struct vq_model *m, struct model_queue *q)
 
 		uint32_t later = (uint32_t)q->count[MC_COMPLETIONS] - q->head_done_at_add[h];
 
-		if (q->head_state[h] == HEAD_FREE || m->now_ns < q->add_ns[h] + limit ||
+		if (q->head_state[h] == HEAD_FREE || now_ns(m) < q->add_ns[h] + limit ||
 		    later < LEAK_MIN_LATER)
 			continue;
 		f = seen(m, FC_LEAK, slot_of(m, q), 0, &fresh);
 		if (f && fresh) {
-			format_duration(d, sizeof(d), m->now_ns - q->add_ns[h]);
+			format_duration(d, sizeof(d), now_ns(m) - q->add_ns[h]);
 			format_duration(p, sizeof(p), p99);
 			evidence(f, "head", "trace: ADD", "%u", h);
 			evidence(f, "in flight for", "trace", "%s", d);
@@ -759,6 +857,22 @@ void model_check(struct vq_model *m)
 		if (!q->active && !q->gone)
 			continue;
 		leak_check(m, q);
+		/* Polls that saw progress with no fence at all: nothing
+		 * orders the load of used.idx before the loads of the used
+		 * elements (2.7.13).  x86 keeps loads in order; others do not. */
+		if (q->polls_progress_no_fence) {
+			f = seen(m, FC_POLL_NO_FENCE, (int)s, 0, &fresh);
+			if (f && fresh) {
+				evidence(f, "polls with progress, no fence", "trace: POLL", "%llu",
+					 (unsigned long long)q->polls_progress_no_fence);
+				evidence(f, "polls", "trace: POLL", "%llu",
+					 (unsigned long long)polls);
+				explain(f,
+					"the driver read the used ring after seeing used.idx move "
+					"with no fence in between: correct on x86 only; an acquire "
+					"fence after the index moved is what 2.7.13 asks for");
+			}
+		}
 		/* A fence per spin (or more), over polls that spin: where one
 		 * acquire fence after the index moved is enough (2.7.13). */
 		if (polls >= 16 && spins >= 2 * polls && q->count[MC_BARRIERS] >= spins) {

@@ -46,6 +46,7 @@ enum finding_code {
 	/* The story vqscope began with. */
 	FC_LOG_DOMINATES,
 	FC_FENCE_PER_SPIN,
+	FC_POLL_NO_FENCE,
 	FC_COUNT
 };
 
@@ -80,7 +81,7 @@ struct finding {
 	uint64_t first_ns, last_ns; /* session time it was first and last seen */
 	uint64_t first_seq;	    /* the event it was first seen at (0: none) */
 	uint32_t first_generation;
-	uint64_t count; /* times seen (events, samples) */
+	uint64_t count; /* times seen: events, or episodes of a state */
 	bool active;	/* still so at the last check (a stuck queue can move again) */
 	size_t nevidence;
 	struct evidence ev[FINDING_EVIDENCE]; /* as first seen */

@@ -699,6 +699,7 @@ static void on_add(struct vq_model *m, struct model_queue *q, const struct vqt_e
 	q->head_used_epoch[e->head] = 0;
 	q->head_done_at_add[e->head] = (uint32_t)q->count[MC_COMPLETIONS];
 	q->in_flight_descs += e->ndesc;
+	q->descs_since_decision += e->ndesc;
 	q->add_ns[e->head] = at_ns;
 	if (q->npending < 65536)
 		q->pending[q->npending++] = e->head;
@@ -863,6 +864,8 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 		q->count[MC_BARRIERS] += e->barriers;
 		if (e->ndesc == VQT_POLL_TIMEOUT)
 			q->count[MC_POLL_TIMEOUTS]++;
+		else if (e->ndesc == VQT_POLL_PROGRESS && e->barriers == 0)
+			q->polls_progress_no_fence++;
 		reclassify_both(m, dur_ns, ATTR_POLL);
 		remember_interval(m->recent_poll, &m->recent_pos_poll, at_ns - dur_ns, at_ns);
 		if (m->in_frame) {
@@ -1087,6 +1090,8 @@ void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_
 			 size_t n)
 {
 	m->device_samples++;
+	if (host_ns > m->host_ns)
+		m->host_ns = host_ns;
 	for (size_t i = 0; i < n; i++) {
 		struct model_queue *q = match_device_queue(m, &dq[i]);
 		struct model_device_only *o = NULL;
@@ -1134,6 +1139,8 @@ void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_
 void model_ring_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_ring_queue *rq,
 		       size_t n)
 {
+	if (host_ns > m->host_ns)
+		m->host_ns = host_ns;
 	if (m->opts.no_findings)
 		return;
 	for (size_t i = 0; i < n; i++)

@@ -198,11 +198,13 @@ struct model_queue {
 	/* The latest kick decision with the driver's evidence (KICK arg). */
 	bool have_decision;
 	bool decision_notified;
-	uint16_t decision_idx;	 /* the new avail index it covered */
-	uint64_t decision_state; /* what the driver read (VQT_KICK_STATE_*) */
-	uint64_t prev_decision_state; /* of the decision before (packed positions) */
+	uint16_t decision_idx;	       /* the new avail index it covered */
+	uint64_t decision_state;       /* what the driver read (VQT_KICK_STATE_*) */
+	uint64_t prev_decision_state;  /* of the decision before (packed positions) */
+	uint32_t descs_since_decision; /* descriptors added since the last decision */
 	uint64_t decision_seq;
 	uint64_t spurious_notifies;
+	uint64_t polls_progress_no_fence; /* POLLs that saw progress with 0 barriers */
 	/* Progress, as the stuck checks see it (host time). */
 	uint64_t progress_host_ns;
 	uint64_t progress_sig; /* what "progress" was compared with */

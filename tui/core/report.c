@@ -108,6 +108,8 @@ void report_build(struct report *r, const struct vq_model *m, const char *source
 	}
 	r->ndevice_only = m->ndevice_only;
 	memcpy(r->device_only, m->device_only, m->ndevice_only * sizeof(m->device_only[0]));
+	r->findings = m->findings;
+	r->nfindings = m->nfindings;
 }
 
 void report_verdict(const struct report *r, char *buf, size_t len)
@@ -210,6 +212,13 @@ void report_text(struct text *f, const struct report *r)
 		    o->q.inuse);
 	}
 
+	if (r->nfindings) {
+		char sum[128];
+
+		findings_summary(sum, sizeof(sum), r->findings, r->nfindings);
+		text_printf(f, "\nFindings (%s):\n", sum);
+		findings_text(f, r->findings, r->nfindings);
+	}
 	if (r->stalls_total) {
 		text_printf(f, "\nWorst stalls (%zu of %llu):\n", r->nstalls,
 			    (unsigned long long)r->stalls_total);
@@ -228,4 +237,79 @@ const char *report_counter_key(enum model_counter c)
 	    "irqs",	     "polls",	    "spins",  "barriers", "completions",
 	    "poll_timeouts", "used_bytes",  "errors", "stalls"};
 	return c < MC_COUNT ? keys[c] : "?";
+}
+
+/* ---- findings ------------------------------------------------------------------ */
+
+static const struct finding *sort_findings;
+
+static int finding_cmp(const void *a, const void *b)
+{
+	const struct finding *x = &sort_findings[*(const size_t *)a];
+	const struct finding *y = &sort_findings[*(const size_t *)b];
+
+	if (x->severity != y->severity)
+		return x->severity > y->severity ? -1 : 1;
+	if (x->first_ns != y->first_ns)
+		return x->first_ns < y->first_ns ? -1 : 1;
+	return x->queue < y->queue ? -1 : x->queue > y->queue;
+}
+
+size_t findings_order(const struct finding *f, size_t n, size_t *order)
+{
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	/* qsort has no context argument (single-threaded use). */
+	sort_findings = f;
+	qsort(order, n, sizeof(*order), finding_cmp);
+	return n;
+}
+
+void findings_summary(char *buf, size_t len, const struct finding *f, size_t n)
+{
+	size_t by[3] = {0, 0, 0};
+
+	if (!n) {
+		snprintf(buf, len, "no findings");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		by[f[i].severity]++;
+	snprintf(buf, len, "%zu finding%s: %zu error%s, %zu warning%s, %zu info", n,
+		 n == 1 ? "" : "s", by[SEV_ERROR], by[SEV_ERROR] == 1 ? "" : "s", by[SEV_WARNING],
+		 by[SEV_WARNING] == 1 ? "" : "s", by[SEV_INFO]);
+}
+
+void findings_text(struct text *out, const struct finding *f, size_t n)
+{
+	size_t *order = calloc(n ? n : 1, sizeof(*order));
+
+	if (!order) {
+		out->failed = true;
+		return;
+	}
+	findings_order(f, n, order);
+	for (size_t k = 0; k < n; k++) {
+		const struct finding *x = &f[order[k]];
+		const struct finding_info *info = finding_info(x->code);
+		char first[32], last[32];
+
+		snprintf(first, sizeof(first), "%.6f s", (double)x->first_ns / 1e9);
+		snprintf(last, sizeof(last), "%.6f s", (double)x->last_ns / 1e9);
+		text_printf(out, "\n%-7s %s  %s  (virtio 1.2 %s)\n", severity_name(x->severity),
+			    info->name, x->queue >= 0 ? x->queue_name : "session", info->spec);
+		text_printf(out, "  %s; first seen at %s", info->summary, first);
+		if (x->first_seq)
+			text_printf(out, " (event %u:%llu)", x->first_generation,
+				    (unsigned long long)x->first_seq);
+		if (x->count > 1)
+			text_printf(out, ", %llu times, last at %s", (unsigned long long)x->count,
+				    last);
+		text_printf(out, "%s\n", x->active ? "" : "; not so any more");
+		for (size_t e = 0; e < x->nevidence; e++)
+			text_printf(out, "    %-26s %-24s %s\n", x->ev[e].what, x->ev[e].value,
+				    x->ev[e].from);
+		text_printf(out, "  %s\n", x->text);
+	}
+	free(order);
 }

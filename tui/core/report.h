@@ -61,12 +61,24 @@ struct report {
 	uint64_t stalls_total;
 	struct model_device_only device_only[64];
 	size_t ndevice_only;
+	/* The model's findings (it outlives the report). */
+	const struct finding *findings;
+	size_t nfindings;
 };
 
 void report_build(struct report *r, const struct vq_model *m, const char *source,
 		  const char *end_reason);
 /* The report as `vqscope report` prints it, appended to out. */
 void report_text(struct text *out, const struct report *r);
+/* Findings as `vqscope doctor` prints them: worst first, each with its
+ * code, severity, queue, times, spec section, meaning and evidence. */
+void findings_text(struct text *out, const struct finding *f, size_t n);
+/* "2 findings: 1 error, 1 info" (or "no findings"). */
+void findings_summary(char *buf, size_t len, const struct finding *f, size_t n);
+/* Findings sorted worst first (severity, then first seen): order[] gets
+ * indices into f[]; returns n. */
+size_t findings_order(const struct finding *f, size_t n, size_t *order);
+
 /* The JSON name of a model counter ("adds", "kicks_suppressed", ...). */
 const char *report_counter_key(enum model_counter c);
 /* One line: "writing log output (72% of frame time)". */

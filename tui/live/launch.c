@@ -345,7 +345,7 @@ static void build_args(const struct launch_opts *o, const struct launch *l, cons
 		add_arg(b, "-vga");
 		add_arg(b, "none");
 		add_arg(b, "-device");
-		add_arg(b, "virtio-gpu-pci,xres=640,yres=480");
+		add_arg(b, "virtio-gpu-pci,xres=640,yres=480,packed=on");
 		add_arg(b, "-device");
 		add_arg(b, "isa-debug-exit,iobase=0xf4,iosize=4");
 	}

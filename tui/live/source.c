@@ -337,8 +337,7 @@ static void ring_sample(struct source *s, struct vq_model *m, uint64_t now)
 		struct vqr_ring_queue *r = &out[n];
 		struct ring_indices ix;
 
-		if (!q->active || !q->ring_size || !q->desc_addr || !q->avail_addr ||
-		    !q->used_addr)
+		if (!q->active || !q->ring_size || !q->desc_addr || !q->avail_addr || !q->used_addr)
 			continue;
 		memset(r, 0, sizeof(*r));
 		r->slot = slot;
