@@ -34,13 +34,13 @@ static const char help[] =
     "Codes: STUCK-NOT-NOTIFIED, STUCK-DEVICE-NOT-FETCHED, STUCK-DEVICE-BUSY,\n"
     "STUCK-NO-INTERRUPT, STUCK-NOT-REAPED, MISSED-NOTIFY, SPURIOUS-NOTIFY, LEAK,\n"
     "DOUBLE-COMPLETE, USED-NOT-IN-FLIGHT, USED-LEN-OVERFLOW, ACCOUNTING,\n"
-    "BAD-CHAIN, PACKED-WRAP, DEVICE-BROKEN, LOG-DOMINATES, FENCE-PER-SPIN.\n"
+    "BAD-CHAIN, PACKED-WRAP, DEVICE-BROKEN, LOG-DOMINATES, FENCE-PER-SPIN,\n"
+    "POLL-NO-FENCE.\n"
     "\n"
     "Exit status: 0 no finding of error severity, 1 at least one (or the\n"
     "SOURCE cannot be read), 2 bad usage.\n";
 
 #define DEFAULT_DURATION_NS 10000000000ull
-#define CHECK_EVERY_NS	    1000000000ull
 
 struct doctor_args {
 	struct source_opts so;
@@ -84,7 +84,7 @@ static int doctor_option(void *ctx, int c, const char *arg)
 /* Watch a live source for the duration (or until it ends or Ctrl-C). */
 static void watch(struct source *s, struct vq_model *m, uint64_t duration_ns)
 {
-	uint64_t start = host_now_ns(), last_check = start;
+	uint64_t start = host_now_ns();
 
 	cli_catch_signals();
 	for (;;) {
@@ -95,10 +95,6 @@ static void watch(struct source *s, struct vq_model *m, uint64_t duration_ns)
 		now = host_now_ns();
 		if (source_poll(s, m, now) || cli_stop_signal || s->region_gone[0])
 			break;
-		if (now - last_check >= CHECK_EVERY_NS) {
-			model_check(m);
-			last_check = now;
-		}
 		if (now - start >= duration_ns)
 			break;
 	}
@@ -148,17 +144,13 @@ int cmd_doctor(int argc, char **argv)
 	for (size_t i = 0; i < m->nfindings; i++)
 		error |= m->findings[i].severity == SEV_ERROR;
 	if (a.json) {
-		size_t *order = calloc(m->nfindings ? m->nfindings : 1, sizeof(*order));
+		json_object *all = findings_json(m->findings, m->nfindings, false);
 
-		findings_order(m->findings, order ? m->nfindings : 0, order);
-		for (size_t i = 0; order && i < m->nfindings; i++) {
-			json_object *j = finding_json(&m->findings[order[i]]);
-
-			puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
-			json_object_put(j);
-		}
-		free(order);
+		for (size_t i = 0; i < json_object_array_length(all); i++)
+			puts(json_object_to_json_string_ext(json_object_array_get_idx(all, i),
+							    JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(all);
 	} else {
 		struct text t = {0};
 		char sum[128];

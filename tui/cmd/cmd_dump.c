@@ -181,7 +181,7 @@ static void on_chunk(void *ctx, const struct walk *w, size_t i)
 	uint64_t at = w->m->now_ns;
 	const void *p;
 	uint32_t len;
-	char err[VQP_ERRLEN], text[256];
+	char err[VQP_ERRLEN], text[640];
 
 	if (!d->all || at < d->since_ns ||
 	    vqp_file_chunk(f, i, &p, &len, err, sizeof(err)) != VQP_OK)
@@ -257,7 +257,7 @@ static void on_chunk(void *ctx, const struct walk *w, size_t i)
 	}
 	case VQR_CHUNK_ANNOT: {
 		struct vqr_annot hdr;
-		char raw[256];
+		char raw[600];
 
 		if (vqp_decode_annot(p, len, &hdr, raw, sizeof(raw), err, sizeof(err)) != VQP_OK)
 			return;
@@ -267,6 +267,7 @@ static void on_chunk(void *ctx, const struct walk *w, size_t i)
 		       hdr.kind == VQR_ANNOT_NOTE	 ? "note"
 		       : hdr.kind == VQR_ANNOT_QMP_EVENT ? "qmp_event"
 		       : hdr.kind == VQR_ANNOT_VIOLATION ? "violation"
+		       : hdr.kind == VQR_ANNOT_FINDING	 ? "finding"
 							 : "?",
 		       text);
 		return;

@@ -18,7 +18,9 @@
  *                    command that starts while another is in flight goes on
  *                    the next free lane, a track of its own named
  *                    "NAME [2]"; a queue with one command at a time has one
- *                    track.
+ *                    track.  Findings (vqscope doctor) are instants named by
+ *                    their code ("MISSED-NOTIFY", category "finding") on the
+ *                    queue's first track, when first seen.
  * and counter tracks "NAME in flight" and "NAME poll" (spins and barriers
  * of each POLL).
  *
@@ -48,9 +50,10 @@ static const char help[] =
     "slice per command (ADD to USED) and instants for kicks and interrupts,\n"
     "counter tracks for commands in flight and for spins and barriers per\n"
     "poll, a frames track with a slice per frame and where its time went, a\n"
-    "log track, and marks, errors and lost records as instants.  Commands\n"
-    "whose ADD or USED was lost, and commands still in flight at the end, get\n"
-    "no slice; they are counted in otherData and in the summary on stderr.\n"
+    "log track, and marks, errors, lost records and findings (as vqscope\n"
+    "doctor names them) as instants.  Commands whose ADD or USED was lost,\n"
+    "and commands still in flight at the end, get no slice; they are counted\n"
+    "in otherData and in the summary on stderr.\n"
     "Times are microseconds since the session start, as in vqscope report.\n"
     "\n"
     "  -f, --format FORMAT  output format; only 'chrome' (the default)\n"
@@ -93,7 +96,7 @@ struct export
 	bool named[TID_ANNOTATIONS + 1];
 	struct export_queue queues[MODEL_QUEUES];
 	/* Totals for otherData and the summary. */
-	uint64_t written, slices, frames, logs;
+	uint64_t written, slices, frames, logs, findings;
 	uint64_t unmatched_used; /* USED of a head with no open ADD */
 	uint64_t unmatched_add;	 /* ADD of a head that was still open */
 	uint64_t broken;	 /* open commands dropped by loss, generation, QUEUE */
@@ -532,6 +535,26 @@ static void on_violations(void *ctx, const struct walk *w, uint64_t n, const cha
 	emit(x, o);
 }
 
+/* Each finding (vqscope doctor), as an instant event on its queue's
+ * track at the moment it was first seen: the code as its name, the rest
+ * (severity, evidence, what it means) as its args. */
+static void findings(struct export *x, const struct walk *w)
+{
+	for (size_t i = 0; i < w->m->nfindings; i++) {
+		const struct finding *f = &w->m->findings[i];
+		int64_t tid = f->queue >= 0 && f->queue < (int)MODEL_QUEUES
+				  ? queue_track(x, w, (unsigned)f->queue, 0)
+				  : fixed_track(x, TID_ANNOTATIONS);
+		json_object *o = trace_event("i", finding_info(f->code)->name, tid, f->first_ns);
+
+		json_object_object_add(o, "cat", json_object_new_string("finding"));
+		json_object_object_add(o, "s", json_object_new_string("t"));
+		json_object_object_add(o, "args", finding_json(f));
+		emit(x, o);
+		x->findings++;
+	}
+}
+
 /* ---- command ---------------------------------------------------------------------------- */
 
 static void finish(struct export *x, const struct walk *w, const char *path)
@@ -557,6 +580,7 @@ static void finish(struct export *x, const struct walk *w, const char *path)
 	json_add_u64(other, "in_flight_at_end", x->unfinished);
 	json_add_u64(other, "frames", x->frames);
 	json_add_u64(other, "log_slices", x->logs);
+	json_add_u64(other, "findings", x->findings);
 	json_object_object_add(other, "end_reason", json_object_new_string(w->src->end_reason));
 	text = json_object_to_json_string_ext(other, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -678,6 +702,7 @@ int cmd_export(int argc, char **argv)
 		fail(x, strerror(errno));
 	metadata(x, "process_name", -1, "name", json_object_new_string(path));
 	walk_run(&w, &handlers, x, 0);
+	findings(x, &w);
 	finish(x, &w, path);
 	if (fflush(x->out) != 0 || ferror(x->out))
 		fail(x, strerror(errno));
@@ -694,13 +719,14 @@ int cmd_export(int argc, char **argv)
 	if (!quiet && rc == EXIT_OK)
 		fprintf(stderr,
 			"vqscope export: %s: %llu events -> %llu trace events: %llu command "
-			"slices, %llu frames, %llu log slices; no slice: %llu in flight at the "
-			"end, %llu cut by lost records or restarts, %llu USED and %llu ADD "
-			"unmatched\n",
+			"slices, %llu frames, %llu log slices, %llu findings; no slice: %llu in "
+			"flight at the end, %llu cut by lost records or restarts, %llu USED and "
+			"%llu ADD unmatched\n",
 			path, (unsigned long long)w.m->events, (unsigned long long)x->written,
 			(unsigned long long)x->slices, (unsigned long long)x->frames,
-			(unsigned long long)x->logs, (unsigned long long)x->unfinished,
-			(unsigned long long)x->broken, (unsigned long long)x->unmatched_used,
+			(unsigned long long)x->logs, (unsigned long long)x->findings,
+			(unsigned long long)x->unfinished, (unsigned long long)x->broken,
+			(unsigned long long)x->unmatched_used,
 			(unsigned long long)x->unmatched_add);
 	export_free(x);
 	walk_close(&w);

@@ -21,7 +21,10 @@ static const char help[] =
     "  -d, --duration TIME   stop after TIME (e.g. 5, 500ms, 2m)\n"
     "      --only-new        skip records already in the ring at start\n"
     "      --no-device       no device-side sampling through QMP\n"
-    "      --device-hz N     device-side samples per second (default 5)\n"
+    "      --device-hz N     device-side samples per second (default 5); the\n"
+    "                        rings in guest RAM are read as often (RING chunks,\n"
+    "                        for vqscope doctor on the file)\n"
+    "      --no-ram          do not read the rings in guest RAM\n"
     "  -q, --quiet           no summary on stderr\n"
     "  -h, --help            this text\n"
     "\n"
@@ -61,6 +64,9 @@ static int record_option(void *ctx, int c, const char *arg)
 	case 'D':
 		a->so.no_device = true;
 		return 0;
+	case 'R':
+		a->so.map_ram = false;
+		return 0;
 	case 'H':
 		if (!parse_uint(arg, 1, 1000, &v)) {
 			cli_error("record", "--device-hz: '%s' is not a number from 1 to 1000",
@@ -77,18 +83,15 @@ static int record_option(void *ctx, int c, const char *arg)
 
 int cmd_record(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
-						 {"force", no_argument, NULL, 'f'},
-						 {"duration", required_argument, NULL, 'd'},
-						 {"only-new", no_argument, NULL, 'N'},
-						 {"no-device", no_argument, NULL, 'D'},
-						 {"device-hz", required_argument, NULL, 'H'},
-						 {"quiet", no_argument, NULL, 'q'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"output", required_argument, NULL, 'o'},	{"force", no_argument, NULL, 'f'},
+	    {"duration", required_argument, NULL, 'd'}, {"only-new", no_argument, NULL, 'N'},
+	    {"no-device", no_argument, NULL, 'D'},	{"device-hz", required_argument, NULL, 'H'},
+	    {"no-ram", no_argument, NULL, 'R'},		{"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	static const struct cli_spec spec = {"record", help, "o:fd:qh",
 					     longopts, 1,    "SOURCE (a QMP socket)"};
-	struct record_args a = {0};
+	struct record_args a = {.so = {.map_ram = true}};
 	char err[512];
 	int first, rc = cli_parse(&spec, argc, argv, record_option, &a, &first);
 	uint64_t duration;

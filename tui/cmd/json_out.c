@@ -1,6 +1,7 @@
 /* json_out.c - the core's data as JSON, for the commands' --json output
  * and exports (see json_out.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json_out.h"
@@ -152,6 +153,7 @@ json_object *report_json(const struct report *r)
 	}
 	json_object_object_add(o, "worst_stalls", stalls);
 	json_add_u64(o, "stalls_total", r->stalls_total);
+	json_object_object_add(o, "findings", findings_json(r->findings, r->nfindings, false));
 	return o;
 }
 
@@ -221,6 +223,7 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
 		json_object_array_add(queues, j);
 	}
 	json_object_object_add(o, "queues", queues);
+	json_object_object_add(o, "findings", findings_json(m->findings, m->nfindings, true));
 	if (m->ndevice_only) {
 		json_object *dev = json_object_new_array();
 
@@ -277,6 +280,21 @@ json_object *finding_json(const struct finding *f)
 	}
 	json_object_object_add(o, "evidence", ev);
 	return o;
+}
+
+json_object *findings_json(const struct finding *f, size_t n, bool active_only)
+{
+	json_object *a = json_object_new_array();
+	size_t *order = calloc(n ? n : 1, sizeof(*order));
+
+	if (!order)
+		return a;
+	findings_order(f, n, order);
+	for (size_t i = 0; i < n; i++)
+		if (!active_only || f[order[i]].active)
+			json_object_array_add(a, finding_json(&f[order[i]]));
+	free(order);
+	return a;
 }
 
 /* ---- events ------------------------------------------------------------------------------ */

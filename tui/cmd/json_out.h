@@ -5,6 +5,7 @@
 #define VQ_JSON_OUT_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/event_text.h"
@@ -26,6 +27,9 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
  * "last_ns", "first_event", "count", "active", "spec", "summary", "text",
  * "evidence": [{"what", "value", "from"}]}. */
 json_object *finding_json(const struct finding *f);
+/* The findings as an array, worst first; only the active ones when
+ * active_only (top --batch --json). */
+json_object *findings_json(const struct finding *f, size_t n, bool active_only);
 /* Add an event's fields to o: {"head": 5, "dur_ns": 1234, "outcome": "progress"}. */
 void event_fields_json(json_object *o, const struct vqt_event *e, uint64_t ts_hz);
 

@@ -21,7 +21,6 @@
 #include "ring_decode.h"
 #include "vqproto.h"
 
-#define FINDINGS_MAX 256
 /* LEAK: in flight this many times the queue's p99 latency, at least ... */
 #define LEAK_LATENCY_FACTOR 16
 #define LEAK_MIN_NS	    1000000000ull

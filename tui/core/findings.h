@@ -65,6 +65,9 @@ const char *severity_name(enum finding_severity s); /* "error", ... */
 enum finding_code finding_code_from_name(const char *name);
 
 #define FINDING_EVIDENCE 10
+/* The most findings a session keeps (one per code and queue); beyond it
+ * they are counted in the model's findings_dropped. */
+#define FINDINGS_MAX 256
 
 /* One value that shows the finding, and where it was read. */
 struct evidence {

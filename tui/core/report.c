@@ -241,12 +241,11 @@ const char *report_counter_key(enum model_counter c)
 
 /* ---- findings ------------------------------------------------------------------ */
 
-static const struct finding *sort_findings;
-
-static int finding_cmp(const void *a, const void *b)
+static int finding_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct finding *x = &sort_findings[*(const size_t *)a];
-	const struct finding *y = &sort_findings[*(const size_t *)b];
+	const struct finding *f = ctx;
+	const struct finding *x = &f[*(const size_t *)a];
+	const struct finding *y = &f[*(const size_t *)b];
 
 	if (x->severity != y->severity)
 		return x->severity > y->severity ? -1 : 1;
@@ -259,9 +258,7 @@ size_t findings_order(const struct finding *f, size_t n, size_t *order)
 {
 	for (size_t i = 0; i < n; i++)
 		order[i] = i;
-	/* qsort has no context argument (single-threaded use). */
-	sort_findings = f;
-	qsort(order, n, sizeof(*order), finding_cmp);
+	qsort_r(order, n, sizeof(*order), finding_cmp, (void *)f);
 	return n;
 }
 

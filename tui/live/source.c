@@ -16,6 +16,7 @@
 #define DRAIN_BATCH	   65536
 #define DRAIN_MAX_PER_POLL (16u * DRAIN_BATCH)
 #define FLUSH_EVERY_NS	   100000000ull	 /* recording: write pending events */
+#define CHECK_EVERY_NS	   1000000000ull /* findings: the whole-session checks */
 #define QUEUES_EVERY_NS	   1000000000ull /* recording: queue-table snapshot */
 #define REGION_RETRY_NS	   200000000ull	 /* waiting for a producer */
 
@@ -83,6 +84,32 @@ static void rec_annot(struct source *s, uint64_t ts, uint32_t kind, const char *
 
 	if (s->rec && vqp_writer_annot(s->rec, ts, kind, text, err, sizeof(err)) != VQP_OK)
 		rec_failed(s, err);
+}
+
+/* Each finding first seen while recording, as an ANNOT chunk: its code,
+ * severity, queue and what it means (`vqscope dump` shows them; the
+ * reader of a recording finds them again from the events). */
+static void rec_findings(struct source *s, const struct vq_model *m)
+{
+	for (; s->rec && s->rec_findings < m->nfindings; s->rec_findings++) {
+		const struct finding *f = &m->findings[s->rec_findings];
+		char text[512];
+
+		snprintf(text, sizeof(text), "%s %s %s: %s", finding_info(f->code)->name,
+			 severity_name(f->severity), f->queue >= 0 ? f->queue_name : "session",
+			 f->text);
+		rec_annot(s, m->last_ts, VQR_ANNOT_FINDING, text);
+	}
+}
+
+/* The whole-session checks, once a second of NOW (host time live,
+ * session time in a recording). */
+static void check_findings(struct source *s, struct vq_model *m, uint64_t now)
+{
+	if (now - s->last_check_ns < CHECK_EVERY_NS)
+		return;
+	s->last_check_ns = now;
+	model_check(m);
 }
 
 /* ---- live: region -------------------------------------------------------------------- */
@@ -686,6 +713,7 @@ bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns
 		    model_ts_to_ns(m, c->first_ts) > until_ns && c->first_ts >= m->origin_ts)
 			return true;
 		file_chunk(s, m, s->next_chunk++);
+		check_findings(s, m, m->now_ns);
 	}
 	if (!s->ended) {
 		/* end_source() copies into end_reason: not from itself. */
@@ -699,6 +727,7 @@ bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns
 			model_set_producer(m, s->file->header.ts_hz, s->file->producer,
 					   m->generation);
 		model_finish(m);
+		model_check(m);
 		end_source(s, s->end_kind, why);
 	}
 	return false;
@@ -890,6 +919,8 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 		ring_sample(s, m, now);
 	if (s->have_region && !guard_run(region_poll, &w))
 		region_shrank(s);
+	check_findings(s, m, now);
+	rec_findings(s, m);
 	if (s->rec && now - s->last_flush_ns >= FLUSH_EVERY_NS) {
 		char err[VQP_ERRLEN];
 
@@ -932,6 +963,8 @@ int source_record_start(struct source *s, struct vq_model *m, const char *path, 
 	s->rec_events_base = m->events;
 	s->rec_lost_base = m->lost;
 	s->rec_violations_base = m->violations;
+	/* Findings of the session before the recording are not its own. */
+	s->rec_findings = m->nfindings;
 	if (s->region.valid) {
 		rec_region(s);
 		s->rec_last_queues_ns = 0;
@@ -952,6 +985,7 @@ int source_record_stop(struct source *s, uint32_t reason, const char *detail, ch
 				 s->rec_error[0] ? s->rec_error : "not recording");
 		return s->rec_error[0] ? -1 : 0;
 	}
+	rec_findings(s, s->rec_model);
 	memset(&c, 0, sizeof(c));
 	clock_gettime(CLOCK_REALTIME, &now);
 	c.wall_end_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;

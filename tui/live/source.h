@@ -74,6 +74,9 @@ struct source {
 	char device_status[320];       /* what is wrong with the device view, or "" */
 	enum vm_state vm;
 	uint64_t last_table_ns, last_flush_ns, last_ring_ns;
+	/* Findings: the whole-session checks (model_check) run once a
+	 * second, of host time live and of session time in a recording. */
+	uint64_t last_check_ns;
 	struct vqr_ring_queue ring_buf[MODEL_QUEUES]; /* ring samples */
 	uint64_t generation_seen;
 	bool rates_started; /* model_rates_restart after the first drain */
@@ -112,6 +115,7 @@ struct source {
 	 * recording started. */
 	const struct vq_model *rec_model;
 	uint64_t rec_events_base, rec_lost_base, rec_violations_base;
+	size_t rec_findings; /* findings written as ANNOT chunks so far */
 
 	/* Optional: called after each batch of events reached the model.  A
 	 * batch holds at most bufcap events, so a model whose history keeps

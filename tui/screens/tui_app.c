@@ -321,6 +321,7 @@ static void mode_text(struct tui *t, char *buf, size_t len)
 
 static void draw_status(struct tui *t)
 {
+	const struct finding *f;
 	char buf[512];
 	int y = LINES - 2;
 
@@ -337,6 +338,23 @@ static void draw_status(struct tui *t)
 		return;
 	}
 	mode_text(t, buf, sizeof(buf));
+	/* The worst finding still so (the newest of those), when it is
+	 * more than information: screen 6 has them all. */
+	f = model_worst_finding(t->m);
+	if (f && f->severity >= SEV_WARNING) {
+		char what[160];
+		int x;
+
+		snprintf(what, sizeof(what), "%s %s %s%s", severity_name(f->severity),
+			 finding_info(f->code)->name, f->queue >= 0 ? f->queue_name : "",
+			 t->m->nfindings > 1 ? " (6: all findings)" : " (6: details)");
+		x = (int)strlen(what) < COLS ? (int)strlen(what) : COLS;
+		tui_put(y, 0, x, tui_attr(t, f->severity == SEV_ERROR ? STYLE_ERROR : STYLE_BOLD),
+			what);
+		if (x + 3 < COLS)
+			tui_printf(y, x, -1, A_NORMAL, " | %s", buf);
+		return;
+	}
 	tui_put(y, 0, -1, A_NORMAL, buf);
 }
 
@@ -362,6 +380,7 @@ static const struct {
     [SCREEN_FRAMES] = {tui_frames_draw, tui_frames_key},
     [SCREEN_EVENTS] = {tui_events_draw, tui_events_key},
     [SCREEN_LATENCY] = {tui_latency_draw, tui_overview_key},
+    [SCREEN_FINDINGS] = {tui_findings_draw, tui_findings_key},
 };
 
 /* ---- what the screens show, gathered before drawing ---------------------------------- */
@@ -714,7 +733,7 @@ static bool replay_rewind(struct tui *t)
 	return true;
 }
 
-static int go_to_time(struct tui *t, uint64_t ns)
+int tui_go_to_time(struct tui *t, uint64_t ns)
 {
 	if (!t->replay) {
 		if (!t->is_frozen && t->src->vm != VM_PAUSED)
@@ -779,7 +798,7 @@ static int apply_goto(struct tui *t, const char *text)
 	if (strspn(text, "0123456789") == strlen(text) && parse_uint(text, 0, UINT64_MAX, &v))
 		return go_to_frame(t, v);
 	if (parse_duration(text, &v))
-		return go_to_time(t, v);
+		return tui_go_to_time(t, v);
 	tui_message(t, true, "'%s' is neither a frame number nor a time like 12.5s", text);
 	return TUI_REDRAW;
 }
@@ -974,6 +993,7 @@ static int handle_key(struct tui *t, int ch)
 	case '3':
 	case '4':
 	case '5':
+	case '6':
 		t->screen = (enum tui_screen)(ch - '1');
 		return TUI_REDRAW;
 	case ' ':
@@ -1161,6 +1181,7 @@ enum tui_result tui_run(struct source *s, struct vq_model *m, const struct tui_o
 	t->follow = !t->replay;
 	t->sort = o->sort;
 	t->events.queue = -1;
+	t->finding_code = -1;
 	t->speed = o->speed > 0 ? o->speed : 1;
 	t->playing = t->replay && !o->start_paused;
 	t->refresh_ns = o->refresh_ns ? o->refresh_ns : 1000 * MS;

@@ -30,6 +30,7 @@ enum tui_screen {
 	SCREEN_FRAMES,
 	SCREEN_EVENTS,
 	SCREEN_LATENCY,
+	SCREEN_FINDINGS,
 	SCREEN_COUNT
 };
 
@@ -91,6 +92,8 @@ struct tui {
 	uint16_t ring_head; /* selected descriptor head in the ring view */
 	struct event_filter events;
 	size_t frames_back; /* frames view: how far back from the newest */
+	/* Findings view: the selected finding, by code and queue. */
+	int finding_code, finding_queue;
 
 	/* Ring view data, gathered before drawing.  A chain asked of QEMU
 	 * arrives later: chain_request is the question in flight (0: none). */
@@ -149,6 +152,9 @@ bool tui_selected_queue(struct tui *t, unsigned *slot);
 bool tui_cursor_index(const struct tui *t, size_t *index);
 /* Move the cursor by delta events (freezing a live display first). */
 int tui_step_history(struct tui *t, long delta);
+/* Move the cursor to the event at session time ns (freezing a live
+ * display; a replay reads on, or opens the recording again to go back). */
+int tui_go_to_time(struct tui *t, uint64_t ns);
 
 /* ---- screens: draw into rows [top, top + rows); keys return flags ------------------- */
 
@@ -161,6 +167,8 @@ int tui_frames_key(struct tui *t, int key);
 void tui_events_draw(struct tui *t, int top, int rows);
 int tui_events_key(struct tui *t, int key);
 void tui_latency_draw(struct tui *t, int top, int rows);
+void tui_findings_draw(struct tui *t, int top, int rows);
+int tui_findings_key(struct tui *t, int key);
 void tui_help_draw(struct tui *t, int top, int rows);
 /* The one-line key hint for the bottom bar. */
 const char *tui_help_hint(const struct tui *t);

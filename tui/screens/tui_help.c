@@ -3,7 +3,7 @@
 #include "tui_app.h"
 
 static const char *const help_live[] = {
-    "Screens   1 overview  2 ring  3 frames  4 events  5 latency   Tab cycles",
+    "Screens   1 overview 2 ring 3 frames 4 events 5 latency 6 findings   Tab cycles",
     "Anywhere  q quit  ? help  arrows or j/k select  / filter  Ctrl-L repaint",
     "          space  freeze the display (the VM keeps running); again: live",
     "          p      pause the VM (QMP stop)        c  continue it (QMP cont)",
@@ -20,10 +20,12 @@ static const char *const help_live[] = {
     "Frames    up/down scroll   bars: D device  p polling  - other  L log  ! stall",
     "Events    up/down next match   f queue  t type (notifications first)  / text  x clear",
     "Latency   up/down pick the queue",
+    "Findings  up/down select   Enter  ring view of its queue when first seen",
+    "          the worst finding still so is in the status line (doctor's codes)",
 };
 
 static const char *const help_replay[] = {
-    "Screens   1 overview  2 ring  3 frames  4 events  5 latency   Tab cycles",
+    "Screens   1 overview 2 ring 3 frames 4 events 5 latency 6 findings   Tab cycles",
     "Anywhere  q quit  ? help  arrows or j/k select  / filter  Ctrl-L repaint",
     "          space  play / pause (at the recording's own pace times the speed)",
     "          n / N  one event forward / back (s steps forward too)",
@@ -36,6 +38,8 @@ static const char *const help_replay[] = {
     "Frames    up/down scroll   bars: D device  p polling  - other  L log  ! stall",
     "Events    up/down next match   f queue  t type (notifications first)  / text  x clear",
     "Latency   up/down pick the queue",
+    "Findings  up/down select   Enter  ring view of its queue when first seen",
+    "          the worst finding still so is in the status line (doctor's codes)",
 };
 
 void tui_help_draw(struct tui *t, int top, int rows)
@@ -56,8 +60,8 @@ const char *tui_help_hint(const struct tui *t)
 	if (t->help)
 		return " any key: back";
 	if (t->replay)
-		return " q:quit ?:help 1-5:screens space:play/pause n/N:step g:go to +/-:speed";
+		return " q:quit ?:help 1-6:screens space:play/pause n/N:step g:go to +/-:speed";
 	if (t->step)
-		return " q:quit ?:help 1-5:screens s/n:one event S:leave step c:continue";
-	return " q:quit ?:help 1-5:screens space:freeze p:pause c:cont s:step r:rec +/-:rate";
+		return " q:quit ?:help 1-6:screens s/n:one event S:leave step c:continue";
+	return " q:quit ?:help 1-6:screens space:freeze p:pause c:cont s:step r:rec +/-:rate";
 }
