@@ -204,6 +204,13 @@ static void check_bug(struct demo_options *o)
 		if (!o->packed)
 			fail(EXIT_BAD_OPTION, "bug=%s needs packed=on", name);
 		break;
+	case BUG_STALE_USED_ID:
+		if (o->depth < 2)
+			fail(EXIT_BAD_OPTION,
+			     "bug=%s needs depth=2 or more (with one command in flight the "
+			     "previous element's chain is always in flight again)",
+			     name);
+		break;
 	case BUG_POLL_NO_BARRIER:
 		/* One name per bug: the code path is barrier=none's. */
 		o->barrier = BARRIER_NONE;

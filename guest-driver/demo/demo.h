@@ -116,7 +116,11 @@ enum flush_mode {
 	X(BUG_PACKED_STALE_WRAP, "packed-stale-wrap",                                              \
 	  "the avail wrap counter is not flipped after a chain that spans the whole ring")         \
 	X(BUG_POLL_NO_BARRIER, "poll-no-barrier",                                                  \
-	  "used.idx is polled with no acquire fence at all (as barrier=none)")
+	  "used.idx is polled with no acquire fence at all (as barrier=none)")                     \
+	X(BUG_STALE_USED_ID, "stale-used-id",                                                      \
+	  "once, a used element's id is taken from the element before it, whose chain is free")    \
+	X(BUG_FREE_MISCOUNT, "free-miscount",                                                      \
+	  "the 8th freed chain is counted twice in the driver's count of free descriptors")
 
 #define DEMO_BUG_ENUM(id, name, what) id,
 enum demo_bug { DEMO_BUGS(DEMO_BUG_ENUM) BUG_COUNT };
@@ -124,8 +128,9 @@ enum demo_bug { DEMO_BUGS(DEMO_BUG_ENUM) BUG_COUNT };
 
 /* How often a periodic bug strikes: every BUG_PERIOD-th kick decision
  * that needs a notification (lost-kick), completion (leak) or command
- * (chain-loop, bad-next); double-reap strikes at the BUG_PERIOD-th
- * completion. */
+ * (chain-loop, bad-next); double-reap and free-miscount strike at the
+ * BUG_PERIOD-th completion, stale-used-id at the first completion after
+ * it whose previous element's chain is still free. */
 #define BUG_PERIOD 8u
 
 enum event_idx_choice {

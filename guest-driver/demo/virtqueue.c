@@ -400,8 +400,19 @@ void *virtq_get_used(struct virtq *vq, u32 *written)
 		if (!(vq->packed ? packed_peek_used(vq, &id, &len)
 				 : split_peek_used(vq, &id, &len)))
 			return NULL;
-		count = id < vq->size ? vq->chain_length[id] : 0;
 		vq->taken++;
+		/* bug=stale-used-id: once, the id of the element taken before
+		 * this one is used again (a value the driver kept instead of
+		 * reading the element, 2.7.8), when that chain is free and not
+		 * made available again since. */
+		if (vq->bug == BUG_STALE_USED_ID && !vq->struck && vq->taken > BUG_PERIOD &&
+		    vq->last_taken_id != id && vq->last_taken_id < vq->size &&
+		    vq->chain_length[vq->last_taken_id] == 0) {
+			vq->struck = 1;
+			id = vq->last_taken_id;
+		}
+		vq->last_taken_id = id;
+		count = id < vq->size ? vq->chain_length[id] : 0;
 		/* bug=double-reap: the index moves one element late, so the
 		 * next call reads this element again. */
 		late = vq->bug == BUG_DOUBLE_REAP && vq->taken == BUG_PERIOD;
@@ -434,6 +445,14 @@ void *virtq_get_used(struct virtq *vq, u32 *written)
 		else
 			split_free_chain(vq, (u16)id, count);
 		vq->num_free = (u16)(vq->num_free + count);
+		if (vq->bug == BUG_FREE_MISCOUNT && vq->taken == BUG_PERIOD) {
+			/* The bug: the chain is counted free twice (its
+			 * descriptors are on the free list once).  The driver
+			 * publishes its own count, as Linux's tracer does. */
+			vq->num_free = (u16)(vq->num_free + count);
+			vq_trace_sync_indices(&demo_trace, vq->trace_slot, vq->avail_idx_shadow,
+					      (u16)(vq->last_used_idx), vq->num_free);
+		}
 		vq->chain_length[id] = 0;
 		token = vq->token[id];
 		vq->token[id] = NULL;

@@ -124,9 +124,11 @@ struct virtq {
 	u16 used_event_written; /* split: used_event; packed: driver off_wrap */
 	/* Bug counters (bug=). */
 	u64 needed_kicks, adds, taken, leaked;
-	u64 irqs_checked; /* MSI-X count when the used ring was last checked */
-	int rechecked;	  /* virtq_rearm's second look saw a used buffer */
-	int stale_rearm;  /* bug=stale-used-event: used_event store pending */
+	u32 last_taken_id; /* bug=stale-used-id: the previous element's id */
+	int struck;	   /* a one-time bug has struck */
+	u64 irqs_checked;  /* MSI-X count when the used ring was last checked */
+	int rechecked;	   /* virtq_rearm's second look saw a used buffer */
+	int stale_rearm;   /* bug=stale-used-event: used_event store pending */
 	struct virtq_totals totals;
 };
 

@@ -79,6 +79,20 @@ finds double-reap "USED head 0 was not in flight"
 finds double-reap "USED at used index 7, expected 8"
 pass "bug=double-reap: one used element is processed twice"
 
+# The 8th completion's chain is credited twice: the driver's count, which
+# it publishes in the queue table, says 2 more are free than there are.
+bug free-miscount 9 4 ""
+says free-miscount "self-check: 0 buffers in flight, 66 of 64 descriptors free"
+finds free-miscount "66 of 64 descriptors free with nothing in flight"
+pass "bug=free-miscount: the driver counts a freed chain twice"
+
+# With commands in flight, a used element is taken with the id of the one
+# before it, whose chain is free already.
+bug stale-used-id 7 20 "depth=8 flush=line"
+says stale-used-id "which is not in flight"
+finds stale-used-id "was not in flight"
+pass "bug=stale-used-id: a used element names a chain that is already free"
+
 # broken NAME QEMU-MESSAGE CHECK-TEXT: boot with on-error=halt, wait for
 # the guest's verdict, ask QEMU whether it marked the device broken.
 broken() {
