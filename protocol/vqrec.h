@@ -130,7 +130,7 @@ struct vqr_device {
 	vq_u64 host_mono_ns; /* 0x00 host CLOCK_MONOTONIC of the sample */
 	vq_u64 ts_estimate;  /* 0x08 same instant in producer ticks, or 0 */
 	vq_u32 count;	     /* 0x10 entries that follow */
-	vq_u32 reserved;     /* 0x14 zero */
+	vq_u32 cpu_wait_ms;  /* 0x14 QEMU's wait for a CPU so far, or 0 */
 };
 struct vqr_device_queue {
 	char path[64];		 /* 0x00 QOM path of the virtio device */
@@ -160,8 +160,13 @@ struct vqr_device_queue {
 struct vqr_ring {
 	vq_u64 host_mono_ns; /* 0x00 host CLOCK_MONOTONIC of the reads */
 	vq_u32 count;	     /* 0x08 entries that follow */
-	vq_u32 reserved;     /* 0x0c zero */
+	vq_u32 cpu_wait_ms;  /* 0x0c QEMU's wait for a CPU so far, or 0 */
 };
+/* cpu_wait_ms (DEVICE and RING, since minor version 1; 0 when not
+ * measured): how long QEMU's threads had waited for a CPU since vqscope
+ * attached, in all (the longest wait of any one thread between
+ * samples, added up).  A stuck queue is judged on the time QEMU could
+ * run, as it was live. */
 struct vqr_ring_queue {
 	vq_u32 slot;  /* 0x00 queue-table slot */
 	vq_u16 flags; /* 0x04 VQR_RQ_* */

@@ -422,6 +422,42 @@ static void paused_and_receive_queues_are_not_stuck(void **state)
 	stream_free(s);
 }
 
+/* A loaded host that did not run QEMU for 2 of 3 seconds: the queue stood
+ * still for 1 s of the time QEMU could run, which is not stuck (1 s
+ * needed, more than 1 s seen only at the end). */
+static void time_qemu_waited_for_a_cpu_is_not_stuck(void **state)
+{
+	struct stream *s = stream_new(64, VQT_QF_EVENT_IDX);
+	uint64_t host = S, waited = 0;
+	struct vqr_device_queue d;
+	struct vqr_ring_queue r = ring_of(1, 0, 0, 0);
+	const struct finding *f;
+	(void)state;
+
+	add(s, 0, 64);
+	decide(s, true, 0);
+	d = device_of(s, 0, 0, 0);
+	s->m->queues[0].device_type = 16;
+	for (int i = 0; i < 15; i++) { /* 3 s, 200 ms apart, 2/3 of it waiting */
+		host += 200 * MS;
+		waited += 133 * MS;
+		model_note_cpu_wait(s->m, waited);
+		model_device_sample(s->m, host, &d, 1);
+		model_ring_sample(s->m, host, &r, 1);
+	}
+	assert_int_equal(s->m->nfindings, 0);
+	/* Then QEMU runs, and the queue still stands: stuck. */
+	for (int i = 0; i < 6; i++) {
+		host += 200 * MS;
+		model_device_sample(s->m, host, &d, 1);
+		model_ring_sample(s->m, host, &r, 1);
+	}
+	f = model_finding(s->m, FC_STUCK_DEVICE_NOT_FETCHED, 0);
+	assert_non_null(f);
+	assert_true(has_evidence(f, "QEMU waited for a CPU", "not counted"));
+	stream_free(s);
+}
+
 /* ---- structure and the device ---------------------------------------------------------------- */
 
 static void bad_chain_needs_two_samples(void **state)
@@ -544,6 +580,7 @@ int main(void)
 	    cmocka_unit_test(stuck_not_notified_then_moving),
 	    cmocka_unit_test(stuck_device_sides),
 	    cmocka_unit_test(paused_and_receive_queues_are_not_stuck),
+	    cmocka_unit_test(time_qemu_waited_for_a_cpu_is_not_stuck),
 	    cmocka_unit_test(bad_chain_needs_two_samples),
 	    cmocka_unit_test(packed_wrap_and_broken_device),
 	    cmocka_unit_test(leak_log_and_fences),

@@ -266,6 +266,7 @@ json_object *finding_json(const struct finding *f)
 	json_object_object_add(o, "first_event",
 			       f->first_seq ? json_object_new_string(first) : NULL);
 	json_add_u64(o, "count", f->count);
+	json_add_double(o, "rate_per_s", finding_rate(f));
 	json_object_object_add(o, "active", json_object_new_boolean(f->active));
 	json_object_object_add(o, "spec", json_object_new_string(info->spec));
 	json_object_object_add(o, "summary", json_object_new_string(info->summary));

@@ -24,7 +24,8 @@ json_object *report_json(const struct report *r);
  * queue. */
 json_object *overview_json(const struct vq_model *m, const struct overview_source *s);
 /* One finding: {"code", "severity", "queue", "queue_name", "first_ns",
- * "last_ns", "first_event", "count", "active", "spec", "summary", "text",
+ * "last_ns", "first_event", "count", "rate_per_s" (between first and last),
+ * "active", "spec", "summary", "text",
  * "evidence": [{"what", "value", "from"}]}. */
 json_object *finding_json(const struct finding *f);
 /* The findings as an array, worst first; only the active ones when

@@ -89,6 +89,13 @@ enum finding_code finding_code_from_name(const char *name)
 	return FC_COUNT;
 }
 
+double finding_rate(const struct finding *f)
+{
+	if (f->count < 2 || f->last_ns <= f->first_ns)
+		return 0;
+	return (double)(f->count - 1) / ((double)(f->last_ns - f->first_ns) / 1e9);
+}
+
 /* ---- the list ----------------------------------------------------------------------- */
 
 bool findings_setup(struct vq_model *m)
@@ -498,8 +505,20 @@ static void stuck_clear(struct vq_model *m, int slot)
 	}
 }
 
+/* How long the queue stood still, and the time QEMU waited for a CPU
+ * meanwhile, which is not counted in it. */
+static void stalled_evidence(struct finding *f, const char *stalled, uint64_t waited_ns,
+			     const char *waited)
+{
+	evidence(f, "no progress for", "host clock", "%s", stalled);
+	if (waited_ns)
+		evidence(f, "QEMU waited for a CPU", "host: /proc/PID/task/*/schedstat",
+			 "%s more, not counted", waited);
+}
+
 /* The one stuck finding that fits: which side holds the queue up. */
-static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t stalled_ns)
+static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t stalled_ns,
+			   uint64_t waited_ns)
 {
 	int slot = slot_of(m, q);
 	bool packed = q->flags & VQT_QF_PACKED, event_idx = q->flags & VQT_QF_EVENT_IDX;
@@ -514,9 +533,10 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 	enum finding_code code;
 	struct finding *f;
 	bool fresh;
-	char d[32];
+	char d[32], w[32];
 
 	format_duration(d, sizeof(d), stalled_ns);
+	format_duration(w, sizeof(w), waited_ns);
 	if (q->have_device && q->device.last_avail_idx != avail &&
 	    (uint16_t)(avail - q->device.last_avail_idx) <= q->ring_size) {
 		/* Buffers the device has not taken.  Did the driver tell it?
@@ -550,7 +570,7 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 					 (unsigned long long)q->decision_seq);
 			else
 				evidence(f, "last kick decision", "trace", "none since the adds");
-			evidence(f, "no progress for", "host clock", "%s", d);
+			stalled_evidence(f, d, waited_ns, w);
 			if (code == FC_STUCK_NOT_NOTIFIED)
 				explain(
 				    f,
@@ -578,7 +598,7 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 			evidence(f, "buffers in the device (inuse)",
 				 "QMP: x-query-virtio-queue-status", "%u", q->device.inuse);
 			evidence(f, "used.idx", used_from, "%u", used);
-			evidence(f, "no progress for", "host clock", "%s", d);
+			stalled_evidence(f, d, waited_ns, w);
 			explain(f,
 				"the device took %u buffer%s and has not completed %s in %s: the "
 				"device or its backend holds them; check the backend (disk, "
@@ -616,7 +636,7 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 				 (unsigned long long)(q->count[MC_IRQS] - q->irqs_at_progress));
 			evidence(f, "polls since", "trace: POLL", "%llu",
 				 (unsigned long long)(q->count[MC_POLLS] - q->polls_at_progress));
-			evidence(f, "no progress for", "host clock", "%s", d);
+			stalled_evidence(f, d, waited_ns, w);
 			if (code == FC_STUCK_NO_INTERRUPT)
 				explain(
 				    f,
@@ -651,7 +671,7 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 
 static void stuck_check(struct vq_model *m, struct model_queue *q, uint64_t host_ns)
 {
-	uint64_t sig = progress_signature(q);
+	uint64_t sig = progress_signature(q), waited, stalled;
 	int slot = slot_of(m, q);
 
 	if (sig != q->progress_sig || !q->progress_host_ns || m->vm_paused) {
@@ -660,13 +680,20 @@ static void stuck_check(struct vq_model *m, struct model_queue *q, uint64_t host
 			stuck_clear(m, slot);
 		q->progress_sig = sig;
 		q->progress_host_ns = host_ns;
+		q->progress_cpu_wait_ns = m->cpu_wait_ns;
 		q->irqs_at_progress = q->count[MC_IRQS];
 		q->polls_at_progress = q->count[MC_POLLS];
 		return;
 	}
 	/* Receive queues wait for the outside world, not for a command. */
-	if ((q->flags & VQT_QF_RECEIVE) || !q->ring_size || host_ns < q->progress_host_ns ||
-	    host_ns - q->progress_host_ns < m->opts.stuck_after_ns)
+	if ((q->flags & VQT_QF_RECEIVE) || !q->ring_size || host_ns < q->progress_host_ns)
+		return;
+	/* Time QEMU spent waiting for a CPU is not time the queue stood
+	 * still: a loaded host ran neither the guest nor the device. */
+	waited = m->cpu_wait_ns - q->progress_cpu_wait_ns;
+	stalled = host_ns - q->progress_host_ns;
+	stalled = stalled > waited ? stalled - waited : 0;
+	if (stalled < m->opts.stuck_after_ns)
 		return;
 	if (q->in_flight == 0 && q->avail_idx == q->last_used_idx &&
 	    !(q->have_device && q->device.inuse))
@@ -683,7 +710,7 @@ static void stuck_check(struct vq_model *m, struct model_queue *q, uint64_t host
 			return;
 		}
 	}
-	stuck_diagnose(m, q, host_ns - q->progress_host_ns);
+	stuck_diagnose(m, q, stalled, waited);
 }
 
 void findings_on_device(struct vq_model *m, struct model_queue *q, uint64_t host_ns)
@@ -862,7 +889,7 @@ void model_check(struct vq_model *m)
 		if (q->polls_progress_no_fence) {
 			f = seen(m, FC_POLL_NO_FENCE, (int)s, 0, &fresh);
 			if (f && fresh) {
-				evidence(f, "polls with progress, no fence", "trace: POLL", "%llu",
+				evidence(f, "polls: progress, no fence", "trace: POLL", "%llu",
 					 (unsigned long long)q->polls_progress_no_fence);
 				evidence(f, "polls", "trace: POLL", "%llu",
 					 (unsigned long long)polls);

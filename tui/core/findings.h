@@ -91,4 +91,7 @@ struct finding {
 	char text[320];			      /* what it means and what to check next */
 };
 
+/* How often it was seen per second, between first and last (0 when once). */
+double finding_rate(const struct finding *f);
+
 #endif /* VQ_FINDINGS_H */

@@ -1148,6 +1148,12 @@ void model_ring_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_ri
 			findings_on_ring(m, &m->queues[rq[i].slot], &rq[i], host_ns);
 }
 
+void model_note_cpu_wait(struct vq_model *m, uint64_t total_ns)
+{
+	if (total_ns > m->cpu_wait_ns)
+		m->cpu_wait_ns = total_ns;
+}
+
 void model_vm_paused(struct vq_model *m, bool paused)
 {
 	m->vm_paused = paused;

@@ -207,7 +207,8 @@ struct model_queue {
 	uint64_t polls_progress_no_fence; /* POLLs that saw progress with 0 barriers */
 	/* Progress, as the stuck checks see it (host time). */
 	uint64_t progress_host_ns;
-	uint64_t progress_sig; /* what "progress" was compared with */
+	uint64_t progress_cpu_wait_ns; /* m->cpu_wait_ns then */
+	uint64_t progress_sig;	       /* what "progress" was compared with */
 	uint64_t irqs_at_progress, polls_at_progress;
 	/* The latest ring sample from guest RAM, and checks that must see a
 	 * problem twice before they believe it. */
@@ -330,6 +331,9 @@ struct vq_model {
 	uint64_t findings_dropped; /* beyond findings_cap */
 	uint32_t loss_epoch;	   /* bumped at every loss: per-head facts expire */
 	bool vm_paused;		   /* QMP said STOP: queues stand still on purpose */
+	/* How long QEMU waited for a CPU so far (model_note_cpu_wait): the
+	 * stuck checks do not count it. */
+	uint64_t cpu_wait_ns;
 };
 
 struct vq_model *model_new(const struct model_opts *opts);
@@ -359,6 +363,11 @@ void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_
 /* A ring sample read from guest RAM (ring_decode.h) for the findings. */
 void model_ring_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_ring_queue *q,
 		       size_t n);
+/* How long QEMU's threads have waited for a CPU in all so far (the
+ * longest wait of any one thread in each interval, added up): time when a
+ * loaded host did not run the guest or the device is not time a queue was
+ * stuck. */
+void model_note_cpu_wait(struct vq_model *m, uint64_t total_ns);
 /* The VM was paused (QMP STOP) or resumed: a paused VM's queues stand
  * still without being stuck. */
 void model_vm_paused(struct vq_model *m, bool paused);

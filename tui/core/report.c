@@ -300,8 +300,8 @@ void findings_text(struct text *out, const struct finding *f, size_t n)
 			text_printf(out, " (event %u:%llu)", x->first_generation,
 				    (unsigned long long)x->first_seq);
 		if (x->count > 1)
-			text_printf(out, ", %llu times, last at %s", (unsigned long long)x->count,
-				    last);
+			text_printf(out, ", %llu times (%.1f/s), last at %s",
+				    (unsigned long long)x->count, finding_rate(x), last);
 		text_printf(out, "%s\n", x->active ? "" : "; not so any more");
 		for (size_t e = 0; e < x->nevidence; e++)
 			text_printf(out, "    %-26s %-24s %s\n", x->ev[e].what, x->ev[e].value,

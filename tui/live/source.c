@@ -17,6 +17,7 @@
 #define DRAIN_MAX_PER_POLL (16u * DRAIN_BATCH)
 #define FLUSH_EVERY_NS	   100000000ull	 /* recording: write pending events */
 #define CHECK_EVERY_NS	   1000000000ull /* findings: the whole-session checks */
+#define CPU_WAIT_EVERY_NS  100000000ull	 /* findings: QEMU's wait for a CPU */
 #define QUEUES_EVERY_NS	   1000000000ull /* recording: queue-table snapshot */
 #define REGION_RETRY_NS	   200000000ull	 /* waiting for a producer */
 
@@ -84,6 +85,14 @@ static void rec_annot(struct source *s, uint64_t ts, uint32_t kind, const char *
 
 	if (s->rec && vqp_writer_annot(s->rec, ts, kind, text, err, sizeof(err)) != VQP_OK)
 		rec_failed(s, err);
+}
+
+/* QEMU's wait for a CPU so far, for DEVICE and RING chunks. */
+static uint32_t cpu_wait_ms(const struct source *s)
+{
+	uint64_t ms = s->cpu_wait.total_ns / 1000000;
+
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
 /* Each finding first seen while recording, as an ANNOT chunk: its code,
@@ -394,7 +403,8 @@ static void ring_sample(struct source *s, struct vq_model *m, uint64_t now)
 		return;
 	model_ring_sample(m, now, out, n);
 	if (s->rec) {
-		struct vqr_ring hdr = {.host_mono_ns = now, .count = (uint32_t)n};
+		struct vqr_ring hdr = {
+		    .host_mono_ns = now, .count = (uint32_t)n, .cpu_wait_ms = cpu_wait_ms(s)};
 
 		if (vqp_writer_ring(s->rec, &hdr, out, err, sizeof(err)) != VQP_OK)
 			rec_failed(s, err);
@@ -412,7 +422,8 @@ static void device_sample(struct source *s, struct vq_model *m, const struct mon
 
 	model_device_sample(m, now, q, n);
 	if (s->rec && n) {
-		struct vqr_device hdr = {.host_mono_ns = now, .count = (uint32_t)n};
+		struct vqr_device hdr = {
+		    .host_mono_ns = now, .count = (uint32_t)n, .cpu_wait_ms = cpu_wait_ms(s)};
 
 		for (size_t i = 0; i < n; i++)
 			for (unsigned slot = 0; slot < MODEL_QUEUES; slot++)
@@ -495,6 +506,7 @@ static struct source *open_live(struct source *s, const char *path, char *err, s
 	s->qmp = qmp_connect(path, s->opts.qmp_timeout_ms, err, errlen);
 	if (!s->qmp)
 		return NULL;
+	cpu_wait_init(&s->cpu_wait, cpu_wait_peer_pid(qmp_fd(s->qmp)));
 	if (qmp_query_status(s->qmp, &running, status, sizeof(status), why, sizeof(why)) == 0)
 		s->vm = running ? VM_RUNNING : VM_PAUSED;
 
@@ -614,6 +626,7 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 		for (uint32_t k = 0; k < h.count && k < MODEL_QUEUES; k++)
 			memcpy(&s->ring_buf[k], (const uint8_t *)rq + (size_t)k * sizeof(*rq),
 			       sizeof(*rq));
+		model_note_cpu_wait(m, (uint64_t)h.cpu_wait_ms * 1000000);
 		model_ring_sample(m, h.host_mono_ns, s->ring_buf,
 				  h.count < MODEL_QUEUES ? h.count : MODEL_QUEUES);
 		return;
@@ -629,6 +642,7 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 		if (!copy)
 			return;
 		memcpy(copy, dq, h.count * sizeof(*copy));
+		model_note_cpu_wait(m, (uint64_t)h.cpu_wait_ms * 1000000);
 		model_device_sample(m, h.host_mono_ns, copy, h.count);
 		free(copy);
 		return;
@@ -911,14 +925,20 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 	if (s->ended)
 		return 1;
 
+	/* The trace first: the samples that follow (the device's, the
+	 * rings') are compared with what the driver did up to now. */
+	if (s->have_region && !guard_run(region_poll, &w))
+		region_shrank(s);
+	if (now - s->last_cpu_wait_ns >= CPU_WAIT_EVERY_NS) {
+		s->last_cpu_wait_ns = now;
+		model_note_cpu_wait(m, cpu_wait_sample(&s->cpu_wait));
+	}
 	take_monitor(s, m);
 	model_vm_paused(m, s->vm == VM_PAUSED);
 	if (s->map.ram && s->map.ram_faulted)
 		ram_shrank(s);
 	if (s->map.ram && now - s->last_ring_ns >= 1000000000ull / s->opts.device_hz)
 		ring_sample(s, m, now);
-	if (s->have_region && !guard_run(region_poll, &w))
-		region_shrank(s);
 	check_findings(s, m, now);
 	rec_findings(s, m);
 	if (s->rec && now - s->last_flush_ns >= FLUSH_EVERY_NS) {

@@ -27,6 +27,7 @@
 #include "core/model.h"
 #include "core/overview.h"
 #include "core/ring_view.h"
+#include "cpu_wait.h"
 #include "devview.h"
 #include "discover.h"
 #include "vqproto.h"
@@ -77,6 +78,10 @@ struct source {
 	/* Findings: the whole-session checks (model_check) run once a
 	 * second, of host time live and of session time in a recording. */
 	uint64_t last_check_ns;
+	/* How long QEMU waited for a CPU (cpu_wait.h), sampled every
+	 * CPU_WAIT_EVERY_NS: the stuck checks leave it out. */
+	struct cpu_wait cpu_wait;
+	uint64_t last_cpu_wait_ns;
 	struct vqr_ring_queue ring_buf[MODEL_QUEUES]; /* ring samples */
 	uint64_t generation_seen;
 	bool rates_started; /* model_rates_restart after the first drain */

@@ -79,8 +79,8 @@ static void draw_detail(struct tui *t, const struct finding *f, int y, int last)
 			 f->first_generation, (unsigned long long)f->first_seq);
 	if (f->count > 1)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line),
-			 ", %llu times, last at %.6f s", (unsigned long long)f->count,
-			 (double)f->last_ns / 1e9);
+			 ", %llu times (%.1f/s), last at %.6f s", (unsigned long long)f->count,
+			 finding_rate(f), (double)f->last_ns / 1e9);
 	if (!f->active)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), "; not so any more");
 	y = wrapped(y, last, 2, A_NORMAL, line);
