@@ -196,14 +196,19 @@ struct vqr_ring_queue {
 	vq_u16 wrap_position;	/* 0x30 the descriptor's ring position */
 	vq_u16 wrap_flags;	/* 0x32 its flags as read */
 	vq_u16 wrap_driver_pos; /* 0x34 the driver's position (offset | wrap << 15) */
-	vq_u16 reserved1;	/* 0x36 zero */
-	vq_u64 reserved2;	/* 0x38 zero */
+	/* Split: one used element vqscope was asked to look at (a USED
+	 * event that named a buffer not in flight), as the device wrote it,
+	 * when the ring had not lapped it yet (VQR_RQ_USED_ELEM). */
+	vq_u16 elem_index; /* 0x36 its used index */
+	vq_u32 elem_id;	   /* 0x38 the id the device wrote */
+	vq_u32 elem_len;   /* 0x3c the length it wrote */
 };
 #define VQR_RQ_VALID	 (1u << 0) /* the fields above were read */
 #define VQR_RQ_PACKED	 (1u << 1)
 #define VQR_RQ_EVENT_IDX (1u << 2)
 #define VQR_RQ_BAD_CHAIN (1u << 3)
 #define VQR_RQ_BAD_WRAP	 (1u << 4)
+#define VQR_RQ_USED_ELEM (1u << 5)
 
 /* ANNOT: free text attached to a moment (markers from the UI, notes). */
 struct vqr_annot {

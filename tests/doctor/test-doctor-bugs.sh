@@ -140,9 +140,14 @@ expect len-overflow "bug=len-overflow log=off uart=fast" 6 "USED-LEN-OVERFLOW" \
 expect packed-stale-wrap "bug=packed-stale-wrap packed=on $H" 8 \
 	"PACKED-WRAP STUCK-DEVICE-NOT-FETCHED" "device's last_avail_idx" "QMP"
 evidence "$T/packed-stale-wrap.file" PACKED-WRAP "position expected" "derived"
+grep -q "the driver marked them available for the wrong lap" "$T/packed-stale-wrap.live" ||
+	fail "packed-stale-wrap: the stuck finding does not point at the wrap counter"
 
 expect stale-used-id "bug=stale-used-id depth=8 $H" 6 "USED-NOT-IN-FLIGHT" \
-	"head" "trace: USED" "head's last event" "trace"
+	"head" "trace: USED" "head's last event" "trace" "id the device wrote" "guest RAM: used ring"
+# Which side got the id wrong: the device wrote another id there.
+grep -q "the driver's side read the element wrong" "$T/stale-used-id.file" ||
+	fail "stale-used-id: the finding does not say the driver misread the element"
 
 expect free-miscount "bug=free-miscount log=off uart=fast" 6 "ACCOUNTING" \
 	"free descriptors" "queue table" "descriptors in flight" "trace"

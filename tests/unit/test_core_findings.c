@@ -227,6 +227,24 @@ static void double_complete_and_not_in_flight(void **state)
 	f = model_finding(s->m, FC_USED_NOT_IN_FLIGHT, 0);
 	assert_non_null(f);
 	assert_true(has_evidence(f, "head", "3"));
+	/* Guest RAM says the device wrote id 4 there: the driver misread. */
+	{
+		struct vqr_ring_queue r;
+
+		memset(&r, 0, sizeof(r));
+		r.size = 64;
+		r.flags = VQR_RQ_VALID | VQR_RQ_USED_ELEM;
+		r.elem_index = 5; /* another element first: not the one asked about */
+		r.elem_id = 3;
+		model_ring_sample(s->m, S, &r, 1);
+		assert_false(has_evidence(f, "id the device wrote", "3"));
+		r.elem_index = 1;
+		r.elem_id = 4;
+		r.elem_len = 24;
+		model_ring_sample(s->m, S + 200 * MS, &r, 1);
+		assert_true(has_evidence(f, "id the device wrote", "4 (len 24)"));
+		assert_non_null(strstr(f->text, "the driver's side read the element wrong"));
+	}
 	stream_free(s);
 
 	/* After lost records a USED without its ADD is expected. */

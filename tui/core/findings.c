@@ -405,6 +405,11 @@ bool findings_on_used(struct vq_model *m, struct model_queue *q, const struct vq
 				evidence(f, "head", src, "%u", head);
 				evidence(f, "used index", src, "%u", e->ring_idx);
 				evidence(f, "head's last event", "trace", "USED, no ADD since");
+				if (!(q->flags & VQT_QF_PACKED)) {
+					q->elem_wanted = true;
+					q->elem_wanted_index = e->ring_idx;
+					q->elem_wanted_head = head;
+				}
 				explain(f,
 					"used element %u names head %u, which the driver had not "
 					"made available again: a device returning a wrong id, or a "
@@ -581,6 +586,23 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 				    (uint16_t)(avail - q->device.last_avail_idx),
 				    (uint16_t)(avail - q->device.last_avail_idx) == 1 ? " is"
 										      : "s are");
+			else if (model_finding(m, FC_PACKED_WRAP, slot))
+				explain(f,
+					"the device was notified but has not taken %u buffer%s: "
+					"the driver marked them available for the wrong lap "
+					"(PACKED-WRAP on this queue), so the device cannot see "
+					"them; the driver's side, at its wrap counter",
+					(uint16_t)(avail - q->device.last_avail_idx),
+					(uint16_t)(avail - q->device.last_avail_idx) == 1 ? ""
+											  : "s");
+			else if (q->device_broken)
+				explain(f,
+					"the device was notified but has not taken %u buffer%s: "
+					"QEMU stopped it (DEVICE-BROKEN on this queue) until the "
+					"driver resets it",
+					(uint16_t)(avail - q->device.last_avail_idx),
+					(uint16_t)(avail - q->device.last_avail_idx) == 1 ? ""
+											  : "s");
 			else
 				explain(
 				    f,
@@ -791,6 +813,30 @@ void findings_on_ring(struct vq_model *m, struct model_queue *q, const struct vq
 	}
 	q->bad_chain_seen = *r;
 	q->bad_chain_adds = q->count[MC_ADDS];
+
+	/* The used element a USED-NOT-IN-FLIGHT named, as the device wrote
+	 * it: the same id means the device returned a buffer the driver
+	 * does not have out; another means the driver misread the element. */
+	f = (struct finding *)model_finding(m, FC_USED_NOT_IN_FLIGHT, slot);
+	if ((r->flags & VQR_RQ_USED_ELEM) && q->elem_wanted && f &&
+	    r->elem_index == q->elem_wanted_index) {
+		q->elem_wanted = false;
+		evidence(f, "id the device wrote", "guest RAM: used ring", "%u (len %u)",
+			 r->elem_id, r->elem_len);
+		if (r->elem_id == q->elem_wanted_head)
+			explain(f,
+				"the device wrote id %u at used index %u, a buffer the driver had "
+				"not made available again: the device's side returned an id it "
+				"does not own (2.7.8); check how the device tracks ids",
+				r->elem_id, r->elem_index);
+		else
+			explain(f,
+				"the device wrote id %u at used index %u, but the driver took id "
+				"%u: the driver's side read the element wrong (a stale value, or "
+				"no acquire fence between reading used.idx and the element, "
+				"2.7.13); check how the driver reads the used element",
+				r->elem_id, r->elem_index, q->elem_wanted_head);
+	}
 
 	/* Packed: the newest chain's flags against the driver's wrap counter,
 	 * also twice with the driver at the same position. */

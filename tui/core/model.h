@@ -218,6 +218,10 @@ struct model_queue {
 	struct vqr_ring_queue bad_chain_seen; /* candidate from the previous sample */
 	uint64_t bad_chain_adds;	      /* adds of the queue then */
 	struct vqr_ring_queue bad_wrap_seen;
+	/* A used element the next ring sample should read (split): the one
+	 * a USED-NOT-IN-FLIGHT named, to see which side got the id wrong. */
+	bool elem_wanted;
+	uint16_t elem_wanted_index, elem_wanted_head;
 	bool device_broken;
 };
 

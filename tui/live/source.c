@@ -350,6 +350,33 @@ static void walk_packed_newest(const struct guest_mem *mem, const struct model_q
 	}
 }
 
+/* The used element the findings asked about (model_queue.elem_wanted),
+ * when the device has written it and not yet written over it a lap on.
+ * The device writes an element, then moves used.idx past it (2.7.8.2):
+ * used.idx read after the element shows whether that lap began. */
+static void read_wanted_elem(const struct guest_mem *mem, const struct model_queue *q,
+			     const struct ring_geometry *g, struct vqr_ring_queue *r)
+{
+	struct ring_indices after;
+	uint32_t id, len;
+	uint16_t done;
+
+	if (!split_used_entry(mem, g, q->elem_wanted_index, &id, &len))
+		return;
+	/* Orders the read of the element before the read of used.idx below,
+	 * pairing with the device's write barrier between the two. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (!ring_read_indices(mem, g, &after))
+		return;
+	done = (uint16_t)(after.used_idx - q->elem_wanted_index);
+	if (done == 0 || done >= q->ring_size)
+		return; /* not written yet, or written over */
+	r->flags |= VQR_RQ_USED_ELEM;
+	r->elem_index = q->elem_wanted_index;
+	r->elem_id = id;
+	r->elem_len = len;
+}
+
 /* Read every traced queue's rings from guest RAM, for the findings (and
  * the recording, so that it can be diagnosed the same way). */
 static void ring_sample(struct source *s, struct vq_model *m, uint64_t now)
@@ -396,6 +423,8 @@ static void ring_sample(struct source *s, struct vq_model *m, uint64_t now)
 				walk_packed_newest(mem, q, &g, r);
 			else
 				walk_split_in_flight(mem, q, &g, r);
+			if (!g.packed && q->elem_wanted)
+				read_wanted_elem(mem, q, &g, r);
 		}
 		n++;
 	}
