@@ -140,7 +140,7 @@ expect len-overflow "bug=len-overflow log=off uart=fast" 6 "USED-LEN-OVERFLOW" \
 expect packed-stale-wrap "bug=packed-stale-wrap packed=on $H" 8 \
 	"PACKED-WRAP STUCK-DEVICE-NOT-FETCHED" "device's last_avail_idx" "QMP"
 evidence "$T/packed-stale-wrap.file" PACKED-WRAP "position expected" "derived"
-grep -q "the driver marked them available for the wrong lap" "$T/packed-stale-wrap.live" ||
+grep -q "available for the wrong lap (PACKED-WRAP on this queue)" "$T/packed-stale-wrap.live" ||
 	fail "packed-stale-wrap: the stuck finding does not point at the wrap counter"
 
 expect stale-used-id "bug=stale-used-id depth=8 $H" 6 "USED-NOT-IN-FLIGHT" \

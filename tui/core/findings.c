@@ -589,12 +589,16 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 			else if (model_finding(m, FC_PACKED_WRAP, slot))
 				explain(f,
 					"the device was notified but has not taken %u buffer%s: "
-					"the driver marked them available for the wrong lap "
+					"the driver marked %s available for the wrong lap "
 					"(PACKED-WRAP on this queue), so the device cannot see "
-					"them; the driver's side, at its wrap counter",
+					"%s; the driver's side, at its wrap counter",
 					(uint16_t)(avail - q->device.last_avail_idx),
 					(uint16_t)(avail - q->device.last_avail_idx) == 1 ? ""
-											  : "s");
+											  : "s",
+					(uint16_t)(avail - q->device.last_avail_idx) == 1 ? "it"
+											  : "them",
+					(uint16_t)(avail - q->device.last_avail_idx) == 1 ? "it"
+											  : "them");
 			else if (q->device_broken)
 				explain(f,
 					"the device was notified but has not taken %u buffer%s: "
