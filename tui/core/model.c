@@ -691,6 +691,9 @@ static void on_add(struct vq_model *m, struct model_queue *q, const struct vqt_e
 	if (q->head_state[e->head] != HEAD_FREE) {
 		anomaly(m, q, "ADD of head %u which is already in flight", e->head);
 		q->add_ns[e->head] = at_ns;
+		/* Its descriptors are not counted: the next decision has
+		 * nothing exact to be compared with. */
+		q->have_decision = false;
 		return;
 	}
 	q->head_state[e->head] = HEAD_AVAIL;
@@ -935,19 +938,28 @@ void model_feed(struct vq_model *m, const struct vqt_event *ev, size_t n, uint64
 	}
 }
 
+/* A record was lost or dropped: it may have been any event, so facts
+ * kept per head expire, and no notification decision is compared with
+ * the one before it (the adds in between may be what was lost). */
+static void forget_after_loss(struct vq_model *m)
+{
+	m->loss_epoch++;
+	for (unsigned s = 0; s < MODEL_QUEUES; s++)
+		m->queues[s].have_decision = false;
+}
+
 void model_note_loss(struct vq_model *m, uint64_t lost)
 {
 	m->lost += lost;
-	/* A lost record may be any event: facts kept per head expire. */
 	if (lost)
-		m->loss_epoch++;
+		forget_after_loss(m);
 }
 
 void model_note_violations(struct vq_model *m, uint64_t n, const char *last)
 {
 	m->violations += n;
 	if (n)
-		m->loss_epoch++; /* a dropped record hides an event too */
+		forget_after_loss(m);
 	if (last && n)
 		vqp_copy_string(m->last_violation, sizeof(m->last_violation), last);
 }
