@@ -177,6 +177,8 @@ static struct finding *seen(struct vq_model *m, enum finding_code code, int queu
 		f->first_generation = m->generation;
 		*fresh = true;
 	}
+	if (queue >= 0 && f->queue_name[0] == '?' && m->queues[queue].name[0])
+		vqp_copy_string(f->queue_name, sizeof(f->queue_name), m->queues[queue].name);
 	f->last_ns = now_ns(m);
 	if (*fresh || per_event || !f->active)
 		f->count++;
@@ -926,6 +928,14 @@ void model_check(struct vq_model *m)
 
 	if (m->opts.no_findings)
 		return;
+	/* A recording's queue names can come after its first events. */
+	for (size_t i = 0; i < m->nfindings; i++) {
+		struct finding *x = &m->findings[i];
+
+		if (x->queue >= 0 && x->queue_name[0] == '?' && m->queues[x->queue].name[0])
+			vqp_copy_string(x->queue_name, sizeof(x->queue_name),
+					m->queues[x->queue].name);
+	}
 	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 		struct model_queue *q = &m->queues[s];
 		uint64_t polls = q->count[MC_POLLS], spins = q->count[MC_SPINS];
