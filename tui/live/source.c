@@ -960,7 +960,7 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 		region_shrank(s);
 	if (now - s->last_cpu_wait_ns >= CPU_WAIT_EVERY_NS) {
 		s->last_cpu_wait_ns = now;
-		model_note_cpu_wait(m, cpu_wait_sample(&s->cpu_wait));
+		model_note_cpu_wait(m, cpu_wait_sample(&s->cpu_wait, now));
 	}
 	take_monitor(s, m);
 	model_vm_paused(m, s->vm == VM_PAUSED);
