@@ -19,6 +19,9 @@ one() {
 	O=$BUILD "$ROOT/scripts/run-demo-guest.sh" --dir "$dir" --resolution 320x240 --frames 0 \
 		--append "$options log=off uart=fast" >"$T/$name.stdout" 2>"$T/$name.stderr" &
 	qemu=$!
+	# This runs in a background subshell: the test's own clean-up does
+	# not know this PID, so it is left where the clean-up looks.
+	echo "$qemu" >"$T/$name.qemu"
 	if ! wait_for 60 grep -qs "^vqdemo: running: " "$dir/serial.log"; then
 		echo "the guest did not start: $(tail -1 "$dir/serial.log" 2>/dev/null)" >"$T/$name.result"
 	else
@@ -32,7 +35,11 @@ one() {
 	fi
 	kill "$qemu" 2>/dev/null || true
 	wait "$qemu" 2>/dev/null || true
+	rm -f "$T/$name.qemu"
 }
+
+# shellcheck disable=SC2016 # expanded when the test ends
+at_exit 'for f in "$T"/*.qemu; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done'
 
 configs=()
 for barrier in on-progress seqcst-every acquire-every none; do
