@@ -63,10 +63,15 @@ struct exporter_args {
 static int exporter_option(void *ctx, int c, const char *arg)
 {
 	struct exporter_args *a = ctx;
+	char err[320];
 	uint64_t v;
 
 	switch (c) {
 	case 'l':
+		if (exporter_http_check_listen(arg, err, sizeof(err)) != 0) {
+			cli_error("exporter", "%s", err);
+			return EXIT_USAGE;
+		}
 		a->listen = arg;
 		return 0;
 	case 'd':

@@ -108,20 +108,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return respond(c, MHD_HTTP_OK, metrics_content_type(f), t.data, t.len, true);
 }
 
-/* "HOST:PORT" or "[HOST]:PORT" into getaddrinfo's result. */
-static struct addrinfo *resolve(const char *listen, char *host, size_t hostlen, char *err,
-				size_t errlen)
+/* Split "HOST:PORT" or "[HOST]:PORT"; -1 with err when it is neither. */
+static int split_listen(const char *listen, char *host, size_t hostlen, unsigned *port, char *err,
+			size_t errlen)
 {
 	const char *colon = strrchr(listen, ':');
 	const char *start = listen, *end = colon;
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
-			*res = NULL;
-	char port[16];
 	char *stop;
 	unsigned long p;
-	int rc;
 
 	if (colon && listen[0] == '[') {
 		start = listen + 1;
@@ -132,17 +126,43 @@ static struct addrinfo *resolve(const char *listen, char *host, size_t hostlen, 
 	}
 	if (!colon || end == start || (size_t)(end - start) >= hostlen) {
 		snprintf(err, errlen, "--listen %s: not HOST:PORT", listen);
-		return NULL;
+		return -1;
 	}
 	p = strtoul(colon + 1, &stop, 10);
-	if (!colon[1] || *stop || p > 65535) {
+	if (!colon[1] || *stop || colon[1] == '-' || colon[1] == '+' || p > 65535) {
 		snprintf(err, errlen, "--listen %s: '%s' is not a port (0 to 65535)", listen,
 			 colon + 1);
-		return NULL;
+		return -1;
 	}
 	snprintf(host, hostlen, "%.*s", (int)(end - start), start);
-	snprintf(port, sizeof(port), "%lu", p);
-	rc = getaddrinfo(host, port, &hints, &res);
+	*port = (unsigned)p;
+	return 0;
+}
+
+int exporter_http_check_listen(const char *listen, char *err, size_t errlen)
+{
+	char host[256];
+	unsigned port;
+
+	return split_listen(listen, host, sizeof(host), &port, err, errlen);
+}
+
+/* The listen address through getaddrinfo (a name like localhost works). */
+static struct addrinfo *resolve(const char *listen, char *host, size_t hostlen, char *err,
+				size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+			*res = NULL;
+	char port_text[16];
+	unsigned port;
+	int rc;
+
+	if (split_listen(listen, host, hostlen, &port, err, errlen) != 0)
+		return NULL;
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	rc = getaddrinfo(host, port_text, &hints, &res);
 	if (rc != 0) {
 		snprintf(err, errlen, "--listen %s: %s", listen, gai_strerror(rc));
 		return NULL;

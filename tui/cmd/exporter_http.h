@@ -31,6 +31,8 @@ struct exporter_http_opts {
 
 struct exporter_http;
 
+/* Is listen HOST:PORT or [HOST]:PORT?  0, or -1 with err. */
+int exporter_http_check_listen(const char *listen, char *err, size_t errlen);
 /* Listen; NULL with err (a bad address, a port in use). */
 struct exporter_http *exporter_http_start(const struct exporter_http_opts *o, char *err,
 					  size_t errlen);
