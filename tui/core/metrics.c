@@ -205,6 +205,7 @@ static void put_seconds(struct text *t, uint64_t ns)
 }
 
 /* The per-queue counters, in the order of enum model_counter. */
+_Static_assert(MC_COUNT == 14, "a new model counter needs its family in queue_counters");
 static const struct family queue_counters[MC_COUNT] = {
     [MC_ADDS] = {"vqscope_queue_adds", FAMILY_COUNTER, NULL,
 		 "Buffers the driver made available (ADD events, virtio 1.2, 2.7.13)."},
