@@ -122,31 +122,24 @@ all_attached() { # N: N panes, each still there after the attach
 	echo "exporter.sh: a vqscope top ended: $(cat "$work"/top*.err)" >&2
 	exit 1
 }
-sleep 2 # QEMU lets go of the exporter's QMP connections
-tmux -S "$work/tmux" new-session -d -x 120 -y 40 "$(top_cmd 1)"
-for i in $(seq 2 "$vms"); do
-	tmux -S "$work/tmux" new-window -d "$(top_cmd "$i")"
-done
-all_attached "$vms"
-mapfile -t tops < <(panes)
-tops_cpu=$(measure "${tops[@]}")
-tmux -S "$work/tmux" kill-server
-sleep 2
+# tops_cpu N [OPTION]: start `vqscope top [OPTION]` on VMs 1..N, measure
+# them together, stop them.
+tops_cpu() {
+	local n=$1 i tops
+	sleep 2 # QEMU lets go of the previous QMP connections
+	tmux -S "$work/tmux" new-session -d -x 120 -y 40 "$(top_cmd 1 "${2-}")"
+	for i in $(seq 2 "$n"); do
+		tmux -S "$work/tmux" new-window -d "$(top_cmd "$i" "${2-}")"
+	done
+	all_attached "$n"
+	mapfile -t tops < <(panes)
+	measure "${tops[@]}"
+	tmux -S "$work/tmux" kill-server
+}
+tops_cpu=$(tops_cpu "$vms")
 # The same without the device view, which the exporter does not sample.
-tmux -S "$work/tmux" new-session -d -x 120 -y 40 "$(top_cmd 1 --no-device)"
-for i in $(seq 2 "$vms"); do
-	tmux -S "$work/tmux" new-window -d "$(top_cmd "$i" --no-device)"
-done
-all_attached "$vms"
-mapfile -t tops < <(panes)
-tops_nodev_cpu=$(measure "${tops[@]}")
-tmux -S "$work/tmux" kill-server
-sleep 2
-tmux -S "$work/tmux" new-session -d -x 120 -y 40 "$(top_cmd 1)"
-all_attached 1
-one_top=$(panes)
-one_top_cpu=$(measure "$one_top")
-tmux -S "$work/tmux" kill-server
+tops_nodev_cpu=$(tops_cpu "$vms" --no-device)
+one_top_cpu=$(tops_cpu 1)
 
 per_vm=$(awk -v a="$exporter_cpu" -v n="$vms" 'BEGIN { printf "%.2f", a / n }')
 echo "Exporter CPU, $vms VMs at $rate events/s each, scraped every second (% of one core, over ${seconds}s):"

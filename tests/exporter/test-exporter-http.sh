@@ -48,23 +48,29 @@ case = sys.argv[2]
 LONG = 30  # seconds a client waits before calling the server stuck
 
 
-def request(data, timeout=LONG):
-    """Send data on a new connection; return (status line, headers, body) or
-    the way it ended ("closed" / "reset")."""
-    s = socket.create_connection(addr, timeout=timeout)
+def exchange(s, data):
+    """Send data on s and read until the server closes; return (status line,
+    headers, body), or the way it ended ("closed", "reset", "timeout")."""
+    reply = b""
     try:
         s.sendall(data)
-        reply = b""
         while True:
             chunk = s.recv(65536)
             if not chunk:
                 break
             reply += chunk
     except (ConnectionResetError, BrokenPipeError):
-        return ("reset", b"", b"") if not reply else parse(reply)
+        if not reply:
+            return ("reset", b"", b"")
+    except socket.timeout:
+        return ("timeout", b"", b"")
     finally:
         s.close()
     return parse(reply) if reply else ("closed", b"", b"")
+
+
+def request(data, timeout=LONG):
+    return exchange(socket.create_connection(addr, timeout=timeout), data)
 
 
 def parse(reply):
@@ -108,22 +114,8 @@ elif case == "concurrent":
     results = [None] * n
 
     def run(i):
-        s = socks[i]
-        try:
-            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            reply = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-            results[i] = parse(reply) if reply else ("closed", b"", b"")
-        except (ConnectionResetError, BrokenPipeError):
-            results[i] = ("reset", b"", b"")
-        except socket.timeout:
-            results[i] = ("timeout", b"", b"")
-        finally:
-            s.close()
+        results[i] = exchange(
+            socks[i], b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
