@@ -218,7 +218,6 @@ static void attach(struct fleet *f, struct fleet_member *mb, struct source *s, u
 	mb->attaches++;
 	mb->last_drain = 0;
 	note(f, mb, "attached (%s)", s->have_region ? "trace region" : s->region_status);
-	(void)now;
 }
 
 /* An attempt that has finished, if it has. */
