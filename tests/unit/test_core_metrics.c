@@ -32,8 +32,9 @@ static void put(struct feeder *f, struct vqt_event e)
 	f->seq++;
 }
 
-/* Register slot 0 as `name` (QUEUE event and a table snapshot). */
-static void queue_named(struct feeder *f, const char *name)
+/* Register slot 0 as `name` with the queue-table flags (QUEUE event and a
+ * table snapshot). */
+static void queue_flagged(struct feeder *f, const char *name, uint16_t flags)
 {
 	struct vqt_queue t;
 
@@ -42,8 +43,14 @@ static void queue_named(struct feeder *f, const char *name)
 	memset(&t, 0, sizeof(t));
 	t.state = VQT_QS_ACTIVE;
 	t.ring_size = 64;
+	t.flags = flags;
 	memcpy(t.name, name, strnlen(name, sizeof(t.name)));
 	model_queue_table(f->m, 0, &t);
+}
+
+static void queue_named(struct feeder *f, const char *name)
+{
+	queue_flagged(f, name, 0);
 }
 
 /* One command on slot 0 that takes `ns`: ADD, KICK, USED. */
@@ -146,8 +153,14 @@ static void test_prometheus_text(void **state)
 			 3);
 	assert_int_equal(
 	    sample_u64(s, "vqscope_queue_command_latency_seconds_bucket{" Q0 ",le=\"+Inf\"}"), 3);
-	assert_string_equal(sample(s, "vqscope_queue_command_latency_seconds_sum{" Q0 "}"),
-			    "0.000005047\nvqscope_queue_command_latency_seconds_count{" Q0 "} 3\n");
+	assert_int_equal(
+	    strncmp(sample(s, "vqscope_queue_command_latency_seconds_sum{" Q0 "}"),
+		    "0.000005047\nvqscope_queue_command_latency_seconds_count{" Q0 "} 3\n",
+		    12 + strlen("vqscope_queue_command_latency_seconds_count{" Q0 "} 3\n")),
+	    0);
+	/* A correct driver: no findings, and no receive queue. */
+	assert_null(strstr(s, "vqscope_findings_total{"));
+	assert_null(strstr(s, "vqscope_queue_posted_buffers{"));
 	/* The top bound, about 17 s. */
 	assert_int_equal(sample_u64(s, "vqscope_queue_command_latency_seconds_bucket{" Q0
 				       ",le=\"17.179869183\"}"),
@@ -257,6 +270,72 @@ static void test_monotonic_across_resync(void **state)
 	model_free(f.m);
 }
 
+/* A finding of the diagnosis: the device reports writing more than the
+ * chain holds (USED-LEN-OVERFLOW), counted per code and queue. */
+static void test_findings(void **state)
+{
+	(void)state;
+	struct feeder f = feeder_new("gpu0.control");
+
+	for (int i = 0; i < 3; i++) {
+		put(&f, (struct vqt_event){.type = VQT_EV_ADD,
+					   .queue = 0,
+					   .head = (uint16_t)i,
+					   .ring_idx = f.avail++,
+					   .ndesc = 2,
+					   .len = 48});
+		put(&f, (struct vqt_event){.type = VQT_EV_USED,
+					   .queue = 0,
+					   .head = (uint16_t)i,
+					   .ring_idx = f.used++,
+					   .len = 408});
+	}
+	struct metrics_target t = {.vm = "a", .up = true, .m = f.m};
+	char *s = render(METRICS_PROMETHEUS, &t, 1);
+	char labels[160], series[256];
+
+	snprintf(labels, sizeof(labels),
+		 "{vm=\"a\",code=\"USED-LEN-OVERFLOW\",severity=\"%s\",queue=\"gpu0.control\","
+		 "slot=\"0\"}",
+		 severity_name(finding_info(FC_USED_LEN_OVERFLOW)->severity));
+	assert_non_null(strstr(s, "# TYPE vqscope_findings_total counter\n"));
+	assert_non_null(strstr(s, "# TYPE vqscope_finding_active gauge\n"));
+	snprintf(series, sizeof(series), "vqscope_findings_total%s", labels);
+	assert_int_equal(sample_u64(s, series), 3);
+	snprintf(series, sizeof(series), "vqscope_finding_active%s", labels);
+	assert_in_range(sample_u64(s, series), 0, 1);
+	free(s);
+	model_free(f.m);
+}
+
+/* A receive queue (VQT_QF_RECEIVE in its table): kind="receive" and the
+ * buffers posted to it. */
+static void test_receive_queue(void **state)
+{
+	(void)state;
+	struct feeder f = feeder_new("unused");
+
+	queue_flagged(&f, "net0.rx", VQT_QF_RECEIVE);
+	for (uint16_t i = 0; i < 5; i++)
+		put(&f, (struct vqt_event){.type = VQT_EV_ADD,
+					   .queue = 0,
+					   .head = i,
+					   .ring_idx = f.avail++,
+					   .ndesc = 1,
+					   .len = 1526});
+	command(&f, 1000);
+	struct metrics_target t = {.vm = "a", .up = true, .m = f.m};
+	char *s = render(METRICS_PROMETHEUS, &t, 1);
+
+#define RX "{vm=\"a\",queue=\"net0.rx\",slot=\"0\",kind=\"receive\"}"
+	assert_int_equal(sample_u64(s, "vqscope_queue_posted_buffers" RX), 5);
+	assert_int_equal(sample_u64(s, "vqscope_queue_in_flight" RX), 5);
+	assert_int_equal(sample_u64(s, "vqscope_queue_completions_total" RX), 1);
+#undef RX
+	free(s);
+	model_free(f.m);
+}
+
 static void test_negotiate(void **state)
 {
 	(void)state;
@@ -291,6 +370,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prometheus_text),  cmocka_unit_test(test_openmetrics),
 	    cmocka_unit_test(test_down_and_escaped), cmocka_unit_test(test_monotonic_across_resync),
+	    cmocka_unit_test(test_findings),	     cmocka_unit_test(test_receive_queue),
 	    cmocka_unit_test(test_negotiate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -306,9 +306,20 @@ static const struct family fam_ring_size = {"vqscope_queue_ring_size", FAMILY_GA
 static const struct family fam_in_flight = {
     "vqscope_queue_in_flight", FAMILY_GAUGE, NULL,
     "Buffers made available and not yet taken back from the used ring."};
+static const struct family fam_posted = {
+    "vqscope_queue_posted_buffers", FAMILY_GAUGE, NULL,
+    "Buffers a receive queue holds posted for the device to fill (kind=\"receive\" only)."};
 static const struct family fam_anomalies = {
     "vqscope_queue_anomalies", FAMILY_COUNTER, NULL,
     "Events that contradicted the queue's state (a USED for a buffer not in flight, ...)."};
+static const struct family fam_findings = {
+    "vqscope_findings", FAMILY_COUNTER, NULL,
+    "Findings of the diagnosis by code (docs/diagnosis.md): times each was seen; queue and "
+    "slot are empty for findings about the session."};
+static const struct family fam_finding_active = {
+    "vqscope_finding_active", FAMILY_GAUGE, NULL,
+    "1 while a finding still held at the last check, 0 once it no longer does (a stuck queue "
+    "that moves again)."};
 static const struct family fam_latency = {
     "vqscope_queue_command_latency_seconds", FAMILY_HISTOGRAM, "seconds",
     "Time from a buffer's ADD to its USED, in power-of-two buckets of the model's histogram."};
@@ -323,15 +334,19 @@ static bool queue_listed(const struct model_queue *q)
 	return q->active || q->gone || q->count[MC_ADDS];
 }
 
-/* The kind label.  Every traced queue is a request queue (the driver adds
- * buffers and the device completes them).  Receive queues, where the
- * driver posts buffers for the device to fill, get kind="receive" and a
- * vqscope_queue_posted_buffers gauge once the model tells them apart
- * (issue 12). */
+/* A queue the driver keeps posted with device-writable buffers for the
+ * device to fill when something arrives (virtio-net receiveq, an input
+ * eventq), as its queue table says. */
+static bool queue_receives(const struct model_queue *q)
+{
+	return q->flags & VQT_QF_RECEIVE;
+}
+
+/* The kind label: "receive", or "request" for a queue whose buffers are
+ * commands the driver waits on. */
 static const char *queue_kind(const struct model_queue *q)
 {
-	(void)q;
-	return "request";
+	return queue_receives(q) ? "receive" : "request";
 }
 
 /* Label sets, escaped once per render. */
@@ -382,10 +397,12 @@ static void build_labels(struct render *r)
 	}
 }
 
-/* One u64 sample per queue of every target with data, for a queue family
- * whose value comes from value(q, arg). */
+/* One u64 sample per queue of every target with data (only those that
+ * `only` accepts, unless it is NULL), for a queue family whose value comes
+ * from value(q, arg). */
 static void queue_family(const struct render *r, const struct family *fam,
-			 uint64_t (*value)(const struct model_queue *q, int arg), int arg)
+			 uint64_t (*value)(const struct model_queue *q, int arg), int arg,
+			 bool (*only)(const struct model_queue *q))
 {
 	const char *suffix = fam->type == FAMILY_COUNTER ? "_total" : "";
 
@@ -396,7 +413,7 @@ static void queue_family(const struct render *r, const struct family *fam,
 		for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 			const struct model_queue *q = &r->targets[i].m->queues[s];
 
-			if (queue_listed(q))
+			if (queue_listed(q) && (!only || only(q)))
 				text_printf(r->t, "%s%s{%s} %llu\n", fam->name, suffix,
 					    queue_labels(r, i, s),
 					    (unsigned long long)value(q, arg));
@@ -499,8 +516,46 @@ static void source_families(const struct render *r)
 			text_printf(r->t, "\n");
 		}
 	}
-	/* Findings by code (vqscope_findings_total{vm,code}) join here once
-	 * the model carries the diagnosis (issue 14). */
+}
+
+/* The labels of finding f of target i: vm, code, severity, queue, slot. */
+static void finding_labels(struct text *l, const struct render *r, size_t i,
+			   const struct finding *f)
+{
+	text_printf(l, "%s,code=\"%s\",severity=\"%s\",queue=\"", text_str(&r->vm_labels[i]),
+		    finding_info(f->code)->name, severity_name(f->severity));
+	if (f->queue >= 0)
+		put_label_value(l, f->queue_name);
+	text_printf(l, "\",slot=\"");
+	if (f->queue >= 0)
+		text_printf(l, "%d", f->queue);
+	text_printf(l, "\"");
+}
+
+/* The findings of the diagnosis, one series per code and queue. */
+static void findings_families(const struct render *r)
+{
+	for (int active = 0; active < 2; active++) {
+		const struct family *fam = active ? &fam_finding_active : &fam_findings;
+
+		family_header(r->t, r->f, fam);
+		for (size_t i = 0; i < r->n; i++) {
+			if (!target_has_data(&r->targets[i]))
+				continue;
+			for (size_t k = 0; k < r->targets[i].m->nfindings; k++) {
+				const struct finding *f = &r->targets[i].m->findings[k];
+				struct text l = {0};
+
+				finding_labels(&l, r, i, f);
+				if (l.failed)
+					r->t->failed = true;
+				text_printf(r->t, "%s%s{%s} %llu\n", fam->name,
+					    active ? "" : "_total", text_str(&l),
+					    (unsigned long long)(active ? f->active : f->count));
+				text_free(&l);
+			}
+		}
+	}
 }
 
 void metrics_render(struct text *t, enum metrics_format f, const struct metrics_target *targets,
@@ -516,12 +571,15 @@ void metrics_render(struct text *t, enum metrics_format f, const struct metrics_
 	}
 	build_labels(&r);
 	source_families(&r);
-	queue_family(&r, &fam_ring_size, queue_ring_size, 0);
-	queue_family(&r, &fam_in_flight, queue_in_flight, 0);
+	queue_family(&r, &fam_ring_size, queue_ring_size, 0, NULL);
+	queue_family(&r, &fam_in_flight, queue_in_flight, 0, NULL);
+	/* A receive queue's buffers in flight are the ones posted to it. */
+	queue_family(&r, &fam_posted, queue_in_flight, 0, queue_receives);
 	for (int c = 0; c < MC_COUNT; c++)
-		queue_family(&r, &queue_counters[c], queue_counter, c);
-	queue_family(&r, &fam_anomalies, queue_anomalies, 0);
+		queue_family(&r, &queue_counters[c], queue_counter, c, NULL);
+	queue_family(&r, &fam_anomalies, queue_anomalies, 0, NULL);
 	latency_histogram(&r);
+	findings_families(&r);
 	if (f == METRICS_OPENMETRICS)
 		text_printf(t, "# EOF\n");
 out:

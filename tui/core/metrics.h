@@ -11,10 +11,13 @@
  *   vqscope_violations_total, vqscope_resyncs_total,
  *   vqscope_frames_total, vqscope_frame_stalls_total,
  *   vqscope_frame_time_seconds_total{cause}                 counters
- *   vqscope_queue_ring_size, vqscope_queue_in_flight         gauges
+ *   vqscope_queue_ring_size, vqscope_queue_in_flight,
+ *   vqscope_queue_posted_buffers (receive queues)           gauges
  *   vqscope_queue_adds_total ... vqscope_queue_anomalies_total
  *                                                           counters
  *   vqscope_queue_command_latency_seconds                   histogram
+ *   vqscope_findings_total, vqscope_finding_active           by code,
+ *                                                           severity, queue
  *
  * A source that is down reports vqscope_up 0 and nothing else.  Counters
  * come from the model, which keeps its totals across producer restarts
