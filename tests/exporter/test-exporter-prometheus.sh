@@ -39,29 +39,7 @@ grep -qx '# TYPE vqscope_queue_completions counter' "$T/metrics.om" || fail "Ope
 pass "promtool accepts the exposition ($(wc -c <"$T/metrics.txt") bytes, $(grep -vc '^#' "$T/metrics.txt") samples); OpenMetrics on request"
 
 # ---- Prometheus ------------------------------------------------------------------------------
-prom_ready() { http get "$PROM/-/ready" >/dev/null 2>&1; }
-for attempt in 1 2 3; do
-	port=$(http free-port)
-	PROM=http://127.0.0.1:$port
-	cat >"$T/prometheus.yml" <<EOF
-global:
-  scrape_interval: 500ms
-  scrape_timeout: 500ms
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: vqscope
-    static_configs:
-      - targets: ['${EXPORTER_URL#http://}']
-EOF
-	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-		--web.listen-address="127.0.0.1:$port" >"$T/prometheus.log" 2>&1 &
-	prom_pid=$!
-	track_pid "$prom_pid"
-	wait_for 60 prom_ready && break
-	kill "$prom_pid" 2>/dev/null || true
-	wait "$prom_pid" 2>/dev/null || true
-	[ "$attempt" -lt 3 ] || { tail -20 "$T/prometheus.log" >&2; fail "Prometheus did not start"; }
-done
+prometheus_start
 
 scrapes() { [ "$(http query "$PROM" "count_over_time(vqscope_up{vm=\"demo\"}[5m])")" -ge "$1" ] 2>/dev/null; }
 wait_for 60 scrapes 2 || { tail -20 "$T/prometheus.log" >&2; fail "Prometheus did not scrape twice"; }
@@ -127,7 +105,7 @@ resyncs=$(http query "$PROM" "vqscope_resyncs_total{vm=\"demo\"}")
 grep -q 'demo: attached' "$T/exporter.err" || fail "no 'attached' note"
 pass "the restarted VM is attached again and its counters go on ($before completions before, no resets)"
 
-kill "$prom_pid"
+kill "$PROM_PID"
 exporter_stop
 qemu_stop "$DEMO_PID"
 pass "the exporter ends with status 0 on SIGTERM"

@@ -40,7 +40,13 @@ static const char help[] =
     "  -r, --retry TIME          try VMs that are down again this often (default 5s)\n"
     "  -t, --timeout TIME        close an HTTP connection idle this long (default 10s)\n"
     "  -c, --max-connections N   HTTP connections at once (default 64; more wait)\n"
+    "      --no-device           no device-side sampling through QMP\n"
+    "      --no-ram              do not read the rings in guest RAM\n"
     "  -h, --help                this text\n"
+    "\n"
+    "The device view and the rings in guest RAM let the diagnosis tell why a\n"
+    "queue is stuck (vqscope doctor); without them the findings come from the\n"
+    "trace alone.\n"
     "\n"
     "Metrics (labels vm, and queue, slot, kind for the vqscope_queue_* ones):\n"
     "vqscope_up, vqscope_region_ready, vqscope_vm_running, vqscope_events_total,\n"
@@ -49,10 +55,13 @@ static const char help[] =
     "vqscope_frame_time_seconds_total{cause}, vqscope_queue_ring_size,\n"
     "vqscope_queue_in_flight, vqscope_queue_{adds,descriptors,added_bytes,kicks,\n"
     "kicks_suppressed,interrupts,polls,poll_spins,barriers,completions,\n"
-    "poll_timeouts,used_bytes,errors,stalls,anomalies}_total and the histogram\n"
-    "vqscope_queue_command_latency_seconds.  docs/usage.md has a sample.\n";
+    "poll_timeouts,used_bytes,errors,stalls,anomalies}_total, the histogram\n"
+    "vqscope_queue_command_latency_seconds, vqscope_queue_posted_buffers for\n"
+    "receive queues, and vqscope_findings_total and vqscope_finding_active by\n"
+    "code, severity and queue.  docs/usage.md has a sample.\n";
 
 struct exporter_args {
+	struct source_opts so;
 	const char *listen;
 	const char *qmp_dir;
 	uint64_t retry_ns;
@@ -98,6 +107,12 @@ static int exporter_option(void *ctx, int c, const char *arg)
 			return EXIT_USAGE;
 		}
 		a->max_connections = (unsigned)v;
+		return 0;
+	case 'D':
+		a->so.no_device = true;
+		return 0;
+	case 'R':
+		a->so.map_ram = false;
 		return 0;
 	}
 	return EXIT_USAGE;
@@ -195,16 +210,16 @@ int cmd_exporter(int argc, char **argv)
 						 {"retry", required_argument, NULL, 'r'},
 						 {"timeout", required_argument, NULL, 't'},
 						 {"max-connections", required_argument, NULL, 'c'},
+						 {"no-device", no_argument, NULL, 'D'},
+						 {"no-ram", no_argument, NULL, 'R'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	static const struct cli_spec spec = {"exporter", help, "l:d:r:t:c:h", longopts, -1, NULL};
-	struct exporter_args a = {.listen = DEFAULT_LISTEN,
+	struct exporter_args a = {.so = {.map_ram = true, .qmp_timeout_ms = 3000},
+				  .listen = DEFAULT_LISTEN,
 				  .timeout_ns = DEFAULT_TIMEOUT_NS,
 				  .max_connections = DEFAULT_MAX_CONNECTIONS};
 	struct fleet_opts fo = {
-	    /* The metrics come from the trace region: no device sampling and
-	     * no guest RAM. */
-	    .source = {.no_device = true, .qmp_timeout_ms = 3000},
 	    .model = {.history = MODEL_HISTORY, .frames_kept = MODEL_FRAMES},
 	    .note = on_note,
 	};
@@ -220,6 +235,7 @@ int cmd_exporter(int argc, char **argv)
 		cli_error("exporter", "needs a SOURCE (a QMP socket) or --qmp-dir DIR");
 		return EXIT_USAGE;
 	}
+	fo.source = a.so;
 	fo.retry_ns = a.retry_ns;
 	fo.qmp_dir = a.qmp_dir;
 	fl = fleet_new(&fo, err, sizeof(err));
