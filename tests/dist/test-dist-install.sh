@@ -101,6 +101,7 @@ expect_completion "cmpl/s" vqscope top --sort c
 expect_completion "a.vqt sub" vqscope report ""
 expect_completion "b.sock sub" vqscope attach ""
 expect_completion "a.vqt b.sock sub" vqscope top ""
+expect_completion "a.vqt b.sock sub" vqscope doctor ""
 expect_completion "a.vqt sub" vqscope record -o ""
 expect_completion "sub" vqscope exporter --qmp-dir ""
 expect_completion "kprobe" vqscope-trace --method k
