@@ -9,7 +9,7 @@
 #   make fuzz       libFuzzer runs with clang (FUZZ_TIME seconds each)
 #   make bench      benchmarks, results in bench/results/
 #   make check-format / make format
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (programs, man pages, bash completion)
 #   make clean
 #
 # Each directory adds its own rules in build.mk.  V=1 shows commands.
@@ -24,6 +24,8 @@ O ?= build
 export O
 PREFIX ?= /usr/local
 DESTDIR ?=
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 V ?= 0
 
 ifeq ($(V),1)
@@ -67,6 +69,9 @@ SYSTEM_TESTS :=
 FUZZ_TARGETS :=
 INSTALL_BIN :=
 INSTALL_DATA :=
+INSTALL_MAN1 :=
+INSTALL_MAN8 :=
+INSTALL_BASH_COMPLETION :=
 CLEAN_EXTRA :=
 FORMAT_SOURCES :=
 
@@ -78,7 +83,7 @@ all:
 # Checked when the goals build something; scripts/deps.sh (run by make test,
 # make demo and .ci/run) installs them.  Run-time tools (QEMU, tmux,
 # valgrind) are not needed to build.
-BUILD_PKGS := json-c ncursesw libbpf libelf zlib libzstd cmocka
+BUILD_PKGS := json-c ncursesw libbpf libelf zlib libzstd cmocka libmicrohttpd
 BUILD_TOOLS := $(CC) $(or $(CLANG),clang) llvm-strip llvm-nm bpftool ld objcopy ar pkg-config
 NO_BUILD_GOALS := clean deps check-format format
 ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -98,6 +103,7 @@ include guest-driver/build.mk
 -include tests/build.mk
 -include tests/host/build.mk
 -include bench/build.mk
+-include dist/build.mk
 
 all: $(ALL_TARGETS)
 
@@ -161,6 +167,11 @@ install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vqscope
 	$(Q)for f in $(INSTALL_BIN); do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done
 	$(Q)for f in $(INSTALL_DATA); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/vqscope/; done
+	$(Q)install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	$(Q)for f in $(INSTALL_MAN1); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man1/; done
+	$(Q)for f in $(INSTALL_MAN8); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8/; done
+	$(Q)for f in $(INSTALL_BASH_COMPLETION); do for n in $(BASH_COMPLETION_NAMES); do \
+		install -m 0644 $$f $(DESTDIR)$(BASHCOMPDIR)/$$n; done; done
 	@echo "installed into $(DESTDIR)$(PREFIX)"
 
 clean:

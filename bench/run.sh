@@ -11,6 +11,8 @@
 #   tui.json     CPU of the live view (vs top -b at the same refresh)
 #   tracer.json  in-guest tracer: per-hook cost, read-loop overhead vs
 #                ftrace (bench/tracer.sh)
+#   exporter.json  CPU of vqscope exporter on 8 VMs at 100k events/s,
+#                scraped every second (vs one vqscope top per VM)
 #
 # BENCH_QUICK=1 shortens every run (for checking the scripts work).
 set -euo pipefail
@@ -87,6 +89,13 @@ fi
 if [ -f bench/tracer.sh ]; then
 	echo "== 6. in-guest tracer"
 	bash bench/tracer.sh --json "$results/tracer.json" || echo "(tracer benchmark failed; see above)"
+	echo
+fi
+
+if [ -f bench/exporter.sh ]; then
+	echo "== 7. Prometheus exporter"
+	bash bench/exporter.sh --seconds "$( [ "$quick" = 1 ] && echo 2 || echo 20 )" \
+		--json "$results/exporter.json"
 	echo
 fi
 

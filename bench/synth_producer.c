@@ -4,10 +4,12 @@
  * memory backend of a QEMU ivshmem-plain device, so vqscope finds it
  * through QMP as it would a guest's.
  *
- *   synth_producer FILE RATE SECONDS [--frames-per-s N]
+ *   synth_producer FILE RATE SECONDS [--frames-per-s N] [--pace-us N]
  *
  * RATE is events per second (commands of ADD, KICK, POLL, USED: four
- * events each).  Prints what it produced as one JSON line on stdout.
+ * events each).  It spins between commands unless --pace-us N, which
+ * sleeps N microseconds whenever it is on schedule (several producers on
+ * few cores).  Prints what it produced as one JSON line on stdout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,20 +45,29 @@ int main(int argc, char **argv)
 				      .now = clock_now,
 				      .flags = VQT_HDR_F_HOSTED};
 	static struct vq_trace tr;
-	uint64_t frames_per_s = 0, start, end, commands = 0, frame = 0;
+	uint64_t frames_per_s = 0, pace_us = 0, start, end, commands = 0, frame = 0;
 	double rate, seconds;
 	struct stat st;
 	void *mem;
 	int fd, q;
 
-	if (argc < 4) {
-		fprintf(stderr, "usage: synth_producer FILE RATE SECONDS [--frames-per-s N]\n");
+	if (argc < 4 || argc % 2 != 0) {
+		fprintf(stderr, "usage: synth_producer FILE RATE SECONDS [--frames-per-s N] "
+				"[--pace-us N]\n");
 		return 2;
 	}
 	rate = atof(argv[2]);
 	seconds = atof(argv[3]);
-	if (argc == 6 && strcmp(argv[4], "--frames-per-s") == 0)
-		frames_per_s = strtoull(argv[5], NULL, 10);
+	for (int i = 4; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--frames-per-s") == 0) {
+			frames_per_s = strtoull(argv[i + 1], NULL, 10);
+		} else if (strcmp(argv[i], "--pace-us") == 0) {
+			pace_us = strtoull(argv[i + 1], NULL, 10);
+		} else {
+			fprintf(stderr, "synth_producer: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
 	if (rate <= 0 || seconds <= 0) {
 		fprintf(stderr, "synth_producer: RATE and SECONDS must be positive\n");
 		return 2;
@@ -97,6 +108,11 @@ int main(int argc, char **argv)
 			vq_trace_kick(&tr, q, (uint16_t)(i + 1));
 			vq_trace_poll(&tr, q, &ps, VQT_POLL_PROGRESS);
 			vq_trace_used(&tr, q, i & 255, i, 24, 2);
+		}
+		if (pace_us) {
+			struct timespec nap = {0, (long)pace_us * 1000};
+
+			nanosleep(&nap, NULL);
 		}
 	}
 	printf("{\"events\": %llu, \"seconds\": %.3f, \"rate\": %.0f}\n",

@@ -14,6 +14,8 @@ packages=(
 	bpftool qemu-system-x86 qemu-utils
 	tmux cpio busybox-static valgrind python3
 	rustc # Debian's 1.63: the Rust binding (guest-driver/rust) and its tests
+	libmicrohttpd-dev prometheus # vqscope exporter, and the real Prometheus its tests scrape with
+	man-db groff-base # the man pages' test (man -l, groff -ww)
 )
 
 missing=()

@@ -26,11 +26,11 @@ EXTRA_CFLAGS_tui/core := -Itui
 EXTRA_CFLAGS_tui/live := -Itui $(call PKG_CFLAGS,json-c) -DVQ_BUILD_DIR='"$(abspath $(O))"' \
 	-DVQ_DATA_DIR='"$(PREFIX)/share/vqscope"'
 EXTRA_CFLAGS_tui/screens := -Itui $(call PKG_CFLAGS,ncursesw json-c)
-EXTRA_CFLAGS_tui/cmd := -Itui $(call PKG_CFLAGS,json-c)
+EXTRA_CFLAGS_tui/cmd := -Itui $(call PKG_CFLAGS,json-c libmicrohttpd)
 # What linking each layer needs from the system.
 VQCORE_LIBS := -lm
 VQLIVE_LIBS := $(call PKG_LIBS,json-c) -lz -lpthread $(VQCORE_LIBS)
-HOST_LIBS := $(call PKG_LIBS,ncursesw) $(VQLIVE_LIBS)
+HOST_LIBS := $(call PKG_LIBS,ncursesw libmicrohttpd) $(VQLIVE_LIBS)
 
 define vq_archive
 $(1): $(2:%.c=$(O)/%.o)

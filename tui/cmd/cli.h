@@ -76,5 +76,6 @@ int cmd_top(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_exporter(int argc, char **argv);
 
 #endif /* VQ_CLI_H */

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"dump", cmd_dump, "print a recording's (or a live VM's) events, one per line"},
     {"export", cmd_export, "convert a recording for Perfetto UI / chrome://tracing"},
     {"diff", cmd_diff, "compare two recordings side by side, with ratios"},
+    {"exporter", cmd_exporter, "serve live VMs' queue metrics to Prometheus over HTTP"},
 };
 
 static void usage(FILE *f)
