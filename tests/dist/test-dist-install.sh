@@ -48,15 +48,18 @@ commands=$("$root/usr/bin/vqscope" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z
 [ "$(wc -w <<<"$commands")" -ge 10 ] || fail "vqscope --help lists only: $commands"
 for cmd in $commands; do
 	grep -q "^\.SS \"vqscope $cmd " "$man1" || fail "vqscope(1) has no section for vqscope $cmd"
+	# The command's own section, up to the next one.
+	awk -v head=".SS \"vqscope $cmd " 'index($0, head) == 1 { on = 1; print; next }
+		/^\.S[SH] / { on = 0 } on' "$man1" >"$T/section.$cmd"
 	for opt in $("$root/usr/bin/vqscope" "$cmd" --help | options_of); do
-		[ "$opt" = -h ] || [ "$opt" = --help ] || in_page "$man1" "$opt" ||
-			fail "vqscope(1) does not mention vqscope $cmd $opt"
+		[ "$opt" = -h ] || [ "$opt" = --help ] || in_page "$T/section.$cmd" "$opt" ||
+			fail "vqscope(1) does not mention $opt in the section of vqscope $cmd"
 	done
 done
 for opt in $("$root/usr/bin/vqscope-trace" --help | options_of); do
 	in_page "$man8" "$opt" || fail "vqscope-trace(8) does not mention $opt"
 done
-pass "the pages cover all $(wc -w <<<"$commands") subcommands and every option of both programs"
+pass "the pages cover all $(wc -w <<<"$commands") subcommands and every option of both programs, each in its section"
 
 # ---- --version --------------------------------------------------------------------------------------
 v1=$("$root/usr/bin/vqscope" --version) || fail "vqscope --version"
