@@ -345,8 +345,9 @@ static void draw_status(struct tui *t)
 		char what[160];
 		int x;
 
-		snprintf(what, sizeof(what), "%s %s %s%s", severity_name(f->severity),
-			 finding_info(f->code)->name, f->queue >= 0 ? f->queue_name : "",
+		snprintf(what, sizeof(what), "%s %s%s%s%s", severity_name(f->severity),
+			 finding_info(f->code)->name, f->queue >= 0 ? " " : "",
+			 f->queue >= 0 ? f->queue_name : "",
 			 t->m->nfindings > 1 ? " (6: all findings)" : " (6: details)");
 		x = (int)strlen(what) < COLS ? (int)strlen(what) : COLS;
 		tui_put(y, 0, x, tui_attr(t, f->severity == SEV_ERROR ? STYLE_ERROR : STYLE_BOLD),

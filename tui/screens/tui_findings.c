@@ -85,10 +85,10 @@ static void draw_detail(struct tui *t, const struct finding *f, int y, int last)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), "; not so any more");
 	y = wrapped(y, last, 2, A_NORMAL, line);
 	if (f->nevidence && y < last)
-		tui_printf(y++, 2, -1, tui_attr(t, STYLE_TITLE), "%-30s %-24s %s", "evidence",
+		tui_printf(y++, 2, -1, tui_attr(t, STYLE_TITLE), "%-26s %-20s %s", "evidence",
 			   "value", "read from");
 	for (size_t e = 0; e < f->nevidence && y < last; e++)
-		tui_printf(y++, 2, -1, A_NORMAL, "%-30s %-24s %s", f->ev[e].what, f->ev[e].value,
+		tui_printf(y++, 2, -1, A_NORMAL, "%-26s %-20s %s", f->ev[e].what, f->ev[e].value,
 			   f->ev[e].from);
 	y = wrapped(y, last, 2, A_NORMAL, f->text);
 	if (f->queue >= 0 && y < last)
@@ -126,19 +126,24 @@ void tui_findings_draw(struct tui *t, int top, int rows)
 		list_rows = 1;
 	if (sel >= (size_t)list_rows)
 		first = sel - (size_t)list_rows + 1;
-	tui_printf(y++, 0, -1, tui_attr(t, STYLE_TITLE), "%-8s %-25s %-20s %12s %12s %8s %s",
-		   "SEVERITY", "CODE", "QUEUE", "FIRST", "LAST", "COUNT", "NOW");
+	/* 78 columns: it fits 80x24. */
+	tui_printf(y++, 0, -1, tui_attr(t, STYLE_TITLE), "%-7s %-24s %-14s %9s %9s %6s %s", "SEV",
+		   "CODE", "QUEUE", "FIRST", "LAST", "COUNT", "NOW");
 	for (size_t i = first; i < n && y < top + 2 + list_rows; i++) {
 		const struct finding *f = &t->m->findings[order[i]];
 		attr_t a = i == sel		      ? tui_attr(t, STYLE_SELECTED)
 			   : f->severity == SEV_ERROR ? tui_attr(t, STYLE_ERROR)
 						      : A_NORMAL;
 
-		tui_printf(y++, 0, -1, a, "%-8s %-25s %-20.20s %10.3f s %10.3f s %8llu %s",
-			   severity_name(f->severity), finding_info(f->code)->name,
-			   f->queue >= 0 ? f->queue_name : "(session)", (double)f->first_ns / 1e9,
-			   (double)f->last_ns / 1e9, (unsigned long long)f->count,
-			   f->active ? "yes" : "no");
+		char since[16], until[16], queue[16];
+
+		shorten_middle(queue, sizeof(queue), f->queue >= 0 ? f->queue_name : "(session)",
+			       14);
+		snprintf(since, sizeof(since), "%.3fs", (double)f->first_ns / 1e9);
+		snprintf(until, sizeof(until), "%.3fs", (double)f->last_ns / 1e9);
+		tui_printf(y++, 0, -1, a, "%-7s %-24s %-14s %9s %9s %6llu %s",
+			   severity_name(f->severity), finding_info(f->code)->name, queue, since,
+			   until, (unsigned long long)f->count, f->active ? "yes" : "no");
 	}
 	y++;
 	draw_detail(t, &t->m->findings[order[sel]], y, last);
