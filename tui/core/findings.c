@@ -980,7 +980,12 @@ void model_check(struct vq_model *m)
 		}
 	}
 	if (m->frames_total >= LOG_MIN_FRAMES && m->frames_attr.total_ns &&
-	    m->frames_attr.ns[ATTR_LOG] * 100 >= m->frames_attr.total_ns * LOG_SHARE_PCT) {
+	    m->frames_attr.ns[ATTR_LOG] * 100 < m->frames_attr.total_ns * LOG_SHARE_PCT) {
+		/* Said before, not so over the session any more. */
+		f = (struct finding *)model_finding(m, FC_LOG_DOMINATES, -1);
+		if (f)
+			f->active = false;
+	} else if (m->frames_total >= LOG_MIN_FRAMES && m->frames_attr.total_ns) {
 		char per[32];
 
 		f = seen(m, FC_LOG_DOMINATES, -1, 0, &fresh);
