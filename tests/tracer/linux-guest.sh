@@ -13,7 +13,9 @@
 #                                       in load order (from modules.dep)
 #   linux-guest.sh initramfs CACHE_DIR OUT INIT [FILE...]
 #                                       build OUT (cpio newc, gzip): busybox,
-#                                       the modules, INIT as /init, FILEs in /bin
+#                                       the modules, INIT as /init, FILEs in
+#                                       /bin, and guest-lib.sh (the inits'
+#                                       shared steps) as /lib/guest-lib.sh
 #
 # The package comes from Debian's archive with apt-get download.  The .deb
 # stays in CACHE_DIR (the tests use $O/linux-guest) next to the unpacked
@@ -147,6 +149,7 @@ linux_guest_initramfs() {
 	done
 	cp "$init" "$root/init"
 	chmod 0755 "$root/init"
+	cp "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh" "$root/lib/guest-lib.sh"
 	for f in "$@"; do
 		cp "$f" "$root/bin/"
 	done
