@@ -63,3 +63,8 @@ ALL_TARGETS += $(VQSCOPE_TRACE) $(TRACER_CHECK) $(TRACER_BPF_BUSY)
 INSTALL_BIN += $(VQSCOPE_TRACE)
 FORMAT_SOURCES += $(wildcard tracer/*.[ch] tests/tracer/*.[ch])
 
+# make linux-demo: a stock Debian kernel with virtio-net, virtio-blk and
+# virtio-rng, traced by vqscope-trace, in vqscope's live view.
+.PHONY: linux-demo
+linux-demo: deps all
+	$(Q)bash scripts/linux-demo.sh
