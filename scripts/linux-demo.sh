@@ -104,12 +104,8 @@ echo "dir=$dir"
 
 # ---- the guest ------------------------------------------------------------------
 
-cat >"$dir/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-TAG=vqdemo
-. /lib/guest-lib.sh
-guest_boot
+linux_guest_init_head vqdemo >"$dir/init"
+cat >>"$dir/init" <<'EOF'
 guest_wait 10 "no /dev/vda or eth0" test -b /dev/vda -a -d /sys/class/net/eth0
 guest_net_up
 tracer_start --shm auto @METHOD@

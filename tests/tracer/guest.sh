@@ -4,9 +4,9 @@
 #   traced_guest_run NAME APPEND RUN...
 #
 # Boots a guest with two QMP sockets ($T/NAME.qmp and NAME.qmp2, so that
-# vqscope top and record can run side by side), two ivshmem-plain devices (regions $T/NAME.region0
-# at PCI 0000:00:08.0, the one --shm auto finds, and $T/NAME.region1 at
-# 0000:00:09.0, 4 MiB each), a virtio-blk disk and a packed-ring
+# vqscope top and record can run side by side), two ivshmem-plain devices
+# (regions $T/NAME.region0 at PCI 0000:00:08.0, the one --shm auto finds,
+# and $T/NAME.region1 at 0000:00:09.0, 4 MiB each), a virtio-blk disk and a packed-ring
 # virtio-rng device, and a second disk the guest copies files onto for
 # the host ("sh:export_file FILE" in a RUN; the host gets $T/NAME.exported).
 # In the guest, each RUN is one tracer invocation
@@ -15,7 +15,8 @@
 # 4 KiB blocks from /dev/vda with O_DIRECT and GUEST_RNG_BYTES from
 # /dev/hwrng, then stops the tracer with SIGINT.  APPEND is added to the
 # kernel command line.  The tracer's stderr of each run is in
-# $T/NAME.trace<i>.log; the serial console in $T/NAME.serial.
+# $T/NAME.trace<i>.log; the serial console in $T/NAME.serial.  The init's
+# steps are guest-lib.sh's.
 
 . "$ROOT/tests/tracer/linux-guest.sh"
 
@@ -40,12 +41,8 @@ traced_guest_prepare() {
 _traced_guest_init() {
 	local out=$1
 	shift
-	cat >"$out" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-TAG=vqtest
-. /lib/guest-lib.sh
-guest_boot
+	linux_guest_init_head vqtest >"$out"
+	cat >>"$out" <<'EOF'
 guest_wait 10 "no /dev/vda or /dev/hwrng" test -b /dev/vda -a -c /dev/hwrng
 export_file() {
 	say "export-size $(wc -c <"$1")"

@@ -133,6 +133,13 @@ linux_guest_modules() {
 	done | awk '!seen[$0]++'
 }
 
+# linux_guest_init_head TAG: the first lines of an init script for these
+# guests: busybox's commands, guest-lib.sh with TAG as the prefix of the
+# console lines, and guest_boot (file systems and modules).
+linux_guest_init_head() {
+	printf '#!/bin/busybox sh\n/bin/busybox --install -s /bin\nTAG=%s\n. /lib/guest-lib.sh\nguest_boot\n' "$1"
+}
+
 # linux_guest_initramfs CACHE OUT INIT [FILE...]
 linux_guest_initramfs() {
 	local cache=$1 out=$2 init=$3 root f files dir

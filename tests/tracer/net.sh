@@ -27,12 +27,8 @@ NET_PINGS=${NET_PINGS:-100}
 _net_guest_init() {
 	local out=$1
 	shift
-	cat >"$out" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-TAG=vqtest
-. /lib/guest-lib.sh
-guest_boot
+	linux_guest_init_head vqtest >"$out"
+	cat >>"$out" <<'EOF'
 exec </dev/console >/dev/console 2>&1
 stty -echo 2>/dev/null
 # Each phase waits for the host's answer (a line on the console).
