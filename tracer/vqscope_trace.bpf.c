@@ -150,12 +150,23 @@ static __always_inline int read_kernel(void *dst, __u32 size, const void *src)
 	return -1;
 }
 
+/* Bytes one record and its header take in the ring buffer, at most. */
+#define RECORD_SPAN 128
+
 static __always_inline __u64 wakeup_flags(void)
 {
-	/* Batched wake-ups: the reader polls with a timeout, so a record
-	 * only needs to wake it once enough are waiting. */
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	/* Flags 0 are the kernel's adaptive wake-up: it wakes the reader only
+	 * for a record written into an empty buffer, that is when the reader
+	 * has taken everything and waits.  The reader rests between looks
+	 * (vqscope_trace.c), so a busy trace wakes it no more often than
+	 * that.  The record that takes the backlog past wakeup_bytes wakes
+	 * it at once; not every record after it, as each wake-up is an
+	 * interrupt the CPU sends itself (irq_work). */
+	if (waiting >= wakeup_bytes && waiting < wakeup_bytes + RECORD_SPAN)
+		return BPF_RB_FORCE_WAKEUP;
+	return 0;
 }
 
 static __always_inline int is_packed(struct vring_virtqueue *vq)

@@ -20,9 +20,9 @@
 #include "sink.h"
 #include "vqrec.h"
 
-#define POLL_MS	      50	 /* longest a record waits in the ring buffer */
-#define HEARTBEAT_MS  100	 /* between heartbeats in the region header */
-#define SKIPS_EVERY   10	 /* polls between reads of the kernel's skip counts */
+#define REST_MS	      25	 /* longest a record waits in the ring buffer */
+#define HEARTBEAT_MS  250	 /* between heartbeats in the region header */
+#define SKIPS_MS      2000	 /* between reads of the kernel's skip counts */
 #define CONSUME_BATCH 16384	 /* records taken before the loop's other work */
 #define RINGBUF_BYTES (4u << 20) /* BPF ring buffer */
 #define PRODUCER      "vqscope-trace 0.1 (linux)"
@@ -251,13 +251,22 @@ static void on_signal(int sig)
 
 /* Records taken since the main loop last did its other work: past
  * CONSUME_BATCH, returning an error makes libbpf stop after this record
- * (it is consumed) so a busy guest still gets heartbeats and loss counts. */
+ * (it is consumed) so a busy guest still gets heartbeats and loss counts.
+ * taken counts them all. */
 static unsigned consumed;
+static uint64_t taken;
 
 static int on_record(void *ctx, void *data, size_t size)
 {
 	sink_record(ctx, data, size);
+	taken++;
 	return ++consumed >= CONSUME_BATCH ? -EAGAIN : 0;
+}
+
+/* Milliseconds from now until at, for a poll timeout. */
+static int ms_until(uint64_t now, uint64_t at)
+{
+	return at > now ? (int)((at - now) / 1000000u) + 1 : 0;
 }
 
 /* Take what the BPF ring buffer holds (up to CONSUME_BATCH records).
@@ -336,7 +345,7 @@ int main(int argc, char **argv)
 	struct losses losses;
 	const uint64_t *c;
 	const char *source;
-	uint64_t now, last_beat;
+	uint64_t now, next_beat, next_skips;
 	int more = 0;
 	static struct hook_stat stats_before[STATS_MAX], stats_after[STATS_MAX];
 	int nstats_before = 0, nstats_after = 0;
@@ -434,29 +443,43 @@ int main(int argc, char **argv)
 	fprintf(stderr, "vqscope-trace: tracing; SIGINT or SIGTERM to stop\n");
 	end_reason = VQR_END_NORMAL;
 	deadline = opts.duration > 0 ? monotonic_ns() + (uint64_t)(opts.duration * 1e9) : 0;
-	last_beat = monotonic_ns();
-	for (unsigned poll = 1; !stop_signal; poll++) {
-		/* Sleep until the BPF side wakes us (a backlog of an eighth of
-		 * the buffer) or POLL_MS pass, then take whatever is there:
-		 * a quiet trace reaches the region within POLL_MS too. */
-		consumed = 0;
-		n = more ? 0 : ring_buffer__poll(rb, POLL_MS);
-		if (n < 0 && n != -EINTR && n != -EAGAIN) {
-			fprintf(stderr, "vqscope-trace: waiting on the BPF ring buffer: %s\n",
-				strerror(-n));
-			end_reason = VQR_END_ERROR;
-			break;
+	now = monotonic_ns();
+	next_beat = now + HEARTBEAT_MS * 1000000ull;
+	next_skips = now + SKIPS_MS * 1000000ull;
+	while (!stop_signal) {
+		uint64_t before = taken;
+
+		/* Sleep until a record lands in the empty buffer (the BPF side
+		 * then wakes us), a backlog builds up, or the next heartbeat
+		 * is due; then take what is there.  An idle guest wakes the
+		 * tracer only for its heartbeats. */
+		if (!more) {
+			int wait = ms_until(now, next_beat);
+
+			if (deadline > 0 && ms_until(now, deadline) < wait)
+				wait = ms_until(now, deadline);
+			consumed = 0;
+			n = ring_buffer__poll(rb, wait);
+			if (n < 0 && n != -EINTR && n != -EAGAIN) {
+				fprintf(stderr,
+					"vqscope-trace: waiting on the BPF ring buffer: %s\n",
+					strerror(-n));
+				end_reason = VQR_END_ERROR;
+				break;
+			}
 		}
 		more = take_records(rb);
 		if (more < 0) {
 			end_reason = VQR_END_ERROR;
 			break;
 		}
-		account_losses(sink, hooks, &losses, poll % SKIPS_EVERY == 0);
 		now = monotonic_ns();
-		if (now - last_beat >= HEARTBEAT_MS * 1000000ull) {
+		account_losses(sink, hooks, &losses, now >= next_skips);
+		if (now >= next_skips)
+			next_skips = now + SKIPS_MS * 1000000ull;
+		if (now >= next_beat) {
 			sink_heartbeat(sink);
-			last_beat = now;
+			next_beat = now + HEARTBEAT_MS * 1000000ull;
 		}
 		if (sink_drain(sink, err, sizeof(err)) != 0) {
 			fprintf(stderr, "vqscope-trace: %s\n", err);
@@ -465,6 +488,15 @@ int main(int argc, char **argv)
 		}
 		if (deadline > 0 && now >= deadline)
 			break;
+		/* Records came: rest before looking again, so that a busy
+		 * guest wakes us at most every REST_MS.  A record that comes
+		 * meanwhile waits at most that long. */
+		if (!more && taken != before) {
+			struct timespec rest = {0, REST_MS * 1000000L};
+
+			nanosleep(&rest, NULL);
+			now = monotonic_ns();
+		}
 	}
 	if (stop_signal)
 		end_reason = VQR_END_SIGNAL;
