@@ -138,16 +138,7 @@ run_mode() {
 		;;
 	esac
 }
-rep=1
-while [ $rep -le @REPS@ ]; do
-	case $((rep % 3)) in
-	1) order="untraced vqscope ftrace" ;;
-	2) order="vqscope ftrace untraced" ;;
-	*) order="ftrace untraced vqscope" ;;
-	esac
-	for m in $order; do run_mode $m $rep; done
-	rep=$((rep + 1))
-done
+rotate_reps @REPS@ run_mode untraced vqscope ftrace
 finish
 EOF
 sed -i -e "s/@READS@/$reads/g" -e "s/@REPS@/$reps/g" -e "s|@TRACER_ARGS@|$tracer_args|" "$work/init"

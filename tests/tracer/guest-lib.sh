@@ -86,3 +86,21 @@ tracer_stop_clean() {
 	cat /tmp/trace.stop
 	grep -q "tracer exit 0$" /tmp/trace.stop
 }
+
+# rotate_reps REPS FN MODE...: REPS rounds of FN MODE REP for every MODE,
+# in an order that rotates from round to round, so that drift in the
+# machine's speed hits every mode alike (the benchmarks).
+rotate_reps() {
+	local reps=$1 fn=$2 rep=1 k i mode
+	shift 2
+	while [ $rep -le $reps ]; do
+		k=0
+		while [ $k -lt $# ]; do
+			i=$(((rep - 1 + k) % $# + 1))
+			eval "mode=\${$i}"
+			$fn $mode $rep
+			k=$((k + 1))
+		done
+		rep=$((rep + 1))
+	done
+}
