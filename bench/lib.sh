@@ -62,7 +62,7 @@ bench_linux_run() {
 	qemu-system-x86_64 "${accel[@]}" -nodefaults -no-user-config -M q35 -m 512 \
 		-display none -no-reboot -serial "file:$work/serial" \
 		-kernel "$cache/vmlinuz" -initrd "$work/initrd" \
-		-append "console=ttyS0 quiet panic=-1" "$@" >"$work/qemu.log" 2>&1 &
+		-append "$LINUX_GUEST_APPEND" "$@" >"$work/qemu.log" 2>&1 &
 	qemu_pid=$!
 	while kill -0 "$qemu_pid" 2>/dev/null; do
 		if [ $(($(date +%s) - start)) -ge "$limit" ]; then

@@ -132,7 +132,7 @@ qemu=(qemu-system-x86_64 "${accel_args[@]}" -nodefaults -no-user-config -no-rebo
 	-machine q35,memory-backend=ram -m 512M
 	-object "memory-backend-file,id=ram,size=512M,mem-path=$dir/guest.ram,share=on"
 	-kernel "$cache/vmlinuz" -initrd "$dir/initrd"
-	-append "console=ttyS0 quiet panic=-1"
+	-append "$LINUX_GUEST_APPEND"
 	-serial "file:$dir/serial.log" -display none
 	-object "memory-backend-file,id=vqtrace,size=4M,mem-path=$dir/trace.region,share=on"
 	-device ivshmem-plain,memdev=vqtrace

@@ -97,7 +97,7 @@ traced_guest_run() {
 	qemu_start "$name" -M q35 -m 512 -display none -no-reboot \
 		-serial "file:$T/$name.serial" \
 		-kernel "$LINUX_GUEST_CACHE/vmlinuz" -initrd "$T/$name.initrd" \
-		-append "console=ttyS0 quiet panic=-1 $append" \
+		-append "$LINUX_GUEST_APPEND $append" \
 		-object "memory-backend-file,id=trace0,size=4M,mem-path=$T/$name.region0,share=on" \
 		-device ivshmem-plain,memdev=trace0,addr=0x8 \
 		-object "memory-backend-file,id=trace1,size=4M,mem-path=$T/$name.region1,share=on" \

@@ -34,6 +34,11 @@
 # modules.dep supplies.
 LINUX_GUEST_MODULES=(virtio_pci virtio_blk virtio-rng virtio_net)
 LINUX_GUEST_META=linux-image-cloud-amd64
+# The kernel command line: the console on the first serial port, a panic
+# ends QEMU (with -no-reboot), and no boot-time check of the IO-APIC timer,
+# which an emulated CPU on a busy host can fail ("IO-APIC + timer doesn't
+# work!" and a panic).
+LINUX_GUEST_APPEND="console=ttyS0 quiet panic=-1 no_timer_check"
 
 _lg_die() {
 	echo "linux-guest: $*" >&2

@@ -89,7 +89,7 @@ net_guest_test() {
 		-chardev "socket,id=console,path=$T/$name.console,server=on,wait=off" \
 		-serial chardev:console \
 		-kernel "$LINUX_GUEST_CACHE/vmlinuz" -initrd "$T/$name.initrd" \
-		-append "console=ttyS0 quiet panic=-1" \
+		-append "$LINUX_GUEST_APPEND" \
 		-object "memory-backend-file,id=vqtrace,size=4M,mem-path=$T/$name.region,share=on" \
 		-device ivshmem-plain,memdev=vqtrace \
 		-drive "file=$T/$name.disk,if=virtio,format=raw" \
