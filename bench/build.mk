@@ -20,3 +20,16 @@ TRACER_READLOOP := $(O)/bench/tracer_readloop
 $(TRACER_READLOOP): $(O)/bench/tracer_readloop.o
 	$(call msg,LD,$@)$(CC) $(LDFLAGS) -static -o $@ $^
 BENCH_PROGRAMS += $(TRACER_READLOOP)
+
+# bench/tracer-net.sh's virtio-net workload, static for the same reason.
+TRACER_PINGLOOP := $(O)/bench/tracer_pingloop
+$(TRACER_PINGLOOP): $(O)/bench/tracer_pingloop.o
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -static -o $@ $^
+BENCH_PROGRAMS += $(TRACER_PINGLOOP)
+
+# bench/tracer-net.sh's delivery-delay probe: reads the trace region in the
+# guest with libvqproto (static, for the initramfs).
+REGION_LATENCY := $(O)/bench/region_latency
+$(REGION_LATENCY): $(O)/bench/region_latency.o $(LIBVQPROTO)
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -static -o $@ $^
+BENCH_PROGRAMS += $(REGION_LATENCY)

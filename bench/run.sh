@@ -13,6 +13,9 @@
 #                ftrace (bench/tracer.sh)
 #   exporter.json  CPU of vqscope exporter on 8 VMs at 100k events/s,
 #                scraped every second (vs one vqscope top per VM)
+#   tracer-net.json  in-guest tracer: CPU in an idle guest (vs busybox
+#                top), ping-loop rate over virtio-net vs untraced and
+#                ftrace (bench/tracer-net.sh)
 #
 # BENCH_QUICK=1 shortens every run (for checking the scripts work).
 set -euo pipefail
@@ -89,6 +92,10 @@ fi
 if [ -f bench/tracer.sh ]; then
 	echo "== 6. in-guest tracer"
 	bash bench/tracer.sh --json "$results/tracer.json" || echo "(tracer benchmark failed; see above)"
+	echo
+	echo "== 6b. in-guest tracer on virtio-net, and idle"
+	bash bench/tracer-net.sh --json "$results/tracer-net.json" ||
+		echo "(tracer-net benchmark failed; see above)"
 	echo
 fi
 

@@ -76,84 +76,35 @@ readloop=$O/bench/tracer_readloop
 make --no-print-directory -s O="$O" "$trace" "$readloop" >&2 ||
 	{ echo "tracer.sh: cannot build $trace and $readloop" >&2; exit 1; }
 
-. tests/tracer/linux-guest.sh
-cache=$O/linux-guest
-rc=0
-linux_guest_fetch "$cache" || rc=$?
-if [ "$rc" = 77 ]; then
-	echo "tracer.sh: skipped: Debian's kernel package is out of reach (see above)" >&2
-	exit 77
-fi
-[ "$rc" = 0 ] || { echo "tracer.sh: cannot prepare the Debian kernel in $cache" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/vqbench-tracer.XXXXXX")
-chmod 0700 "$work"
-qemu_pid=
-cleanup() {
-	if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_linux_setup tracer.sh
 
 # ---- the guest's script ------------------------------------------------------
 
-cat >"$work/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tracefs tracefs /sys/kernel/tracing
+linux_guest_init_head vqbench >"$work/init"
+cat >>"$work/init" <<'EOF'
 say() { echo "vqbench-time: $(cut -d" " -f1 /proc/uptime)"; echo "vqbench: $*"; }
 finish() { say "done"; poweroff -f; }
-while read -r m; do
-	insmod "/lib/modules/$m.ko" || say "error: insmod $m failed"
-done </lib/modules/order
-i=0
-until [ -b /dev/vda ]; do
-	i=$((i + 1)); [ $i -gt 100 ] && { say "error: no /dev/vda"; finish; }
-	sleep 0.1
-done
+guest_wait 10 "error: no /dev/vda" test -b /dev/vda || finish
 say "kernel $(uname -r)"
 T=/sys/kernel/tracing
 loop() {
 	out=$(tracer_readloop /dev/vda @READS@) || { say "error: read loop $1 $2 failed"; finish; }
 	say "loop $1 $2 $out"
 }
-tracer_start() {
-	# The previous run's "tracing;" must not pass for this one's.
-	rm -f /tmp/trace.err
-	vqscope-trace @TRACER_ARGS@ "$@" >/dev/null 2>/tmp/trace.err &
-	tracer=$!
-	i=0
-	until grep -q "tracing;" /tmp/trace.err 2>/dev/null; do
-		kill -0 $tracer 2>/dev/null || { cat /tmp/trace.err; say "error: vqscope-trace did not start"; finish; }
-		i=$((i + 1)); [ $i -gt 1200 ] && { say "error: vqscope-trace took over 120 s to start"; finish; }
-		sleep 0.1
-	done
+# guest-lib.sh's, bounded; a tracer that does not start or stop cleanly
+# is an error of the run.
+bench_tracer_start() {
+	tracer_start @TRACER_ARGS@ "$@" || { say "error: vqscope-trace did not start"; finish; }
 }
-# Bounded: if the tracer is still there 30 s after SIGINT, say where it
-# is in the kernel (an intermittent hang on detach was seen under TCG),
-# and carry on after 120 s.
-tracer_stop() {
-	kill -INT $tracer
-	i=0
-	while kill -0 $tracer 2>/dev/null; do
-		i=$((i + 1))
-		if [ $((i % 300)) -eq 0 ]; then
-			say "error: vqscope-trace still running $((i / 10)) s after SIGINT, wchan $(cat /proc/$tracer/wchan)"
-			cat /proc/$tracer/stack | sed 's/^/vqbench: stack: /'
-		fi
-		[ $i -gt 1200 ] && { kill -KILL $tracer; break; }
-		sleep 0.1
-	done
-	wait $tracer || say "error: vqscope-trace exit $?"
+bench_tracer_stop() {
+	tracer_stop_clean || say "error: vqscope-trace did not exit cleanly"
 }
 tracer_readloop /dev/vda @READS@ >/dev/null || { say "error: read loop failed"; finish; }
 
-tracer_start --stats
+bench_tracer_start --stats
 loop stats 0
-tracer_stop
+bench_tracer_stop
 sed 's/^/vqbench-trace: /' /tmp/trace.err
 
 # ftrace on the functions vqscope-trace hooked, never on everything.
@@ -169,9 +120,9 @@ run_mode() {
 	case $1 in
 	untraced) loop untraced $2 ;;
 	vqscope)
-		tracer_start
+		bench_tracer_start
 		loop vqscope $2
-		tracer_stop
+		bench_tracer_stop
 		sleep 1
 		;;
 	ftrace)
@@ -187,16 +138,7 @@ run_mode() {
 		;;
 	esac
 }
-rep=1
-while [ $rep -le @REPS@ ]; do
-	case $((rep % 3)) in
-	1) order="untraced vqscope ftrace" ;;
-	2) order="vqscope ftrace untraced" ;;
-	*) order="ftrace untraced vqscope" ;;
-	esac
-	for m in $order; do run_mode $m $rep; done
-	rep=$((rep + 1))
-done
+rotate_reps @REPS@ run_mode untraced vqscope ftrace
 finish
 EOF
 sed -i -e "s/@READS@/$reads/g" -e "s/@REPS@/$reps/g" -e "s|@TRACER_ARGS@|$tracer_args|" "$work/init"
@@ -208,45 +150,13 @@ dd if=/dev/urandom of="$work/disk" bs=1M count=16 status=none
 
 # ---- boot ----------------------------------------------------------------------
 
-case $VQ_ACCEL in
-kvm) accel=(-accel kvm -cpu host) ;;
-*) accel=(-accel tcg) ;;
-esac
-start=$(date +%s)
-qemu-system-x86_64 "${accel[@]}" -nodefaults -no-user-config -M q35 -m 512 \
-	-display none -no-reboot -serial "file:$work/serial" \
-	-kernel "$cache/vmlinuz" -initrd "$work/initrd" \
-	-append "console=ttyS0 quiet panic=-1" \
+bench_linux_run tracer.sh $((240 + reps * (30 + reads / 100))) "$serial" \
 	-object "memory-backend-file,id=trace,size=4M,mem-path=$work/region,share=on" \
 	-device ivshmem-plain,memdev=trace,addr=0x8 \
-	-drive "file=$work/disk,if=virtio,format=raw" \
-	>"$work/qemu.log" 2>&1 &
-qemu_pid=$!
-limit=$((240 + reps * (30 + reads / 100)))
-while kill -0 "$qemu_pid" 2>/dev/null; do
-	if [ $(($(date +%s) - start)) -ge "$limit" ]; then
-		tail -n 20 "$work/serial" >&2
-		if [ -n "$serial" ]; then cp "$work/serial" "$serial"; fi
-		echo "tracer.sh: the guest did not finish within $limit s" >&2
-		exit 1
-	fi
-	sleep 0.5
-done
-wait "$qemu_pid" || true
-qemu_pid=
-elapsed=$(($(date +%s) - start))
-if [ -n "$serial" ]; then cp "$work/serial" "$serial"; fi
-tr -d '\r' <"$work/serial" | grep -a "^vqbench" >"$work/out" || true
-if ! grep -q "^vqbench: done" "$work/out" || grep -q "^vqbench: error" "$work/out"; then
-	cat "$work/qemu.log" >&2
-	tail -n 30 "$work/serial" >&2
-	echo "tracer.sh: the guest script failed (above)" >&2
-	exit 1
-fi
+	-drive "file=$work/disk,if=virtio,format=raw"
 
 # ---- figures -------------------------------------------------------------------
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 minimum() { tr ' ' '\n' | grep -v '^$' | sort -g | head -n 1; }
 # field KEY LINE: the value of KEY=value in LINE.
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }

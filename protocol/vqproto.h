@@ -92,6 +92,23 @@ bool vqp_region_changed(const struct vqp_region *r);
 /* The producer's ring head (records written so far), as published. */
 uint64_t vqp_region_head(const struct vqp_region *r);
 
+/* Whether the producer runs, and its heartbeat (header 0x90..0xa7, minor
+ * version 1; a 1.0 region reads as VQT_PRODUCER_UNKNOWN). */
+struct vqp_producer {
+	uint32_t state;	       /* VQT_PRODUCER_* */
+	uint32_t heartbeat_ms; /* promised most time between heartbeats, 0: none */
+	uint64_t heartbeat_ts; /* producer timestamp of the last one (ticks) */
+	uint64_t heartbeats;   /* heartbeats and state changes so far */
+};
+
+/* Read the producer state of a synced region.  A host tells a stopped or
+ * dead producer from a quiet one by the state, and by heartbeats not
+ * moving for several heartbeat_ms of its own time.  VQP_INVALID (err says
+ * what) for a state outside VQT_PRODUCER_*, or a heartbeat stamped before
+ * the region's ts_base; *out is then all zero (unknown). */
+int vqp_region_producer(const struct vqp_region *r, struct vqp_producer *out, char *err,
+			size_t errlen);
+
 /* Copy one queue-table slot under its seqcount and validate it.
  * VQP_OK: *out is a consistent copy with a NUL-terminated, printable
  * name.  VQP_BUSY: the producer was writing it throughout.  VQP_INVALID:

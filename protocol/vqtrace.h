@@ -37,7 +37,7 @@ typedef __UINT64_TYPE__ vq_u64;
 
 #define VQT_MAGIC	  0x52545156u /* "VQTR" read as bytes */
 #define VQT_VERSION_MAJOR 1	      /* bumped on incompatible layout changes */
-#define VQT_VERSION_MINOR 0	      /* bumped when reserved space gains meaning */
+#define VQT_VERSION_MINOR 1	      /* bumped when reserved space gains meaning */
 
 #define VQT_REGION_MIN	   (64u * 1024u)
 #define VQT_REGION_MAX	   (1024u * 1024u * 1024u)
@@ -69,6 +69,11 @@ typedef __UINT64_TYPE__ vq_u64;
 #define VQT_HDR_F_STEP_CAPABLE (1u << 0) /* producer honours step mode */
 #define VQT_HDR_F_HOSTED       (1u << 1) /* producer is a user-space program */
 #define VQT_HDR_F_TRACER       (1u << 2) /* producer is the eBPF tracer */
+
+/* Producer states (header.producer_state, minor version 1). */
+#define VQT_PRODUCER_UNKNOWN 0u /* the producer does not say (1.0 producers) */
+#define VQT_PRODUCER_RUNNING 1u /* producing; heartbeats if heartbeat_ms != 0 */
+#define VQT_PRODUCER_STOPPED 2u /* stopped for good at heartbeat_ts */
 
 /* ---- header (page 0) --------------------------------------------------- */
 
@@ -102,7 +107,16 @@ struct vqt_header {
 	vq_u16 reserved0;		 /* 0x4e zero */
 	char producer[VQT_PRODUCER_LEN]; /* 0x50 NUL-padded identity, e.g.
 					  * "vqscope-demo 0.1 (x86_64)" */
-	vq_u8 reserved1[0x100 - 0x90];	 /* 0x90 zero */
+	/* Producer state (minor 1).  The producer stores heartbeat_ts and
+	 * producer_state, then release-stores heartbeats (+1); a reader
+	 * acquire-loads heartbeats first. */
+	vq_u32 producer_state;	       /* 0x90 VQT_PRODUCER_* */
+	vq_u32 heartbeat_ms;	       /* 0x94 most ms between heartbeats while
+					* running, 0: no heartbeat promised */
+	vq_u64 heartbeat_ts;	       /* 0x98 timestamp of the last heartbeat or
+					* state change (the stop, once stopped) */
+	vq_u64 heartbeats;	       /* 0xa0 heartbeats and state changes so far */
+	vq_u8 reserved1[0x100 - 0xa8]; /* 0xa8 zero */
 
 	/* Producer-live fields, one cache line of their own (0x100). */
 	vq_u64 ring_head;			/* 0x100 sequence number of the next record
@@ -343,6 +357,10 @@ _Static_assert(VQT_OFFSET_OF(struct vqt_header, queue_slots) == 0x3c, "queue_slo
 _Static_assert(VQT_OFFSET_OF(struct vqt_header, ring_offset) == 0x40, "ring_offset");
 _Static_assert(VQT_OFFSET_OF(struct vqt_header, ring_records) == 0x48, "ring_records");
 _Static_assert(VQT_OFFSET_OF(struct vqt_header, producer) == 0x50, "producer");
+_Static_assert(VQT_OFFSET_OF(struct vqt_header, producer_state) == 0x90, "producer_state");
+_Static_assert(VQT_OFFSET_OF(struct vqt_header, heartbeat_ms) == 0x94, "heartbeat_ms");
+_Static_assert(VQT_OFFSET_OF(struct vqt_header, heartbeat_ts) == 0x98, "heartbeat_ts");
+_Static_assert(VQT_OFFSET_OF(struct vqt_header, heartbeats) == 0xa0, "heartbeats");
 _Static_assert(VQT_OFFSET_OF(struct vqt_header, ring_head) == 0x100, "ring_head");
 _Static_assert(VQT_OFFSET_OF(struct vqt_header, step_waits) == 0x138, "step_waits");
 _Static_assert(sizeof(struct vqt_control) == VQT_PAGE_SIZE, "vqt_control is one page");

@@ -12,10 +12,11 @@ BPFTOOL ?= bpftool
 LLVM_STRIP ?= llvm-strip
 TRACER_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # -target bpf has no system include path of its own: take the host
-# compiler's (as libbpf-bootstrap does), after the project's.
+# compiler's (as libbpf-bootstrap does), after the project's.  -mcpu=v3
+# for the atomic exchange it_end_queues uses (Linux 5.12 and later).
 CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(TRACER_ARCH) $(WARN) \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(TRACER_ARCH) $(WARN) \
 	-Iprotocol -Itracer $(CLANG_BPF_SYS_INCLUDES)
 
 TRACER_BPF_SRCS := $(wildcard tracer/*.bpf.c)
@@ -52,6 +53,18 @@ TRACER_CHECK := $(O)/tests/tracer/check_region
 $(TRACER_CHECK): $(O)/tests/tracer/check_region.o $(LIBVQPROTO)
 	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
 
-ALL_TARGETS += $(VQSCOPE_TRACE) $(TRACER_CHECK)
+# Run in the tests' guest to make kprobe runs be skipped (static, like the
+# tracer, for the busybox initramfs).
+TRACER_BPF_BUSY := $(O)/tests/tracer/bpf_busy
+$(TRACER_BPF_BUSY): $(O)/tests/tracer/bpf_busy.o
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -static -o $@ $^
+
+ALL_TARGETS += $(VQSCOPE_TRACE) $(TRACER_CHECK) $(TRACER_BPF_BUSY)
 INSTALL_BIN += $(VQSCOPE_TRACE)
 FORMAT_SOURCES += $(wildcard tracer/*.[ch] tests/tracer/*.[ch])
+
+# make linux-demo: a stock Debian kernel with virtio-net, virtio-blk and
+# virtio-rng, traced by vqscope-trace, in vqscope's live view.
+.PHONY: linux-demo
+linux-demo: deps all
+	$(Q)bash scripts/linux-demo.sh

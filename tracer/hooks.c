@@ -8,10 +8,18 @@
  * kprobes); a function that is missing (inlined or absent on this kernel)
  * is left out and reported.  A method is used when its programs load and
  * at least one add hook and one reap hook attach.
+ *
+ * It also collects what the kernel counts of the hook runs it skipped:
+ * each program's recursion_misses (bpf_prog_info, Linux 5.12 on: a
+ * trampoline or raw tracepoint program not run inside itself, and from
+ * 6.7 a kprobe program not run while another BPF program held the CPU),
+ * and for kprobes, which 6.1 counts only for probes made in tracefs, the
+ * hits and misses of kprobe_profile (kprobe_events.c).
  */
 #include "hooks.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,20 +30,35 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "kprobe_events.h"
 #include "vqscope_trace.skel.h"
 
 #define VMLINUX_BTF   "/sys/kernel/btf/vmlinux"
 #define MODULE_BTF    "/sys/kernel/btf/virtio_ring"
-#define LOAD_ATTEMPTS 8 /* programs the verifier may reject before giving up */
+#define LOAD_ATTEMPTS 8	  /* programs the verifier may reject before giving up */
+#define END_ROUNDS    400 /* runs of it_end_queues waiting for running hooks */
+
+/* One attached program. */
+struct hook_link {
+	struct bpf_link *link;
+	struct bpf_program *prog;
+	char event[80]; /* its tracefs kprobe, or "" */
+	int fn;		/* enum vqtr_function, -1 for the tracepoint */
+	bool is_return; /* fexit or kretprobe */
+	bool counted;	/* a run the kernel skipped stands for one lost record */
+	uint64_t base;	/* runs skipped before tracing began */
+	uint64_t seen;	/* runs skipped at the last hooks_skips */
+};
 
 struct hooks {
 	struct vqscope_trace_bpf *skel;
 	enum trace_method method;
-	struct bpf_link **links;
-	struct bpf_program **linked; /* the program of each link */
+	struct hook_link *links;
 	size_t nlinks;
-	int stats_fd;	  /* BPF_ENABLE_STATS, -1: not asked for */
-	char notes[4096]; /* "not hooked" lines of the method being tried */
+	const char *tracefs; /* kprobes are made in tracefs (kprobe method) */
+	bool skips_known;    /* the kernel reports skipped runs of every hook */
+	int stats_fd;	     /* BPF_ENABLE_STATS, -1: not asked for */
+	char notes[4096];    /* "not hooked" lines of the method being tried */
 	size_t notes_len;
 };
 
@@ -115,7 +138,9 @@ int trace_method_parse(const char *s, enum trace_method *out)
 	return -1;
 }
 
-/* Programs are named <method prefix>_<name> (vqscope_trace.bpf.c). */
+/* Programs are named <method prefix>_<name> (vqscope_trace.bpf.c); it_
+ * programs are iterators that fentry and kprobe both use, run on demand
+ * instead of attached (TRACE_METHOD_AUTO here). */
 static enum trace_method program_method(const struct bpf_program *prog)
 {
 	const char *name = bpf_program__name(prog);
@@ -124,7 +149,58 @@ static enum trace_method program_method(const struct bpf_program *prog)
 		return TRACE_METHOD_FENTRY;
 	if (strncmp(name, "kp_", 3) == 0 || strncmp(name, "kr_", 3) == 0)
 		return TRACE_METHOD_KPROBE;
+	if (strncmp(name, "it_", 3) == 0)
+		return TRACE_METHOD_AUTO;
 	return TRACE_METHOD_TRACEPOINT;
+}
+
+static bool program_wanted(const struct bpf_program *prog, enum trace_method m)
+{
+	enum trace_method pm = program_method(prog);
+
+	return pm == m || (pm == TRACE_METHOD_AUTO && m != TRACE_METHOD_TRACEPOINT);
+}
+
+#define FN_NAME(fn, name) #name,
+static const char *const function_names[VQTR_FN_COUNT] = {VQTR_HOOKED_FUNCTIONS(FN_NAME)};
+#undef FN_NAME
+
+/* The enum vqtr_function of a hook program, -1 for others. */
+static int program_function(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog) + 3;
+
+	for (int fn = 0; fn < VQTR_FN_COUNT; fn++)
+		if (strcmp(function_names[fn], name) == 0)
+			return fn;
+	return -1;
+}
+
+static bool program_is_return(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+
+	return strncmp(name, "fx_", 3) == 0 || strncmp(name, "kr_", 3) == 0;
+}
+
+/* Whether a run of this program that the kernel skipped stands for one
+ * lost record.  The adds and reaps skipped runs miss are found in the
+ * rings instead (vqscope_trace.bpf.c), virtqueue_notify writes only its
+ * failures, and virtqueue_enable_cb's request is reported by the
+ * enable_cb_prepare it calls.  Interrupts and callback requests are
+ * reported only when used buffers wait or the request changes, so a
+ * skipped run of those may stand for none. */
+static bool program_counted(const struct bpf_program *prog)
+{
+	int fn = program_function(prog);
+
+	if (program_method(prog) == TRACE_METHOD_TRACEPOINT)
+		return true; /* irq_handler_entry */
+	if (fn == VQTR_FN_kick_prepare)
+		return program_is_return(prog);
+	return !program_is_return(prog) &&
+	       (fn == VQTR_FN_interrupt || fn == VQTR_FN_disable_cb ||
+		fn == VQTR_FN_enable_cb_prepare || fn == VQTR_FN_enable_cb_delayed);
 }
 
 /* The kernel function (or tracepoint) a program attaches to: the part of
@@ -310,7 +386,7 @@ static void set_autoload_for_target(struct vqscope_trace_bpf *skel, enum trace_m
 
 	bpf_object__for_each_program(prog, skel->obj)
 	{
-		if (program_method(prog) == m && strcmp(program_target(prog), target) == 0)
+		if (program_wanted(prog, m) && strcmp(program_target(prog), target) == 0)
 			bpf_program__set_autoload(prog, false);
 	}
 }
@@ -363,17 +439,47 @@ static struct vqscope_trace_bpf *open_skeleton(const struct hook_config *cfg,
 
 static void detach_all(struct hooks *h)
 {
-	for (size_t i = 0; i < h->nlinks; i++)
-		bpf_link__destroy(h->links[i]);
+	for (size_t i = 0; i < h->nlinks; i++) {
+		/* The link closes the perf event; then the probe can go. */
+		bpf_link__destroy(h->links[i].link);
+		if (h->links[i].event[0])
+			kprobe_event_remove(h->tracefs, h->links[i].event);
+	}
 	h->nlinks = 0;
 }
 
 static void free_links(struct hooks *h)
 {
 	free(h->links);
-	free(h->linked);
 	h->links = NULL;
-	h->linked = NULL;
+}
+
+/* Attach one program: kprobes through tracefs when it is there. */
+static struct bpf_link *attach_program(struct hooks *h, struct bpf_program *prog,
+				       struct hook_link *hl, char *why, size_t whylen)
+{
+	struct bpf_link *link;
+	int fd;
+
+	hl->event[0] = 0;
+	if (program_method(prog) != TRACE_METHOD_KPROBE || !h->tracefs)
+		return bpf_program__attach(prog);
+	fd = kprobe_event_open(h->tracefs, program_target(prog), hl->is_return, hl->event,
+			       sizeof(hl->event), why, whylen);
+	if (fd < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	link = bpf_program__attach_perf_event(prog, fd);
+	if (!link) {
+		int saved = errno;
+
+		close(fd);
+		kprobe_event_remove(h->tracefs, hl->event);
+		hl->event[0] = 0;
+		errno = saved;
+	}
+	return link;
 }
 
 /* Targets the verifier rejected during one attempt, kept across the
@@ -398,10 +504,15 @@ static unsigned choose_programs(struct hooks *h, const struct symbols *syms, enu
 		const char *target = program_target(prog);
 		bool is_add;
 
-		if (program_method(prog) != m) {
+		if (!program_wanted(prog, m)) {
 			bpf_program__set_autoload(prog, false);
 			continue;
 		}
+		for (size_t i = 0; i < rej->count; i++)
+			if (strcmp(rej->target[i], target) == 0)
+				bpf_program__set_autoload(prog, false);
+		if (program_method(prog) == TRACE_METHOD_AUTO)
+			continue; /* an iterator: no kernel function */
 		if (!target_available(syms, m, target)) {
 			/* Report each function once (entry and exit share it). */
 			if (report && bpf_program__autoload(prog))
@@ -412,9 +523,6 @@ static unsigned choose_programs(struct hooks *h, const struct symbols *syms, enu
 			set_autoload_for_target(skel, m, target);
 			continue;
 		}
-		for (size_t i = 0; i < rej->count; i++)
-			if (strcmp(rej->target[i], target) == 0)
-				bpf_program__set_autoload(prog, false);
 		if (bpf_program__autoload(prog) && program_essential(prog, &is_add))
 			wanted |= is_add ? 1u : 2u;
 	}
@@ -473,8 +581,14 @@ static int try_method(struct hooks *h, const struct hook_config *cfg, const stru
 			snprintf(why, whylen, "loading failed: %s", first_warning(strerror(-rc)));
 			goto fail;
 		}
-		note(h, "vqscope-trace: not hooked: %s (%s)\n", rejected,
-		     first_warning("rejected"));
+		if (strcmp(rejected, "bpf_map_elem") == 0)
+			note(h,
+			     "vqscope-trace: no accounting at the end of the trace (the kernel "
+			     "refused it_end_queues: %s)\n",
+			     first_warning("rejected"));
+		else
+			note(h, "vqscope-trace: not hooked: %s (%s)\n", rejected,
+			     first_warning("rejected"));
 		snprintf(rej.target[rej.count++], sizeof(rej.target[0]), "%s", rejected);
 		/* libbpf loads an object once: open a fresh one. */
 		vqscope_trace_bpf__destroy(h->skel);
@@ -483,23 +597,29 @@ static int try_method(struct hooks *h, const struct hook_config *cfg, const stru
 
 	bpf_object__for_each_program(prog, h->skel->obj) nprogs++;
 	h->links = calloc(nprogs, sizeof(*h->links));
-	h->linked = calloc(nprogs, sizeof(*h->linked));
-	if (!h->links || !h->linked) {
+	if (!h->links) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
 	}
+	h->tracefs = m == TRACE_METHOD_KPROBE ? kprobe_events_dir() : NULL;
+	if (h->tracefs)
+		kprobe_events_remove_stale(h->tracefs);
 	bpf_object__for_each_program(prog, h->skel->obj)
 	{
+		struct hook_link *hl = &h->links[h->nlinks];
+		char attach_why[256] = "";
 		struct bpf_link *link;
 		bool is_add;
 
-		if (!bpf_program__autoload(prog))
+		if (!bpf_program__autoload(prog) || program_method(prog) == TRACE_METHOD_AUTO)
 			continue;
 		libbpf_first_warning[0] = 0;
-		link = bpf_program__attach(prog);
+		hl->is_return = program_is_return(prog);
+		link = attach_program(h, prog, hl, attach_why, sizeof(attach_why));
 		if (!link) {
 			note(h, "vqscope-trace: not hooked: %s (%s: %s)\n", program_target(prog),
-			     bpf_program__name(prog), first_warning(strerror(errno)));
+			     bpf_program__name(prog),
+			     attach_why[0] ? attach_why : first_warning(strerror(errno)));
 			/* The first essential hook failing to attach is most
 			 * likely the kernel saying no to the method: say so. */
 			if (program_essential(prog, &is_add) && why[0] == 0)
@@ -507,8 +627,11 @@ static int try_method(struct hooks *h, const struct hook_config *cfg, const stru
 					 program_target(prog), first_warning(strerror(errno)));
 			continue;
 		}
-		h->linked[h->nlinks] = prog;
-		h->links[h->nlinks++] = link;
+		hl->link = link;
+		hl->prog = prog;
+		hl->fn = program_function(prog);
+		hl->counted = program_counted(prog);
+		h->nlinks++;
 		if (program_essential(prog, &is_add)) {
 			if (is_add)
 				add_ok = true;
@@ -610,28 +733,228 @@ int hooks_ringbuf_fd(const struct hooks *h)
 
 int hooks_counters(const struct hooks *h, uint64_t out[VQTR_CNT_COUNT])
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t *values;
-	int fd = bpf_map__fd(h->skel->maps.counters);
-
-	if (ncpus <= 0)
-		return -1;
-	values = calloc((size_t)ncpus, sizeof(*values));
-	if (!values)
-		return -1;
-	for (uint32_t key = 0; key < VQTR_CNT_COUNT; key++) {
-		out[key] = 0;
-		if (bpf_map_lookup_elem(fd, &key, values) != 0)
-			continue;
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			out[key] += values[cpu];
-	}
-	free(values);
+	/* The programs add to them with locked adds; a 64-bit load of the
+	 * mapped .bss sees each whole. */
+	for (int i = 0; i < VQTR_CNT_COUNT; i++)
+		out[i] = __atomic_load_n(&h->skel->bss->counters[i], __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* Runs of one attached program the kernel skipped, as far as it says. */
+static int link_skipped(const struct hooks *h, const struct hook_link *hl,
+			const struct kprobe_count *kc, uint64_t *out)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	if (hl->event[0]) {
+		uint64_t runs = __atomic_load_n(
+		    &h->skel->bss->hook_runs[VQTR_RUNS_INDEX(hl->fn, hl->is_return)],
+		    __ATOMIC_RELAXED);
+
+		if (!kc || !kc->found)
+			return -1;
+		/* Hits whose program did not run, and hits the kernel skipped. */
+		*out = kc->missed + (kc->hits > runs ? kc->hits - runs : 0);
+		return 0;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(hl->prog), &info, &len) != 0)
+		return -1;
+	*out = info.recursion_misses;
+	/* Before 5.12 the kernel has no such count (and fills less); a perf
+	 * kprobe's skips it counts only from 6.7 on, and its probe's misses
+	 * not at all. */
+	if (len <
+		offsetof(struct bpf_prog_info, recursion_misses) + sizeof(info.recursion_misses) ||
+	    program_method(hl->prog) == TRACE_METHOD_KPROBE)
+		return -1;
+	return 0;
+}
+
+/* kprobe_profile's counts of every tracefs probe of ours, read so that the
+ * programs' run counts fall between two equal readings (a hit counts
+ * before its program's run does). */
+static int read_profile(const struct hooks *h, struct kprobe_count *counts)
+{
+	struct kprobe_count *again = calloc(h->nlinks, sizeof(*again));
+	int rc = -1;
+
+	if (!again)
+		return -1;
+	for (size_t i = 0; i < h->nlinks; i++) {
+		snprintf(counts[i].name, sizeof(counts[i].name), "%s", h->links[i].event);
+		memcpy(again[i].name, counts[i].name, sizeof(again[i].name));
+	}
+	for (int tries = 0; tries < 8; tries++) {
+		bool same = true;
+
+		if (kprobe_profile_read(h->tracefs, counts, h->nlinks) != 0)
+			break;
+		rc = 0;
+		if (kprobe_profile_read(h->tracefs, again, h->nlinks) != 0)
+			break;
+		for (size_t i = 0; i < h->nlinks; i++)
+			same = same && again[i].hits == counts[i].hits;
+		if (same)
+			break;
+	}
+	free(again);
+	return rc;
+}
+
+/* Every link's skipped runs into skipped[]; false when one is unknown. */
+static bool all_skipped(const struct hooks *h, uint64_t *skipped)
+{
+	struct kprobe_count *counts = NULL;
+	bool known = true;
+
+	if (h->tracefs) {
+		counts = calloc(h->nlinks, sizeof(*counts));
+		if (!counts || read_profile(h, counts) != 0) {
+			free(counts);
+			counts = NULL;
+		}
+	}
+	for (size_t i = 0; i < h->nlinks; i++) {
+		const struct hook_link *hl = &h->links[i];
+
+		skipped[i] = hl->seen;
+		if (hl->event[0] && !counts)
+			known = false;
+		else if (link_skipped(h, hl, counts ? &counts[i] : NULL, &skipped[i]) != 0)
+			known = false;
+	}
+	free(counts);
+	return known;
+}
+
+int hooks_skips(struct hooks *h, struct hook_skips *out)
+{
+	uint64_t *skipped = calloc(h->nlinks ? h->nlinks : 1, sizeof(*skipped));
+	size_t len = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->reported = h->skips_known;
+	if (!skipped)
+		return -1;
+	all_skipped(h, skipped);
+	for (size_t i = 0; i < h->nlinks; i++) {
+		struct hook_link *hl = &h->links[i];
+		uint64_t n = skipped[i] > hl->base ? skipped[i] - hl->base : 0;
+
+		hl->seen = skipped[i];
+		if (n == 0)
+			continue;
+		if (hl->counted)
+			out->lost += n;
+		else
+			out->other += n;
+		if (len < sizeof(out->detail))
+			len += (size_t)snprintf(out->detail + len, sizeof(out->detail) - len,
+						"%s%s %llu", len ? ", " : "",
+						bpf_program__section_name(hl->prog),
+						(unsigned long long)n);
+	}
+	free(skipped);
+	return 0;
+}
+
+const char *hooks_skip_source(const struct hooks *h)
+{
+	if (h->tracefs)
+		return "hits and misses in kprobe_profile (tracefs kprobes)";
+	if (h->method == TRACE_METHOD_KPROBE)
+		return NULL; /* perf kprobes: the kernel may not say */
+	return "each program's recursion_misses (bpf_prog_info)";
+}
+
+int hooks_end(struct hooks *h, char *err, size_t errlen)
+{
+	struct bpf_program *prog = h->skel->progs.it_end_queues;
+	union bpf_iter_link_info info;
+	struct bpf_link *link;
+	int rounds;
+
+	if (h->method == TRACE_METHOD_TRACEPOINT)
+		return 0; /* no adds or reaps to account for */
+	if (!bpf_program__autoload(prog) || bpf_program__fd(prog) < 0) {
+		snprintf(err, errlen, "the kernel refused the end-of-trace iterator");
+		return -1;
+	}
+	memset(&info, 0, sizeof(info));
+	info.map.map_fd = (__u32)bpf_map__fd(h->skel->maps.queues);
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+	link = bpf_program__attach_iter(prog, &opts);
+	if (!link) {
+		snprintf(err, errlen, "attaching the end-of-trace iterator: %s",
+			 first_warning(strerror(errno)));
+		return -1;
+	}
+	/* Each run closes the queues no hook is running on; a hook runs for
+	 * microseconds, so a few rounds close them all. */
+	for (rounds = 0; rounds < END_ROUNDS; rounds++) {
+		char buf[64];
+		int fd;
+
+		h->skel->bss->end_pending = 0;
+		fd = bpf_iter_create(bpf_link__fd(link));
+		if (fd < 0) {
+			snprintf(err, errlen, "running the end-of-trace iterator: %s",
+				 strerror(errno));
+			bpf_link__destroy(link);
+			return -1;
+		}
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		close(fd);
+		if (h->skel->bss->end_pending == 0)
+			break;
+		usleep(5000);
+	}
+	bpf_link__destroy(link);
+	if (rounds == END_ROUNDS) {
+		snprintf(err, errlen,
+			 "%u queues stayed busy for %d ms: their end is not accounted for",
+			 h->skel->bss->end_pending, END_ROUNDS * 5);
+		return -1;
+	}
+	return 0;
+}
+
+int hooks_queue_losses(const struct hooks *h, hooks_queue_loss_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(h->skel->maps.queues);
+	__u64 key, next;
+	__u64 *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct vqtr_queue_state st;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st) != 0 || st.mode != VQTR_QUEUE_TRACED)
+			continue;
+		if (st.reaps_missed || st.adds_missed) {
+			fn(ctx, key, st.reaps_missed, st.adds_missed);
+			n++;
+		}
+	}
+	return n;
 }
 
 void hooks_enable(struct hooks *h, bool on)
 {
+	if (on) {
+		uint64_t *skipped = calloc(h->nlinks ? h->nlinks : 1, sizeof(*skipped));
+
+		/* What the kernel skipped so far is not the trace's loss. */
+		h->skips_known = skipped && all_skipped(h, skipped);
+		for (size_t i = 0; skipped && i < h->nlinks; i++)
+			h->links[i].base = h->links[i].seen = skipped[i];
+		free(skipped);
+	}
 	/* The BPF programs read it on every call; a plain store to the
 	 * mapped .bss is seen by the next one. */
 	h->skel->bss->tracing_on = on ? 1 : 0;
@@ -673,10 +996,10 @@ int hooks_program_stats(const struct hooks *h, struct hook_stat *out, size_t max
 		__u32 len = sizeof(info);
 
 		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(h->linked[i]), &info, &len) != 0)
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(h->links[i].prog), &info, &len) != 0)
 			return -1;
 		snprintf(out[n].section, sizeof(out[n].section), "%s",
-			 bpf_program__section_name(h->linked[i]));
+			 bpf_program__section_name(h->links[i].prog));
 		out[n].runs = info.run_cnt;
 		out[n].run_ns = info.run_time_ns;
 		n++;

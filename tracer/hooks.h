@@ -40,11 +40,36 @@ struct hooks *hooks_start(const struct hook_config *cfg, char *err, size_t errle
 enum trace_method hooks_method(const struct hooks *h);
 /* The BPF ring buffer map. */
 int hooks_ringbuf_fd(const struct hooks *h);
-/* Sum of the per-CPU counters (enum vqtr_counter). */
+/* The BPF side's counters (enum vqtr_counter), read without a system call. */
 int hooks_counters(const struct hooks *h, uint64_t out[VQTR_CNT_COUNT]);
 /* Start or stop reporting (hooks_start leaves reporting off, so a trace
- * begins with every hook in place). */
+ * begins with every hook in place).  Starting also takes the kernel's
+ * counts of skipped hook runs as the baseline of hooks_skips. */
 void hooks_enable(struct hooks *h, bool on);
+
+/* Hook runs the kernel skipped since reporting started. */
+struct hook_skips {
+	bool reported;	  /* the kernel reports them for every attached hook */
+	uint64_t lost;	  /* runs of hooks that each stand for one record
+			   * (interrupts, kick decisions, callback requests) */
+	uint64_t other;	  /* runs of the others: the adds and reaps they would
+			   * have reported are found in the rings instead */
+	char detail[512]; /* "kprobe/vring_interrupt 1, ..." */
+};
+int hooks_skips(struct hooks *h, struct hook_skips *out);
+/* Where the kernel's counts of skipped runs come from, or NULL when this
+ * kernel does not give them for the method in use. */
+const char *hooks_skip_source(const struct hooks *h);
+/* End the trace: close every traced queue to the hooks and account, from
+ * the driver's state, for the adds and reaps the trace missed that no
+ * later operation revealed (counters VQTR_CNT_REAPS_MISSED/_ADDS_MISSED).
+ * Call it before hooks_enable(false).  -1 with err filled when the kernel
+ * cannot run it (the trace's end then goes unaccounted). */
+int hooks_end(struct hooks *h, char *err, size_t errlen);
+/* For each traced queue with adds or reaps found missed, call fn with its
+ * struct virtqueue address and the counts; returns how many. */
+typedef void (*hooks_queue_loss_fn)(void *ctx, uint64_t vq, uint32_t reaps, uint32_t adds);
+int hooks_queue_losses(const struct hooks *h, hooks_queue_loss_fn fn, void *ctx);
 /* Run-time statistics of one attached BPF program (kernel.bpf_stats). */
 struct hook_stat {
 	char section[80]; /* "fexit/virtqueue_add_sgs": method and function */

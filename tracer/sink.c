@@ -30,6 +30,8 @@ struct queue_ref {
 	int slot;    /* region slot, or -1: no slot was free */
 	uint16_t device_id;
 	int32_t device_index;
+	bool kind_known; /* receive or request queue decided (first ADD) */
+	char name[VQT_QUEUE_NAME_LEN];
 };
 
 struct sink {
@@ -158,6 +160,8 @@ static void queue_register(struct sink *s, const struct vqtr_queue *q)
 	ref->vq = q->vq;
 	ref->device_id = q->device_id;
 	ref->device_index = q->device_index;
+	ref->kind_known = false;
+	snprintf(ref->name, sizeof(ref->name), "%.*s", (int)sizeof(ref->name) - 1, name);
 	replay_ts = q->ts;
 	ref->slot = vq_trace_register_queue(&s->trace, &info);
 	if (ref->slot >= 0) {
@@ -168,6 +172,25 @@ static void queue_register(struct sink *s, const struct vqtr_queue *q)
 }
 
 /* ---- events --------------------------------------------------------------- */
+
+/* A receive queue is one whose driver posts device-writable buffers only
+ * for the device to fill when data arrives: virtio-net's receiveq (virtio
+ * 1.2, 5.1.6.3), the console's receiveqs (5.3), the input device's eventq
+ * (5.8), the socket device's rx and event queues (5.10).  The add function
+ * says whether the driver passed device-writable buffers only
+ * (vqtr_event.detail of an ADD).  The entropy device's buffers are
+ * device-writable too, but its driver asks for entropy when it wants it
+ * (5.4): a request queue.  The first ADD decides. */
+#define VIRTIO_ID_RNG 4
+static void queue_kind(struct sink *s, struct queue_ref *ref, const struct vqtr_event *e)
+{
+	ref->kind_known = true;
+	if (e->detail && ref->device_id != VIRTIO_ID_RNG) {
+		replay_ts = e->ts;
+		vq_trace_set_receive(&s->trace, ref->slot, 1);
+		s->queues_changed = true;
+	}
+}
 
 static void event_replay(struct sink *s, const struct vqtr_event *e)
 {
@@ -187,6 +210,8 @@ static void event_replay(struct sink *s, const struct vqtr_event *e)
 	replay_ts = e->ts;
 	switch (e->type) {
 	case VQT_EV_ADD:
+		if (!ref->kind_known)
+			queue_kind(s, ref, e);
 		vq_trace_add(t, slot, e->head, e->ring_idx, e->ndesc, e->len, e->nwritable);
 		break;
 	case VQT_EV_KICK:
@@ -238,6 +263,27 @@ void sink_lost(struct sink *s, uint64_t n)
 {
 	vq_trace_lost(&s->trace, n);
 	s->stats.lost += n;
+}
+
+void sink_set_state(struct sink *s, uint32_t state, uint32_t heartbeat_ms)
+{
+	/* The library stamps the state change with its clock: now. */
+	replay_ts = monotonic_ns(CLOCK_MONOTONIC);
+	vq_trace_set_state(&s->trace, state, heartbeat_ms);
+}
+
+void sink_heartbeat(struct sink *s)
+{
+	replay_ts = monotonic_ns(CLOCK_MONOTONIC);
+	vq_trace_heartbeat(&s->trace);
+}
+
+const char *sink_queue_name(const struct sink *s, uint64_t vq)
+{
+	for (size_t i = 0; i < s->nqueues; i++)
+		if (s->queues[i].vq == vq)
+			return s->queues[i].name;
+	return NULL;
 }
 
 /* ---- recording and text ----------------------------------------------------- */

@@ -35,6 +35,11 @@ void sink_record(struct sink *s, const void *data, size_t size);
 /* n records were lost before reaching us: leave n sequence numbers
  * unwritten so every reader counts them as lost. */
 void sink_lost(struct sink *s, uint64_t n);
+/* Producer state in the region header (VQT_PRODUCER_*, heartbeat period). */
+void sink_set_state(struct sink *s, uint32_t state, uint32_t heartbeat_ms);
+void sink_heartbeat(struct sink *s);
+/* The "virtioN.name" of the queue at kernel address vq, or NULL. */
+const char *sink_queue_name(const struct sink *s, uint64_t vq);
 /* Copy what the region holds into the recording and the text output. */
 int sink_drain(struct sink *s, char *err, size_t errlen);
 void sink_stats(const struct sink *s, struct sink_stats *out);

@@ -15,6 +15,24 @@
  * are serialised by its driver ("the caller must ensure we don't call this
  * with other virtqueue operations at the same time", virtio_ring.c), so the
  * per-queue scratch state in map "queues" is written without atomics.
+ *
+ * Losses are counted, never guessed.  A record the BPF ring buffer has no
+ * room for is counted when its reservation fails.  A hook run the kernel
+ * skipped (kprobes run one BPF program per CPU at a time, a trampoline
+ * does not run its program inside itself) is counted by the kernel, and
+ * user space reads those counts (hooks.c); the adds and reaps such skipped
+ * runs would have reported are also found in the rings themselves:
+ *   split rings (2.7): every add takes the next avail index and every reap
+ *     the next used index, so a gap in either is that many adds or reaps
+ *     never reported;
+ *   packed rings (2.8): each traced queue has a bitmap of the buffer ids
+ *     the trace has in flight (map "inflight"), seeded from the driver's
+ *     own desc_state when the queue is first seen; an id added while its
+ *     bit is set had its reap missed, an id reaped with its bit clear had
+ *     its add missed.
+ * Each is counted once, where it is found, and at the end of the trace
+ * program end_queues compares what the trace holds with the driver's
+ * state, for the losses no later operation revealed.
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -41,29 +59,49 @@ const volatile __u64 vring_interrupt_addr = 0;		    /* for the tracepoint method
  * them one by one takes milliseconds). */
 volatile __u32 tracing_on = 0;
 
-#define ENOSPC		28
-#define TASK_CALL_DEPTH 4
+/* enum vqtr_counter; user space reads them through its mapping of .bss. */
+__u64 counters[VQTR_CNT_COUNT] = {};
+/* Runs of each kprobe program (VQTR_RUNS_INDEX). */
+__u64 hook_runs[VQTR_RUNS_COUNT] = {};
+/* Queues end_queues could not close yet: a hook was running on them. */
+__u32 end_pending = 0;
+
+#define ENOSPC		  28
+#define TASK_CALL_DEPTH	  4
+#define MAX_RING	  32768 /* largest virtqueue (2.6, 2.7) */
+#define BITMAP_WORDS	  (MAX_RING / 64)
+#define PACKED_SEED_LIMIT 1024 /* buffer ids read to seed a packed queue's bitmap */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20); /* resized by user space */
 } events SEC(".maps");
 
-/* What the BPF side remembers of one virtqueue. */
-enum queue_mode { QUEUE_TRACED = 1, QUEUE_IGNORED = 2 };
+/* What the BPF side remembers of one virtqueue: struct vqtr_queue_state
+ * (vqscope_trace.h). */
+#define queue_state vqtr_queue_state
 enum cb_state { CB_UNKNOWN = 0, CB_ENABLED = 1, CB_DISABLED = 2 };
-struct queue_state {
-	__u8 mode;	    /* enum queue_mode */
-	__u8 cb;	    /* enum cb_state: last request reported */
-	__u8 add_pending;   /* an add's entry hook ran; its exit hook reports */
-	__u8 used_seen;	    /* used_idx is valid */
-	__u16 add_head;	    /* free_head when the add began: its head id */
-	__u16 add_ring_idx; /* avail index (split) / ring position (packed) */
-	__u16 used_idx;	    /* last_used_idx of the last USED reported */
-	__u16 reap_idx;	    /* last_used_idx when a reap function was entered */
-	__u8 reap_pending;  /* ... and its exit has not run yet */
-	__u8 reserved[3];
+
+/* Packed queues: the buffer ids the trace has in flight, one bit each. */
+struct inflight_bits {
+	__u64 word[BITMAP_WORDS];
 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VQTR_MAX_QUEUES);
+	__type(key, __u64); /* struct virtqueue address */
+	__type(value, struct inflight_bits);
+} inflight SEC(".maps");
+
+/* All zero: what a new "inflight" entry is copied from (a BPF stack holds
+ * 512 bytes, a bitmap 4 KiB). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct inflight_bits);
+} inflight_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -72,18 +110,14 @@ struct {
 	__type(value, struct queue_state);
 } queues SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, VQTR_CNT_COUNT);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
 /* kretprobes do not see arguments: the kprobe pushes the virtqueue of
  * each call on a small per-task stack and the kretprobe pops it.  Calls
- * nest only through interrupts, which return first. */
+ * nest only through interrupts, which return first.  Each entry names its
+ * function, so a return the kernel did not report (a kretprobe's missed
+ * run) leaves no stale entry for the next return to pop. */
 struct task_calls {
 	__u64 vq[TASK_CALL_DEPTH];
+	__u32 fn[TASK_CALL_DEPTH];
 	__u32 depth;
 	__u32 reserved;
 };
@@ -99,10 +133,8 @@ struct {
 
 static __always_inline void count_n(__u32 which, __u64 n)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
-
-	if (v)
-		*v += n;
+	if (which < VQTR_CNT_COUNT)
+		__sync_fetch_and_add(&counters[which], n);
 }
 
 static __always_inline void count(__u32 which)
@@ -118,12 +150,23 @@ static __always_inline int read_kernel(void *dst, __u32 size, const void *src)
 	return -1;
 }
 
+/* Bytes one record and its header take in the ring buffer, at most. */
+#define RECORD_SPAN 128
+
 static __always_inline __u64 wakeup_flags(void)
 {
-	/* Batched wake-ups: the reader polls with a timeout, so a record
-	 * only needs to wake it once enough are waiting. */
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	/* Flags 0 are the kernel's adaptive wake-up: it wakes the reader only
+	 * for a record written into an empty buffer, that is when the reader
+	 * has taken everything and waits.  The reader rests between looks
+	 * (vqscope_trace.c), so a busy trace wakes it no more often than
+	 * that.  The record that takes the backlog past wakeup_bytes wakes
+	 * it at once; not every record after it, as each wake-up is an
+	 * interrupt the CPU sends itself (irq_work). */
+	if (waiting >= wakeup_bytes && waiting < wakeup_bytes + RECORD_SPAN)
+		return BPF_RB_FORCE_WAKEUP;
+	return 0;
 }
 
 static __always_inline int is_packed(struct vring_virtqueue *vq)
@@ -233,11 +276,66 @@ static __always_inline void ring_addresses(struct vring_virtqueue *vq, int packe
 	}
 }
 
+/* ---- in-flight buffer ids of packed queues --------------------------------- */
+
+/* Set (set = 1) or clear id's bit; returns whether it was set.  Only the
+ * hooks of the queue's own adds and reaps write its bitmap, and the driver
+ * serialises those; end_queues writes it only once they are shut out. */
+static __always_inline int inflight_mark(__u64 key, __u16 id, int set)
+{
+	struct inflight_bits *bits = bpf_map_lookup_elem(&inflight, &key);
+	__u32 w = (id >> 6) & (BITMAP_WORDS - 1);
+	__u64 bit = 1ull << (id & 63);
+	int was;
+
+	if (!bits)
+		return 1; /* no bitmap: claim nothing is missing */
+	was = (bits->word[w] & bit) != 0;
+	if (set)
+		bits->word[w] |= bit;
+	else
+		bits->word[w] &= ~bit;
+	return was;
+}
+
+/* A packed queue's buffers in flight before tracing began, from the
+ * driver's desc_state (data is the driver's token, NULL when free).
+ * Returns 1 when every id was looked at. */
+static __always_inline int inflight_seed(struct vring_virtqueue *vq, __u64 key, __u32 num)
+{
+	void *states = BPF_CORE_READ(vq, packed.desc_state);
+	__u32 stride = bpf_core_type_size(struct vring_desc_state_packed);
+	__u32 offset = bpf_core_field_offset(struct vring_desc_state_packed, data);
+	struct inflight_bits *bits;
+	__u32 zero = 0;
+	void *blank = bpf_map_lookup_elem(&inflight_zero, &zero);
+
+	if (!blank || bpf_map_update_elem(&inflight, &key, blank, BPF_ANY) != 0)
+		return 0;
+	bits = bpf_map_lookup_elem(&inflight, &key);
+	if (!bits)
+		return 0;
+	for (__u32 id = 0; id < PACKED_SEED_LIMIT; id++) {
+		void *data = 0;
+
+		if (id >= num)
+			return 1;
+		bpf_probe_read_kernel(&data, sizeof(data), states + (__u64)id * stride + offset);
+		if (data)
+			bits->word[(id >> 6) & (BITMAP_WORDS - 1)] |= 1ull << (id & 63);
+	}
+	return num <= PACKED_SEED_LIMIT;
+}
+
+/* ---- queue identity (continued) -------------------------------------------- */
+
 /* A virtqueue seen for the first time: decide whether it is traced,
  * describe it to user space, remember it.  The description is submitted
  * before the queue enters the map, so it precedes, in the ring buffer,
  * every event of that queue from any CPU (two CPUs racing here both send
- * one; user space keeps the first). */
+ * one; user space keeps the first).  The accounting of adds and reaps
+ * starts from the driver's indices here, so that every later add and reap
+ * is either reported or counted missed. */
 static __noinline struct queue_state *first_sight(struct vring_virtqueue *vq, __u64 key)
 {
 	struct queue_state init = {};
@@ -247,18 +345,18 @@ static __noinline struct queue_state *first_sight(struct vring_virtqueue *vq, __
 	char name[VQTR_QUEUE_NAME_LEN] = {};
 	struct queue_state *st;
 	struct vqtr_queue *q;
-	int packed;
+	int packed = is_packed(vq);
 	long err;
 
 	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(vq, vq.name));
-	init.mode = queue_wanted(device_id, device_index, name) ? QUEUE_TRACED : QUEUE_IGNORED;
-	if (init.mode == QUEUE_TRACED) {
+	init.mode =
+	    queue_wanted(device_id, device_index, name) ? VQTR_QUEUE_TRACED : VQTR_QUEUE_IGNORED;
+	if (init.mode == VQTR_QUEUE_TRACED) {
 		q = bpf_ringbuf_reserve(&events, sizeof(*q), 0);
 		if (!q) {
 			count(VQTR_CNT_DROPPED);
 			return 0; /* not remembered: the next event tries again */
 		}
-		packed = is_packed(vq);
 		q->ts = bpf_ktime_get_ns();
 		q->vq = key;
 		q->kind = VQTR_KIND_QUEUE;
@@ -270,10 +368,20 @@ static __noinline struct queue_state *first_sight(struct vring_virtqueue *vq, __
 		q->device_index = device_index;
 		q->reserved = 0;
 		ring_addresses(vq, packed, q);
+		init.ring_size = q->ring_size;
 		__builtin_memcpy(q->name, name, sizeof(name));
 		bpf_probe_read_kernel_str(q->device_name, sizeof(q->device_name),
 					  BPF_CORE_READ(vdev, dev.kobj.name));
 		bpf_ringbuf_submit(q, wakeup_flags());
+		init.packed = packed;
+		if (packed) {
+			/* used_seen stays 0 until the first reap. */
+			init.seeded = inflight_seed(vq, key, init.ring_size);
+		} else {
+			init.add_next = BPF_CORE_READ(vq, split.avail_idx_shadow);
+			init.used_idx = (__u16)(BPF_CORE_READ(vq, last_used_idx) - 1);
+			init.used_seen = 1;
+		}
 	}
 	err = bpf_map_update_elem(&queues, &key, &init, BPF_NOEXIST);
 	st = bpf_map_lookup_elem(&queues, &key);
@@ -282,9 +390,12 @@ static __noinline struct queue_state *first_sight(struct vring_virtqueue *vq, __
 			count(VQTR_CNT_QUEUES_FULL);
 		return 0;
 	}
-	return st->mode == QUEUE_TRACED ? st : 0;
+	return st;
 }
 
+/* A hook's hold on a traced queue, or NULL when the queue is not traced,
+ * tracing is off, or the trace has ended for this queue.  Every non-NULL
+ * return is paired with queue_put(). */
 static __always_inline struct queue_state *queue_get(struct vring_virtqueue *vq)
 {
 	__u64 key = (__u64)vq;
@@ -294,8 +405,35 @@ static __always_inline struct queue_state *queue_get(struct vring_virtqueue *vq)
 		return 0;
 	st = bpf_map_lookup_elem(&queues, &key);
 	if (!st)
-		return first_sight(vq, key);
-	return st->mode == QUEUE_TRACED ? st : 0;
+		st = first_sight(vq, key);
+	if (!st || st->mode != VQTR_QUEUE_TRACED)
+		return 0;
+	/* A locked add, then the load of closed: pairs with the exchange
+	 * and the load of active in end_queues(), so either this hook sees
+	 * the queue closing or end_queues sees the hook running. */
+	__sync_fetch_and_add(&st->active, 1);
+	if (st->closed) {
+		__sync_fetch_and_add(&st->active, -1);
+		return 0;
+	}
+	return st;
+}
+
+static __always_inline void queue_put(struct queue_state *st)
+{
+	__sync_fetch_and_add(&st->active, -1);
+}
+
+static __always_inline void missed_reaps(struct queue_state *st, __u32 n)
+{
+	st->reaps_missed += n;
+	count_n(VQTR_CNT_REAPS_MISSED, n);
+}
+
+static __always_inline void missed_adds(struct queue_state *st, __u32 n)
+{
+	st->adds_missed += n;
+	count_n(VQTR_CNT_ADDS_MISSED, n);
 }
 
 /* ---- event records -------------------------------------------------------------- */
@@ -470,57 +608,82 @@ static __always_inline void walk_packed(struct vring_virtqueue *vq, __u16 id, __
 
 /* ---- the operations ------------------------------------------------------------------ */
 
-/* virtqueue_add_*: remember where the buffer will go (2.7.13). */
-static __always_inline void add_entry(struct vring_virtqueue *vq)
+/* virtqueue_add_*: remember where the buffer will go (2.7.13), and account
+ * for adds and reaps the trace missed since the last add.  in_only: the
+ * add function was given device-writable buffers only. */
+static __always_inline void add_entry(struct vring_virtqueue *vq, int in_only)
 {
 	struct queue_state *st = queue_get(vq);
+	__u16 head, ring_idx, gap;
 
 	if (!st)
 		return;
-	st->add_head = (__u16)BPF_CORE_READ(vq, free_head);
-	if (is_packed(vq))
-		st->add_ring_idx = BPF_CORE_READ(vq, packed.next_avail_idx);
-	else
-		st->add_ring_idx = BPF_CORE_READ(vq, split.avail_idx_shadow);
+	head = (__u16)BPF_CORE_READ(vq, free_head);
+	if (st->packed) {
+		ring_idx = BPF_CORE_READ(vq, packed.next_avail_idx);
+		/* The id is free again (the driver takes it from its free
+		 * list): if the trace has it in flight, its reap was missed. */
+		if (inflight_mark((__u64)vq, head, 0))
+			missed_reaps(st, 1);
+	} else {
+		/* Each add takes the next avail index (2.7.13.2): a gap is
+		 * adds the trace never saw. */
+		ring_idx = BPF_CORE_READ(vq, split.avail_idx_shadow);
+		gap = (__u16)(ring_idx - st->add_next);
+		if (gap != 0 && gap < 0x8000)
+			missed_adds(st, gap);
+		st->add_next = ring_idx;
+	}
+	st->add_head = head;
+	st->add_ring_idx = ring_idx;
+	st->add_in_only = in_only != 0;
 	st->add_pending = 1;
+	queue_put(st);
 }
 
 static __always_inline void add_exit(struct vring_virtqueue *vq, int ret)
 {
-	__u64 key = (__u64)vq;
-	struct queue_state *st = bpf_map_lookup_elem(&queues, &key);
+	struct queue_state *st = queue_get(vq);
 	struct chain c = {};
 	struct vqtr_event *e;
 	int packed;
 
-	if (!tracing_on || !st || st->mode != QUEUE_TRACED || !st->add_pending)
+	if (!st)
 		return;
+	if (!st->add_pending)
+		goto out;
 	st->add_pending = 0;
 	if (ret != 0) {
 		e = event_reserve(vq, VQT_EV_ERROR);
 		if (!e)
-			return;
+			goto out;
 		e->ndesc = ret == -ENOSPC ? VQT_ERR_RING_FULL : VQT_ERR_DRIVER;
 		e->detail = (__u32)-ret;
 		read_driver_state(vq, is_packed(vq), e);
 		event_submit(e);
-		return;
+		goto out;
 	}
-	packed = is_packed(vq);
-	if (packed)
+	packed = st->packed;
+	if (packed) {
+		inflight_mark((__u64)vq, st->add_head, 1);
 		walk_packed(vq, st->add_head, st->add_ring_idx, &c);
-	else
+	} else {
+		st->add_next = (__u16)(st->add_ring_idx + 1);
 		walk_split(vq, st->add_head, &c);
+	}
 	e = event_reserve(vq, VQT_EV_ADD);
 	if (!e)
-		return;
+		goto out;
 	e->ndesc = c.ndesc ? (__u16)c.ndesc : 1;
 	e->head = st->add_head;
 	e->ring_idx = st->add_ring_idx;
 	e->len = c.bytes;
 	e->nwritable = (__u16)c.nwritable;
+	e->detail = st->add_in_only;
 	read_driver_state(vq, packed, e);
 	event_submit(e);
+out:
+	queue_put(st);
 }
 
 /* virtqueue_kick_prepare: did the driver decide to notify (2.7.10)? */
@@ -532,11 +695,12 @@ static __always_inline void kick_exit(struct vring_virtqueue *vq, int needs_kick
 	if (!st)
 		return;
 	e = event_reserve(vq, needs_kick ? VQT_EV_KICK : VQT_EV_KICK_SUPPRESSED);
-	if (!e)
-		return;
-	read_driver_state(vq, is_packed(vq), e);
-	e->ring_idx = e->avail_idx;
-	event_submit(e);
+	if (e) {
+		read_driver_state(vq, st->packed, e);
+		e->ring_idx = e->avail_idx;
+		event_submit(e);
+	}
+	queue_put(st);
 }
 
 /* virtqueue_notify: only a failure is news (the kick was reported when it
@@ -552,11 +716,12 @@ static __always_inline void notify_exit(struct vring_virtqueue *vq, int ok)
 	if (!st)
 		return;
 	e = event_reserve(vq, VQT_EV_ERROR);
-	if (!e)
-		return;
-	e->ndesc = VQT_ERR_DEVICE;
-	read_driver_state(vq, is_packed(vq), e);
-	event_submit(e);
+	if (e) {
+		e->ndesc = VQT_ERR_DEVICE;
+		read_driver_state(vq, st->packed, e);
+		event_submit(e);
+	}
+	queue_put(st);
 }
 
 /* vring_interrupt: reported when it will find used buffers, as the kernel
@@ -565,25 +730,22 @@ static __always_inline void irq_entry(struct vring_virtqueue *vq)
 {
 	struct queue_state *st = queue_get(vq);
 	struct vqtr_event *e;
-	int packed;
 
 	if (!st)
 		return;
-	packed = is_packed(vq);
-	if (!more_used(vq, packed, BPF_CORE_READ(vq, last_used_idx)))
-		return;
-	e = event_reserve(vq, VQT_EV_IRQ);
-	if (!e)
-		return;
-	read_driver_state(vq, packed, e);
-	event_submit(e);
+	if (more_used(vq, st->packed, BPF_CORE_READ(vq, last_used_idx))) {
+		e = event_reserve(vq, VQT_EV_IRQ);
+		if (e) {
+			read_driver_state(vq, st->packed, e);
+			event_submit(e);
+		}
+	}
+	queue_put(st);
 }
 
-/* virtqueue_get_buf*: the buffer about to be reaped (2.7.14).  Wrappers
- * may nest (virtqueue_get_buf_ctx jumps to virtqueue_get_buf_ctx_split);
- * the last used index reported tells a nested call from a new one. */
-/* Report the buffer the driver reaps at used position raw.  reaped: the
- * driver already took it (an exit hook), so its state needs no
+/* Report the buffer the driver reaps at used position raw (2.7.14,
+ * 2.8.7), after accounting for reaps or adds the trace missed.  reaped:
+ * the driver already took it (an exit hook), so its state needs no
  * adjusting. */
 static __always_inline void report_used(struct vring_virtqueue *vq, struct queue_state *st,
 					__u16 raw, int packed, int reaped)
@@ -607,8 +769,13 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 			    BPF_CORE_READ(vq, packed.desc_state) +
 				(__u64)id * bpf_core_type_size(struct vring_desc_state_packed) +
 				bpf_core_field_offset(struct vring_desc_state_packed, num));
+		/* An id the trace never saw added (its bitmap holds the ids
+		 * in flight since the queue was first seen): a missed add. */
+		if (!inflight_mark((__u64)vq, id, 0) && st->seeded)
+			missed_adds(st, 1);
 	} else {
 		struct ring_used_elem u = {};
+		__u16 gap = (__u16)(raw - st->used_idx);
 
 		num = BPF_CORE_READ(vq, split.vring.num);
 		pos = raw;
@@ -619,14 +786,10 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 		id = (__u16)u.id;
 		written = u.len;
 		freed = split_chain_length(vq, id);
-	}
-	/* A split ring's reaps consume consecutive used indices: a gap is
-	 * reaps whose hooks never ran (VQTR_CNT_REAPS_MISSED). */
-	if (!packed && st->used_seen) {
-		__u16 gap = (__u16)(raw - st->used_idx);
-
+		/* Reaps consume consecutive used indices: a gap is reaps whose
+		 * hooks never ran. */
 		if (gap > 1 && gap < 0x8000)
-			count_n(VQTR_CNT_REAPS_MISSED, gap - 1);
+			missed_reaps(st, gap - 1);
 	}
 	st->used_seen = 1;
 	st->used_idx = raw;
@@ -651,25 +814,25 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 	event_submit(e);
 }
 
-/* A reap function's entry: report the buffer it is about to take if the
- * device has already published it, and remember where the driver stood. */
+/* virtqueue_get_buf*: the buffer about to be reaped (2.7.14).  Wrappers
+ * may nest (virtqueue_get_buf_ctx jumps to virtqueue_get_buf_ctx_split);
+ * the last used index reported tells a nested call from a new one.  The
+ * entry reports the buffer it is about to take if the device has already
+ * published it, and remembers where the driver stood. */
 static __always_inline void used_entry(struct vring_virtqueue *vq)
 {
 	struct queue_state *st = queue_get(vq);
 	__u16 raw;
-	int packed;
 
 	if (!st)
 		return;
 	raw = BPF_CORE_READ(vq, last_used_idx);
 	st->reap_idx = raw;
 	st->reap_pending = 1;
-	if (st->used_seen && st->used_idx == raw)
-		return;
-	packed = is_packed(vq);
-	if (BPF_CORE_READ(vq, broken) || !more_used(vq, packed, raw))
-		return;
-	report_used(vq, st, raw, packed, 0);
+	if (!(st->used_seen && st->used_idx == raw) && !BPF_CORE_READ(vq, broken) &&
+	    more_used(vq, st->packed, raw))
+		report_used(vq, st, raw, st->packed, 0);
+	queue_put(st);
 }
 
 /* Its exit: the device may publish between the entry hook's look and the
@@ -681,12 +844,14 @@ static __always_inline void used_done(struct vring_virtqueue *vq, __u64 ret)
 {
 	struct queue_state *st = queue_get(vq);
 
-	if (!st || !st->reap_pending)
+	if (!st)
 		return;
-	st->reap_pending = 0;
-	if (!ret || (st->used_seen && st->used_idx == st->reap_idx))
-		return;
-	report_used(vq, st, st->reap_idx, is_packed(vq), 1);
+	if (st->reap_pending) {
+		st->reap_pending = 0;
+		if (ret && !(st->used_seen && st->used_idx == st->reap_idx))
+			report_used(vq, st, st->reap_idx, st->packed, 1);
+	}
+	queue_put(st);
 }
 
 /* virtqueue_disable_cb / virtqueue_enable_cb*: report changes of the
@@ -697,16 +862,19 @@ static __always_inline void cb_entry(struct vring_virtqueue *vq, int enable)
 	__u8 want = enable ? CB_ENABLED : CB_DISABLED;
 	struct vqtr_event *e;
 
-	if (!st || st->cb == want)
+	if (!st)
 		return;
-	st->cb = want;
-	e = event_reserve(vq, VQT_EV_CB);
-	if (!e)
-		return;
-	read_driver_state(vq, is_packed(vq), e);
-	e->nwritable = enable ? 1 : 0;
-	e->ring_idx = e->last_used_idx;
-	event_submit(e);
+	if (st->cb != want) {
+		st->cb = want;
+		e = event_reserve(vq, VQT_EV_CB);
+		if (e) {
+			read_driver_state(vq, st->packed, e);
+			e->nwritable = enable ? 1 : 0;
+			e->ring_idx = e->last_used_idx;
+			event_submit(e);
+		}
+	}
+	queue_put(st);
 }
 
 /* ---- kprobe call stack ------------------------------------------------------------------ */
@@ -721,7 +889,7 @@ static __always_inline __u64 task_key(void)
 	return id;
 }
 
-static __always_inline void call_push(struct vring_virtqueue *vq)
+static __always_inline void call_push(struct vring_virtqueue *vq, __u32 fn)
 {
 	__u64 key = task_key();
 	struct task_calls *c = bpf_map_lookup_elem(&calls, &key);
@@ -736,26 +904,35 @@ static __always_inline void call_push(struct vring_virtqueue *vq)
 			return;
 	}
 	depth = c->depth;
-	if (depth < TASK_CALL_DEPTH)
+	if (depth < TASK_CALL_DEPTH) {
 		c->vq[depth] = (__u64)vq;
-	else
+		c->fn[depth] = fn;
+		c->depth = depth + 1;
+	} else {
 		count(VQTR_CNT_NESTING_LOST);
-	c->depth = depth + 1;
+	}
 }
 
-static __always_inline struct vring_virtqueue *call_pop(void)
+/* The innermost pending call of fn; calls above it whose returns the
+ * kernel did not report are dropped. */
+static __always_inline struct vring_virtqueue *call_pop(__u32 fn)
 {
 	__u64 key = task_key();
 	struct task_calls *c = bpf_map_lookup_elem(&calls, &key);
 	__u32 depth;
 
-	if (!c || c->depth == 0)
+	if (!c)
 		return 0;
-	depth = c->depth - 1;
-	c->depth = depth;
-	if (depth >= TASK_CALL_DEPTH)
-		return 0;
-	return (struct vring_virtqueue *)c->vq[depth];
+	depth = c->depth;
+	for (int i = TASK_CALL_DEPTH - 1; i >= 0; i--) {
+		if ((__u32)i >= depth || c->fn[i] != fn)
+			continue;
+		if ((__u32)i + 1 < depth)
+			count_n(VQTR_CNT_NESTING_LOST, depth - (__u32)i - 1);
+		c->depth = (__u32)i;
+		return (struct vring_virtqueue *)c->vq[i];
+	}
+	return 0;
 }
 
 /* ---- the hooks ---------------------------------------------------------------------------- */
@@ -776,41 +953,87 @@ static __always_inline void notify_done(struct vring_virtqueue *vq, __u64 ret)
 	notify_exit(vq, (__u8)ret != 0);
 }
 
-static __always_inline void cb_disable(struct vring_virtqueue *vq)
+static __always_inline void cb_disable(struct vring_virtqueue *vq, __u64 arg)
 {
+	(void)arg;
 	cb_entry(vq, 0);
 }
 
-static __always_inline void cb_enable(struct vring_virtqueue *vq)
+static __always_inline void cb_enable(struct vring_virtqueue *vq, __u64 arg)
 {
+	(void)arg;
 	cb_entry(vq, 1);
+}
+
+static __always_inline void irq_hook(struct vring_virtqueue *vq, __u64 arg)
+{
+	(void)arg;
+	irq_entry(vq);
+}
+
+static __always_inline void reap_begin(struct vring_virtqueue *vq, __u64 arg)
+{
+	(void)arg;
+	used_entry(vq);
+}
+
+static __always_inline void skip_entry(struct vring_virtqueue *vq, __u64 arg)
+{
+	(void)vq;
+	(void)arg;
+}
+
+/* The add functions: virtqueue_add_sgs(vq, sgs, out_sgs, in_sgs, ...)
+ * passes device-writable buffers only when out_sgs is 0; add_inbuf* only
+ * those, add_outbuf none. */
+static __always_inline void add_begin_sgs(struct vring_virtqueue *vq, __u64 out_sgs)
+{
+	add_entry(vq, out_sgs == 0);
+}
+
+static __always_inline void add_begin_in(struct vring_virtqueue *vq, __u64 arg)
+{
+	(void)arg;
+	add_entry(vq, 1);
+}
+
+static __always_inline void add_begin_out(struct vring_virtqueue *vq, __u64 arg)
+{
+	(void)arg;
+	add_entry(vq, 0);
 }
 
 #define VQ_ARG(value) ((struct vring_virtqueue *)(value))
 /* The virtqueue is argument 0 of every hooked function but vring_interrupt
  * (int irq, void *vq). */
 #define KPROBE_ARG(ctx, index) ((index) == 0 ? PT_REGS_PARM1(ctx) : PT_REGS_PARM2(ctx))
+/* Each kprobe program counts its runs (hooks.c compares them with the
+ * kernel's hits). */
+#define COUNT_RUN(name, ret)                                                                       \
+	__sync_fetch_and_add(&hook_runs[VQTR_RUNS_INDEX(VQTR_FN_##name, ret)], 1)
 
-/* fn's entry calls handler(vq): fentry program fe_<name>, kprobe kp_<name>. */
+/* fn's entry calls handler(vq, 0): fentry program fe_<name>, kprobe
+ * kp_<name>. */
 #define HOOK_ENTRY(fn, name, index, handler)                                                       \
 	SEC("fentry/" #fn)                                                                         \
 	int fe_##name(__u64 *ctx)                                                                  \
 	{                                                                                          \
-		handler(VQ_ARG(ctx[index]));                                                       \
+		handler(VQ_ARG(ctx[index]), 0);                                                    \
 		return 0;                                                                          \
 	}                                                                                          \
 	SEC("kprobe/" #fn)                                                                         \
 	int kp_##name(struct pt_regs *ctx)                                                         \
 	{                                                                                          \
-		handler(VQ_ARG(KPROBE_ARG(ctx, index)));                                           \
+		COUNT_RUN(name, 0);                                                                \
+		handler(VQ_ARG(KPROBE_ARG(ctx, index)), 0);                                        \
 		return 0;                                                                          \
 	}
 
-/* fn's return calls done(vq, return value), after entry(vq) at its entry.
- * fn takes nargs arguments, so fexit finds the return value after them.
- * Programs: fentry fe_<name> (only when entry is not skip_entry), fexit
- * fx_<name>, kprobe kp_<name> and kretprobe kr_<name>, the last two
- * joined by the per-task call stack. */
+/* fn's return calls done(vq, return value), after entry(vq, its third
+ * argument) at its entry.  fn takes nargs arguments, so fexit finds the
+ * return value after them.  Programs: fentry fe_<name> (only with
+ * HOOK_ENTRY_EXIT), fexit fx_<name>, kprobe kp_<name> and kretprobe
+ * kr_<name>, the last two joined by the per-task call stack. */
 #define HOOK_EXIT(fn, name, nargs, entry, done)                                                    \
 	SEC("fexit/" #fn)                                                                          \
 	int fx_##name(__u64 *ctx)                                                                  \
@@ -823,48 +1046,49 @@ static __always_inline void cb_enable(struct vring_virtqueue *vq)
 	{                                                                                          \
 		struct vring_virtqueue *vq = VQ_ARG(PT_REGS_PARM1(ctx));                           \
                                                                                                    \
-		call_push(vq);                                                                     \
-		entry(vq);                                                                         \
+		COUNT_RUN(name, 0);                                                                \
+		call_push(vq, VQTR_FN_##name);                                                     \
+		entry(vq, PT_REGS_PARM3(ctx));                                                     \
 		return 0;                                                                          \
 	}                                                                                          \
 	SEC("kretprobe/" #fn)                                                                      \
 	int kr_##name(struct pt_regs *ctx)                                                         \
 	{                                                                                          \
-		struct vring_virtqueue *vq = call_pop();                                           \
+		struct vring_virtqueue *vq;                                                        \
                                                                                                    \
+		COUNT_RUN(name, 1);                                                                \
+		vq = call_pop(VQTR_FN_##name);                                                     \
 		if (vq)                                                                            \
 			done(vq, PT_REGS_RC(ctx));                                                 \
+		else if (VQTR_FN_##name == VQTR_FN_kick_prepare && tracing_on)                     \
+			count(VQTR_CNT_KICKS_MISSED);                                              \
 		return 0;                                                                          \
 	}
 
-static __always_inline void skip_entry(struct vring_virtqueue *vq)
-{
-	(void)vq;
-}
-
-/* fn's entry calls entry(vq) and its return done(vq, return value), in
- * every method: HOOK_EXIT plus the fentry program it leaves out. */
+/* fn's entry calls entry(vq, its third argument) and its return done(vq,
+ * return value), in every method: HOOK_EXIT plus the fentry program it
+ * leaves out. */
 #define HOOK_ENTRY_EXIT(fn, name, nargs, entry, done)                                              \
 	SEC("fentry/" #fn)                                                                         \
 	int fe_##name(__u64 *ctx)                                                                  \
 	{                                                                                          \
-		entry(VQ_ARG(ctx[0]));                                                             \
+		entry(VQ_ARG(ctx[0]), ctx[2]);                                                     \
 		return 0;                                                                          \
 	}                                                                                          \
 	HOOK_EXIT(fn, name, nargs, entry, done)
 
 /* An add: entry remembers where the buffer goes, exit reports it. */
-#define HOOK_ADD(fn, name, nargs) HOOK_ENTRY_EXIT(fn, name, nargs, add_entry, add_done)
+#define HOOK_ADD(fn, name, nargs, begin) HOOK_ENTRY_EXIT(fn, name, nargs, begin, add_done)
 /* A reap: see used_entry and used_done. */
-#define HOOK_REAP(fn, name, nargs) HOOK_ENTRY_EXIT(fn, name, nargs, used_entry, used_done)
+#define HOOK_REAP(fn, name, nargs) HOOK_ENTRY_EXIT(fn, name, nargs, reap_begin, used_done)
 
-HOOK_ADD(virtqueue_add_sgs, add_sgs, 6)
-HOOK_ADD(virtqueue_add_outbuf, add_outbuf, 5)
-HOOK_ADD(virtqueue_add_inbuf, add_inbuf, 5)
-HOOK_ADD(virtqueue_add_inbuf_ctx, add_inbuf_ctx, 6)
+HOOK_ADD(virtqueue_add_sgs, add_sgs, 6, add_begin_sgs)
+HOOK_ADD(virtqueue_add_outbuf, add_outbuf, 5, add_begin_out)
+HOOK_ADD(virtqueue_add_inbuf, add_inbuf, 5, add_begin_in)
+HOOK_ADD(virtqueue_add_inbuf_ctx, add_inbuf_ctx, 6, add_begin_in)
 HOOK_EXIT(virtqueue_kick_prepare, kick_prepare, 1, skip_entry, kick_done)
 HOOK_EXIT(virtqueue_notify, notify, 1, skip_entry, notify_done)
-HOOK_ENTRY(vring_interrupt, interrupt, 1, irq_entry)
+HOOK_ENTRY(vring_interrupt, interrupt, 1, irq_hook)
 HOOK_REAP(virtqueue_get_buf_ctx_split, get_buf_split, 3)
 HOOK_REAP(virtqueue_get_buf_ctx_packed, get_buf_packed, 3)
 HOOK_REAP(virtqueue_get_buf_ctx, get_buf_ctx, 3)
@@ -887,5 +1111,118 @@ int tp_irq_handler_entry(__u64 *ctx)
 	    (__u64)BPF_CORE_READ(action, handler) != vring_interrupt_addr)
 		return 0;
 	irq_entry(BPF_CORE_READ(action, dev_id));
+	return 0;
+}
+
+/* ---- the end of the trace ----------------------------------------------------------------------
+ */
+
+/* The context of an iterator over a map's elements (bpf_iter.h). */
+struct bpf_iter__bpf_map_elem {
+	void *meta;
+	void *map;
+	void *key;
+	void *value;
+};
+
+/* What end_scan_word() needs of one packed queue. */
+struct end_scan {
+	__u64 key;
+	void *states; /* desc_state array */
+	__u32 stride;
+	__u32 data_offset;
+	__u32 num;
+	__u32 seeded;
+	__u32 reaps;
+	__u32 adds;
+};
+
+/* Bits w*64 .. w*64+63 of a packed queue's in-flight bitmap against the
+ * driver's desc_state: the trace has the id in flight and the driver has
+ * it free (a missed reap), or the other way round (a missed add). */
+static long end_scan_word(__u32 w, void *data)
+{
+	struct end_scan *c = data;
+	struct inflight_bits *bits = bpf_map_lookup_elem(&inflight, &c->key);
+	__u32 word = w & (BITMAP_WORDS - 1);
+
+	if (!bits || w >= BITMAP_WORDS)
+		return 1;
+	for (__u32 b = 0; b < 64; b++) {
+		__u32 id = w * 64 + b;
+		__u64 bit = 1ull << b;
+		void *token = 0;
+
+		if (id >= c->num)
+			return 1;
+		bpf_probe_read_kernel(&token, sizeof(token),
+				      c->states + (__u64)id * c->stride + c->data_offset);
+		if ((bits->word[word] & bit) && !token) {
+			bits->word[word] &= ~bit;
+			c->reaps++;
+		} else if (!(bits->word[word] & bit) && token && c->seeded) {
+			c->adds++;
+		}
+	}
+	return 0;
+}
+
+/* The trace of one queue ends: the adds and reaps the driver did that no
+ * later operation revealed as missed. */
+static __always_inline void end_account(__u64 key, struct queue_state *st)
+{
+	struct vring_virtqueue *vq = (struct vring_virtqueue *)key;
+
+	if (st->packed) {
+		struct end_scan c = {
+		    .key = key,
+		    .states = BPF_CORE_READ(vq, packed.desc_state),
+		    .stride = bpf_core_type_size(struct vring_desc_state_packed),
+		    .data_offset = bpf_core_field_offset(struct vring_desc_state_packed, data),
+		    .num = st->ring_size,
+		    .seeded = st->seeded,
+		};
+
+		bpf_loop((st->ring_size + 63) / 64, end_scan_word, &c, 0);
+		if (c.reaps)
+			missed_reaps(st, c.reaps);
+		if (c.adds)
+			missed_adds(st, c.adds);
+	} else {
+		__u16 reaps = (__u16)(BPF_CORE_READ(vq, last_used_idx) - 1 - st->used_idx);
+		__u16 adds = (__u16)(BPF_CORE_READ(vq, split.avail_idx_shadow) - st->add_next);
+
+		if (reaps != 0 && reaps < 0x8000)
+			missed_reaps(st, reaps);
+		if (adds != 0 && adds < 0x8000)
+			missed_adds(st, adds);
+	}
+}
+
+/* Run by user space over map "queues" when the trace ends (hooks.c,
+ * hooks_end): closes each traced queue to the hooks and accounts for it.
+ * A queue with a hook still running is left for the next run (counted in
+ * end_pending). */
+SEC("iter/bpf_map_elem")
+int it_end_queues(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct queue_state *st;
+	__u64 key;
+
+	if (!ctx->key)
+		return 0;
+	key = *(__u64 *)ctx->key;
+	st = bpf_map_lookup_elem(&queues, &key);
+	if (!st || st->mode != VQTR_QUEUE_TRACED || st->closed == VQTR_QUEUE_CLOSED)
+		return 0;
+	/* An exchange, then the load of active: pairs with the locked add
+	 * and the load of closed in queue_get(). */
+	__sync_lock_test_and_set(&st->closed, VQTR_QUEUE_CLOSING);
+	if (st->active) {
+		end_pending++;
+		return 0;
+	}
+	end_account(key, st);
+	st->closed = VQTR_QUEUE_CLOSED;
 	return 0;
 }

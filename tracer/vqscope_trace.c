@@ -20,7 +20,10 @@
 #include "sink.h"
 #include "vqrec.h"
 
-#define POLL_MS	      50	 /* longest a record waits in the ring buffer */
+#define REST_MS	      25	 /* longest a record waits in the ring buffer */
+#define HEARTBEAT_MS  250	 /* between heartbeats in the region header */
+#define SKIPS_MS      2000	 /* between reads of the kernel's skip counts */
+#define CONSUME_BATCH 16384	 /* records taken before the loop's other work */
 #define RINGBUF_BYTES (4u << 20) /* BPF ring buffer */
 #define PRODUCER      "vqscope-trace 0.1 (linux)"
 #define STATS_MAX     64 /* programs --stats reports on */
@@ -205,19 +208,39 @@ static bool has_privileges(void)
 
 static volatile sig_atomic_t stop_signal;
 
-/* Records the trace never got, whether the BPF ring buffer was full or
- * the kernel skipped a reap hook, are counted lost in the trace region,
- * so the host sees the hole instead of a silently incomplete trace. */
-static void report_lost(struct sink *sink, const uint64_t *counters, uint64_t *dropped_seen,
-			uint64_t *missed_seen)
+/* Losses already counted into the trace region. */
+struct losses {
+	uint64_t counters[VQTR_CNT_COUNT]; /* the BPF side's, as last read */
+	uint64_t skipped;		   /* hook runs the kernel skipped that each
+					    * stand for one record */
+	struct hook_skips skips;	   /* the kernel's counts, as last read */
+};
+
+/* Every record the trace never got is counted lost in the region, so the
+ * host sees the hole instead of a silently incomplete trace: records the
+ * BPF ring buffer had no room for, adds and reaps found missing in the
+ * rings, kick decisions whose queue was not known, and the hook runs the
+ * kernel skipped that each stood for one record (hooks.c). */
+static void account_losses(struct sink *sink, struct hooks *hooks, struct losses *seen,
+			   bool read_skips)
 {
-	if (counters[VQTR_CNT_DROPPED] > *dropped_seen) {
-		sink_lost(sink, counters[VQTR_CNT_DROPPED] - *dropped_seen);
-		*dropped_seen = counters[VQTR_CNT_DROPPED];
+	static const int lost_counters[] = {VQTR_CNT_DROPPED, VQTR_CNT_REAPS_MISSED,
+					    VQTR_CNT_ADDS_MISSED, VQTR_CNT_KICKS_MISSED};
+	uint64_t now[VQTR_CNT_COUNT];
+
+	if (hooks_counters(hooks, now) == 0) {
+		for (size_t i = 0; i < sizeof(lost_counters) / sizeof(lost_counters[0]); i++) {
+			int c = lost_counters[i];
+
+			if (now[c] > seen->counters[c])
+				sink_lost(sink, now[c] - seen->counters[c]);
+		}
+		memcpy(seen->counters, now, sizeof(now));
 	}
-	if (counters[VQTR_CNT_REAPS_MISSED] > *missed_seen) {
-		sink_lost(sink, counters[VQTR_CNT_REAPS_MISSED] - *missed_seen);
-		*missed_seen = counters[VQTR_CNT_REAPS_MISSED];
+	if (read_skips && hooks_skips(hooks, &seen->skips) == 0 &&
+	    seen->skips.lost > seen->skipped) {
+		sink_lost(sink, seen->skips.lost - seen->skipped);
+		seen->skipped = seen->skips.lost;
 	}
 }
 
@@ -226,10 +249,53 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+/* Records taken since the main loop last did its other work: past
+ * CONSUME_BATCH, returning an error makes libbpf stop after this record
+ * (it is consumed) so a busy guest still gets heartbeats and loss counts.
+ * taken counts them all. */
+static unsigned consumed;
+static uint64_t taken;
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	sink_record(ctx, data, size);
+	taken++;
+	return ++consumed >= CONSUME_BATCH ? -EAGAIN : 0;
+}
+
+/* Milliseconds from now until at, for a poll timeout. */
+static int ms_until(uint64_t now, uint64_t at)
+{
+	return at > now ? (int)((at - now) / 1000000u) + 1 : 0;
+}
+
+/* Take what the BPF ring buffer holds (up to CONSUME_BATCH records).
+ * Returns 1 when more may be waiting, 0 when it is empty, -1 on error. */
+static int take_records(struct ring_buffer *rb)
+{
+	int n;
+
+	consumed = 0;
+	n = ring_buffer__consume(rb);
+	if (n == -EAGAIN)
+		return 1;
+	if (n < 0) {
+		fprintf(stderr, "vqscope-trace: reading the BPF ring buffer: %s\n", strerror(-n));
+		return -1;
+	}
 	return 0;
+}
+
+static void print_queue_loss(void *ctx, uint64_t vq, uint32_t reaps, uint32_t adds)
+{
+	const char *name = sink_queue_name(ctx, vq);
+
+	if (name)
+		fprintf(stderr, "vqscope-trace: %s: %u reaps and %u adds missed\n", name, reaps,
+			adds);
+	else
+		fprintf(stderr, "vqscope-trace: virtqueue at 0x%llx: %u reaps and %u adds missed\n",
+			(unsigned long long)vq, reaps, adds);
 }
 
 /* --stats: what each program cost between the two snapshots. */
@@ -276,7 +342,11 @@ int main(int argc, char **argv)
 	struct sink *sink = NULL;
 	struct sink_stats st;
 	struct sigaction sa;
-	uint64_t counters[VQTR_CNT_COUNT], dropped_seen = 0, missed_seen = 0;
+	struct losses losses;
+	const uint64_t *c;
+	const char *source;
+	uint64_t now, next_beat, next_skips;
+	int more = 0;
 	static struct hook_stat stats_before[STATS_MAX], stats_after[STATS_MAX];
 	int nstats_before = 0, nstats_after = 0;
 	uint32_t end_reason = VQR_END_ERROR;
@@ -284,6 +354,7 @@ int main(int argc, char **argv)
 	uint64_t deadline;
 	int rc = 1, n;
 
+	memset(&losses, 0, sizeof(losses));
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL) != 0)
 		return 2;
 	if (!opts.shm && !opts.output)
@@ -350,52 +421,117 @@ int main(int argc, char **argv)
 	if (opts.shm)
 		fprintf(stderr, "vqscope-trace: writing the trace region to %s (%zu bytes)\n",
 			shm.path, shm.size);
-	fprintf(stderr, "vqscope-trace: tracing; SIGINT or SIGTERM to stop\n");
-
 	if (opts.stats)
 		nstats_before = hooks_program_stats(hooks, stats_before, STATS_MAX);
 	hooks_enable(hooks, true);
+	hooks_skips(hooks, &losses.skips);
+	source = hooks_skip_source(hooks);
+	if (hooks_method(hooks) == TRACE_METHOD_TRACEPOINT)
+		;
+	else if (source && losses.skips.reported)
+		fprintf(stderr, "vqscope-trace: hook runs the kernel skips are counted from %s\n",
+			source);
+	else
+		fprintf(stderr,
+			"vqscope-trace: this kernel does not report the kprobe runs it skips%s: "
+			"lost interrupts, kicks and callback changes go uncounted (adds and reaps "
+			"are still found in the rings)\n",
+			hooks_method(hooks) == TRACE_METHOD_KPROBE
+			    ? " without tracefs (mount -t tracefs tracefs /sys/kernel/tracing)"
+			    : "");
+	sink_set_state(sink, VQT_PRODUCER_RUNNING, HEARTBEAT_MS);
+	fprintf(stderr, "vqscope-trace: tracing; SIGINT or SIGTERM to stop\n");
 	end_reason = VQR_END_NORMAL;
 	deadline = opts.duration > 0 ? monotonic_ns() + (uint64_t)(opts.duration * 1e9) : 0;
+	now = monotonic_ns();
+	next_beat = now + HEARTBEAT_MS * 1000000ull;
+	next_skips = now + SKIPS_MS * 1000000ull;
 	while (!stop_signal) {
-		n = ring_buffer__poll(rb, POLL_MS);
-		if (n < 0 && n != -EINTR) {
-			fprintf(stderr, "vqscope-trace: reading the BPF ring buffer: %s\n",
-				strerror(-n));
+		uint64_t before = taken;
+
+		/* Sleep until a record lands in the empty buffer (the BPF side
+		 * then wakes us), a backlog builds up, or the next heartbeat
+		 * is due; then take what is there.  An idle guest wakes the
+		 * tracer only for its heartbeats. */
+		if (!more) {
+			int wait = ms_until(now, next_beat);
+
+			if (deadline > 0 && ms_until(now, deadline) < wait)
+				wait = ms_until(now, deadline);
+			consumed = 0;
+			n = ring_buffer__poll(rb, wait);
+			if (n < 0 && n != -EINTR && n != -EAGAIN) {
+				fprintf(stderr,
+					"vqscope-trace: waiting on the BPF ring buffer: %s\n",
+					strerror(-n));
+				end_reason = VQR_END_ERROR;
+				break;
+			}
+		}
+		more = take_records(rb);
+		if (more < 0) {
 			end_reason = VQR_END_ERROR;
 			break;
 		}
-		if (hooks_counters(hooks, counters) == 0)
-			report_lost(sink, counters, &dropped_seen, &missed_seen);
+		now = monotonic_ns();
+		account_losses(sink, hooks, &losses, now >= next_skips);
+		if (now >= next_skips)
+			next_skips = now + SKIPS_MS * 1000000ull;
+		if (now >= next_beat) {
+			sink_heartbeat(sink);
+			next_beat = now + HEARTBEAT_MS * 1000000ull;
+		}
 		if (sink_drain(sink, err, sizeof(err)) != 0) {
 			fprintf(stderr, "vqscope-trace: %s\n", err);
 			end_reason = VQR_END_ERROR;
 			break;
 		}
-		if (deadline > 0 && monotonic_ns() >= deadline)
+		if (deadline > 0 && now >= deadline)
 			break;
+		/* Records came: rest before looking again, so that a busy
+		 * guest wakes us at most every REST_MS.  A record that comes
+		 * meanwhile waits at most that long. */
+		if (!more && taken != before) {
+			struct timespec rest = {0, REST_MS * 1000000L};
+
+			nanosleep(&rest, NULL);
+			now = monotonic_ns();
+		}
 	}
 	if (stop_signal)
 		end_reason = VQR_END_SIGNAL;
 	if (opts.stats)
 		nstats_after = hooks_program_stats(hooks, stats_after, STATS_MAX);
-	/* Stop reporting, detach, then take what the ring buffer still
-	 * holds. */
+	/* End each queue's trace (accounting for what it missed), stop
+	 * reporting, take what the ring buffer still holds, then detach. */
+	if (hooks_end(hooks, err, sizeof(err)) != 0)
+		fprintf(stderr, "vqscope-trace: %s\n", err);
 	hooks_enable(hooks, false);
-	hooks_counters(hooks, counters);
+	while (take_records(rb) > 0)
+		;
+	hooks_queue_losses(hooks, print_queue_loss, sink);
+	account_losses(sink, hooks, &losses, true);
 	hooks_stop(hooks);
 	hooks = NULL;
-	ring_buffer__consume(rb);
-	report_lost(sink, counters, &dropped_seen, &missed_seen);
+	while (take_records(rb) > 0)
+		;
 	sink_stats(sink, &st);
+	c = losses.counters;
 	fprintf(stderr,
-		"vqscope-trace: %llu events on %llu queues; lost %llu (ring buffer full), "
-		"%llu reaps missed (hooks the kernel skipped), "
+		"vqscope-trace: %llu events on %llu queues; lost %llu: %llu (ring buffer full), "
+		"%llu reaps and %llu adds missed (found in the rings), %llu kick decisions and "
+		"%llu other records (hook runs the kernel skipped); "
 		"%llu of queues beyond the table, %llu kernel reads failed\n",
 		(unsigned long long)st.events, (unsigned long long)st.queues,
-		(unsigned long long)dropped_seen, (unsigned long long)missed_seen,
+		(unsigned long long)st.lost, (unsigned long long)c[VQTR_CNT_DROPPED],
+		(unsigned long long)c[VQTR_CNT_REAPS_MISSED],
+		(unsigned long long)c[VQTR_CNT_ADDS_MISSED],
+		(unsigned long long)c[VQTR_CNT_KICKS_MISSED], (unsigned long long)losses.skipped,
 		(unsigned long long)(st.table_full + st.unknown),
-		(unsigned long long)counters[VQTR_CNT_READ_FAULTS]);
+		(unsigned long long)c[VQTR_CNT_READ_FAULTS]);
+	if (losses.skips.lost + losses.skips.other > 0)
+		fprintf(stderr, "vqscope-trace: hook runs the kernel skipped: %s\n",
+			losses.skips.detail);
 	if (opts.stats)
 		print_stats(stats_before, nstats_before, stats_after, nstats_after);
 	rc = end_reason == VQR_END_ERROR ? 1 : 0;
@@ -403,6 +539,8 @@ int main(int argc, char **argv)
 cleanup:
 	ring_buffer__free(rb);
 	hooks_stop(hooks);
+	if (sink)
+		sink_set_state(sink, VQT_PRODUCER_STOPPED, 0);
 	if (sink_close(sink, end_reason, end_reason == VQR_END_SIGNAL ? "signal" : "tracer stopped",
 		       err, sizeof(err)) != 0) {
 		fprintf(stderr, "vqscope-trace: %s\n", err);

@@ -684,3 +684,44 @@ void vq_trace_sync_indices(struct vq_trace *t, int slot, vq_u16 avail_idx, vq_u1
 	p->num_free = num_free;
 	queue_publish(t, (unsigned)slot, vq_trace_now(t), 0);
 }
+
+/* ---- producer state ------------------------------------------------------------- */
+
+/* Stamp the time, then publish the count with publish_head()'s release
+ * store (whole on 64-bit CPUs, low word first on 32-bit ones): heartbeat_ts
+ * and producer_state are visible before the new count; pairs with the
+ * acquire load of heartbeats in vqp_region_producer().  The count is read
+ * back from the header, which only the producer writes (the host maps it
+ * read-only), like the generation in vq_trace_init, and only ever
+ * incremented: it steers nothing here. */
+static void heartbeat_publish(struct vq_trace *t)
+{
+	t->hdr->heartbeat_ts = vq_trace_now(t);
+	publish_head(&t->hdr->heartbeats, t->hdr->heartbeats + 1);
+}
+
+void vq_trace_set_state(struct vq_trace *t, vq_u32 state, vq_u32 heartbeat_ms)
+{
+	t->hdr->producer_state = state;
+	t->hdr->heartbeat_ms = state == VQT_PRODUCER_RUNNING ? heartbeat_ms : 0;
+	heartbeat_publish(t);
+}
+
+void vq_trace_heartbeat(struct vq_trace *t)
+{
+	heartbeat_publish(t);
+}
+
+void vq_trace_set_receive(struct vq_trace *t, int slot, int receive)
+{
+	struct vq_trace_queue *p;
+
+	if (!slot_ok(t, slot))
+		return;
+	p = &t->q[slot];
+	if (receive)
+		p->flags = (vq_u16)(p->flags | VQT_QF_RECEIVE);
+	else
+		p->flags = (vq_u16)(p->flags & ~VQT_QF_RECEIVE);
+	queue_publish(t, (unsigned)slot, vq_trace_now(t), PUBLISH_STATE);
+}

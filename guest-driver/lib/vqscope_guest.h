@@ -62,7 +62,9 @@ struct vq_queue_info {
 	vq_u16 device_instance; /* 0 for the first device of that type */
 	vq_u16 queue_index;	/* virtqueue index in the device */
 	vq_u16 ring_size;	/* queue size, 1..32768 */
-	vq_u16 flags;		/* VQT_QF_* */
+	vq_u16 flags;		/* VQT_QF_*: EVENT_IDX, PACKED, INDIRECT as
+				 * negotiated; RECEIVE for a queue of buffers
+				 * posted for the device to fill (rx) */
 	const char *name;	/* e.g. "gpu0.control", truncated to 31 */
 	vq_u64 desc_addr;	/* guest-physical addresses of the ring parts */
 	vq_u64 avail_addr;
@@ -151,6 +153,22 @@ void vq_trace_error(struct vq_trace *t, int slot, vq_u16 code, vq_u64 detail);
  * overflowed): their sequence numbers are skipped so the host counts them
  * as lost, exactly. */
 void vq_trace_lost(struct vq_trace *t, vq_u64 n);
+
+/* Say whether the producer is running or has stopped for good
+ * (VQT_PRODUCER_RUNNING / _STOPPED), so the host can tell a quiet driver
+ * from one that stopped tracing.  heartbeat_ms: while running, the longest
+ * the producer promises to go between vq_trace_heartbeat calls (0: no
+ * promise).  A producer that never calls it is "unknown" to the host. */
+void vq_trace_set_state(struct vq_trace *t, vq_u32 state, vq_u32 heartbeat_ms);
+/* Tell the host the producer is alive (header.heartbeat_ts, heartbeats):
+ * at least every heartbeat_ms while running, e.g. from a timer or a main
+ * loop.  Writes no event. */
+void vq_trace_heartbeat(struct vq_trace *t);
+
+/* Mark a queue a receive queue (VQT_QF_RECEIVE) or a request queue after
+ * registering it, for producers that learn the kind later (the tracer
+ * sees it in the first add).  Others pass the flag in vq_queue_info. */
+void vq_trace_set_receive(struct vq_trace *t, int slot, int receive);
 
 /* For producers that read the driver's real indices (the tracer): set the
  * published avail shadow, last used index and free count directly. */

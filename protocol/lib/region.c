@@ -239,6 +239,40 @@ uint64_t vqp_region_head(const struct vqp_region *r)
 	return LOAD_ACQUIRE(&header_of(r)->ring_head);
 }
 
+int vqp_region_producer(const struct vqp_region *r, struct vqp_producer *out, char *err,
+			size_t errlen)
+{
+	const volatile struct vqt_header *h = header_of(r);
+	struct vqp_producer p;
+
+	memset(out, 0, sizeof(*out));
+	if (!r->valid) {
+		set_err(err, errlen, "trace region not synced");
+		return VQP_INVALID;
+	}
+	if (r->layout.version_minor < 1)
+		return VQP_OK; /* reserved and zero in 1.0 */
+	/* Pairs with the producer's release store of heartbeats in
+	 * heartbeat_publish(): the state and time read after it are at least
+	 * as new. */
+	p.heartbeats = LOAD_ACQUIRE(&h->heartbeats);
+	p.state = LOAD(&h->producer_state);
+	p.heartbeat_ms = LOAD(&h->heartbeat_ms);
+	p.heartbeat_ts = LOAD(&h->heartbeat_ts);
+	if (p.state > VQT_PRODUCER_STOPPED) {
+		set_err(err, errlen, "producer_state %u (offset 0x90) is not 0, 1 or 2", p.state);
+		return VQP_INVALID;
+	}
+	if (p.heartbeats != 0 && p.heartbeat_ts < r->layout.ts_base) {
+		set_err(err, errlen,
+			"heartbeat_ts %llu (offset 0x98) is before the region's ts_base %llu",
+			(unsigned long long)p.heartbeat_ts, (unsigned long long)r->layout.ts_base);
+		return VQP_INVALID;
+	}
+	*out = p;
+	return VQP_OK;
+}
+
 /* ---- queue table ------------------------------------------------------------------ */
 
 int vqp_queue_check(struct vqt_queue *q, unsigned slot, char *err, size_t errlen)

@@ -1,6 +1,7 @@
 /* fuzz_region.c - libFuzzer harness for the trace-region reader: header
- * validation, the ring drain and queue-table snapshots must never crash,
- * hang or read outside the mapping, whatever the guest wrote.
+ * validation, the ring drain, queue-table snapshots and the producer state
+ * must never crash, hang or read outside the mapping, whatever the guest
+ * wrote.
  *
  * Input byte 0 picks the mode:
  *   even: the input is the start of a raw 64 KiB region image;
@@ -83,5 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct vqp_control_state cs;
 	vqp_control_read(&r, &cs);
+	struct vqp_producer p;
+	if (vqp_region_producer(&r, &p, err, sizeof(err)) == VQP_OK &&
+	    p.state > VQT_PRODUCER_STOPPED)
+		abort(); /* a state it accepts is one it knows */
 	return 0;
 }

@@ -3,7 +3,8 @@
  * the I/O the guest did (tests/tracer/test-*.sh).
  *
  *   check_region REGION --blk-reads N --blk-size N --rng-size N [--irq-only]
- *                [--recording FILE.vqt] [--missed-reaps N]
+ *                [--recording FILE.vqt] [--lost N] [--blk-missed R:A]
+ *                [--rng-missed R:A]
  *
  * Checks: the header says "eBPF tracer" and not step-capable; the
  * virtio-blk request queue ("virtioN.req.0", device type 2) and the
@@ -12,13 +13,26 @@
  * USED (same head, later) and every USED an ADD, with nothing left in
  * flight but the one buffer virtio-rng keeps queued; the block queue saw
  * exactly N 4 KiB reads; kick and interrupt counts are consistent with
- * the adds and reaps; the queue table's counters equal the events.
- * With --irq-only (tracepoint method) only interrupts are expected.  With
- * --recording, the recording vqscope-trace --output wrote in the same run
- * must be clean and hold exactly the region's records.  --missed-reaps N
- * is the count vqscope-trace reported of block reaps whose hooks the
- * kernel skipped (kprobe mode): exactly that many records must be lost,
- * and exactly that many block adds left without their reap.
+ * the adds and reaps; the queue table's counters equal the events; the
+ * producer says it stopped, after heartbeats; neither queue is marked a
+ * receive queue.  With --irq-only (tracepoint method) only interrupts are
+ * expected.  With --recording, the recording vqscope-trace --output wrote
+ * in the same run must be clean and hold exactly the region's records.
+ *
+ * What vqscope-trace reported missing: --lost N, the records it counted
+ * lost in all, which the region must show exactly; --blk-missed R:A and
+ * --rng-missed R:A, the reaps and adds of each queue it found missed in
+ * the rings, which must be exactly the queue's adds left without a reap
+ * (beyond the buffers allowed to stay in flight) and reaps of buffers the
+ * trace never saw added.
+ *
+ *   check_region REGION --queues
+ *
+ * prints, instead of checking, the region as JSON lines for scripts
+ * (tests/tracer/net_session.py): first {"producer_state", "heartbeats",
+ * "heartbeat_ms", "records", "lost", "violations"} from reading the whole
+ * ring, then one object per active queue with its slot, name, device
+ * type, flags, ring size and queue-table counters.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -134,30 +148,38 @@ static uint64_t in_flight(const struct queue_check *qc)
 	return n;
 }
 
-/* Checks that hold for every queue with adds and reaps traced. */
-/* missed: reaps the tracer said it did not see; each leaves its head
- * either re-added without a reap or still in flight at the end. */
+/* What vqscope-trace said it missed of one queue. */
+struct missed {
+	unsigned long reaps, adds;
+};
+
+/* Checks that hold for every queue with adds and reaps traced.  A missed
+ * reap leaves its head re-added without a reap, or in flight at the end;
+ * a missed add leaves a reap of a head never added.  may_pend: buffers
+ * the driver may legitimately keep posted at the end. */
 static void check_pairing(const struct queue_check *qc, const char *what, uint64_t may_pend,
-			  uint64_t missed)
+			  struct missed missed)
 {
 	const uint64_t *ev = qc->events;
 	const uint64_t *c = qc->q.counters;
 	uint64_t unreaped = qc->bad_add + in_flight(qc);
 
-	check(qc->bad_add <= missed && qc->bad_used == 0 && qc->early_used == 0 &&
-		  qc->pre_used <= may_pend,
-	      "%s: adds and reaps pair by head (%llu re-added of %llu reaps missed, %llu reaped "
-	      "twice, %llu before their add, %llu added before tracing began, at most %llu)",
-	      what, (unsigned long long)qc->bad_add, (unsigned long long)missed,
-	      (unsigned long long)qc->bad_used, (unsigned long long)qc->early_used,
-	      (unsigned long long)qc->pre_used, (unsigned long long)may_pend);
-	check(unreaped <= may_pend + missed && unreaped >= missed &&
-		  ev[VQT_EV_ADD] + qc->pre_used - ev[VQT_EV_USED] == unreaped,
-	      "%s: %llu adds, %llu reaps, %llu in flight at the end, %llu reaps missed (at most "
-	      "%llu pending)",
-	      what, (unsigned long long)ev[VQT_EV_ADD], (unsigned long long)ev[VQT_EV_USED],
-	      (unsigned long long)in_flight(qc), (unsigned long long)missed,
+	check(qc->bad_used == 0 && qc->early_used == 0 && qc->pre_used >= missed.adds &&
+		  qc->pre_used <= missed.adds + may_pend,
+	      "%s: adds and reaps pair by head (%llu re-added, %llu reaped twice, %llu before "
+	      "their add, %llu of heads never added: the %lu adds missed and at most %llu "
+	      "added before tracing began)",
+	      what, (unsigned long long)qc->bad_add, (unsigned long long)qc->bad_used,
+	      (unsigned long long)qc->early_used, (unsigned long long)qc->pre_used, missed.adds,
 	      (unsigned long long)may_pend);
+	/* A buffer whose add and reap were both missed is in neither. */
+	check(unreaped <= missed.reaps + may_pend && unreaped + missed.adds >= missed.reaps &&
+		  ev[VQT_EV_ADD] + qc->pre_used - ev[VQT_EV_USED] == unreaped,
+	      "%s: %llu adds, %llu reaps, %llu left without their reap (%llu re-added, %llu in "
+	      "flight at the end): want the %lu reaps missed, and at most %llu pending",
+	      what, (unsigned long long)ev[VQT_EV_ADD], (unsigned long long)ev[VQT_EV_USED],
+	      (unsigned long long)unreaped, (unsigned long long)qc->bad_add,
+	      (unsigned long long)in_flight(qc), missed.reaps, (unsigned long long)may_pend);
 	check(qc->sized_adds == ev[VQT_EV_ADD],
 	      "%s: %llu of %llu adds carry their byte and device-writable counts", what,
 	      (unsigned long long)qc->sized_adds, (unsigned long long)ev[VQT_EV_ADD]);
@@ -223,6 +245,88 @@ static void check_recording(const char *path, const struct vqt_event *region_eve
 	vqp_file_close(f);
 }
 
+/* A queue name as a JSON string body: names are printable already
+ * (vqp_queue_check), so only quotes and backslashes need escaping. */
+static void print_json_name(const char *name)
+{
+	for (; *name; name++) {
+		if (*name == '"' || *name == '\\')
+			putchar('\\');
+		putchar(*name);
+	}
+}
+
+static int print_queues(struct vqp_region *region)
+{
+	static const struct {
+		const char *key;
+		enum vqt_counter c;
+	} counters[] = {
+	    {"adds", VQT_C_ADDS},
+	    {"bytes", VQT_C_BYTES},
+	    {"kicks", VQT_C_KICKS},
+	    {"kicks_suppressed", VQT_C_KICKS_SUPPRESSED},
+	    {"irqs", VQT_C_IRQS},
+	    {"completions", VQT_C_COMPLETIONS},
+	    {"used_bytes", VQT_C_USED_BYTES},
+	    {"cb_changes", VQT_C_CB_CHANGES},
+	    {"errors", VQT_C_ERRORS},
+	};
+	struct vqp_producer producer;
+	struct vqp_reader reader;
+	struct vqt_event batch[1024];
+	char err[VQP_ERRLEN];
+	int n;
+
+	if (vqp_region_producer(region, &producer, err, sizeof(err)) != VQP_OK) {
+		fprintf(stderr, "check_region: %s\n", err);
+		return 1;
+	}
+	vqp_reader_init(&reader, region, true);
+	while ((n = vqp_reader_drain(&reader, batch, sizeof(batch) / sizeof(batch[0]), NULL)) > 0)
+		;
+	printf("{\"producer_state\": %u, \"heartbeats\": %llu, \"heartbeat_ms\": %u, "
+	       "\"records\": %llu, \"lost\": %llu, \"violations\": %llu}\n",
+	       producer.state, (unsigned long long)producer.heartbeats, producer.heartbeat_ms,
+	       (unsigned long long)reader.delivered, (unsigned long long)reader.lost,
+	       (unsigned long long)reader.violations);
+	for (unsigned slot = 0; slot < region->layout.queue_slots; slot++) {
+		struct vqt_queue q;
+
+		if (vqp_queue_snapshot(region, slot, &q, err, sizeof(err)) != VQP_OK ||
+		    q.state != VQT_QS_ACTIVE)
+			continue;
+		printf("{\"slot\": %u, \"name\": \"", slot);
+		print_json_name(q.name);
+		printf("\", \"device_type\": %u, \"flags\": %u, \"ring_size\": %u", q.device_type,
+		       q.flags, q.ring_size);
+		for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+			printf(", \"%s\": %llu", counters[i].key,
+			       (unsigned long long)q.counters[counters[i].c]);
+		printf("}\n");
+	}
+	return n < 0 ? 1 : 0;
+}
+
+static struct missed parse_missed(const char *opt, const char *arg)
+{
+	struct missed m;
+	char *end;
+
+	m.reaps = strtoul(arg, &end, 10);
+	if (end == arg || *end != ':') {
+		fprintf(stderr, "check_region: %s %s: not REAPS:ADDS\n", opt, arg);
+		exit(2);
+	}
+	arg = end + 1;
+	m.adds = strtoul(arg, &end, 10);
+	if (end == arg || *end != 0) {
+		fprintf(stderr, "check_region: %s %s: not REAPS:ADDS\n", opt, arg);
+		exit(2);
+	}
+	return m;
+}
+
 static unsigned long parse_number(const char *opt, const char *arg)
 {
 	char *end;
@@ -237,7 +341,9 @@ static unsigned long parse_number(const char *opt, const char *arg)
 
 int main(int argc, char **argv)
 {
-	unsigned long blk_reads = 0, blk_size = 0, rng_size = 0, missed_reaps = 0;
+	unsigned long blk_reads = 0, blk_size = 0, rng_size = 0, lost = 0;
+	struct missed blk_missed = {0, 0}, rng_missed = {0, 0};
+	struct vqp_producer producer;
 	struct queue_check blk = {0}, rng = {0};
 	struct vqp_region region;
 	struct vqp_reader reader;
@@ -247,18 +353,21 @@ int main(int argc, char **argv)
 	const char *recording = NULL;
 	struct vqt_event *all;
 	size_t nall = 0;
-	int irq_only = 0, fd, n;
+	int irq_only = 0, queues_only = 0, fd, n;
 	struct stat st;
 	void *map;
 
 	if (argc < 2) {
-		fprintf(stderr,
-			"usage: check_region REGION --blk-reads N --blk-size N "
-			"--rng-size N [--irq-only] [--recording FILE] [--missed-reaps N]\n");
+		fprintf(stderr, "usage: check_region REGION --queues\n"
+				"       check_region REGION --blk-reads N --blk-size N "
+				"--rng-size N [--irq-only] [--recording FILE] [--lost N] "
+				"[--blk-missed R:A] [--rng-missed R:A]\n");
 		return 2;
 	}
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--irq-only") == 0)
+		if (strcmp(argv[i], "--queues") == 0)
+			queues_only = 1;
+		else if (strcmp(argv[i], "--irq-only") == 0)
 			irq_only = 1;
 		else if (i + 1 < argc && strcmp(argv[i], "--blk-reads") == 0)
 			blk_reads = parse_number(argv[i], argv[i + 1]), i++;
@@ -266,8 +375,12 @@ int main(int argc, char **argv)
 			blk_size = parse_number(argv[i], argv[i + 1]), i++;
 		else if (i + 1 < argc && strcmp(argv[i], "--recording") == 0)
 			recording = argv[++i];
-		else if (i + 1 < argc && strcmp(argv[i], "--missed-reaps") == 0)
-			missed_reaps = parse_number(argv[i], argv[i + 1]), i++;
+		else if (i + 1 < argc && strcmp(argv[i], "--lost") == 0)
+			lost = parse_number(argv[i], argv[i + 1]), i++;
+		else if (i + 1 < argc && strcmp(argv[i], "--blk-missed") == 0)
+			blk_missed = parse_missed(argv[i], argv[i + 1]), i++;
+		else if (i + 1 < argc && strcmp(argv[i], "--rng-missed") == 0)
+			rng_missed = parse_missed(argv[i], argv[i + 1]), i++;
 		else if (i + 1 < argc && strcmp(argv[i], "--rng-size") == 0)
 			rng_size = parse_number(argv[i], argv[i + 1]), i++;
 		else {
@@ -289,6 +402,12 @@ int main(int argc, char **argv)
 	}
 	vqp_region_init(&region, map, (size_t)st.st_size, NULL);
 	n = vqp_region_sync(&region, err, sizeof(err));
+	if (queues_only) {
+		if (n == VQP_OK)
+			return print_queues(&region);
+		fprintf(stderr, "check_region: %s\n", err);
+		return 1;
+	}
 	check(n == VQP_OK, "region validates (%s)", n == VQP_OK ? region.layout.producer : err);
 	if (n != VQP_OK)
 		return 1;
@@ -298,6 +417,12 @@ int main(int argc, char **argv)
 		  region.layout.ts_source == VQT_TS_BPF_KTIME,
 	      "header: tracer, hosted, not step-capable, BPF clock (flags 0x%x, ts_source %u)",
 	      region.layout.flags, region.layout.ts_source);
+
+	n = vqp_region_producer(&region, &producer, err, sizeof(err));
+	check(n == VQP_OK && producer.state == VQT_PRODUCER_STOPPED && producer.heartbeats >= 2 &&
+		  producer.heartbeat_ms == 0 && producer.heartbeat_ts > region.layout.ts_base,
+	      "producer stopped after %llu heartbeats and state changes (state %u, %s)",
+	      (unsigned long long)producer.heartbeats, producer.state, n == VQP_OK ? "ok" : err);
 
 	find_queue(&region, &blk, 2, ".req.0");
 	find_queue(&region, &rng, 4, ".input");
@@ -311,6 +436,8 @@ int main(int argc, char **argv)
 	      rng.slot >= 0 ? rng.q.name : "none", rng.q.ring_size, rng_size, rng.q.flags);
 	if (blk.slot < 0 || rng.slot < 0)
 		return 1;
+	check(!(blk.q.flags & VQT_QF_RECEIVE) && !(rng.q.flags & VQT_QF_RECEIVE),
+	      "virtio-blk and virtio-rng are request queues (not VQT_QF_RECEIVE)");
 
 	all = calloc(region.layout.ring_records, sizeof(*all));
 	if (!all)
@@ -326,10 +453,10 @@ int main(int argc, char **argv)
 			else if (batch[i].queue == rng.slot)
 				account(&rng, &batch[i]);
 		}
-	check(n == 0 && reader.lost == missed_reaps && reader.violations == 0,
-	      "%llu records read, lost %llu (want the %lu missed reaps), none malformed "
+	check(n == 0 && reader.lost == lost && reader.violations == 0,
+	      "%llu records read, lost %llu (want the %lu vqscope-trace counted), none malformed "
 	      "(%llu%s%s)",
-	      (unsigned long long)reader.delivered, (unsigned long long)reader.lost, missed_reaps,
+	      (unsigned long long)reader.delivered, (unsigned long long)reader.lost, lost,
 	      (unsigned long long)reader.violations, reader.violations ? ": " : "",
 	      reader.last_violation);
 
@@ -348,15 +475,16 @@ int main(int argc, char **argv)
 	}
 	/* The block layer issues one request per O_DIRECT 4 KiB read; other
 	 * requests (none expected) would be counted apart. */
-	check(blk.blk_reads == blk_reads,
-	      "virtio-blk: %llu single-4KiB read requests (want %lu; %llu adds in all)",
-	      (unsigned long long)blk.blk_reads, blk_reads,
+	check(blk.blk_reads + blk_missed.adds == blk_reads,
+	      "virtio-blk: %llu single-4KiB read requests and %lu adds missed (want %lu; %llu adds "
+	      "in all)",
+	      (unsigned long long)blk.blk_reads, blk_missed.adds, blk_reads,
 	      (unsigned long long)blk.events[VQT_EV_ADD]);
-	check(blk.used_bytes >= (uint64_t)(blk_reads - missed_reaps) * 4097u,
+	check(blk.used_bytes >= (uint64_t)(blk_reads - blk_missed.reaps) * 4097u,
 	      "virtio-blk: device wrote %llu bytes (at least %lu in the reaps seen)",
-	      (unsigned long long)blk.used_bytes, (blk_reads - missed_reaps) * 4097u);
-	check_pairing(&blk, "virtio-blk", 0, missed_reaps);
-	check_pairing(&rng, "virtio-rng", 1, 0);
+	      (unsigned long long)blk.used_bytes, (blk_reads - blk_missed.reaps) * 4097u);
+	check_pairing(&blk, "virtio-blk", 0, blk_missed);
+	check_pairing(&rng, "virtio-rng", 1, rng_missed);
 	check(rng.used_bytes > 0, "virtio-rng: device supplied %llu bytes",
 	      (unsigned long long)rng.used_bytes);
 	free(blk.in_flight);

@@ -3,9 +3,10 @@
 #
 #   traced_guest_run NAME APPEND RUN...
 #
-# Boots a guest with two ivshmem-plain devices (regions $T/NAME.region0
-# at PCI 0000:00:08.0, the one --shm auto finds, and $T/NAME.region1 at
-# 0000:00:09.0, 4 MiB each), a virtio-blk disk and a packed-ring
+# Boots a guest with two QMP sockets ($T/NAME.qmp and NAME.qmp2, so that
+# vqscope top and record can run side by side), two ivshmem-plain devices
+# (regions $T/NAME.region0 at PCI 0000:00:08.0, the one --shm auto finds,
+# and $T/NAME.region1 at 0000:00:09.0, 4 MiB each), a virtio-blk disk and a packed-ring
 # virtio-rng device, and a second disk the guest copies files onto for
 # the host ("sh:export_file FILE" in a RUN; the host gets $T/NAME.exported).
 # In the guest, each RUN is one tracer invocation
@@ -14,12 +15,14 @@
 # 4 KiB blocks from /dev/vda with O_DIRECT and GUEST_RNG_BYTES from
 # /dev/hwrng, then stops the tracer with SIGINT.  APPEND is added to the
 # kernel command line.  The tracer's stderr of each run is in
-# $T/NAME.trace<i>.log; the serial console in $T/NAME.serial.
+# $T/NAME.trace<i>.log; the serial console in $T/NAME.serial.  The init's
+# steps are guest-lib.sh's.
 
 . "$ROOT/tests/tracer/linux-guest.sh"
 
 GUEST_BLK_READS=${GUEST_BLK_READS:-256}
 GUEST_RNG_BYTES=${GUEST_RNG_BYTES:-512}
+GUEST_BPF_BUSY=${GUEST_BPF_BUSY:-0}
 GUEST_BLK_SIZE=256 # QEMU 7.2 virtio-blk queue-size default
 GUEST_RNG_SIZE=8   # QEMU virtio-rng queue size
 LINUX_GUEST_CACHE=$BUILD/linux-guest
@@ -28,6 +31,7 @@ traced_guest_prepare() {
 	local rc=0
 	[ -x "$BUILD/vqscope-trace" ] || fail "$BUILD/vqscope-trace is not built"
 	[ -x "$BUILD/tests/tracer/check_region" ] || fail "check_region is not built"
+	[ -x "$BUILD/tests/tracer/bpf_busy" ] || fail "bpf_busy is not built"
 	linux_guest_fetch "$LINUX_GUEST_CACHE" || rc=$?
 	[ "$rc" -eq 77 ] && skip "Debian's kernel package is out of reach (see above)"
 	[ "$rc" -eq 0 ] || fail "could not prepare the Debian kernel in $LINUX_GUEST_CACHE"
@@ -37,71 +41,28 @@ traced_guest_prepare() {
 _traced_guest_init() {
 	local out=$1
 	shift
-	cat >"$out" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-while read -r m; do
-	insmod "/lib/modules/$m.ko" || echo "vqtest: insmod $m failed"
-done </lib/modules/order
-i=0
-until [ -b /dev/vda ] && [ -c /dev/hwrng ]; do
-	i=$((i + 1)); [ $i -gt 100 ] && { echo "vqtest: no /dev/vda or /dev/hwrng"; break; }
-	sleep 0.1
-done
+	linux_guest_init_head vqtest >"$out"
+	cat >>"$out" <<'EOF'
+guest_wait 10 "no /dev/vda or /dev/hwrng" test -b /dev/vda -a -c /dev/hwrng
 export_file() {
-	echo "vqtest: export-size $(wc -c <"$1")"
+	say "export-size $(wc -c <"$1")"
 	dd if="$1" of=/dev/vdb bs=4096 2>/dev/null
 	sync
 }
 run=0
-# Every step says where it is on the console, and every wait is bounded,
-# so a guest that gets stuck tells the host where.
+# Every step says where it is on the console, and every wait is bounded
+# (guest-lib.sh), so a guest that gets stuck tells the host where.
 trace() {
-	echo "vqtest: run $run: starting vqscope-trace $*"
-	# The previous run's "tracing;" must not pass for this one's.
-	rm -f /tmp/trace.err
-	vqscope-trace "$@" >/tmp/trace.out 2>/tmp/trace.err &
-	pid=$!
-	i=0
-	until grep -q "tracing;" /tmp/trace.err 2>/dev/null; do
-		kill -0 $pid 2>/dev/null || break
-		i=$((i + 1))
-		if [ $i -gt 900 ]; then
-			echo "vqtest: run $run: tracer not tracing after 90 s"
-			break
-		fi
-		sleep 0.1
-	done
-	echo "vqtest: run $run: reading"
-	dd if=/dev/vda of=/dev/null bs=4096 count=@BLK_READS@ iflag=direct 2>/dev/null
-	dd if=/dev/hwrng of=/dev/null bs=@RNG_BYTES@ count=1 iflag=fullblock 2>/dev/null
-	echo "vqtest: run $run: stopping"
-	kill -INT $pid 2>/dev/null
-	i=0
-	while kill -0 $pid 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 300 ]; then
-			echo "vqtest: run $run: tracer still running 30 s after SIGINT, wchan $(cat /proc/$pid/wchan)"
-			sed "s/^/vqtest: stack: /" /proc/$pid/stack
-			kill -KILL $pid
-			break
-		fi
-		sleep 0.1
-	done
-	# Stuck in the kernel, even SIGKILL waits: do not wait for ever.
-	i=0
-	while kill -0 $pid 2>/dev/null && [ $i -lt 300 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	if kill -0 $pid 2>/dev/null; then
-		echo "vqtest: run $run: tracer exit unknown (still present after SIGKILL)"
-	else
-		wait $pid
-		echo "vqtest: run $run: tracer exit $?"
+	say "run $run: starting vqscope-trace $*"
+	if tracer_start "$@"; then
+		say "run $run: reading"
+		busy=
+		if [ "@BPF_BUSY@" != 0 ]; then bpf_busy @BPF_BUSY@ & busy=$!; fi
+		dd if=/dev/vda of=/dev/null bs=4096 count=@BLK_READS@ iflag=direct 2>/dev/null
+		dd if=/dev/hwrng of=/dev/null bs=@RNG_BYTES@ count=1 iflag=fullblock 2>/dev/null
+		[ -n "$busy" ] && wait $busy
+		say "run $run: stopping"
+		tracer_stop
 	fi
 	sed "s/^/vqtest-trace$run: /" /tmp/trace.err
 	run=$((run + 1))
@@ -115,7 +76,8 @@ EOF
 		esac
 	done
 	echo 'echo "vqtest: done"; poweroff -f' >>"$out"
-	sed -i -e "s/@BLK_READS@/$GUEST_BLK_READS/" -e "s/@RNG_BYTES@/$GUEST_RNG_BYTES/" "$out"
+	sed -i -e "s/@BLK_READS@/$GUEST_BLK_READS/" -e "s/@RNG_BYTES@/$GUEST_RNG_BYTES/" \
+		-e "s/@BPF_BUSY@/$GUEST_BPF_BUSY/g" "$out"
 }
 
 traced_guest_run() {
@@ -126,7 +88,8 @@ traced_guest_run() {
 	done
 	_traced_guest_init "$T/$name.init" "$@"
 	linux_guest_initramfs "$LINUX_GUEST_CACHE" "$T/$name.initrd" "$T/$name.init" \
-		"$BUILD/vqscope-trace" || fail "could not build the initramfs"
+		"$BUILD/vqscope-trace" "$BUILD/tests/tracer/bpf_busy" ||
+		fail "could not build the initramfs"
 	dd if=/dev/urandom of="$T/$name.disk" bs=1M count=2 status=none
 	truncate -s 4M "$T/$name.export"
 	: >"$T/$name.region0"
@@ -134,14 +97,15 @@ traced_guest_run() {
 	qemu_start "$name" -M q35 -m 512 -display none -no-reboot \
 		-serial "file:$T/$name.serial" \
 		-kernel "$LINUX_GUEST_CACHE/vmlinuz" -initrd "$T/$name.initrd" \
-		-append "console=ttyS0 quiet panic=-1 $append" \
+		-append "$LINUX_GUEST_APPEND $append" \
 		-object "memory-backend-file,id=trace0,size=4M,mem-path=$T/$name.region0,share=on" \
 		-device ivshmem-plain,memdev=trace0,addr=0x8 \
 		-object "memory-backend-file,id=trace1,size=4M,mem-path=$T/$name.region1,share=on" \
 		-device ivshmem-plain,memdev=trace1,addr=0x9 \
 		-drive "file=$T/$name.disk,if=virtio,format=raw" \
 		-drive "file=$T/$name.export,if=virtio,format=raw" \
-		-device virtio-rng-pci,packed=on
+		-device virtio-rng-pci,packed=on \
+		-qmp "unix:$T/$name.qmp2,server=on,wait=off"
 	qemu_wait "$QEMU_PID" 300 || {
 		tail -n 40 "$T/$name.serial" >&2
 		fail "the guest did not power off within 300 s (its console's last lines are above)"
@@ -158,4 +122,19 @@ traced_guest_run() {
 		head -c "$size" "$T/$name.export" >"$T/$name.exported"
 	fi
 	grep "^vqtest" "$T/$name.serial" | tr -d '\r'
+}
+
+# traced_guest_lost LOG: the records a tracer run said it lost in all.
+traced_guest_lost() {
+	local n
+	n=$(sed -n 's/^vqscope-trace: [0-9]* events on [0-9]* queues; lost \([0-9]*\):.*/\1/p' "$1")
+	[ -n "$n" ] || fail "no summary line in $1"
+	echo "$n"
+}
+
+# traced_guest_missed LOG QUEUE: "REAPS:ADDS" a tracer run found missed in
+# the rings of the queue virtioN.QUEUE (0:0 when it names none).
+traced_guest_missed() {
+	sed -n "s/^vqscope-trace: virtio[0-9]*\.$2: \([0-9]*\) reaps and \([0-9]*\) adds missed\$/\1:\2/p" "$1" |
+		grep . || echo 0:0
 }

@@ -479,7 +479,7 @@ static void test_header_validation(void **state)
 	u32 = 0xdeadbeef;
 	expect_invalid(f, 0x00, &u32, 4, "magic 0xdeadbeef");
 	u16 = 2;
-	expect_invalid(f, 0x04, &u16, 2, "version 2.0");
+	expect_invalid(f, 0x04, &u16, 2, "version 2.");
 	u64 = 3 * 65536;
 	expect_invalid(f, 0x08, &u64, 8, "region_size 196608");
 	u64 = 1ull << 20;

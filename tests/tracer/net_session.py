@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""net_session.py - the host side of tests/tracer/net.sh: drives the traced
+Linux guest through its phases over its serial console and checks, while
+the guest runs, what vqscope and the trace region show.
+
+The guest's init (net.sh) prints "vqtest: sync NAME" at each phase
+boundary and waits for a line back; the host does what the phase needs
+(start `vqscope top`, snapshot the trace region's queue table), then
+answers.  Nothing here depends on how fast the guest runs: every wait is
+for something the guest or vqscope says, bounded by a generous timeout.
+
+Phases and checks (each check is a function in CHECKS; add more there):
+  live   the guest reads one 4 KiB block every 200 ms; `vqscope top
+         --batch --json --interval 250ms` must show the block queue's adds
+         grow, each read within LIVE_LIMIT_S of the guest saying it is done
+  ping   the guest pings the user-network gateway; the region's counters
+         around it (check_region --queues): tx adds are the packets sent
+         (plus a few for ARP), rx reaps at least the replies, and the
+         interrupts of both queues are the guest's /proc/interrupts deltas
+  end    the tracer stops: the region says so, and holds exactly the
+         records it said it lost
+
+Python (standard library only) because it juggles a console socket, a
+subprocess and timestamps at once.
+"""
+import argparse
+import json
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+LIVE_LIMIT_S = 1.0  # each read's add must reach `vqscope top` within this
+WAIT_S = 300  # longest wait for any one thing the guest or vqscope does
+ARP_ALLOWANCE = 4  # tx packets besides the pings (ARP)
+
+failures = 0
+
+
+def check(ok, text):
+    global failures
+    print(("ok: " if ok else "FAIL: ") + text, flush=True)
+    if not ok:
+        failures += 1
+
+
+class Console:
+    """The guest's serial console: lines with the host time they came."""
+
+    def __init__(self, path, log):
+        self.lines = []  # (host time, text)
+        self.syncs = queue.Queue()
+        self.log = open(log, "w")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        buf = b""
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self.syncs.put(None)
+                return
+            buf += data
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                text = raw.decode("utf-8", "replace").replace("\r", "")
+                now = time.monotonic()
+                self.lines.append((now, text))
+                self.log.write("%.3f %s\n" % (now, text))
+                self.log.flush()
+                m = re.match(r"vqtest: sync (\S+)$", text)
+                if m:
+                    self.syncs.put(m.group(1))
+
+    def next_sync(self):
+        try:
+            return self.syncs.get(timeout=WAIT_S)
+        except queue.Empty:
+            return None
+
+    def answer(self):
+        self.sock.sendall(b"go\n")
+
+    def find(self, pattern):
+        """(time, match) of every line matching pattern."""
+        out = []
+        for t, text in list(self.lines):
+            m = re.search(pattern, text)
+            if m:
+                out.append((t, m))
+        return out
+
+
+class Top:
+    """`vqscope top --batch --json` running: its samples with host times."""
+
+    def __init__(self, vqscope, qmp, log):
+        self.samples = []  # (host time, parsed object)
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [vqscope, "top", "--batch", "--json", "--interval", "250ms", qmp],
+            stdout=subprocess.PIPE, stderr=self.log)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            now = time.monotonic()
+            self.log.write("%.3f %s" % (now, raw.decode("utf-8", "replace")))
+            self.log.flush()
+            try:
+                self.samples.append((now, json.loads(raw)))
+            except ValueError:
+                pass
+
+    def wait(self, predicate, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if any(predicate(s) for _, s in list(self.samples)):
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def queue_adds(sample, suffix):
+    for q in sample.get("queues", []):
+        if q.get("name", "").endswith(suffix):
+            return q.get("adds", 0)
+    return None
+
+
+def snapshot(check_region, region):
+    """The region as check_region --queues prints it: (header, {name: queue})."""
+    out = subprocess.run([check_region, region, "--queues"], capture_output=True, text=True,
+                         timeout=WAIT_S)
+    if out.returncode != 0:
+        return None, {}
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return lines[0], {q["name"]: q for q in lines[1:]}
+
+
+def by_suffix(queues, suffix):
+    for name, q in queues.items():
+        if name.endswith(suffix):
+            return q
+    return None
+
+
+def interrupts(console, when):
+    """{irq name: count} from the guest's "vqtest: irq-WHEN: LINE" lines."""
+    counts = {}
+    for _, m in console.find(r"^vqtest: irq-%s: (.*)$" % when):
+        fields = m.group(1).split()
+        if len(fields) < 3 or not fields[0].endswith(":"):
+            continue
+        numbers = []
+        for f in fields[1:]:  # one count per CPU, then the chip and the name
+            if not f.isdigit():
+                break
+            numbers.append(int(f))
+        counts[fields[-1]] = sum(numbers)
+    return counts
+
+
+class Session:
+    def __init__(self, args):
+        self.args = args
+        self.console = Console(args.console, args.log)
+        self.top = None
+        self.snap = {}  # phase -> (header, queues)
+
+    def on_ready(self):
+        self.top = Top(self.args.vqscope, self.args.qmp, self.args.top_log)
+        ok = self.top.wait(lambda s: "vqscope-trace" in s.get("producer", ""), WAIT_S)
+        check(ok, "vqscope top reads the region the tracer writes (producer vqscope-trace)")
+
+    def on_live_end(self):
+        reads = self.args.reads
+        begin = self.console.find(r"^vqtest: live begin$")
+        before = [s for t, s in self.top.samples if begin and t <= begin[0][0]]
+        base = queue_adds(before[-1], ".req.0") if before else None
+        self.live_base = base or 0
+        # Give the last read its full allowance before stopping.
+        self.top.wait(lambda s: (queue_adds(s, ".req.0") or 0) >= self.live_base + reads,
+                      LIVE_LIMIT_S + 5)
+        self.top.stop()
+
+    def on_snapshot(self, phase):
+        self.snap[phase] = snapshot(self.args.check_region, self.args.region)
+
+    def run(self):
+        handlers = {
+            "ready": self.on_ready,
+            "live-end": self.on_live_end,
+            "ping-before": lambda: self.on_snapshot("ping-before"),
+            "ping-after": lambda: self.on_snapshot("ping-after"),
+            "done": lambda: self.on_snapshot("done"),
+        }
+        while True:
+            name = self.console.next_sync()
+            if name is None:
+                check(False, "the guest went quiet or away before its last phase")
+                break
+            handler = handlers.get(name)
+            if handler:
+                handler()
+            else:
+                check(False, "the guest asked for unknown phase %s" % name)
+            self.console.answer()
+            if name == "done":
+                break
+        if self.top:
+            self.top.stop()
+
+
+# ---- checks ------------------------------------------------------------------------
+
+
+def check_live(s):
+    reads = s.args.reads
+    done = {int(m.group(1)): t for t, m in s.console.find(r"^vqtest: live read (\d+)$")}
+    samples = [(t, queue_adds(x, ".req.0")) for t, x in (s.top.samples if s.top else [])]
+    samples = [(t, a) for t, a in samples if a is not None]
+    check(len(done) == reads, "the guest did its %d reads (%d said done)" % (reads, len(done)))
+    late = []
+    delays = []
+    for k in range(1, reads + 1):
+        seen = [t for t, a in samples if a >= s.live_base + k]
+        if k not in done or not seen:
+            late.append("read %d never shown" % k)
+            continue
+        delay = max(0.0, seen[0] - done[k])
+        delays.append(delay)
+        if delay > LIVE_LIMIT_S:
+            late.append("read %d after %.2f s" % (k, delay))
+    delays.sort()
+    summary = ("max %.2f s, median %.2f s" % (delays[-1], delays[len(delays) // 2])
+               if delays else "none")
+    check(not late, "vqscope top showed each read's add live, within %.1f s (%s)%s" %
+          (LIVE_LIMIT_S, summary, ": " + ", ".join(late) if late else ""))
+    final = samples[-1][1] if samples else 0
+    check(final - s.live_base >= reads,
+          "the block queue's adds grew by %d while the guest read %d blocks" %
+          (final - s.live_base, reads))
+
+
+def ping_counts(s):
+    sent = s.console.find(r"^vqtest: ping: (\d+) packets transmitted, (\d+) packets received")
+    if not sent:
+        return None, None
+    return int(sent[0][1].group(1)), int(sent[0][1].group(2))
+
+
+def delta(s, suffix, counter):
+    _, before = s.snap.get("ping-before", (None, {}))
+    _, after = s.snap.get("ping-after", (None, {}))
+    a, b = by_suffix(after, suffix), by_suffix(before, suffix)
+    if a is None:
+        return None
+    return a[counter] - (b[counter] if b else 0)
+
+
+def check_ping(s):
+    sent, received = ping_counts(s)
+    check(sent == s.args.pings and received is not None and received > 0,
+          "the guest pinged the gateway: %s sent, %s replies" % (sent, received))
+    if sent is None:
+        return
+    tx = delta(s, ".output.0", "adds")
+    rx = delta(s, ".input.0", "completions")
+    check(tx is not None and sent <= tx <= sent + ARP_ALLOWANCE,
+          "tx adds are the packets sent: %s for %d pings (up to %d more for ARP)" %
+          (tx, sent, ARP_ALLOWANCE))
+    check(rx is not None and rx >= received,
+          "rx reaps (buffers filled) cover the replies: %s for %d" % (rx, received))
+
+
+def skipped_interrupts(s):
+    """vring_interrupt runs the kernel skipped, as the tracer reported."""
+    found = s.console.find(r"hook runs the kernel skipped: (.*)$")
+    if not found:
+        return 0
+    m = re.search(r"/vring_interrupt (\d+)", found[-1][1].group(1))
+    return int(m.group(1)) if m else 0
+
+
+def check_interrupts(s):
+    before, after = interrupts(s.console, "before"), interrupts(s.console, "after")
+    skipped = skipped_interrupts(s)
+    missing = 0
+    parts = []
+    ok = True
+    for suffix in (".input.0", ".output.0"):
+        _, queues = s.snap.get("ping-after", (None, {}))
+        q = by_suffix(queues, suffix)
+        if q is None:
+            ok = False
+            parts.append("%s not in the region" % suffix)
+            continue
+        irq = q["name"].replace(".", "-", 1)  # virtio2.input.0 -> virtio2-input.0
+        guest = after.get(irq, 0) - before.get(irq, 0)
+        traced = delta(s, suffix, "irqs")
+        parts.append("%s: traced %s, /proc/interrupts %d" % (irq, traced, guest))
+        if traced is None or traced > guest:
+            ok = False
+        else:
+            missing += guest - traced
+    check(ok and missing <= skipped and any(after.values()),
+          "interrupts traced are the guest's /proc/interrupts deltas (%s; %d runs of "
+          "vring_interrupt skipped by the kernel)" % ("; ".join(parts), skipped))
+
+
+def check_kinds(s):
+    _, queues = s.snap.get("ping-after", (None, {}))
+    rx, tx, blk = (by_suffix(queues, x) for x in (".input.0", ".output.0", ".req.0"))
+    receive = 1 << 4  # VQT_QF_RECEIVE
+    check(rx is not None and tx is not None and blk is not None and rx["flags"] & receive and
+          not tx["flags"] & receive and not blk["flags"] & receive,
+          "rx is marked a receive queue, tx and the disk request queues (flags %s, %s, %s)" %
+          tuple(q["flags"] if q else None for q in (rx, tx, blk)))
+
+
+def check_end(s):
+    header, _ = s.snap.get("done", (None, {}))
+    running, _ = s.snap.get("ping-after", (None, {}))
+    summary = s.console.find(r"vqscope-trace: \d+ events on \d+ queues; lost (\d+):")
+    exited = s.console.find(r"^vqtest: tracer exit (\d+)$")
+    check(bool(exited) and exited[-1][1].group(1) == "0", "the tracer exited cleanly on SIGINT")
+    check(running is not None and running["producer_state"] == 1 and
+          running["heartbeat_ms"] > 0,
+          "while tracing, the region says the producer runs, with a heartbeat (%s)" % running)
+    check(header is not None and header["producer_state"] == 2,
+          "once the tracer exited, the region says it stopped (%s)" % header)
+    lost = int(summary[-1][1].group(1)) if summary else None
+    check(header is not None and lost is not None and header["lost"] == lost and
+          header["violations"] == 0,
+          "the region holds exactly the records the tracer counted lost (%s, region %s)" %
+          (lost, header["lost"] if header else None))
+
+
+CHECKS = [check_live, check_ping, check_interrupts, check_kinds, check_end]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for name in ("console", "qmp", "vqscope", "check-region", "region", "log", "top-log"):
+        p.add_argument("--" + name, required=True)
+    p.add_argument("--reads", type=int, required=True)
+    p.add_argument("--pings", type=int, required=True)
+    args = p.parse_args()
+    session = Session(args)
+    session.run()
+    for c in CHECKS:
+        c(session)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
