@@ -42,8 +42,11 @@ expect_status() {
 	[ "$got" = "$want" ] || fail "$* exited with $got, expected $want"
 }
 
+# A process that ran on is a failure, not a hang: 60 s, then SIGKILL.
 expect_exit() {
 	local pid=$1 want=$2 errfile=$3 got=0
+	running() { case $(ps -o stat= -p "$1") in '' | Z*) return 1 ;; esac; }
+	wait_for 60 eval '! running '"$pid" || kill -KILL "$pid" 2>/dev/null
 	wait "$pid" || got=$?
 	cat "$errfile"
 	[ "$got" = "$want" ] || fail "vqscope (pid $pid) exited with $got, expected $want"

@@ -13,13 +13,14 @@
 #include "qmp.h"
 #include "source.h"
 
-#define DRAIN_BATCH	   65536
-#define DRAIN_MAX_PER_POLL (16u * DRAIN_BATCH)
-#define FLUSH_EVERY_NS	   100000000ull	 /* recording: write pending events */
-#define CHECK_EVERY_NS	   1000000000ull /* findings: the whole-session checks */
-#define CPU_WAIT_EVERY_NS  100000000ull	 /* findings: QEMU's wait for a CPU */
-#define QUEUES_EVERY_NS	   1000000000ull /* recording: queue-table snapshot */
-#define REGION_RETRY_NS	   200000000ull	 /* waiting for a producer */
+#define DRAIN_BATCH	    65536
+#define DRAIN_MAX_PER_POLL  (16u * DRAIN_BATCH)
+#define FLUSH_EVERY_NS	    100000000ull  /* recording: write pending events */
+#define CHECK_EVERY_NS	    1000000000ull /* findings: the whole-session checks */
+#define CPU_WAIT_EVERY_NS   100000000ull  /* findings: QEMU's wait for a CPU */
+#define SIZE_CHECK_EVERY_NS 200000000ull  /* the mapped files' sizes */
+#define QUEUES_EVERY_NS	    1000000000ull /* recording: queue-table snapshot */
+#define REGION_RETRY_NS	    200000000ull  /* waiting for a producer */
 
 uint64_t host_now_ns(void)
 {
@@ -958,6 +959,15 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 	 * rings') are compared with what the driver did up to now. */
 	if (s->have_region && !guard_run(region_poll, &w))
 		region_shrank(s);
+	/* A file cut short is not always read where it is gone (a producer
+	 * that died of it never moves the head there): look at the sizes. */
+	if (now - s->last_size_check_ns >= SIZE_CHECK_EVERY_NS) {
+		s->last_size_check_ns = now;
+		if (s->have_region && file_size(s->map.region_fd) < (long long)s->map.region_size)
+			region_shrank(s);
+		if (s->map.ram && file_size(s->map.ram_fd) < (long long)s->map.ram_size)
+			s->map.ram_faulted = true;
+	}
 	if (now - s->last_cpu_wait_ns >= CPU_WAIT_EVERY_NS) {
 		s->last_cpu_wait_ns = now;
 		model_note_cpu_wait(m, cpu_wait_sample(&s->cpu_wait, now));

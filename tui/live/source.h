@@ -82,6 +82,7 @@ struct source {
 	 * CPU_WAIT_EVERY_NS: the stuck checks leave it out. */
 	struct cpu_wait cpu_wait;
 	uint64_t last_cpu_wait_ns;
+	uint64_t last_size_check_ns;		      /* SIZE_CHECK_EVERY_NS: shrunk files */
 	struct vqr_ring_queue ring_buf[MODEL_QUEUES]; /* ring samples */
 	uint64_t generation_seen;
 	bool rates_started; /* model_rates_restart after the first drain */
