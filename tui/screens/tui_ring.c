@@ -57,13 +57,15 @@ static void index_text(char *buf, size_t len, bool known, uint16_t v)
 }
 
 /* One line of numbers from one source: the source, then the text. */
-static int source_line(struct tui *t, int y, const char *source, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int source_line(struct tui *t, int y, const char *source, const char *fmt, ...)
+static int source_line(struct tui *t, int y, int last, const char *source, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int source_line(struct tui *t, int y, int last, const char *source, const char *fmt, ...)
 {
 	char text[256];
 	va_list ap;
 
+	if (y >= last)
+		return y;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
@@ -103,7 +105,7 @@ static void qmp_label(char *buf, size_t len, const struct ring_view *v)
 	snprintf(buf, len, "QMP %.1f s ago", (double)v->qmp_age_ns / 1e9);
 }
 
-static int draw_sources(struct tui *t, const struct ring_view *v, int y)
+static int draw_sources(struct tui *t, const struct ring_view *v, int y, int last)
 {
 	const struct ring_indices *r = &v->ram;
 	char da[8], du[8], fa[16], fu[16], de[40], ev[40], qmp[32];
@@ -111,28 +113,30 @@ static int draw_sources(struct tui *t, const struct ring_view *v, int y)
 	index_text(da, sizeof(da), v->driver_avail_known, v->driver_avail_idx);
 	index_text(du, sizeof(du), v->driver_used_known, v->driver_used_idx);
 	if (v->packed)
-		y = source_line(t, y, ring_source_name(v->driver_from),
+		y = source_line(t, y, last, ring_source_name(v->driver_from),
 				"driver avail %s used %s (buffers), %u in flight in %u descs", da,
 				du, v->in_flight, v->in_flight_descs);
 	else
-		y = source_line(t, y, ring_source_name(v->driver_from),
+		y = source_line(t, y, last, ring_source_name(v->driver_from),
 				"driver avail %s used %s, %u in flight", da, du, v->in_flight);
 	if (!v->live) {
-		tui_put(y++, LABEL_WIDTH, -1, A_NORMAL, "the device: not known at a past event");
+		if (y < last)
+			tui_put(y++, LABEL_WIDTH, -1, A_NORMAL,
+				"the device: not known at a past event");
 		return y;
 	}
 	if (v->packed) {
 		const struct packed_layout *l = &v->layout;
 
 		if (l->valid)
-			y = source_line(t, y, "guest RAM",
+			y = source_line(t, y, last, "guest RAM",
 					"driver at %u wrap %u (AVAIL bits), device used to %u wrap "
 					"%u",
 					l->driver_off, l->driver_wrap, l->device_off,
 					l->device_wrap);
 		if (v->ram_valid)
 			y = source_line(
-			    t, y, "guest RAM", "driver event %s | device event %s",
+			    t, y, last, "guest RAM", "driver event %s | device event %s",
 			    event_text(de, sizeof(de), r->driver_flags, r->driver_off_wrap),
 			    event_text(ev, sizeof(ev), r->device_flags, r->device_off_wrap));
 	} else if (v->ram_valid) {
@@ -142,31 +146,35 @@ static int draw_sources(struct tui *t, const struct ring_view *v, int y)
 		} else {
 			de[0] = ev[0] = 0;
 		}
-		y = source_line(t, y, "guest RAM", "avail ring: idx %u flags %s%s", r->avail_idx,
-				split_flags_text(fa, sizeof(fa), r->avail_flags, "NO_INTERRUPT"),
-				de);
-		y = source_line(t, y, "guest RAM", "used ring:  idx %u flags %s%s", r->used_idx,
+		y = source_line(
+		    t, y, last, "guest RAM", "avail ring: idx %u flags %s%s", r->avail_idx,
+		    split_flags_text(fa, sizeof(fa), r->avail_flags, "NO_INTERRUPT"), de);
+		y = source_line(t, y, last, "guest RAM", "used ring:  idx %u flags %s%s",
+				r->used_idx,
 				split_flags_text(fu, sizeof(fu), r->used_flags, "NO_NOTIFY"), ev);
 	}
 	if (!v->qmp_known)
 		return y;
 	qmp_label(qmp, sizeof(qmp), v);
 	if (v->packed)
-		return source_line(t, y, qmp, "device last_avail %u used %u in use %u (offsets)",
+		return source_line(t, y, last, qmp,
+				   "device last_avail %u used %u in use %u (offsets)",
 				   v->qmp_last_avail_idx, v->qmp_used_idx, v->qmp_inuse);
 	if (v->qmp_behind)
 		return source_line(
-		    t, y, qmp, "device last_avail %u used %u in use %u, %u behind RAM",
+		    t, y, last, qmp, "device last_avail %u used %u in use %u, %u behind RAM",
 		    v->qmp_last_avail_idx, v->qmp_used_idx, v->qmp_inuse, v->qmp_behind);
-	return source_line(t, y, qmp, "device last_avail %u used %u in use %u",
+	return source_line(t, y, last, qmp, "device last_avail %u used %u in use %u",
 			   v->qmp_last_avail_idx, v->qmp_used_idx, v->qmp_inuse);
 }
 
 /* The cell legend with the count of each state. */
-static int draw_legend(struct tui *t, const struct ring_view *v, int y)
+static int draw_legend(struct tui *t, const struct ring_view *v, int y, int last)
 {
 	int x = 0;
 
+	if (y >= last)
+		return y;
 	tui_put(y, x, -1, tui_attr(t, STYLE_BOLD), v->packed ? "ids" : "heads");
 	x = 6;
 	for (int s = 0; s < RING_STATES; s++) {
@@ -213,7 +221,7 @@ static int draw_grid(struct tui *t, const struct ring_view *v, int y, int max_ro
 
 /* Packed: rows of positions, each with its state and its AVAIL and USED
  * bits as read (2.8.1), from the group that holds the reap position. */
-static int draw_positions(struct tui *t, const struct ring_view *v, int y, int groups)
+static int draw_positions(struct tui *t, const struct ring_view *v, int y, int last, int groups)
 {
 	const struct packed_layout *l = &v->layout;
 	unsigned per_row = cells_per_row(l->size);
@@ -221,7 +229,11 @@ static int draw_positions(struct tui *t, const struct ring_view *v, int y, int g
 	static const char legend[] = "positions  . free  a available  U used, not taken  "
 				     "? stale  > driver's next";
 
+	if (y + 4 > last)
+		return y;
 	tui_put(y++, 0, -1, tui_attr(t, STYLE_BOLD), legend);
+	if (groups > (last - y) / 3)
+		groups = (last - y) / 3;
 	if (groups > (int)ngroups)
 		groups = (int)ngroups;
 	if (first + (unsigned)groups > ngroups)
@@ -253,14 +265,16 @@ static int draw_positions(struct tui *t, const struct ring_view *v, int y, int g
 
 /* "avail  ... 17:3 |18:4 19:5 >": the newest entries that fit.  mark is
  * the index where the other side stands ('|' before that entry). */
-static int draw_ring_line(struct tui *t, int y, const char *label, const struct ring_entry *e,
-			  size_t n, bool with_len, bool mark_known, uint16_t mark,
-			  const char *empty)
+static int draw_ring_line(struct tui *t, int y, int last, const char *label,
+			  const struct ring_entry *e, size_t n, bool with_len, bool mark_known,
+			  uint16_t mark, const char *empty)
 {
 	char cells[RING_VIEW_ENTRIES][32];
 	int widths = 0, x = 10;
 	size_t first = n;
 
+	if (y >= last)
+		return y;
 	tui_put(y, 0, 10, tui_attr(t, STYLE_BOLD), label);
 	for (size_t k = n; k-- > 0;) {
 		if (with_len)
@@ -286,23 +300,23 @@ static int draw_ring_line(struct tui *t, int y, const char *label, const struct 
 	return y + 1;
 }
 
-static int draw_rings(struct tui *t, const struct ring_view *v, int y)
+static int draw_rings(struct tui *t, const struct ring_view *v, int y, int last)
 {
 	if (v->packed && v->from_ram) {
 		/* The buffers in flight in ring order: position:id/descriptors
 		 * available, position:id/length used and not taken. */
-		y = draw_ring_line(t, y, "avail", v->avail, v->navail, true, false, 0,
+		y = draw_ring_line(t, y, last, "avail", v->avail, v->navail, true, false, 0,
 				   "(none available)");
-		return draw_ring_line(t, y, "used", v->used, v->nused, true, false, 0,
+		return draw_ring_line(t, y, last, "used", v->used, v->nused, true, false, 0,
 				      "(none used, not taken)");
 	}
 	/* Avail: '|' where the device will read next (QMP, when its sample
 	 * is not older than the guest RAM read); '>' the driver's idx.
 	 * Used: '|' where the driver reaps next; '>' the device's idx. */
-	y = draw_ring_line(t, y, "avail", v->avail, v->navail, false,
+	y = draw_ring_line(t, y, last, "avail", v->avail, v->navail, false,
 			   v->live && v->qmp_known && !v->qmp_behind, v->qmp_last_avail_idx,
 			   "(no entries seen)");
-	return draw_ring_line(t, y, "used", v->used, v->nused, true, v->driver_used_known,
+	return draw_ring_line(t, y, last, "used", v->used, v->nused, true, v->driver_used_known,
 			      v->driver_used_idx, "(no entries seen)");
 }
 
@@ -376,15 +390,15 @@ void tui_ring_draw(struct tui *t, int top, int rows)
 {
 	const struct ring_view *v = t->ring;
 	bool strip = v->valid && v->live && v->packed && v->layout.valid;
-	int y = top, last = top + rows, left, grid_rows, groups = 0, notes;
+	int y = top, last = top + rows, left, groups = 0, notes;
 
 	if (!v->valid) {
 		tui_put(y, 0, -1, A_NORMAL, v->why);
 		return;
 	}
 	y = draw_title(t, v, y);
-	y = draw_sources(t, v, y);
-	y = draw_legend(t, v, y);
+	y = draw_sources(t, v, y, last);
+	y = draw_legend(t, v, y, last);
 	/* What is left goes to the grid and the positions, after the two
 	 * ring lines, the notes and at least four lines of chain. */
 	notes = (v->note[0] != 0) + (strip && v->layout.note[0]);
@@ -397,11 +411,15 @@ void tui_ring_draw(struct tui *t, int top, int rows)
 		groups = groups < 1 ? 1 : groups > ngroups ? ngroups : groups;
 		left -= 1 + 3 * groups;
 	}
-	grid_rows = left;
-	y = draw_grid(t, v, y, grid_rows);
+	if (left < 1)
+		left = 1;
+	if (left > last - y)
+		left = last - y;
+	if (left > 0)
+		y = draw_grid(t, v, y, left);
 	if (strip)
-		y = draw_positions(t, v, y, groups);
-	y = draw_rings(t, v, y);
+		y = draw_positions(t, v, y, last, groups);
+	y = draw_rings(t, v, y, last);
 	if (v->note[0] && y < last)
 		tui_put(y++, 0, -1, tui_attr(t, STYLE_FREE), v->note);
 	if (strip && v->layout.note[0] && y < last)
