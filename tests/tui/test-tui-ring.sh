@@ -27,28 +27,18 @@ in_flight() {
 	screen | sed -nE 's/^(heads|ids) +\. free [0-9]+ +a available ([0-9]+) +D in device ([0-9]+) +U used, not reaped ([0-9]+).*/\2 \3 \4/p' |
 		awk '{ print $1 + $2 + $3 }'
 }
-step_events() { screen_number 'step: granted [0-9]+, events ([0-9]+)'; }
 hold_with_commands_in_flight() {
-	local stable= a b want n
+	local want n
 	keys 2
 	wait_screen 20 '^gpu0\.control +slot 0 +size 64 +live'
 	keys s
 	wait_screen 20 ' STEP '
-	for _ in $(seq 1 50); do
-		a=$(step_events)
-		sleep 0.4
-		b=$(step_events)
-		if [ -n "$a" ] && [ "$a" = "$b" ]; then
-			stable=$a
-			break
-		fi
-	done
-	[ -n "$stable" ] || fail "events kept flowing in step mode"
+	wait_step_still
 	for i in $(seq 1 80); do
 		n=$(in_flight)
 		[ -n "$n" ] && [ "$n" -ge 2 ] && return 0
 		keys s
-		want=$((stable + i))
+		want=$((STEP_STILL + i))
 		wait_for 30 screen_has "events $want \\|" ||
 			fail "step $i: the event count did not reach $want ($(step_events))"
 	done
