@@ -17,6 +17,10 @@
 #   screen_number REGEX   the first number captured by REGEX's group
 #   tui_resize COLS ROWS
 #   tui_wait_exit SECONDS       wait for COMMAND to end; sets TUI_EXIT
+#   step_events           the event count in step mode's status line
+#   wait_step_still       once step mode is on: wait until what was under
+#                         way ends and the count stands still; sets
+#                         STEP_STILL to it
 
 # shellcheck shell=bash
 VQSCOPE=$BUILD/vqscope
@@ -98,6 +102,26 @@ tui_wait_exit() {
 	wait_for "$1" test -s "$T/exit" || fail "vqscope did not end within $1 s"
 	# shellcheck disable=SC2034 # for the tests
 	TUI_EXIT=$(cat "$T/exit")
+}
+
+step_events() {
+	screen_number 'step: granted [0-9]+, events ([0-9]+)'
+}
+
+wait_step_still() {
+	local a b
+	STEP_STILL=
+	for _ in $(seq 1 50); do
+		a=$(step_events)
+		sleep 0.4
+		b=$(step_events)
+		if [ -n "$a" ] && [ "$a" = "$b" ]; then
+			# shellcheck disable=SC2034 # for the tests
+			STEP_STILL=$a
+			return 0
+		fi
+	done
+	fail "events kept flowing in step mode"
 }
 
 # The terminal is back in cooked mode with echo (what curses turned off).

@@ -38,19 +38,9 @@ keys 2
 wait_screen 10 '^gpu0\.control +slot 0 +size 64 +live'
 keys s
 wait_screen 10 ' STEP '
-step_events() { screen_number 'step: granted [0-9]+, events ([0-9]+)'; }
 # Whatever was under way when step mode came on ends; then nothing moves.
-stable=
-for _ in $(seq 1 50); do
-	a=$(step_events)
-	sleep 0.4
-	b=$(step_events)
-	if [ -n "$a" ] && [ "$a" = "$b" ]; then
-		stable=$a
-		break
-	fi
-done
-[ -n "$stable" ] || fail "events kept flowing in step mode"
+wait_step_still
+stable=$STEP_STILL
 states=
 grid() { screen | sed -nE 's/^ +0 ([.aDU]+)$/\1/p'; }
 for i in $(seq 1 12); do

@@ -49,7 +49,7 @@ guest_start g2 "log=off"
 tui_start 120 40 "'$VQSCOPE' top --no-device '$GUEST_QMP'"
 wait_screen 60 '^gpu0\.control +[0-9]+ +[0-9]+/[0-9]+ '
 keys 2
-wait_screen 10 'device avail .*\(guest RAM\)|\(guest RAM\)'
+wait_screen 10 '^guest RAM +used ring: +idx [0-9]+'
 qmp "$GUEST_DIR/mon.qmp" stop >/dev/null
 truncate -s 512K "$GUEST_DIR/guest.ram"
 wait_screen 10 "guest RAM .*shrank to 524288 bytes while attached"

@@ -14,35 +14,12 @@
 #include <cmocka.h>
 
 #include "core/ring_decode.h"
+#include "guest_image.h"
 
-#define RAM   0x20000u
 #define DESC  0x1000u
 #define AVAIL 0x3000u
 #define USED  0x4000u
 #define TABLE 0x8000u /* indirect tables */
-
-static uint8_t ram[RAM];
-
-static bool read_image(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	(void)ctx;
-	if (gpa > RAM || len > RAM - gpa)
-		return false;
-	memcpy(buf, ram + gpa, len);
-	return true;
-}
-
-static const struct guest_mem mem = {read_image, NULL};
-
-static void put16(uint64_t at, uint16_t v)
-{
-	memcpy(ram + at, &v, 2);
-}
-
-static void put32(uint64_t at, uint32_t v)
-{
-	memcpy(ram + at, &v, 4);
-}
 
 static void desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 		 uint16_t next)

@@ -439,14 +439,15 @@ static void ring_live_reads_guest_ram(void **state)
 	put16(ram, 0x3002, 1);
 	put32(ram, 0x3004, 2);
 	put32(ram, 0x3008, 24);
-	assert_true(ring_view_live(v, m, &map, 0));
+	assert_true(ring_view_live(v, m, &map, 0, 0));
 	assert_true(v->live);
 	assert_true(v->from_ram);
 	assert_int_equal(v->state[2], RING_USED);
 	assert_int_equal(v->state[4], RING_DEVICE);
 	assert_int_equal(v->count[RING_USED], 1);
-	assert_int_equal(v->device_used_idx, 1);
-	assert_string_equal(v->device_used_from, "guest RAM");
+	assert_true(v->ram_valid);
+	assert_int_equal(v->ram.used_idx, 1);
+	assert_int_equal(v->ram.avail_idx, 2);
 	assert_int_equal(v->avail[v->navail - 1].idx, 1);
 	assert_int_equal(v->avail[v->navail - 1].id, 4);
 	assert_int_equal(v->used[v->nused - 1].id, 2);
@@ -455,20 +456,20 @@ static void ring_live_reads_guest_ram(void **state)
 
 	/* A bad id in the used ring is named, never indexed. */
 	put32(ram, 0x3004, 4000);
-	assert_true(ring_view_live(v, m, &map, 0));
+	assert_true(ring_view_live(v, m, &map, 0, 0));
 	assert_int_equal(v->count[RING_USED], 0);
 	assert_non_null(strstr(v->note, "id 4000, outside the ring of 8"));
 	/* A used index far ahead of the events. */
 	put16(ram, 0x3002, 100);
-	assert_true(ring_view_live(v, m, &map, 0));
+	assert_true(ring_view_live(v, m, &map, 0, 0));
 	assert_non_null(strstr(v->note, "used.idx 100 is 100 past"));
 	/* Rings outside guest RAM. */
 	q->used_addr = RAM_SIZE - 8;
-	assert_true(ring_view_live(v, m, &map, 0));
+	assert_true(ring_view_live(v, m, &map, 0, 0));
 	assert_false(v->from_ram);
 	assert_non_null(strstr(v->note, "outside guest RAM"));
 	/* No RAM: states from events only, entries from the history. */
-	assert_true(ring_view_live(v, m, NULL, 0));
+	assert_true(ring_view_live(v, m, NULL, 0, 0));
 	assert_int_equal(v->state[2], RING_DEVICE);
 	assert_int_equal(v->navail, 2);
 	assert_non_null(strstr(v->note, "not mapped"));
@@ -476,7 +477,7 @@ static void ring_live_reads_guest_ram(void **state)
 	/* Chains: 2 -> 3 -> end. */
 	put_desc(ram, 2, 0x8000, 48, 1, 3);
 	put_desc(ram, 3, 0x9000, 24, 2, 0);
-	assert_true(chain_view_ram(&c, &map, q, 2));
+	assert_true(chain_view_ram(&c, &map, q, NULL, 2));
 	assert_int_equal(c.n, 2);
 	assert_int_equal(c.desc[0].index, 2);
 	assert_int_equal(c.desc[0].addr, 0x8000);
@@ -485,20 +486,21 @@ static void ring_live_reads_guest_ram(void **state)
 	assert_string_equal(c.note, "");
 	/* next outside the ring. */
 	put_desc(ram, 3, 0x9000, 24, 1, 77);
-	assert_true(chain_view_ram(&c, &map, q, 2));
-	assert_non_null(strstr(c.note, "next 77 is outside the ring of 8"));
-	/* A loop stops after the ring size. */
+	assert_true(chain_view_ram(&c, &map, q, NULL, 2));
+	assert_non_null(strstr(c.note, "next 77 is outside the table of 8"));
+	/* A loop is named where it closes, never followed. */
 	put_desc(ram, 3, 0x9000, 24, 1, 2);
-	assert_true(chain_view_ram(&c, &map, q, 2));
-	assert_int_equal(c.n, 8);
-	assert_non_null(strstr(c.note, "loop"));
+	assert_true(chain_view_ram(&c, &map, q, NULL, 2));
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.problem, CHAIN_LOOP);
+	assert_non_null(strstr(c.note, "loop: descriptor 3: next 2 leads back"));
 	/* Head out of range; table outside RAM. */
-	assert_false(chain_view_ram(&c, &map, q, 8));
+	assert_false(chain_view_ram(&c, &map, q, NULL, 8));
 	q->desc_addr = RAM_SIZE - 16 * 2;
-	assert_true(chain_view_ram(&c, &map, q, 1));
-	assert_false(chain_view_ram(&c, &map, q, 2));
+	assert_true(chain_view_ram(&c, &map, q, NULL, 1));
+	assert_false(chain_view_ram(&c, &map, q, NULL, 2));
 	assert_non_null(strstr(c.note, "outside guest RAM"));
-	assert_false(chain_view_ram(&c, NULL, q, 1));
+	assert_false(chain_view_ram(&c, NULL, q, NULL, 1));
 
 	free(ram);
 	free(v);

@@ -413,7 +413,14 @@ static void sample_chain(struct tui *t, unsigned slot, uint64_t now)
 		snprintf(t->chain.note, sizeof(t->chain.note), "%s",
 			 "a recording holds no guest memory: descriptor chains are live only");
 	} else if (mem) {
-		chain_view_ram(&t->chain, mem, q, t->ring_head);
+		chain_view_ram(&t->chain, mem, q, &t->ring->layout, t->ring_head);
+	} else if (q->flags & VQT_QF_PACKED) {
+		/* QEMU 7.2's x-query-virtio-queue-element answers "Packed ring
+		 * not supported": only guest RAM has a packed chain. */
+		chain_view_begin(&t->chain, t->ring_head, NULL);
+		snprintf(t->chain.note, sizeof(t->chain.note), "%s",
+			 "QEMU does not give packed chains (x-query-virtio-queue-element): "
+			 "guest RAM is not mapped");
 	} else if (changed || (!t->chain_request && now - t->chain_at_ns >= QUEUE_CHAIN_AGE_NS)) {
 		/* A new selection starts empty; a refresh keeps showing the
 		 * last answer until the next one comes. */
@@ -442,6 +449,7 @@ static void sample_chain(struct tui *t, unsigned slot, uint64_t now)
 
 static void sample_ring(struct tui *t, uint64_t now)
 {
+	const struct guest_mem *mem = source_guest_mem(t->src);
 	unsigned slot;
 	size_t i;
 	struct ring_view *v = t->ring;
@@ -451,11 +459,14 @@ static void sample_ring(struct tui *t, uint64_t now)
 		snprintf(v->why, sizeof(v->why), "no queue to show yet");
 		return;
 	}
-	if (t->follow && !t->replay && !t->is_frozen)
-		ring_view_live(v, t->live, source_guest_mem(t->src), slot);
-	else if (tui_cursor_index(t, &i))
-		ring_view_at(v, t->m, slot, i);
-	else {
+	if (t->follow && !t->replay && !t->is_frozen) {
+		ring_view_live(v, t->live, mem, slot, now);
+	} else if (tui_cursor_index(t, &i)) {
+		/* A packed chain is found by its position in the ring as it
+		 * is now (the chain view says so). */
+		if (ring_view_at(v, t->m, slot, i) && v->packed && mem)
+			packed_layout_read(&v->layout, mem, &t->live->queues[slot]);
+	} else {
 		v->valid = false;
 		snprintf(v->why, sizeof(v->why), "%s",
 			 t->cursor == 0 ? "before the first event: n steps, space plays"
