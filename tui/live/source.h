@@ -1,6 +1,6 @@
-/* source.h - where a session's data comes from: a live VM (QMP socket:
- * trace region, queue table, device-side sampling, QMP events) or a
- * recording.  A source feeds the model and, while recording, a .vqt
+/* source.h - where a session's data comes from: a live VM (QMP socket or
+ * libvirt domain: trace region, queue table, device-side sampling, QMP
+ * events) or a recording.  A source feeds the model and, while recording, a .vqt
  * writer; views and commands never touch QMP or files themselves.
  *
  * A live source keeps working without a trace region (an uninstrumented
@@ -130,8 +130,9 @@ struct source {
 	void *on_events_ctx;
 };
 
-/* Open SPEC: a QMP unix socket (live) or a recording file.  Returns NULL
- * with err on failure. */
+/* Open SPEC: a QMP unix socket or "libvirt:DOMAIN[@URI]" (live, see
+ * libvirt_domain.h), or a recording file.  Returns NULL with err on
+ * failure. */
 struct source *source_open(const char *spec, const struct source_opts *opts, char *err,
 			   size_t errlen);
 /* Stops a recording in progress (as if the source ended) and frees. */
