@@ -293,6 +293,16 @@ static int check_ivshmem(struct qmp *q, const char *dev, struct vq_target *t, ch
 	return 0;
 }
 
+/* The memdev is "vqtrace", or its file's name starts with "vqtrace" (a
+ * libvirt <shmem name='vqtrace-DOMAIN'>, whose memdev libvirt names). */
+static bool named_vqtrace(const struct vq_target *t)
+{
+	const char *base = strrchr(t->region_path, '/');
+
+	return strcmp(t->memdev_id, "vqtrace") == 0 ||
+	       strncmp(base ? base + 1 : t->region_path, "vqtrace", 7) == 0;
+}
+
 static int find_region(struct qmp *q, struct vq_target *t, char *err, size_t errlen)
 {
 	static const char *const containers[] = {"/machine/peripheral", "/machine/peripheral-anon"};
@@ -343,8 +353,7 @@ static int find_region(struct qmp *q, struct vq_target *t, char *err, size_t err
 			continue;
 		}
 		/* The first usable one, unless a later one is called vqtrace. */
-		if (!usable++ || (strcmp(best.memdev_id, "vqtrace") != 0 &&
-				  strcmp(cand.memdev_id, "vqtrace") == 0))
+		if (!usable++ || (!named_vqtrace(&best) && named_vqtrace(&cand)))
 			best = cand;
 	}
 	if (!usable) {

@@ -57,8 +57,10 @@ struct vq_target {
 };
 
 /* Fill t for the VM behind q.  Picks the ivshmem-plain device whose
- * backend is a share=on memory-backend-file (preferring id "vqtrace" when
- * there are several).  Guest RAM is optional: have_ram false with
+ * backend is a share=on memory-backend-file (preferring id "vqtrace", or
+ * a file whose name starts with "vqtrace", when there are several).  On a
+ * libvirt domain, what is missing is said as the domain XML to add
+ * (libvirt_domain.h).  Guest RAM is optional: have_ram false with
  * ram_note set is not an error.  Returns 0, or -1 with err saying what is
  * missing and how to fix it ("no ivshmem-plain device in this VM (vqscope
  * needs -device ivshmem-plain,memdev=...)", "... must be share=on"). */

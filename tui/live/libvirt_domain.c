@@ -274,8 +274,15 @@ bool libvirt_ram_is_shared_file(const struct libvirt_domain_xml *d, char *why, s
 		qmp_errorf(why, whylen, "it has no <memoryBacking>");
 		return false;
 	}
-	/* Huge pages are files in hugetlbfs whatever <source> says. */
-	if (!d->hugepages && !backing_says("source", "type", d->ram_source, "file", why, whylen))
+	if (d->hugepages) {
+		/* libvirt gives QEMU a hugetlbfs directory, and QEMU keeps the
+		 * RAM in a file it unlinked there. */
+		qmp_errorf(why, whylen,
+			   "<memoryBacking> has <hugepages/>: QEMU keeps that RAM in an unlinked "
+			   "file");
+		return false;
+	}
+	if (!backing_says("source", "type", d->ram_source, "file", why, whylen))
 		return false;
 	return backing_says("access", "mode", d->ram_access, "shared", why, whylen);
 }

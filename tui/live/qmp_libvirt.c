@@ -356,33 +356,55 @@ static struct timespec deadline_after(int timeout_ms)
 
 /* ---- the worker ------------------------------------------------------------------------ */
 
+/* virConnectOpen or virConnectOpenReadOnly, saying why not. */
+static virConnectPtr open_connection(const char *uri, bool read_only, char *why, size_t whylen)
+{
+	virConnectPtr conn = read_only ? virConnectOpenReadOnly(uri) : virConnectOpen(uri);
+	char msg[400];
+	int code;
+
+	if (!conn) {
+		code = last_error(msg, sizeof(msg));
+		qmp_errorf(why, whylen, "libvirt: cannot connect to %s: %s%s", uri, msg,
+			   code == VIR_ERR_SYSTEM_ERROR ? " (is libvirtd running?)" : "");
+	}
+	return conn;
+}
+
+/* The domain by name, else by UUID, saying why not. */
+static virDomainPtr lookup_domain(virConnectPtr conn, const char *domain, const char *uri,
+				  char *why, size_t whylen)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, domain);
+	char msg[400];
+	int code;
+
+	if (!dom && last_error(msg, sizeof(msg)) == VIR_ERR_NO_DOMAIN)
+		dom = virDomainLookupByUUIDString(conn, domain);
+	if (dom)
+		return dom;
+	code = last_error(msg, sizeof(msg));
+	if (code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_INVALID_ARG)
+		qmp_errorf(why, whylen,
+			   "libvirt: no domain '%s' at %s (virsh -c %s list --all lists them)",
+			   domain, uri, uri);
+	else
+		qmp_errorf(why, whylen, "libvirt: domain '%s' at %s: %s", domain, uri, msg);
+	return NULL;
+}
+
 static int open_domain(struct lv *lv, char *why, size_t whylen)
 {
 	char msg[400];
 	const char *name;
-	int code, active;
+	int active;
 
-	lv->conn = virConnectOpen(lv->uri);
-	if (!lv->conn) {
-		last_error(msg, sizeof(msg));
-		qmp_errorf(why, whylen, "libvirt: cannot connect to %s: %s", lv->uri, msg);
+	lv->conn = open_connection(lv->uri, false, why, whylen);
+	if (!lv->conn)
 		return -1;
-	}
-	lv->dom = virDomainLookupByName(lv->conn, lv->domain);
-	if (!lv->dom && (code = last_error(msg, sizeof(msg))) == VIR_ERR_NO_DOMAIN)
-		lv->dom = virDomainLookupByUUIDString(lv->conn, lv->domain);
-	if (!lv->dom) {
-		code = last_error(msg, sizeof(msg));
-		if (code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_INVALID_ARG)
-			qmp_errorf(
-			    why, whylen,
-			    "libvirt: no domain '%s' at %s (virsh -c %s list --all lists them)",
-			    lv->domain, lv->uri, lv->uri);
-		else
-			qmp_errorf(why, whylen, "libvirt: domain '%s' at %s: %s", lv->domain,
-				   lv->uri, msg);
+	lv->dom = lookup_domain(lv->conn, lv->domain, lv->uri, why, whylen);
+	if (!lv->dom)
 		return -1;
-	}
 	name = virDomainGetName(lv->dom);
 	if (name)
 		qmp_sanitize(lv->domain, sizeof(lv->domain), name);
@@ -894,7 +916,7 @@ int qmp_libvirt_read_xml(const char *domain, const char *uri, struct libvirt_xml
 	char msg[400];
 	virConnectPtr conn;
 	virDomainPtr dom;
-	int code, persistent;
+	int persistent;
 
 	memset(out, 0, sizeof(*out));
 	pthread_once(&library_once, library_init);
@@ -903,25 +925,11 @@ int qmp_libvirt_read_xml(const char *domain, const char *uri, struct libvirt_xml
 		return -1;
 	}
 	vqp_copy_string(out->uri, sizeof(out->uri), uri && *uri ? uri : qmp_libvirt_default_uri());
-	conn = virConnectOpenReadOnly(out->uri);
-	if (!conn) {
-		last_error(msg, sizeof(msg));
-		qmp_errorf(err, errlen, "libvirt: cannot connect to %s: %s", out->uri, msg);
+	conn = open_connection(out->uri, true, err, errlen);
+	if (!conn)
 		return -1;
-	}
-	dom = virDomainLookupByName(conn, domain);
-	if (!dom && last_error(msg, sizeof(msg)) == VIR_ERR_NO_DOMAIN)
-		dom = virDomainLookupByUUIDString(conn, domain);
+	dom = lookup_domain(conn, domain, out->uri, err, errlen);
 	if (!dom) {
-		code = last_error(msg, sizeof(msg));
-		if (code == VIR_ERR_NO_DOMAIN || code == VIR_ERR_INVALID_ARG)
-			qmp_errorf(
-			    err, errlen,
-			    "libvirt: no domain '%s' at %s (virsh -c %s list --all lists them)",
-			    domain, out->uri, out->uri);
-		else
-			qmp_errorf(err, errlen, "libvirt: domain '%s' at %s: %s", domain, out->uri,
-				   msg);
 		virConnectClose(conn);
 		return -1;
 	}
