@@ -1092,6 +1092,13 @@ int source_resume(struct source *s, char *err, size_t errlen)
 	return ask_vm(s, MONITOR_CONT_VM, err, errlen);
 }
 
+const char *source_vm_control(const struct source *s, bool pause)
+{
+	if (libvirt_is_spec(s->name))
+		return pause ? "virDomainSuspend" : "virDomainResume";
+	return pause ? "QMP stop" : "QMP cont";
+}
+
 int source_quit_vm(struct source *s, int timeout_ms, char *err, size_t errlen)
 {
 	if (s->monitor) {

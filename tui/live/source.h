@@ -163,11 +163,15 @@ int source_record_stop(struct source *s, uint32_t reason, const char *detail, ch
 		       size_t errlen);
 bool source_recording(const struct source *s);
 
-/* VM control (live): asks QEMU (QMP stop/cont) without waiting; a failure
- * shows up as a notice, success as the STOP/RESUME event.  -1 with err
- * when there is no VM to ask. */
+/* VM control (live): asks QEMU (QMP stop/cont; virDomainSuspend/Resume
+ * for a libvirt domain) without waiting; a failure shows up as a notice,
+ * success as the STOP/RESUME event.  -1 with err when there is no VM to
+ * ask. */
 int source_pause(struct source *s, char *err, size_t errlen);
 int source_resume(struct source *s, char *err, size_t errlen);
+/* How those reach the VM, for messages: "QMP stop" / "QMP cont", or
+ * "virDomainSuspend" / "virDomainResume". */
+const char *source_vm_control(const struct source *s, bool pause);
 /* Stop the monitor thread and quit QEMU (QMP quit), waiting up to
  * timeout_ms.  For `vqscope run`, after the watching ended. */
 int source_quit_vm(struct source *s, int timeout_ms, char *err, size_t errlen);
