@@ -12,8 +12,9 @@
 # namespace is off for the same reason (qemu.conf namespaces = []).
 #
 # Checks:
-#   - a transient TCG domain boots the demo guest with a <shmem> trace
-#     region, shared file-backed RAM and a second QMP socket; attach, top
+#   - the domain of docs/libvirt.md (read from the page, so that it stays
+#     true) boots the demo guest under TCG with a <shmem> trace region,
+#     shared file-backed RAM, and a second QMP socket added; attach, top
 #     --batch --json, record, report and dump work on libvirt:NAME, the
 #     counters move, and with the domain suspended every counter equals
 #     what the QMP-socket path reads;
@@ -21,10 +22,11 @@
 #     libvirt (virsh domstate says "paused (user)", then "running");
 #   - libvirt-xml prints the elements, and for a domain what it lacks;
 #   - bad input, each with its message: no such domain, no domain name, a
-#     domain without <shmem>, one whose RAM is not shared, a user who may
-#     read the region but not write it nor reach guest RAM, libvirtd
-#     killed while recording and the domain destroyed while recording
-#     (both: exit 3, the recording closed and valid).
+#     domain of a driver without QMP (test:///default), a domain without
+#     <shmem>, one whose RAM is not shared, a user who may read the region
+#     but not write it nor reach guest RAM, libvirtd killed while recording
+#     and the domain destroyed while recording (both: exit 3, the
+#     recording closed and valid).
 # Exit 77 (with the reason) where libvirtd cannot run: not root, no
 # libvirt, no mount namespace, or libvirtd fails to start.
 . "$(dirname "$0")/../lib/common.sh"
@@ -100,7 +102,7 @@ stop_libvirt() {
 	for p in "${QEMU_PIDS[@]}"; do stop_pid "$p"; done
 	stop_pid "$HOLDER"
 	# What libvirt made outside the namespace for our domains.
-	rm -rf /dev/shm/"$P"-* /var/lib/libvirt/qemu/domain-*-"$P"-* \
+	rm -rf /dev/shm/vqtrace-"$P"-* /var/lib/libvirt/qemu/domain-*-"$P"-* \
 		/var/lib/libvirt/qemu/ram/*-"$P"-* /var/log/libvirt/qemu/"$P"-*.log
 }
 at_exit stop_libvirt
@@ -121,41 +123,33 @@ pass "libvirtd $LIBVIRTD_PID and virtlogd $VIRTLOGD_PID run in a private mount n
 
 # ---- domains -------------------------------------------------------------------------
 
-# domain_xml NAME MEMORY_MIB SHMEM(0|1) SHARED_RAM(0|1) QMP_SOCKET_OR_EMPTY
+# domain_xml NAME SHMEM(0|1) SHARED_RAM(0|1) QMP_SOCKET_OR_EMPTY: the domain
+# of docs/libvirt.md (section 2) renamed, with its files in $T/vm, without
+# what a case leaves out, and with a second QMP socket when asked for.
 domain_xml() {
-	local name=$1 mem=$2 shmem=$3 ram=$4 qmp=$5
-	echo "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
-	echo "  <name>$name</name>"
-	echo "  <memory unit='MiB'>$mem</memory>"
-	if [ "$ram" = 1 ]; then
-		echo "  <memoryBacking><source type='file'/><access mode='shared'/></memoryBacking>"
-	fi
-	cat <<EOF
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>$T/vm/vqdemo.elf</kernel>
-    <cmdline>frames=0 flush=line log=frame uart=fast size=320x240</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <controller type='usb' model='none'/>
-    <video><model type='virtio' heads='1'/></video>
-    <serial type='file'><source path='$T/vm/$name.serial'/></serial>
-    <memballoon model='none'/>
+	python3 - "$ROOT/docs/libvirt.md" "$T/vm" "$@" <<'EOF'
+import re, sys
+import xml.etree.ElementTree as ET
+doc, vm, name, shmem, ram, qmp = sys.argv[1:7]
+m = re.search(r"```xml\n(<domain type='qemu'>.*?</domain>)\n```", open(doc).read(), re.S)
+assert m, "no example domain in docs/libvirt.md"
+QEMU = "http://libvirt.org/schemas/domain/qemu/1.0"
+ET.register_namespace("qemu", QEMU)
+d = ET.fromstring(m.group(1))
+d.find("name").text = name
+d.find("os/kernel").text = vm + "/vqdemo.elf"
+d.find("devices/serial/source").set("path", f"{vm}/{name}.serial")
+d.find("devices/shmem").set("name", "vqtrace-" + name)
+if shmem == "0":
+    d.find("devices").remove(d.find("devices/shmem"))
+if ram == "0":
+    d.remove(d.find("memoryBacking"))
+if qmp:
+    line = ET.SubElement(d, f"{{{QEMU}}}commandline")
+    ET.SubElement(line, f"{{{QEMU}}}arg", value="-qmp")
+    ET.SubElement(line, f"{{{QEMU}}}arg", value=f"unix:{qmp},server=on,wait=off")
+sys.stdout.write(ET.tostring(d, encoding="unicode") + "\n")
 EOF
-	if [ "$shmem" = 1 ]; then
-		echo "    <shmem name='$name'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>"
-	fi
-	echo "  </devices>"
-	if [ -n "$qmp" ]; then
-		echo "  <qemu:commandline><qemu:arg value='-qmp'/>"
-		echo "    <qemu:arg value='unix:$qmp,server=on,wait=off'/></qemu:commandline>"
-	fi
-	echo "</domain>"
 }
 
 # create NAME ARGS...: virsh create a transient domain from domain_xml ARGS.
@@ -174,10 +168,10 @@ create() {
 domstate() { virsh -c "$URI" domstate --reason "$GOOD" 2>&1; }
 state_is() { [ "$(domstate)" = "$1" ]; }
 
-create "$GOOD" 128 1 1 "$T/vm/qmp.sock"
+create "$GOOD" 1 1 "$T/vm/qmp.sock"
 GOOD_SRC="libvirt:$GOOD@$URI"
 wait_for 20 test -S "$T/vm/qmp.sock" || fail "QEMU of $GOOD did not create its QMP socket"
-pass "transient TCG domain $GOOD boots the demo guest"
+pass "the domain of docs/libvirt.md ($GOOD, TCG) boots the demo guest"
 
 # ---- attach -----------------------------------------------------------------------------
 expect() { # FILE REGEX WHAT
@@ -191,7 +185,7 @@ attached() {
 }
 wait_for 60 attached || { cat "$T/attach.out" >&2; fail "the demo guest never registered gpu0.control"; }
 expect "$T/attach.out" "^QMP +libvirt:$GOOD@.*\(QEMU [0-9.]+, VM running\)" "attach: no QMP line"
-expect "$T/attach.out" "^region +/dev/shm/$GOOD \(4 MiB, /machine/peripheral/shmem0" \
+expect "$T/attach.out" "^region +/dev/shm/vqtrace-$GOOD \(4 MiB, /machine/peripheral/shmem0" \
 	"attach: the region is not the domain's <shmem>"
 expect "$T/attach.out" '^producer +vqdemo .*can step' "attach: no producer"
 expect "$T/attach.out" '^guest RAM +/.*\(128 MiB, mapped read-only\)' "attach: guest RAM not mapped"
@@ -267,6 +261,7 @@ tui_start 120 40 "'$VQSCOPE' top '$GOOD_SRC'"
 wait_screen 60 '^gpu0\.control +[0-9]+ +[0-9]+/[0-9]+ '
 keys p
 wait_for 20 state_is "paused (user)" || fail "p: the domain is $(domstate), not paused (user)"
+wait_screen 10 'pausing the VM \(virDomainSuspend\)'
 wait_screen 10 ' VM paused '
 keys c
 wait_for 20 state_is "running (unpaused)" || fail "c: the domain is $(domstate)"
@@ -284,7 +279,7 @@ expect "$T/xml.out" "^  <model type='ivshmem-plain'/>" "libvirt-xml: no model"
 expect "$T/xml.out" "^  <source type='file'/>" "libvirt-xml: no memoryBacking source"
 expect "$T/xml.out" "^  <access mode='shared'/>" "libvirt-xml: no memoryBacking access"
 "$VQSCOPE" libvirt-xml "$GOOD_SRC" >"$T/xml-good.out" || fail "libvirt-xml $GOOD failed"
-expect "$T/xml-good.out" "trace region: <shmem name='$GOOD'>" "libvirt-xml: $GOOD's shmem"
+expect "$T/xml-good.out" "trace region: <shmem name='vqtrace-$GOOD'>" "libvirt-xml: $GOOD's shmem"
 expect "$T/xml-good.out" "guest RAM: a shared file" "libvirt-xml: $GOOD's RAM"
 ! grep -q '^<[a-z]' "$T/xml-good.out" || fail "libvirt-xml printed elements $GOOD has"
 pass "libvirt-xml prints the elements, and nothing for a domain that has them"
@@ -293,7 +288,7 @@ pass "libvirt-xml prints the elements, and nothing for a domain that has them"
 setpriv --reuid=nobody --regid=nogroup --groups=libvirt \
 	"$VQSCOPE" attach --no-device "$GOOD_SRC" >"$T/nobody.out" 2>&1 ||
 	fail "attach as nobody: $(cat "$T/nobody.out")"
-expect "$T/nobody.out" "control page read-only to us \(/dev/shm/$GOOD is libvirt-qemu:libvirt-qemu, mode 0[0-7]+\): step mode needs write access" \
+expect "$T/nobody.out" "control page read-only to us \(/dev/shm/vqtrace-$GOOD is libvirt-qemu:libvirt-qemu, mode 0[0-7]+\): step mode needs write access" \
 	"nobody: no message about the read-only control page"
 expect "$T/nobody.out" '^guest RAM +/.*not mapped: guest RAM /.*: Permission denied \((directory )?/.* is libvirt-qemu:.*\): vqscope needs read access' \
 	"nobody: no message about guest RAM access"
@@ -307,10 +302,14 @@ expect "$T/nosuch.out" "^vqscope attach: libvirt: no domain '$P-nosuch' at qemu:
 "$VQSCOPE" top --batch --count 1 "libvirt:" >"$T/noname.out" 2>&1 && fail "libvirt: without a name worked"
 expect "$T/noname.out" "^vqscope top: libvirt:: no domain name \(libvirt:DOMAIN or libvirt:DOMAIN@URI\)$" \
 	"no domain name: wrong message"
-pass "no such domain, no domain name: one line each"
+"$VQSCOPE" attach "libvirt:test@test:///default" >"$T/test-driver.out" 2>&1 &&
+	fail "attach to a test:///default domain succeeded"
+expect "$T/test-driver.out" "^vqscope attach: libvirt: test:///default does not pass QMP through for domain test \(a QEMU domain is needed\)" \
+	"not a QEMU domain: wrong message"
+pass "no such domain, no domain name, not a QEMU domain: one line each"
 
-create "$P-noshm" 64 0 1 ""
-create "$P-noram" 64 1 0 ""
+create "$P-noshm" 0 1 ""
+create "$P-noram" 1 0 ""
 "$VQSCOPE" attach --no-device "libvirt:$P-noshm@$URI" >"$T/noshm.out" 2>&1 ||
 	fail "attach $P-noshm: $(cat "$T/noshm.out")"
 expect "$T/noshm.out" "^region +no trace region: domain $P-noshm has no <shmem> for the trace region: add <shmem name='vqtrace-$P-noshm'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem> to its <devices>" \
@@ -322,7 +321,7 @@ expect "$T/noshm-xml.out" "^<shmem name='vqtrace-$P-noshm'>" "libvirt-xml: no <s
 	fail "attach $P-noram: $(cat "$T/noram.out")"
 expect "$T/noram.out" "^guest RAM +guest RAM of domain $P-noram is not a shared file \(it has no <memoryBacking>\): add <memoryBacking><source type='file'/><access mode='shared'/></memoryBacking> to <domain>" \
 	"RAM not shared: wrong message"
-expect "$T/noram.out" "^region +/dev/shm/$P-noram " "$P-noram: no region"
+expect "$T/noram.out" "^region +/dev/shm/vqtrace-$P-noram " "$P-noram: no region"
 "$VQSCOPE" libvirt-xml "libvirt:$P-noram@$URI" >"$T/noram-xml.out" || fail "libvirt-xml $P-noram"
 expect "$T/noram-xml.out" '^<memoryBacking>' "libvirt-xml: no memoryBacking for $P-noram"
 virsh -c "$URI" destroy "$P-noshm" >/dev/null
