@@ -17,7 +17,7 @@
 #     shared file-backed RAM, and a second QMP socket added; attach, top
 #     --batch --json, record, report and dump work on libvirt:NAME, the
 #     counters move, and with the domain suspended every counter equals
-#     what the QMP-socket path reads;
+#     what the QMP-socket path reads; doctor watches it;
 #   - p and c in the live view suspend and resume the domain through
 #     libvirt (virsh domstate says "paused (user)", then "running");
 #   - libvirt-xml prints the elements, and for a domain what it lacks;
@@ -255,6 +255,12 @@ expect "$T/dump.out" ' USED 0 gpu0\.control head=' "dump: no USED events"
 	fail "dump of libvirt:NAME: $(tail -3 "$T/dump-live.out")"
 expect "$T/dump-live.out" ' ADD 0 gpu0\.control head=' "live dump: no ADD events"
 pass "record, report and dump on libvirt:NAME"
+
+# ---- doctor: watches the domain, and finds no error in the demo guest ---------------------------
+"$VQSCOPE" doctor -d 3s "$GOOD_SRC" >"$T/doctor.out" 2>&1 || fail "doctor: $(cat "$T/doctor.out")"
+expect "$T/doctor.out" "^vqscope doctor: libvirt:$GOOD@.*, a live watch of events \([1-9][0-9]* events, lost [0-9]+\)" \
+	"doctor: no live watch of libvirt:NAME"
+pass "doctor on libvirt:NAME: a live watch, no error on a correct driver"
 
 # ---- p and c in the live view: virDomainSuspend and virDomainResume ---------------------------
 tui_start 120 40 "'$VQSCOPE' top '$GOOD_SRC'"
