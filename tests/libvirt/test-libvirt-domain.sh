@@ -17,7 +17,8 @@
 #     shared file-backed RAM, and a second QMP socket added; attach, top
 #     --batch --json, record, report and dump work on libvirt:NAME, the
 #     counters move, and with the domain suspended every counter equals
-#     what the QMP-socket path reads; doctor watches it;
+#     what the QMP-socket path reads; doctor watches it; the exporter
+#     serves its metrics;
 #   - p and c in the live view suspend and resume the domain through
 #     libvirt (virsh domstate says "paused (user)", then "running");
 #   - libvirt-xml prints the elements, and for a domain what it lacks;
@@ -31,6 +32,7 @@
 # libvirt, no mount namespace, or libvirtd fails to start.
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/tui/lib.sh"
+. "$ROOT/tests/exporter/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "libvirtd needs root"
 for tool in libvirtd virtlogd virsh unshare nsenter setpriv python3; do
@@ -261,6 +263,19 @@ pass "record, report and dump on libvirt:NAME"
 expect "$T/doctor.out" "^vqscope doctor: libvirt:$GOOD@.*, a live watch of events \([1-9][0-9]* events, lost [0-9]+\)" \
 	"doctor: no live watch of libvirt:NAME"
 pass "doctor on libvirt:NAME: a live watch, no error on a correct driver"
+
+# ---- exporter: the domain's queues as Prometheus metrics ---------------------------------------
+exporter_start "web=$GOOD_SRC"
+wait_for 60 metrics_have 'vqscope_up{vm="web"} 1' || fail "exporter: web is not up: $(metrics | grep vqscope_up)"
+completions() {
+	metrics | sed -n 's/^vqscope_queue_completions_total{vm="web",queue="gpu0\.control",[^}]*} \([0-9]*\)$/\1/p'
+}
+first=$(completions)
+[ -n "$first" ] || fail "exporter: no completions of gpu0.control: $(metrics | head -40)"
+more() { [ "$(completions)" -gt "$first" ]; }
+wait_for 30 more || fail "exporter: completions stayed at $first"
+exporter_stop
+pass "exporter serves libvirt:NAME's queues, and they move"
 
 # ---- p and c in the live view: virDomainSuspend and virDomainResume ---------------------------
 tui_start 120 40 "'$VQSCOPE' top '$GOOD_SRC'"
