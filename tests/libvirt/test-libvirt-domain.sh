@@ -74,6 +74,7 @@ echo "log_outputs = \"3:file:$T/virtlogd.log\"" >"$T/etc/virtlogd.conf"
 cat >"$T/ns.sh" <<EOF
 set -e
 mount --bind '$T/etc' /etc/libvirt
+mkdir -p /run/libvirt /var/cache/libvirt # where libvirtd would make them
 mount -t tmpfs -o mode=0755 tmpfs /run/libvirt
 mount -t tmpfs -o mode=0711 tmpfs /var/cache/libvirt
 if [ -e /dev/kvm ]; then mount --bind '$T/no-kvm' /dev/kvm; fi
