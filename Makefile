@@ -83,7 +83,8 @@ all:
 # Checked when the goals build something; scripts/deps.sh (run by make test,
 # make demo and .ci/run) installs them.  Run-time tools (QEMU, tmux,
 # valgrind) are not needed to build.
-BUILD_PKGS := json-c ncursesw libbpf libelf zlib libzstd cmocka libmicrohttpd
+BUILD_PKGS := json-c ncursesw libbpf libelf zlib libzstd cmocka libmicrohttpd libvirt \
+	libvirt-qemu libxml-2.0
 BUILD_TOOLS := $(CC) $(or $(CLANG),clang) llvm-strip llvm-nm bpftool ld objcopy ar pkg-config
 NO_BUILD_GOALS := clean deps check-format format
 ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)

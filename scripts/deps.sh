@@ -16,6 +16,7 @@ packages=(
 	rustc # Debian's 1.63: the Rust binding (guest-driver/rust) and its tests
 	libmicrohttpd-dev prometheus # vqscope exporter, and the real Prometheus its tests scrape with
 	man-db groff-base # the man pages' test (man -l, groff -ww)
+	libvirt-dev libvirt-daemon-system libvirt-clients # libvirt:DOMAIN sources and their test
 )
 
 missing=()

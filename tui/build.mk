@@ -3,7 +3,8 @@
 #
 #   tui/core/     libvqcore.a     model, report, views' data: no I/O, no curses,
 #                                 no json-c (its unit tests link neither)
-#   tui/live/     libvqlive.a     QMP, discovery, sources, the monitor thread
+#   tui/live/     libvqlive.a     QMP (a socket or libvirt), discovery, sources,
+#                                 the monitor thread
 #   tui/screens/  libvqscreens.a  the ncurses view (the only user of curses)
 #   tui/cmd/      libvqcmd.a      the commands; main.c makes the program
 #
@@ -23,13 +24,15 @@ LIBVQHOST := $(LIBVQCMD) $(LIBVQSCREENS) $(LIBVQLIVE) $(LIBVQCORE)
 VQSCOPE := $(O)/vqscope
 
 EXTRA_CFLAGS_tui/core := -Itui
-EXTRA_CFLAGS_tui/live := -Itui $(call PKG_CFLAGS,json-c) -DVQ_BUILD_DIR='"$(abspath $(O))"' \
+EXTRA_CFLAGS_tui/live := -Itui $(call PKG_CFLAGS,json-c libvirt libxml-2.0) \
+	-DVQ_BUILD_DIR='"$(abspath $(O))"' \
 	-DVQ_DATA_DIR='"$(PREFIX)/share/vqscope"'
 EXTRA_CFLAGS_tui/screens := -Itui $(call PKG_CFLAGS,ncursesw json-c)
 EXTRA_CFLAGS_tui/cmd := -Itui $(call PKG_CFLAGS,json-c libmicrohttpd)
 # What linking each layer needs from the system.
 VQCORE_LIBS := -lm
-VQLIVE_LIBS := $(call PKG_LIBS,json-c) -lz -lpthread $(VQCORE_LIBS)
+VQLIVE_LIBS := $(call PKG_LIBS,json-c libvirt libvirt-qemu libxml-2.0) -lz -lpthread \
+	$(VQCORE_LIBS)
 HOST_LIBS := $(call PKG_LIBS,ncursesw libmicrohttpd) $(VQLIVE_LIBS)
 
 define vq_archive

@@ -44,12 +44,15 @@ in_page() { # PAGE OPTION
 options_of() { # the options in a --help text on stdin
 	grep -oE -- '^ +(-[^ ,-], )?--?[a-z?][-a-z0-9]*' | grep -oE -- '--?[a-z?][-a-z0-9]*'
 }
-commands=$("$root/usr/bin/vqscope" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
+commands=$("$root/usr/bin/vqscope" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][-a-z]*\) .*/\1/p')
 [ "$(wc -w <<<"$commands")" -ge 10 ] || fail "vqscope --help lists only: $commands"
 for cmd in $commands; do
-	grep -q "^\.SS \"vqscope $cmd " "$man1" || fail "vqscope(1) has no section for vqscope $cmd"
+	# The page spells a command's '-' as "\-", as it does options'.
+	page_cmd=$(sed 's/-/\\-/g' <<<"$cmd")
+	grep -qF ".SS \"vqscope $page_cmd " "$man1" || fail "vqscope(1) has no section for vqscope $cmd"
 	# The command's own section, up to the next one.
-	awk -v head=".SS \"vqscope $cmd " 'index($0, head) == 1 { on = 1; print; next }
+	# (through the environment: awk -v would take "\-" for an escape).
+	HEAD=".SS \"vqscope $page_cmd " awk 'index($0, ENVIRON["HEAD"]) == 1 { on = 1; print; next }
 		/^\.S[SH] / { on = 0 } on' "$man1" >"$T/section.$cmd"
 	for opt in $("$root/usr/bin/vqscope" "$cmd" --help | options_of); do
 		[ "$opt" = -h ] || [ "$opt" = --help ] || in_page "$T/section.$cmd" "$opt" ||

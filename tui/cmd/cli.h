@@ -77,5 +77,6 @@ int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_exporter(int argc, char **argv);
+int cmd_libvirt_xml(int argc, char **argv);
 
 #endif /* VQ_CLI_H */

@@ -1,6 +1,6 @@
-/* cmd_attach.c - vqscope attach: connect to a VM through QMP and say what
- * can be traced: the trace region and its producer, guest RAM, the queues
- * in the queue table, and the device-side view. */
+/* cmd_attach.c - vqscope attach: connect to a VM through QMP (a socket or
+ * libvirt) and say what can be traced: the trace region and its producer,
+ * guest RAM, the queues in the queue table, and the device-side view. */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +8,14 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: vqscope attach [OPTIONS] QMP_SOCKET\n"
+    "usage: vqscope attach [OPTIONS] SOURCE\n"
     "\n"
-    "Attach to a running QEMU through its QMP socket, find the trace region\n"
-    "(the memory backend of its ivshmem-plain device) and guest RAM, and\n"
-    "print what is there: the producer, the traced queues, and the queues\n"
-    "QEMU itself reports (x-query-virtio-queue-status).  Use it to check a\n"
-    "setup before recording; `vqscope top` watches it live.\n"
+    "Attach to a running QEMU through its QMP socket (SOURCE is its path) or\n"
+    "through libvirt (SOURCE is libvirt:DOMAIN or libvirt:DOMAIN@URI), find\n"
+    "the trace region (the memory backend of its ivshmem-plain device) and\n"
+    "guest RAM, and print what is there: the producer, the traced queues, and\n"
+    "the queues QEMU itself reports (x-query-virtio-queue-status).  Use it to\n"
+    "check a setup before recording; `vqscope top` watches it live.\n"
     "\n"
     "  -w, --wait TIME   wait up to TIME for the guest's producer to start\n"
     "      --no-device   skip the device-side view\n"
@@ -46,7 +47,8 @@ int cmd_attach(int argc, char **argv)
 						 {"no-device", no_argument, NULL, 'D'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
-	static const struct cli_spec spec = {"attach", help, "w:h", longopts, 1, "QMP socket"};
+	static const struct cli_spec spec = {
+	    "attach", help, "w:h", longopts, 1, "SOURCE (a QMP socket or libvirt:DOMAIN)"};
 	struct attach_args a = {.so = {.map_ram = true}};
 	char size[32];
 	int first, rc = cli_parse(&spec, argc, argv, attach_option, &a, &first);
@@ -54,7 +56,7 @@ int cmd_attach(int argc, char **argv)
 	if (rc != CLI_RUN)
 		return rc;
 	struct source *s = cli_open_source("attach", argv[first], &a.so, SOURCE_LIVE,
-					   "is a recording, not a QMP socket", &rc);
+					   "is a recording, not a live VM", &rc);
 	if (!s)
 		return rc;
 	uint64_t wait_ns = a.wait_ns;
@@ -85,8 +87,14 @@ int cmd_attach(int argc, char **argv)
 		format_size(size, sizeof(size), s->target.region_size);
 		printf("region     %s (%s, %s, memdev %s)\n", s->target.region_path, size,
 		       s->target.ivshmem_qom_path, s->target.memdev_id);
-		if (!s->map.control_writable)
-			printf("           control page read-only to us: step mode unavailable\n");
+		if (!s->map.control_writable) {
+			char who[PATH_MAX + 96];
+
+			discover_describe_access(s->map.region_path, who, sizeof(who));
+			printf("           control page read-only to us (%s): step mode needs "
+			       "write access\n",
+			       who);
+		}
 	}
 	if (s->region.valid) {
 		const struct vqp_layout *l = &s->region.layout;
@@ -102,8 +110,10 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (s->target.have_ram) {
 		format_size(size, sizeof(size), s->target.ram_size);
-		printf("guest RAM  %s (%s, %s)\n", s->target.ram_path, size,
-		       s->map.ram ? "mapped read-only" : "not mapped");
+		printf("guest RAM  %s (%s, %s%s%s)\n", s->target.ram_path, size,
+		       s->map.ram ? "mapped read-only" : "not mapped",
+		       !s->map.ram && s->target.ram_note[0] ? ": " : "",
+		       s->map.ram ? "" : s->target.ram_note);
 	} else if (s->target.ram_note[0]) {
 		printf("guest RAM  %s\n", s->target.ram_note);
 	}

@@ -15,11 +15,12 @@ static const char help[] =
     "usage: vqscope doctor [OPTIONS] SOURCE\n"
     "\n"
     "Say what is wrong with the virtqueues of a live VM (SOURCE is its QMP\n"
-    "socket) or of a recording, and show the evidence: each finding has a\n"
-    "code, a severity, the queue, when it was first and last seen, the values\n"
-    "that show it and where each was read (trace, guest RAM, QMP, queue\n"
-    "table), the virtio 1.2 section, and what to check next.  Live, it\n"
-    "watches for --duration or until Ctrl-C; a recording is read whole.\n"
+    "socket or libvirt:DOMAIN[@URI]) or of a recording, and show the\n"
+    "evidence: each finding has a code, a severity, the queue, when it was\n"
+    "first and last seen, the values that show it and where each was read\n"
+    "(trace, guest RAM, QMP, queue table), the virtio 1.2 section, and what\n"
+    "to check next.  Live, it watches for --duration or until Ctrl-C; a\n"
+    "recording is read whole.\n"
     "docs/diagnosis.md explains every code.\n"
     "\n"
     "  -j, --json            one JSON object per finding, one per line\n"
@@ -110,8 +111,9 @@ int cmd_doctor(int argc, char **argv)
 						 {"salvage", no_argument, NULL, 'S'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
-	static const struct cli_spec spec = {"doctor", help, "jd:h",
-					     longopts, 1,    "SOURCE: a QMP socket or a recording"};
+	static const struct cli_spec spec = {
+	    "doctor", help, "jd:h",
+	    longopts, 1,    "SOURCE: a QMP socket, libvirt:DOMAIN or a recording"};
 	struct doctor_args a = {
 	    .so = {.map_ram = true}, .mo = {.history = 1024}, .duration_ns = DEFAULT_DURATION_NS};
 	int first, rc = cli_parse(&spec, argc, argv, doctor_option, &a, &first);

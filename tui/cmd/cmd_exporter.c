@@ -28,8 +28,8 @@ static const char help[] =
     "Serve the queues of live VMs as Prometheus metrics: GET /metrics answers\n"
     "in the Prometheus text format, or in OpenMetrics when the scraper's\n"
     "Accept header asks for it; GET / is a short page.  A SOURCE is a VM's\n"
-    "QMP socket, or NAME=SOCKET to give the vm label (the socket path\n"
-    "otherwise).  A VM that is not there (yet, or any more) reports\n"
+    "QMP socket or libvirt:DOMAIN[@URI], or NAME=SOURCE to give the vm label\n"
+    "(the SOURCE otherwise).  A VM that is not there (yet, or any more) reports\n"
     "vqscope_up 0 and is tried again; counters carry on across guest\n"
     "reboots and VM restarts.  Runs until SIGINT or SIGTERM.\n"
     "\n"
@@ -155,7 +155,8 @@ static void render(void *ctx, struct text *t, enum metrics_format f)
 	free(targets);
 }
 
-/* SOURCE operands: "SOCKET" or "NAME=SOCKET". */
+/* SOURCE operands: "SOCKET" or "NAME=SOCKET" (a libvirt:DOMAIN[@URI] in
+ * place of the socket; its URI may hold a '=', after a '/'). */
 static int add_sources(struct fleet *fl, int argc, char **argv, int first)
 {
 	for (int i = first; i < argc; i++) {

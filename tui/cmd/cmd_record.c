@@ -8,8 +8,9 @@
 static const char help[] =
     "usage: vqscope record -o FILE.vqt [OPTIONS] SOURCE\n"
     "\n"
-    "Record a live VM (SOURCE is its QMP socket) to FILE.vqt until the\n"
-    "duration elapses, SIGINT/SIGTERM arrives, or QEMU exits.  The file is\n"
+    "Record a live VM (SOURCE is its QMP socket or libvirt:DOMAIN[@URI]) to\n"
+    "FILE.vqt until the duration elapses, SIGINT/SIGTERM arrives, or QEMU\n"
+    "exits (or libvirtd goes away, or the libvirt domain stops).  The file is\n"
     "written in chunks as it goes: killed with SIGKILL it stays readable up\n"
     "to its last whole chunk (vqscope dump/report read it, saying where it\n"
     "was cut); every other ending closes it in order.  Records already in\n"
@@ -29,8 +30,8 @@ static const char help[] =
     "  -h, --help            this text\n"
     "\n"
     "Exit status: 0 recorded and closed, 1 error, 2 bad usage,\n"
-    "3 QEMU went away, 4 the trace region's file shrank (the recording is\n"
-    "closed and valid in both).\n";
+    "3 QEMU (or libvirtd) went away, 4 the trace region's file shrank (the\n"
+    "recording is closed and valid in both).\n";
 
 struct record_args {
 	struct source_opts so;
@@ -89,8 +90,8 @@ int cmd_record(int argc, char **argv)
 	    {"no-device", no_argument, NULL, 'D'},	{"device-hz", required_argument, NULL, 'H'},
 	    {"no-ram", no_argument, NULL, 'R'},		{"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
-	static const struct cli_spec spec = {"record", help, "o:fd:qh",
-					     longopts, 1,    "SOURCE (a QMP socket)"};
+	static const struct cli_spec spec = {
+	    "record", help, "o:fd:qh", longopts, 1, "SOURCE (a QMP socket or libvirt:DOMAIN)"};
 	struct record_args a = {.so = {.map_ram = true}};
 	char err[512];
 	int first, rc = cli_parse(&spec, argc, argv, record_option, &a, &first);
@@ -106,9 +107,9 @@ int cmd_record(int argc, char **argv)
 	duration = a.duration;
 	quiet = a.quiet;
 	cli_catch_signals();
-	struct source *src =
-	    cli_open_source("record", argv[first], &a.so, SOURCE_LIVE,
-			    "is a recording; record needs a live VM's QMP socket", &rc);
+	struct source *src = cli_open_source(
+	    "record", argv[first], &a.so, SOURCE_LIVE,
+	    "is a recording; record needs a live VM (a QMP socket or libvirt:DOMAIN)", &rc);
 	if (!src)
 		return rc;
 	struct vq_model *m = model_new(&(struct model_opts){.history = 1024});

@@ -15,10 +15,11 @@
 static const char help[] =
     "usage: vqscope top [OPTIONS] SOURCE\n"
     "\n"
-    "Watch the queues of a live VM (SOURCE is its QMP socket) or of a\n"
-    "recording.  With --batch, print the overview every interval instead:\n"
-    "a header line (source, VM state, producer, event rate, lost records,\n"
-    "protocol violations, recording) and one row per queue.\n"
+    "Watch the queues of a live VM (SOURCE is its QMP socket or\n"
+    "libvirt:DOMAIN[@URI]) or of a recording.  With --batch, print the\n"
+    "overview every interval instead: a header line (source, VM state,\n"
+    "producer, event rate, lost records, protocol violations, recording) and\n"
+    "one row per queue.\n"
     "\n"
     "Interactive: 1 overview, 2 ring view, 3 frames, 4 events, 5 latency;\n"
     "space freezes, p/c pause/continue the VM, s steps one event at a time,\n"
@@ -248,8 +249,9 @@ int cmd_top(int argc, char **argv)
 	    {"sort", required_argument, NULL, 's'},  {"no-device", no_argument, NULL, 'D'},
 	    {"salvage", no_argument, NULL, 'S'},     {"no-ram", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0}};
-	static const struct cli_spec spec = {"top",    help, "bi:n:js:h",
-					     longopts, 1,    "SOURCE: a QMP socket or a recording"};
+	static const struct cli_spec spec = {
+	    "top",    help, "bi:n:js:h",
+	    longopts, 1,    "SOURCE: a QMP socket, libvirt:DOMAIN or a recording"};
 	struct top_args a = {.o = {.interval_ns = 1000000000}, .so = {.map_ram = true}};
 	int first, rc = cli_parse(&spec, argc, argv, top_option, &a, &first);
 

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"export", cmd_export, "convert a recording for Perfetto UI / chrome://tracing"},
     {"diff", cmd_diff, "compare two recordings side by side, with ratios"},
     {"exporter", cmd_exporter, "serve live VMs' queue metrics to Prometheus over HTTP"},
+    {"libvirt-xml", cmd_libvirt_xml, "print the libvirt domain XML vqscope needs"},
 };
 
 static void usage(FILE *f)
@@ -33,9 +34,10 @@ static void usage(FILE *f)
 		   "An interactive debugger and tracer for virtio virtqueues.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	fprintf(
-	    f, "\nA SOURCE is a QEMU QMP socket (live) or a .vqt recording.\n"
+	    f, "\nA SOURCE is a QEMU QMP socket or libvirt:DOMAIN[@URI] (live), or a .vqt\n"
+	       "recording.\n"
 	       "Run `vqscope COMMAND --help` for a command's options; docs/usage.md has examples.\n"
 	       "Exit status: 0 done, 1 error, 2 bad usage, 3 the VM went away (recording kept),\n"
 	       "4 the trace region's file shrank under vqscope (recording kept).\n");

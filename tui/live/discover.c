@@ -4,10 +4,13 @@
  */
 #include "discover.h"
 #include "guard.h"
+#include "libvirt_domain.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -290,6 +293,16 @@ static int check_ivshmem(struct qmp *q, const char *dev, struct vq_target *t, ch
 	return 0;
 }
 
+/* The memdev is "vqtrace", or its file's name starts with "vqtrace" (a
+ * libvirt <shmem name='vqtrace-DOMAIN'>, whose memdev libvirt names). */
+static bool named_vqtrace(const struct vq_target *t)
+{
+	const char *base = strrchr(t->region_path, '/');
+
+	return strcmp(t->memdev_id, "vqtrace") == 0 ||
+	       strncmp(base ? base + 1 : t->region_path, "vqtrace", 7) == 0;
+}
+
 static int find_region(struct qmp *q, struct vq_target *t, char *err, size_t errlen)
 {
 	static const char *const containers[] = {"/machine/peripheral", "/machine/peripheral-anon"};
@@ -340,8 +353,7 @@ static int find_region(struct qmp *q, struct vq_target *t, char *err, size_t err
 			continue;
 		}
 		/* The first usable one, unless a later one is called vqtrace. */
-		if (!usable++ || (strcmp(best.memdev_id, "vqtrace") != 0 &&
-				  strcmp(cand.memdev_id, "vqtrace") == 0))
+		if (!usable++ || (!named_vqtrace(&best) && named_vqtrace(&cand)))
 			best = cand;
 	}
 	if (!usable) {
@@ -436,12 +448,54 @@ int discover_target(struct qmp *q, struct vq_target *t, char *err, size_t errlen
 			   sizeof(t->machine_type), false, err, errlen) != 0)
 		return -1;
 	strip_suffix(t->machine_type, "-machine");
-	if (find_region(q, t, err, errlen) != 0)
+	if (find_region(q, t, err, errlen) != 0) {
+		if (qmp_connected(q))
+			libvirt_explain_target(q, t, true, err, errlen);
 		return -1;
-	return find_ram(q, t, err, errlen);
+	}
+	if (find_ram(q, t, err, errlen) != 0)
+		return -1;
+	libvirt_explain_target(q, t, false, NULL, 0);
+	return 0;
 }
 
 /* ---- mapping ------------------------------------------------------------------- */
+
+/* "FILE is USER:GROUP, mode 0644" for a file we may not open, or the
+ * same about the first directory on its way that we may not search (a
+ * libvirt domain's files belong to libvirt-qemu). */
+void discover_describe_access(const char *path, char *out, size_t outlen)
+{
+	char dir[PATH_MAX], user[64], group[64];
+	const char *what = path;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[2048];
+	struct stat st;
+
+	snprintf(out, outlen, "%s", path);
+	for (const char *p = strchr(path + 1, '/'); p && (size_t)(p - path) < sizeof(dir);
+	     p = strchr(p + 1, '/')) {
+		memcpy(dir, path, (size_t)(p - path));
+		dir[p - path] = '\0';
+		if (access(dir, X_OK) != 0) {
+			what = dir;
+			break;
+		}
+	}
+	if (stat(what, &st) != 0)
+		return;
+	getpwuid_r(st.st_uid, &pw, buf, sizeof(buf), &pwp);
+	snprintf(user, sizeof(user), "%s", pwp ? pw.pw_name : "");
+	if (!pwp)
+		snprintf(user, sizeof(user), "%u", (unsigned)st.st_uid);
+	getgrgid_r(st.st_gid, &gr, buf, sizeof(buf), &grp);
+	snprintf(group, sizeof(group), "%s", grp ? gr.gr_name : "");
+	if (!grp)
+		snprintf(group, sizeof(group), "%u", (unsigned)st.st_gid);
+	snprintf(out, outlen, "%s%s is %s:%s, mode %04o", what == dir ? "directory " : "", what,
+		 user, group, (unsigned)(st.st_mode & 07777));
+}
 
 /* Open path and check it is a regular file of at least size bytes.
  * O_RDWR falls back to O_RDONLY when writing is not allowed. */
@@ -454,6 +508,16 @@ static int open_checked(const char *path, int flags, uint64_t size, const char *
 	if (fd < 0 && flags == O_RDWR && (errno == EACCES || errno == EROFS || errno == EPERM))
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+		char who[PATH_MAX + 96];
+		int e = errno;
+
+		discover_describe_access(path, who, sizeof(who));
+		qmp_errorf(err, errlen, "%s %s: %s (%s): vqscope needs read access%s", what, path,
+			   strerror(e), who,
+			   flags == O_RDWR ? ", and write access for step mode" : "");
+		return -1;
+	}
 	if (fd < 0) {
 		qmp_errorf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		return -1;

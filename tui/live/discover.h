@@ -52,12 +52,15 @@ struct vq_target {
 	char ram_path[PATH_MAX];
 	uint64_t ram_size;
 	uint64_t ram_below_4g; /* guest-physical RAM below 4 GiB; the rest starts at 4 GiB */
-	char ram_note[256];    /* when !have_ram: why, and how to enable it */
+	char ram_note[512];    /* when !have_ram: why, and how to enable it;
+				* else why mapping it failed, if it did */
 };
 
 /* Fill t for the VM behind q.  Picks the ivshmem-plain device whose
- * backend is a share=on memory-backend-file (preferring id "vqtrace" when
- * there are several).  Guest RAM is optional: have_ram false with
+ * backend is a share=on memory-backend-file (preferring id "vqtrace", or
+ * a file whose name starts with "vqtrace", when there are several).  On a
+ * libvirt domain, what is missing is said as the domain XML to add
+ * (libvirt_domain.h).  Guest RAM is optional: have_ram false with
  * ram_note set is not an error.  Returns 0, or -1 with err saying what is
  * missing and how to fix it ("no ivshmem-plain device in this VM (vqscope
  * needs -device ivshmem-plain,memdev=...)", "... must be share=on"). */
@@ -104,6 +107,11 @@ struct vq_mapping {
 	int ram_fd;	  /* the guest RAM file, open while ram is mapped */
 	bool ram_faulted; /* a read of ram hit the end of its (shrunk) file */
 };
+
+/* Who may open path: "PATH is USER:GROUP, mode 0644", or the same of
+ * the first directory on its way that we may not search.  For messages
+ * about files we cannot open. */
+void discover_describe_access(const char *path, char *out, size_t outlen);
 
 /* Map the trace region file, all of it read-only.  The file must be a
  * regular file at least t->region_size long.  0 or -1 with err. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fleet.h"
+#include "libvirt_domain.h"
 
 #define DEFAULT_RETRY_NS 5000000000ull
 #define DEFAULT_DRAIN_NS 50000000ull
@@ -142,7 +143,7 @@ int fleet_add(struct fleet *f, const char *vm, const char *path, char *err, size
 {
 	struct stat st;
 
-	if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+	if (!libvirt_is_spec(path) && stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen,
 			 "%s is not a QMP socket (the exporter serves live VMs; `vqscope report` "
 			 "summarises a recording)",
@@ -171,16 +172,19 @@ static void start_attempt(struct fleet *f, struct fleet_member *mb, uint64_t now
 	struct stat st;
 	char why[PATH_MAX + 64];
 
-	/* What needs no QMP is checked here, without a thread. */
-	if (stat(mb->path, &st) != 0) {
-		snprintf(why, sizeof(why), "%s: %s", mb->path, strerror(errno));
-		set_down(f, mb, why, now);
-		return;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(why, sizeof(why), "%s: not a socket", mb->path);
-		set_down(f, mb, why, now);
-		return;
+	/* What needs no QMP is checked here, without a thread (a libvirt
+	 * domain is no file: libvirt says whether it is there). */
+	if (!libvirt_is_spec(mb->path)) {
+		if (stat(mb->path, &st) != 0) {
+			snprintf(why, sizeof(why), "%s: %s", mb->path, strerror(errno));
+			set_down(f, mb, why, now);
+			return;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(why, sizeof(why), "%s: not a socket", mb->path);
+			set_down(f, mb, why, now);
+			return;
+		}
 	}
 	a = calloc(1, sizeof(*a));
 	if (!a) {

@@ -1,6 +1,7 @@
 /* fleet.h - a set of live VMs that come and go, for `vqscope exporter`.
  *
- * Each member is a QMP socket with a name (the vm label).  A member is
+ * Each member is a QMP socket or a libvirt domain ("libvirt:DOMAIN[@URI]",
+ * libvirt_domain.h) with a name (the vm label).  A member is
  * attached in the background (source_open runs on a short-lived thread,
  * since a QEMU whose monitor is busy makes the QMP greeting wait for the
  * whole QMP timeout), drained periodically once attached, and when QEMU

@@ -9,6 +9,10 @@
  * raw newline inside one (JSON escapes control characters), so that is
  * where the next message starts.  JSON that does not parse cannot be
  * resynchronised and ends the connection with a message saying where.
+ *
+ * Over another transport (struct qmp_transport, e.g. libvirt's monitor
+ * passthrough) the same parser gets the events as QMP text, and each
+ * reply is parsed on its own; only the bytes' way in and out differs.
  */
 #include "qmp.h"
 
@@ -31,7 +35,10 @@
 #define CONNECT_REFUSED_GRACE_MS 500	    /* QEMU between bind() and listen() */
 
 struct qmp {
-	int fd;		 /* -1 when detached or gone */
+	int fd; /* -1 when detached, gone or over a transport */
+	/* Another transport (qmp.h), or NULL for the socket fd. */
+	const struct qmp_transport *ops;
+	void *ops_ctx;
 	char label[108]; /* socket path, for messages */
 	json_tokener *tok;
 	size_t msg_bytes; /* bytes of the message being parsed so far */
@@ -631,6 +638,22 @@ struct qmp *qmp_new_detached(const char *label)
 	return qmp_alloc(-1, label);
 }
 
+struct qmp *qmp_new_transport(const char *label, const struct qmp_transport *ops, void *ctx)
+{
+	struct qmp *q = qmp_alloc(-1, label);
+
+	if (q) {
+		q->ops = ops;
+		q->ops_ctx = ctx;
+	}
+	return q;
+}
+
+void *qmp_transport_context(const struct qmp *q, const struct qmp_transport *ops)
+{
+	return q && q->ops == ops ? q->ops_ctx : NULL;
+}
+
 struct qmp *qmp_connect_fd(int fd, const char *label, int timeout_ms, char *err, size_t errlen)
 {
 	struct qmp *q;
@@ -732,60 +755,31 @@ struct qmp *qmp_connect(const char *socket_path, int timeout_ms, char *err, size
 
 int qmp_fd(const struct qmp *q)
 {
+	if (q && q->connected && q->ops)
+		return q->ops->fd(q->ops_ctx);
 	return q && q->connected ? q->fd : -1;
 }
 
-json_object *qmp_execute(struct qmp *q, const char *command, json_object *args, int timeout_ms,
-			 char *err, size_t errlen)
+/* Send cmd (with "id": id) over the socket and wait for its reply. */
+static json_object *socket_roundtrip(struct qmp *q, json_object *cmd, const char *cmdname,
+				     uint64_t id, int timeout_ms, char *err, size_t errlen)
 {
-	char cmdname[64], why[256];
-	json_object *cmd, *msg, *e, *ret;
+	int64_t deadline = now_ms() + timeout_ms;
+	json_object *msg;
 	const char *text;
-	char *line;
 	size_t textlen;
-	int64_t deadline;
-	uint64_t id;
+	char *line;
 	int r;
 
-	qmp_sanitize(cmdname, sizeof(cmdname), command ? command : "(null)");
-	q->last_error_class[0] = '\0';
-	if (!command || !*command) {
-		snprintf(err, errlen, "QMP: empty command name");
-		json_object_put(args);
-		return NULL;
-	}
-	if (args && !json_object_is_type(args, json_type_object)) {
-		snprintf(err, errlen, "QMP: %s: arguments must be a JSON object", cmdname);
-		json_object_put(args);
-		return NULL;
-	}
-	if (!q->connected || q->fd < 0) {
-		snprintf(err, errlen, "QMP: %s: not connected (%s)", cmdname,
-			 q->reason[0] ? q->reason : "no socket");
-		json_object_put(args);
-		return NULL;
-	}
-	if (timeout_ms <= 0)
-		timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
-	deadline = now_ms() + timeout_ms;
-	id = ++q->next_id;
-
-	cmd = json_object_new_object();
-	json_object_object_add(cmd, "execute", json_object_new_string(command));
-	if (args)
-		json_object_object_add(cmd, "arguments", args);
 	json_object_object_add(cmd, "id", json_object_new_int64((int64_t)id));
 	text = json_object_to_json_string_length(cmd, JSON_C_TO_STRING_PLAIN, &textlen);
 	line = malloc(textlen + 2);
-	if (line) {
-		memcpy(line, text, textlen);
-		line[textlen++] = '\n';
-	}
-	json_object_put(cmd);
 	if (!line) {
 		snprintf(err, errlen, "QMP: %s: out of memory", cmdname);
 		return NULL;
 	}
+	memcpy(line, text, textlen);
+	line[textlen++] = '\n';
 
 	q->wait_id = id;
 	q->reply = NULL;
@@ -825,8 +819,127 @@ json_object *qmp_execute(struct qmp *q, const char *command, json_object *args, 
 		else
 			snprintf(err, errlen, "QMP: %s (id %" PRIu64 "): %s", cmdname, id,
 				 q->reason);
+	}
+	return msg;
+}
+
+/* Take what the transport has queued; notice its end. */
+static int transport_pump(struct qmp *q)
+{
+	uint64_t before = q->st.messages;
+	char why[sizeof(q->reason)];
+
+	if (!q->connected)
+		return -1;
+	if (!q->ops->pump(q->ops_ctx, q, &q->st.events_dropped, why, sizeof(why)))
+		connection_lost(q, "%s", why);
+	return q->connected ? (int)(q->st.messages - before) : -1;
+}
+
+/* One reply as text from a transport: the same limits and checks as a
+ * reply read from the socket.  The message, or NULL with why. */
+static json_object *transport_reply(struct qmp *q, const char *text, char *why, size_t whylen)
+{
+	size_t len = strlen(text);
+	json_tokener *tok;
+	json_object *msg;
+	char snippet[120];
+
+	q->st.messages++;
+	if (len > QMP_MESSAGE_MAX) {
+		message_oversized(q);
+		snprintf(why, whylen, "reply larger than %u bytes, discarded", QMP_MESSAGE_MAX);
 		return NULL;
 	}
+	tok = json_tokener_new_ex(QMP_JSON_DEPTH);
+	if (!tok) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	msg = json_tokener_parse_ex(tok, text, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		snprintf(why, whylen, "malformed JSON in the reply at byte %zu: %s",
+			 json_tokener_get_parse_end(tok),
+			 json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_object_put(msg);
+		msg = NULL;
+	} else if (!json_object_is_type(msg, json_type_object) ||
+		   (!json_object_object_get_ex(msg, "return", NULL) &&
+		    !json_object_object_get_ex(msg, "error", NULL))) {
+		qmp_json_snippet(msg, snippet, sizeof(snippet));
+		snprintf(why, whylen, "reply with neither \"return\" nor \"error\": %s", snippet);
+		json_object_put(msg);
+		msg = NULL;
+	}
+	json_tokener_free(tok);
+	if (!msg)
+		protocol_error(q, "QMP: %s: %s", q->label, why);
+	return msg;
+}
+
+static json_object *transport_roundtrip(struct qmp *q, json_object *cmd, const char *cmdname,
+					uint64_t id, int timeout_ms, char *err, size_t errlen)
+{
+	char *reply = NULL, why[512];
+	json_object *msg = NULL;
+	int r =
+	    q->ops->execute(q->ops_ctx, json_object_to_json_string_ext(cmd, JSON_C_TO_STRING_PLAIN),
+			    timeout_ms, &reply, why, sizeof(why));
+
+	/* Events that came meanwhile, and the end of the connection. */
+	if (q->greeted)
+		transport_pump(q);
+	if (r == -2)
+		snprintf(err, errlen, "QMP: %s (id %" PRIu64 "): no reply within %d ms", cmdname,
+			 id, timeout_ms);
+	else if (r < 0)
+		snprintf(err, errlen, "QMP: %s (id %" PRIu64 "): %s", cmdname, id,
+			 q->connected ? why : q->reason);
+	else if (!(msg = transport_reply(q, reply, why, sizeof(why))))
+		snprintf(err, errlen, "QMP: %s (id %" PRIu64 "): %s", cmdname, id, why);
+	free(reply);
+	return msg;
+}
+
+json_object *qmp_execute(struct qmp *q, const char *command, json_object *args, int timeout_ms,
+			 char *err, size_t errlen)
+{
+	char cmdname[64], why[256];
+	json_object *cmd, *msg, *e, *ret;
+	uint64_t id;
+
+	qmp_sanitize(cmdname, sizeof(cmdname), command ? command : "(null)");
+	q->last_error_class[0] = '\0';
+	if (!command || !*command) {
+		snprintf(err, errlen, "QMP: empty command name");
+		json_object_put(args);
+		return NULL;
+	}
+	if (args && !json_object_is_type(args, json_type_object)) {
+		snprintf(err, errlen, "QMP: %s: arguments must be a JSON object", cmdname);
+		json_object_put(args);
+		return NULL;
+	}
+	if (!q->connected || (q->fd < 0 && !q->ops)) {
+		snprintf(err, errlen, "QMP: %s: not connected (%s)", cmdname,
+			 q->reason[0] ? q->reason : "no socket");
+		json_object_put(args);
+		return NULL;
+	}
+	if (timeout_ms <= 0)
+		timeout_ms = QMP_DEFAULT_TIMEOUT_MS;
+	id = ++q->next_id;
+
+	cmd = json_object_new_object();
+	json_object_object_add(cmd, "execute", json_object_new_string(command));
+	if (args)
+		json_object_object_add(cmd, "arguments", args);
+	msg = q->ops ? transport_roundtrip(q, cmd, cmdname, id, timeout_ms, err, errlen)
+		     : socket_roundtrip(q, cmd, cmdname, id, timeout_ms, err, errlen);
+	json_object_put(cmd);
+	if (!msg)
+		return NULL;
 	if (json_object_object_get_ex(msg, "error", &e)) {
 		char cls[64] = "?", desc[200] = "?";
 		json_object *v;
@@ -860,6 +973,8 @@ const char *qmp_last_error_class(const struct qmp *q)
 
 int qmp_pump(struct qmp *q)
 {
+	if (q->ops)
+		return transport_pump(q);
 	return read_available(q, PUMP_READS_MAX);
 }
 
@@ -927,6 +1042,8 @@ void qmp_close(struct qmp *q)
 	json_tokener_free(q->tok);
 	if (q->fd >= 0)
 		close(q->fd);
+	if (q->ops)
+		q->ops->close(q->ops_ctx);
 	free(q);
 }
 
@@ -944,11 +1061,15 @@ static int execute_void(struct qmp *q, const char *command, char *err, size_t er
 
 int qmp_stop(struct qmp *q, char *err, size_t errlen)
 {
+	if (q->ops && q->ops->run_state)
+		return q->ops->run_state(q->ops_ctx, false, err, errlen);
 	return execute_void(q, "stop", err, errlen);
 }
 
 int qmp_cont(struct qmp *q, char *err, size_t errlen)
 {
+	if (q->ops && q->ops->run_state)
+		return q->ops->run_state(q->ops_ctx, true, err, errlen);
 	return execute_void(q, "cont", err, errlen);
 }
 
@@ -986,6 +1107,16 @@ int qmp_quit(struct qmp *q, int timeout_ms, char *err, size_t errlen)
 	json_object_put(r);
 	/* QEMU may close the socket before or after its reply: both are fine. */
 	while (q->connected) {
+		if (q->ops) {
+			struct pollfd p = {.fd = q->ops->fd(q->ops_ctx), .events = POLLIN};
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				break;
+			poll(&p, 1, left > 100 ? 100 : (int)left);
+			transport_pump(q);
+			continue;
+		}
 		if (wait_io(q, POLLIN, deadline, NULL) <= 0)
 			break;
 		read_available(q, PUMP_READS_MAX);

@@ -132,6 +132,37 @@ int qmp_query_status(struct qmp *q, bool *running, char *status, size_t statusle
  * 0 when QEMU is gone, -1 with err otherwise. */
 int qmp_quit(struct qmp *q, int timeout_ms, char *err, size_t errlen);
 
+/* ---- other transports (qmp_libvirt.c) ---------------------------------------- */
+
+/* A connection whose QMP text travels through someone else, such as
+ * libvirt's monitor passthrough (qmp_libvirt.h), instead of a socket of
+ * our own.  qmp.c keeps everything else as for a socket: the command's
+ * JSON, the checks of replies and events, the event queue, the
+ * messages.  The callbacks run on the thread that calls into q. */
+struct qmp_transport {
+	/* Run one command (compact JSON, no "id") within timeout_ms.
+	 * 0 with *reply set (malloc'd text of the whole reply object), -2
+	 * when no reply came in time, -1 with err otherwise. */
+	int (*execute)(void *ctx, const char *command, int timeout_ms, char **reply, char *err,
+		       size_t errlen);
+	/* Descriptor that polls readable when pump() has news, or -1. */
+	int (*fd)(void *ctx);
+	/* Hand queued events to q (qmp_feed with their QMP text) and add
+	 * those dropped for want of room to *dropped.  false once the
+	 * connection is over, with why set. */
+	bool (*pump)(void *ctx, struct qmp *q, uint64_t *dropped, char *why, size_t whylen);
+	/* Pause (run false) or resume the guest; NULL: QMP stop/cont. */
+	int (*run_state)(void *ctx, bool run, char *err, size_t errlen);
+	void (*close)(void *ctx);
+};
+
+/* A client over transport ops (ctx is its state, closed by qmp_close).
+ * The caller feeds the greeting ({"QMP": {"version": ...}}) with
+ * qmp_feed before anything else. */
+struct qmp *qmp_new_transport(const char *label, const struct qmp_transport *ops, void *ctx);
+/* ctx when q runs over ops, else NULL. */
+void *qmp_transport_context(const struct qmp *q, const struct qmp_transport *ops);
+
 /* ---- raw input (tests and fuzzing) ------------------------------------------ */
 
 /* A client with no socket, fed by qmp_feed() as if the bytes had been

@@ -9,8 +9,10 @@
 
 #include "core/ring_decode.h"
 #include "guard.h"
+#include "libvirt_domain.h"
 #include "monitor.h"
 #include "qmp.h"
+#include "qmp_libvirt.h"
 #include "source.h"
 
 #define DRAIN_BATCH	    65536
@@ -525,18 +527,17 @@ static void take_monitor(struct source *s, struct vq_model *m)
 		end_source(s, VQR_END_SOURCE_GONE, r->gone_reason);
 }
 
-static struct source *open_live(struct source *s, const char *path, char *err, size_t errlen)
+/* The attach proper, over s->qmp (a socket or a libvirt domain). */
+static struct source *open_live(struct source *s, char *err, size_t errlen)
 {
 	char why[VQP_ERRLEN];
 	bool running;
 	char status[32];
 
 	s->kind = SOURCE_LIVE;
-	snprintf(s->name, sizeof(s->name), "qmp:%s", path);
-	s->qmp = qmp_connect(path, s->opts.qmp_timeout_ms, err, errlen);
-	if (!s->qmp)
-		return NULL;
-	cpu_wait_init(&s->cpu_wait, cpu_wait_peer_pid(qmp_fd(s->qmp)));
+	/* QEMU's threads, for the time they waited for a CPU. */
+	cpu_wait_init(&s->cpu_wait, qmp_libvirt_domain(s->qmp) ? qmp_libvirt_qemu_pid(s->qmp)
+							       : cpu_wait_peer_pid(qmp_fd(s->qmp)));
 	if (qmp_query_status(s->qmp, &running, status, sizeof(status), why, sizeof(why)) == 0)
 		s->vm = running ? VM_RUNNING : VM_PAUSED;
 
@@ -550,8 +551,10 @@ static struct source *open_live(struct source *s, const char *path, char *err, s
 		/* Read-only until the header is validated (region_sync). */
 		vqp_region_init(&s->region, s->map.region, s->map.region_size, NULL);
 		if (s->opts.map_ram && s->target.have_ram &&
-		    target_map_ram(&s->target, &s->map, why, sizeof(why)) != 0)
+		    target_map_ram(&s->target, &s->map, why, sizeof(why)) != 0) {
 			snprintf(s->device_status, sizeof(s->device_status), "guest RAM: %s", why);
+			vqp_copy_string(s->target.ram_note, sizeof(s->target.ram_note), why);
+		}
 	}
 	if (s->map.ram)
 		target_guest_mem(&s->map, &s->ram);
@@ -811,11 +814,23 @@ struct source *source_open(const char *spec, const struct source_opts *opts, cha
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (stat(spec, &st) != 0) {
+	if (libvirt_is_spec(spec)) {
+		struct libvirt_spec ls;
+
+		vqp_copy_string(s->name, sizeof(s->name), spec);
+		ok = NULL;
+		if (libvirt_parse_spec(spec, &ls, err, errlen) == 0)
+			s->qmp = qmp_connect_libvirt(ls.domain, ls.uri, s->opts.qmp_timeout_ms, err,
+						     errlen);
+		if (s->qmp)
+			ok = open_live(s, err, errlen);
+	} else if (stat(spec, &st) != 0) {
 		snprintf(err, errlen, "%s: %s", spec, strerror(errno));
 		ok = NULL;
 	} else if (S_ISSOCK(st.st_mode)) {
-		ok = open_live(s, spec, err, errlen);
+		snprintf(s->name, sizeof(s->name), "qmp:%s", spec);
+		s->qmp = qmp_connect(spec, s->opts.qmp_timeout_ms, err, errlen);
+		ok = s->qmp ? open_live(s, err, errlen) : NULL;
 	} else if (S_ISREG(st.st_mode)) {
 		ok = open_file(s, spec, err, errlen);
 	} else {
@@ -1085,6 +1100,13 @@ int source_pause(struct source *s, char *err, size_t errlen)
 int source_resume(struct source *s, char *err, size_t errlen)
 {
 	return ask_vm(s, MONITOR_CONT_VM, err, errlen);
+}
+
+const char *source_vm_control(const struct source *s, bool pause)
+{
+	if (libvirt_is_spec(s->name))
+		return pause ? "virDomainSuspend" : "virDomainResume";
+	return pause ? "QMP stop" : "QMP cont";
 }
 
 int source_quit_vm(struct source *s, int timeout_ms, char *err, size_t errlen)

@@ -1,6 +1,6 @@
-/* source.h - where a session's data comes from: a live VM (QMP socket:
- * trace region, queue table, device-side sampling, QMP events) or a
- * recording.  A source feeds the model and, while recording, a .vqt
+/* source.h - where a session's data comes from: a live VM (QMP socket or
+ * libvirt domain: trace region, queue table, device-side sampling, QMP
+ * events) or a recording.  A source feeds the model and, while recording, a .vqt
  * writer; views and commands never touch QMP or files themselves.
  *
  * A live source keeps working without a trace region (an uninstrumented
@@ -131,8 +131,9 @@ struct source {
 	void *on_events_ctx;
 };
 
-/* Open SPEC: a QMP unix socket (live) or a recording file.  Returns NULL
- * with err on failure. */
+/* Open SPEC: a QMP unix socket or "libvirt:DOMAIN[@URI]" (live, see
+ * libvirt_domain.h), or a recording file.  Returns NULL with err on
+ * failure. */
 struct source *source_open(const char *spec, const struct source_opts *opts, char *err,
 			   size_t errlen);
 /* Stops a recording in progress (as if the source ended) and frees. */
@@ -163,11 +164,15 @@ int source_record_stop(struct source *s, uint32_t reason, const char *detail, ch
 		       size_t errlen);
 bool source_recording(const struct source *s);
 
-/* VM control (live): asks QEMU (QMP stop/cont) without waiting; a failure
- * shows up as a notice, success as the STOP/RESUME event.  -1 with err
- * when there is no VM to ask. */
+/* VM control (live): asks QEMU (QMP stop/cont; virDomainSuspend/Resume
+ * for a libvirt domain) without waiting; a failure shows up as a notice,
+ * success as the STOP/RESUME event.  -1 with err when there is no VM to
+ * ask. */
 int source_pause(struct source *s, char *err, size_t errlen);
 int source_resume(struct source *s, char *err, size_t errlen);
+/* How those reach the VM, for messages: "QMP stop" / "QMP cont", or
+ * "virDomainSuspend" / "virDomainResume". */
+const char *source_vm_control(const struct source *s, bool pause);
 /* Stop the monitor thread and quit QEMU (QMP quit), waiting up to
  * timeout_ms.  For `vqscope run`, after the watching ended. */
 int source_quit_vm(struct source *s, int timeout_ms, char *err, size_t errlen);

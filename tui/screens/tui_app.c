@@ -832,10 +832,11 @@ static int pause_vm(struct tui *t, bool pause)
 	}
 	if ((pause ? source_pause : source_resume)(t->src, err, sizeof(err)) != 0)
 		tui_message(t, true, "%s: %s", pause ? "pause" : "continue", err);
+	else if (pause)
+		tui_message(t, false, "pausing the VM (%s): n/N step through history",
+			    source_vm_control(t->src, true));
 	else
-		tui_message(t, false, "%s",
-			    pause ? "pausing the VM (QMP stop): n/N step through history"
-				  : "resuming the VM (QMP cont)");
+		tui_message(t, false, "resuming the VM (%s)", source_vm_control(t->src, false));
 	return TUI_REDRAW;
 }
 

@@ -6,7 +6,7 @@ static const char *const help_live[] = {
     "Screens   1 overview 2 ring 3 frames 4 events 5 latency 6 findings   Tab cycles",
     "Anywhere  q quit  ? help  arrows or j/k select  / filter  Ctrl-L repaint",
     "          space  freeze the display (the VM keeps running); again: live",
-    "          p      pause the VM (QMP stop)        c  continue it (QMP cont)",
+    "          p      pause the VM (QMP stop, virsh suspend)  c  continue it",
     "          s      step mode: the guest waits before each event; then s or n",
     "                 lets one event through          S  leave step mode",
     "          n / N  one event forward / back in the history (frozen or paused):",
