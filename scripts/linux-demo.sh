@@ -113,10 +113,7 @@ sed "s/^/vqdemo: /" /tmp/trace.err
 say "workload: ping, dd and the entropy device, a round a second"
 round=0
 while :; do
-	ping -c 5 -i 0.1 10.0.2.2 >/dev/null 2>&1
-	dd if=/dev/vda of=/dev/null bs=4096 count=32 skip=$((round % 64 * 32)) iflag=direct 2>/dev/null
-	dd if=/dev/urandom of=/dev/vda bs=4096 count=8 seek=$((round % 64 * 8)) oflag=direct 2>/dev/null
-	head -c 32 /dev/hwrng >/dev/null
+	traffic_round $round
 	round=$((round + 1))
 	sleep 1
 done

@@ -45,6 +45,17 @@ guest_net_up() {
 	route add default gw 10.0.2.2
 }
 
+# traffic_round N: one round of traffic on every device the guests have:
+# five pings of the gateway (virtio-net), 32 blocks read and 8 written
+# on /dev/vda with O_DIRECT (virtio-blk), at places that move with N,
+# and 32 bytes of the entropy device (virtio-rng).
+traffic_round() {
+	ping -c 5 -i 0.1 10.0.2.2 >/dev/null 2>&1
+	dd if=/dev/vda of=/dev/null bs=4096 count=32 skip=$(($1 % 64 * 32)) iflag=direct 2>/dev/null
+	dd if=/dev/urandom of=/dev/vda bs=4096 count=8 seek=$(($1 % 64 * 8)) oflag=direct 2>/dev/null
+	head -c 32 /dev/hwrng >/dev/null
+}
+
 _tracer_gone() { ! kill -0 $tracer 2>/dev/null; }
 _tracer_tracing() { grep -q "tracing;" /tmp/trace.err 2>/dev/null; }
 _tracer_ready() { _tracer_tracing || _tracer_gone; }
