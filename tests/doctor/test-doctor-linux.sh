@@ -54,10 +54,12 @@ wait_for 400 rounds_above 1 || {
 }
 
 # ---- silent on a correct driver ------------------------------------------------------
-"$BUILD/vqscope" doctor --duration 15 "$qmp_sock" >"$T/clean.out" 2>"$T/clean.err" || {
+status=0
+"$BUILD/vqscope" doctor --duration 15 "$qmp_sock" >"$T/clean.out" 2>"$T/clean.err" || status=$?
+if [ "$status" != 0 ]; then
 	cat "$T/clean.err" "$T/clean.out" >&2
-	fail "doctor on the Linux guest exited with $? (an error finding?)"
-}
+	fail "doctor on the Linux guest exited with $status (an error finding?)"
+fi
 cat "$T/clean.out"
 # "(N events, lost L): no findings", or only info.
 events=$(sed -nE '1s/.*\(([0-9]+) events, lost [0-9]+\): .*/\1/p' "$T/clean.out")
