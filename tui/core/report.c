@@ -303,17 +303,9 @@ void findings_text(struct text *out, const struct finding *f, size_t n)
 			text_printf(out, ", %llu times (%.1f/s), last at %s",
 				    (unsigned long long)x->count, finding_rate(x), last);
 		text_printf(out, "%s\n", x->active ? "" : "; not so any more");
-		/* Columns as wide as this finding's longest label and value. */
-		size_t what_w = 26, value_w = 24;
-		for (size_t e = 0; e < x->nevidence; e++) {
-			if (strlen(x->ev[e].what) > what_w)
-				what_w = strlen(x->ev[e].what);
-			if (strlen(x->ev[e].value) > value_w)
-				value_w = strlen(x->ev[e].value);
-		}
 		for (size_t e = 0; e < x->nevidence; e++)
-			text_printf(out, "    %-*s %-*s %s\n", (int)what_w, x->ev[e].what,
-				    (int)value_w, x->ev[e].value, x->ev[e].from);
+			text_printf(out, "    %-26s %-24s %s\n", x->ev[e].what, x->ev[e].value,
+				    x->ev[e].from);
 		text_printf(out, "  %s\n", x->text);
 	}
 	free(order);
