@@ -68,6 +68,12 @@ pub const VQT_QF_EVENT_IDX: u16 = 1 << 0; // VIRTIO_F_EVENT_IDX (2.7.7)
 pub const VQT_QF_PACKED: u16 = 1 << 1; // packed virtqueue (2.8)
 pub const VQT_QF_INDIRECT: u16 = 1 << 2; // indirect descriptors (2.7.5.3)
 pub const VQT_QF_CB_DISABLED: u16 = 1 << 3; // used-buffer notifications off (2.7.7)
+pub const VQT_QF_RECEIVE: u16 = 1 << 4; // buffers wait for data from the device (net rx)
+
+/// Producer states (`Tracer::set_state`).
+pub const VQT_PRODUCER_UNKNOWN: u32 = 0;
+pub const VQT_PRODUCER_RUNNING: u32 = 1;
+pub const VQT_PRODUCER_STOPPED: u32 = 2;
 
 /// Outcomes of a poll of used.idx (`vq_trace_poll`).
 pub const VQT_POLL_PROGRESS: u16 = 0;
@@ -162,6 +168,13 @@ extern "C" {
     );
     pub fn vq_trace_kick(t: *mut VqTrace, slot: i32, new_avail_idx: u16);
     pub fn vq_trace_kick_suppressed(t: *mut VqTrace, slot: i32, new_avail_idx: u16);
+    pub fn vq_trace_kick_decision(
+        t: *mut VqTrace,
+        slot: i32,
+        new_avail_idx: u16,
+        notified: i32,
+        suppression_state: u64,
+    );
     pub fn vq_trace_poll(t: *mut VqTrace, slot: i32, st: *const VqPollStats, outcome: u16);
     pub fn vq_trace_used(
         t: *mut VqTrace,
@@ -178,6 +191,17 @@ extern "C" {
     pub fn vq_trace_log(t: *mut VqTrace, bytes: u32, ticks: u64);
     pub fn vq_trace_mark(t: *mut VqTrace, value: u64);
     pub fn vq_trace_error(t: *mut VqTrace, slot: i32, code: u16, detail: u64);
+    pub fn vq_trace_lost(t: *mut VqTrace, n: u64);
+    pub fn vq_trace_set_state(t: *mut VqTrace, state: u32, heartbeat_ms: u32);
+    pub fn vq_trace_heartbeat(t: *mut VqTrace);
+    pub fn vq_trace_set_receive(t: *mut VqTrace, slot: i32, receive: i32);
+    pub fn vq_trace_sync_indices(
+        t: *mut VqTrace,
+        slot: i32,
+        avail_idx: u16,
+        last_used_idx: u16,
+        num_free: u16,
+    );
 }
 
 // ---- safe wrappers -------------------------------------------------------------
@@ -409,6 +433,30 @@ impl<'a> Tracer<'a> {
         unsafe { vq_trace_kick_suppressed(self.raw, queue.0, new_avail_idx) }
     }
 
+    /// One kick decision with what it was based on (2.7.10): a KICK when
+    /// `notified`, else a KICK_SUPPRESSED, carrying `suppression_state`,
+    /// the raw words the driver read, laid out as vqtrace.h's
+    /// VQT_KICK_STATE_* describes.  Report what was read even when the
+    /// decision ignored it: the host tells a missed or a spurious
+    /// notification from a correct one by it.
+    pub fn kick_decision(
+        &mut self,
+        queue: Queue,
+        new_avail_idx: u16,
+        notified: bool,
+        suppression_state: u64,
+    ) {
+        unsafe {
+            vq_trace_kick_decision(
+                self.raw,
+                queue.0,
+                new_avail_idx,
+                notified as i32,
+                suppression_state,
+            )
+        }
+    }
+
     /// When a poll of used.idx ends.
     pub fn poll(&mut self, queue: Queue, stats: &VqPollStats, outcome: PollOutcome) {
         unsafe { vq_trace_poll(self.raw, queue.0, stats, outcome as u16) }
@@ -458,6 +506,43 @@ impl<'a> Tracer<'a> {
             None => -1,
         };
         unsafe { vq_trace_error(self.raw, slot, code, detail) }
+    }
+
+    /// `n` records the producer could not write: the host counts them as
+    /// lost, exactly.
+    pub fn lost(&mut self, n: u64) {
+        unsafe { vq_trace_lost(self.raw, n) }
+    }
+
+    /// Running or stopped for good (VQT_PRODUCER_*), so the host can tell a
+    /// quiet driver from one that stopped tracing; while running, call
+    /// `heartbeat` at least every `heartbeat_ms` (0: no promise).
+    pub fn set_state(&mut self, state: u32, heartbeat_ms: u32) {
+        unsafe { vq_trace_set_state(self.raw, state, heartbeat_ms) }
+    }
+
+    /// The producer is alive (a timer or the main loop); writes no event.
+    pub fn heartbeat(&mut self) {
+        unsafe { vq_trace_heartbeat(self.raw) }
+    }
+
+    /// Mark a queue a receive queue (VQT_QF_RECEIVE: its buffers wait
+    /// for data from the device, as virtio-net rx) or a request queue,
+    /// for a driver that learns it after registering.
+    pub fn set_receive(&mut self, queue: Queue, receive: bool) {
+        unsafe { vq_trace_set_receive(self.raw, queue.0, receive as i32) }
+    }
+
+    /// For a producer that reads the driver's real indices: set the
+    /// published avail index, last used index and free count directly.
+    pub fn sync_indices(
+        &mut self,
+        queue: Queue,
+        avail_idx: u16,
+        last_used_idx: u16,
+        num_free: u16,
+    ) {
+        unsafe { vq_trace_sync_indices(self.raw, queue.0, avail_idx, last_used_idx, num_free) }
     }
 }
 

@@ -12,7 +12,9 @@
 //! every kind of barrier, one log write per frame; interrupts,
 //! notification changes, marks, and an error on a queue and on none;
 //! rust0.events torn down, used once while gone (the library writes an
-//! ERROR for that), and registered again into the same slot.  The error
+//! ERROR for that), registered again into the same slot, then marked a
+//! receive queue and kicked through kick_decision; the producer running
+//! with a HEARTBEAT_MS heartbeat, and two heartbeats.  The error
 //! codes of init and registration are checked on the way, Error::Full on
 //! a second region whose queue table it fills.
 
@@ -28,6 +30,8 @@ const NDESC: u16 = 2; // descriptors per request
 const WRITTEN: u32 = 16; // bytes the "device" writes per request
 const SPINS: u32 = 5; // per poll
 const LOG_BYTES: u32 = 40; // per frame
+const KICK_STATE: u64 = 1; // avail_event 1 (vqtrace.h VQT_KICK_STATE_*)
+const HEARTBEAT_MS: u32 = 500;
 
 /// Page-aligned memory for the region, as a BAR would be.
 #[derive(Clone)]
@@ -231,6 +235,16 @@ fn main() {
         "rust0.events did not get its slot back",
     );
     one_request(&mut t, events, 5, 0);
+
+    // What a tracer-like producer adds: the queue's kind (in its slot),
+    // the driver's own indices, a kick decision with the state it read
+    // (a KICK carrying it), and the producer's state and heartbeats.
+    t.set_receive(events, true);
+    t.sync_indices(events, 1, 1, 8);
+    t.kick_decision(events, 1, true, KICK_STATE);
+    t.set_state(VQT_PRODUCER_RUNNING, HEARTBEAT_MS);
+    t.heartbeat();
+    t.heartbeat();
 
     if let Err(e) = std::fs::write(&args[1], unsafe {
         std::slice::from_raw_parts(region_ptr as *const u8, REGION_SIZE)

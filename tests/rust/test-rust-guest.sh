@@ -22,9 +22,11 @@ pass "the Rust producer ran (init and registration errors came back as Error::In
 # log), 2 interrupts, 2 notification changes, 2 marks, errors on
 # rust0.requests and on no queue; and on rust0.events one request before
 # its teardown, a kick while torn down (an ERROR record) and one request
-# after it is registered again: 4 QUEUE records.
+# after it is registered again: 4 QUEUE records; then it is marked a
+# receive queue (in its slot of the queue table, checked below) and
+# kicked once through kick_decision (a sixth KICK).
 expected_events=(
-	QUEUE=4 ADD=14 KICK=5 KICK_SUPPRESSED=3 POLL=5 USED=14 IRQ=2 CB=2
+	QUEUE=4 ADD=14 KICK=6 KICK_SUPPRESSED=3 POLL=5 USED=14 IRQ=2 CB=2
 	FRAME_BEGIN=3 FRAME_END=3 LOG=3 MARK=2 ERROR=3
 )
 expected_counters=(
@@ -39,6 +41,27 @@ for c in "${expected_counters[@]}"; do args+=(--counter "$c"); done
 "$CHECK_TRACE" check "$T/rust.region" "${args[@]}" ||
 	fail "the Rust producer's region is wrong (above: what check_trace found)"
 pass "check_trace: the region is valid, with the exact counts of all 13 record types"
+
+# The header and queue table fields the other calls set (protocol/vqtrace.h):
+# producer_state 0x90, heartbeat_ms 0x94, heartbeats 0xa0; rust0.events is
+# slot 1 of the queue table at 0x2000, its flags at 0x06 in the slot.
+u32_at() { od -An -tu4 -j "$1" -N4 "$T/rust.region" | tr -d ' '; }
+u64_at() { od -An -tu8 -j "$1" -N8 "$T/rust.region" | tr -d ' '; }
+slot_size=$(od -An -tu2 -j $((0x3e)) -N2 "$T/rust.region" | tr -d ' ')
+flags=$(od -An -tu2 -j $((0x2000 + slot_size + 6)) -N2 "$T/rust.region" | tr -d ' ')
+[ "$(u32_at $((0x90)))" = 1 ] || fail "producer_state is $(u32_at $((0x90))), not 1 (running)"
+[ "$(u32_at $((0x94)))" = 500 ] || fail "heartbeat_ms is $(u32_at $((0x94))), not 500"
+[ "$(u64_at $((0xa0)))" = 3 ] || fail "heartbeats is $(u64_at $((0xa0))), not 3 (a state change and 2)"
+[ $((flags & 16)) = 16 ] || fail "rust0.events' flags are $flags, without VQT_QF_RECEIVE (16)"
+pass "set_state, heartbeat and set_receive reach the header and the queue table"
+
+# Every function the C header declares has its Rust declaration.
+missing=
+for fn in $(sed -nE 's/^[a-z_0-9 ]*[ *](vq_trace_[a-z_]+)\(.*/\1/p' "$ROOT/guest-driver/lib/vqscope_guest.h"); do
+	grep -q "pub fn $fn(" "$ROOT/guest-driver/rust/vqscope_guest.rs" || missing="$missing $fn"
+done
+[ -z "$missing" ] || fail "the Rust binding does not declare:$missing"
+pass "the binding declares every function of vqscope_guest.h"
 
 # The counts are checked, not just accepted: one record fewer than
 # expected is a violation.
