@@ -101,7 +101,7 @@ expect_completion() { # WANT WORDS...
 expect_completion "record replay report" vqscope re
 expect_completion "export exporter" vqscope exp
 expect_completion "--version" vqscope --v
-expect_completion "--listen" vqscope exporter --li
+expect_completion "--libvirt --listen" vqscope exporter --li
 expect_completion "--json" vqscope top --js
 expect_completion "cmpl/s" vqscope top --sort c
 expect_completion "a.vqt sub" vqscope report ""

@@ -18,7 +18,8 @@
 #     --batch --json, record, report and dump work on libvirt:NAME, the
 #     counters move, and with the domain suspended every counter equals
 #     what the QMP-socket path reads; doctor watches it; the exporter
-#     serves its metrics;
+#     serves its metrics, named or found with --libvirt (which leaves out
+#     a domain without <shmem>, and drops one that is destroyed);
 #   - p and c in the live view suspend and resume the domain through
 #     libvirt (virsh domstate says "paused (user)", then "running");
 #   - libvirt-xml prints the elements, and for a domain what it lacks;
@@ -346,9 +347,28 @@ expect "$T/noram.out" "^guest RAM +guest RAM of domain $P-noram is not a shared 
 expect "$T/noram.out" "^region +/dev/shm/vqtrace-$P-noram " "$P-noram: no region"
 "$VQSCOPE" libvirt-xml "libvirt:$P-noram@$URI" >"$T/noram-xml.out" || fail "libvirt-xml $P-noram"
 expect "$T/noram-xml.out" '^<memoryBacking>' "libvirt-xml: no memoryBacking for $P-noram"
+pass "no <shmem>, RAM not shared: the message names the element to add"
+
+# ---- exporter --libvirt: the running domains that have a trace region ------------------------
+exporter_start --retry 1s "--libvirt=$URI"
+up_line() { metrics | grep -E "^vqscope_up\{vm=\"$1\"\} [01]\$"; }
+wait_for 60 metrics_have "vqscope_up{vm=\"$GOOD\"} 1" ||
+	fail "exporter --libvirt: $GOOD is not up: $(metrics | grep vqscope_up; cat "$T/exporter.err")"
+wait_for 30 up_line "$P-noram" >/dev/null || fail "exporter --libvirt: no $P-noram, which has a <shmem>"
+! up_line "$P-noshm" >/dev/null || fail "exporter --libvirt serves $P-noshm, which has no <shmem>"
+completions() {
+	metrics | sed -n "s/^vqscope_queue_completions_total{vm=\"$GOOD\",queue=\"gpu0\\.control\",[^}]*} \([0-9]*\)\$/\1/p"
+}
+first=$(completions)
+[ -n "$first" ] || fail "exporter --libvirt: no completions of $GOOD's gpu0.control"
+wait_for 30 more || fail "exporter --libvirt: completions of $GOOD stayed at $first"
 virsh -c "$URI" destroy "$P-noshm" >/dev/null
 virsh -c "$URI" destroy "$P-noram" >/dev/null
-pass "no <shmem>, RAM not shared: the message names the element to add"
+wait_for 60 grep -q "^vqscope exporter: $P-noram: left (its domain is gone)\$" "$T/exporter.err" ||
+	fail "exporter --libvirt: $P-noram did not leave: $(cat "$T/exporter.err")"
+! up_line "$P-noram" >/dev/null || fail "exporter --libvirt: $P-noram is still served after it left"
+exporter_stop
+pass "exporter --libvirt serves the domains with a <shmem> ($GOOD moves), not $P-noshm; a destroyed one leaves"
 
 # ---- libvirtd goes away while recording ---------------------------------------------------------
 # record_until FILE WHAT...: record FILE in the background, run WHAT once

@@ -24,6 +24,7 @@
 static const char help[] =
     "usage: vqscope exporter [OPTIONS] SOURCE...\n"
     "       vqscope exporter [OPTIONS] --qmp-dir DIR [SOURCE...]\n"
+    "       vqscope exporter [OPTIONS] --libvirt[=URI] [SOURCE...]\n"
     "\n"
     "Serve the queues of live VMs as Prometheus metrics: GET /metrics answers\n"
     "in the Prometheus text format, or in OpenMetrics when the scraper's\n"
@@ -37,6 +38,10 @@ static const char help[] =
     "                            a free one); the address is printed on stderr\n"
     "  -d, --qmp-dir DIR         every *.sock in DIR is a VM named after the file;\n"
     "                            DIR is looked at again every --retry\n"
+    "      --libvirt[=URI]       every running libvirt domain with a trace region\n"
+    "                            (<shmem>) at URI (default $LIBVIRT_DEFAULT_URI,\n"
+    "                            else qemu:///system) is a VM named after it;\n"
+    "                            libvirt is asked again every --retry\n"
     "  -r, --retry TIME          try VMs that are down again this often (default 5s)\n"
     "  -t, --timeout TIME        close an HTTP connection idle this long (default 10s)\n"
     "  -c, --max-connections N   HTTP connections at once (default 64; more wait)\n"
@@ -64,6 +69,8 @@ struct exporter_args {
 	struct source_opts so;
 	const char *listen;
 	const char *qmp_dir;
+	bool libvirt;
+	const char *libvirt_uri;
 	uint64_t retry_ns;
 	uint64_t timeout_ns;
 	unsigned max_connections;
@@ -85,6 +92,14 @@ static int exporter_option(void *ctx, int c, const char *arg)
 		return 0;
 	case 'd':
 		a->qmp_dir = arg;
+		return 0;
+	case 'L':
+		if (arg && !*arg) {
+			cli_error("exporter", "--libvirt=: an empty URI");
+			return EXIT_USAGE;
+		}
+		a->libvirt = true;
+		a->libvirt_uri = arg;
 		return 0;
 	case 'r':
 		if (!parse_duration(arg, &a->retry_ns) || a->retry_ns < 100000000) {
@@ -208,6 +223,7 @@ int cmd_exporter(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
 						 {"qmp-dir", required_argument, NULL, 'd'},
+						 {"libvirt", optional_argument, NULL, 'L'},
 						 {"retry", required_argument, NULL, 'r'},
 						 {"timeout", required_argument, NULL, 't'},
 						 {"max-connections", required_argument, NULL, 'c'},
@@ -232,13 +248,15 @@ int cmd_exporter(int argc, char **argv)
 
 	if (rc != CLI_RUN)
 		return rc;
-	if (first == argc && !a.qmp_dir) {
-		cli_error("exporter", "needs a SOURCE (a QMP socket) or --qmp-dir DIR");
+	if (first == argc && !a.qmp_dir && !a.libvirt) {
+		cli_error("exporter", "needs a SOURCE (a QMP socket), --qmp-dir DIR or --libvirt");
 		return EXIT_USAGE;
 	}
 	fo.source = a.so;
 	fo.retry_ns = a.retry_ns;
 	fo.qmp_dir = a.qmp_dir;
+	fo.libvirt = a.libvirt;
+	fo.libvirt_uri = a.libvirt_uri;
 	fl = fleet_new(&fo, err, sizeof(err));
 	if (!fl) {
 		cli_error("exporter", "%s", err);

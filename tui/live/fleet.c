@@ -1,5 +1,6 @@
 /* fleet.c - live VMs that come and go (see fleet.h): background attaches,
- * periodic draining, retries, and the members found in a QMP directory. */
+ * periodic draining, retries, and the members found in a QMP directory
+ * or through libvirt. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 
 #include "fleet.h"
 #include "libvirt_domain.h"
+#include "qmp_libvirt.h"
 
 #define DEFAULT_RETRY_NS 5000000000ull
 #define DEFAULT_DRAIN_NS 50000000ull
@@ -30,9 +32,24 @@ struct fleet_attempt {
 	char err[512];
 };
 
+/* A look at libvirt's domains on its own thread, like an attempt. */
+struct fleet_scan {
+	pthread_t thread;
+	char uri[1024];
+	int wake_fd;
+	char names[FLEET_MAX_MEMBERS][LIBVIRT_NAME_MAX];
+	size_t n;
+	int rc;
+	char err[512];
+};
+
 struct fleet {
 	struct fleet_opts o;
 	char qmp_dir[PATH_MAX];
+	char libvirt_uri[1024];
+	struct fleet_scan *scan; /* a libvirt scan in progress, or NULL */
+	uint64_t next_libvirt_scan;
+	char libvirt_status[512]; /* the last scan's error, said once */
 	struct fleet_member *members[FLEET_MAX_MEMBERS];
 	size_t n;
 	int wake[2]; /* attempts that finished write here */
@@ -93,6 +110,11 @@ struct fleet *fleet_new(const struct fleet_opts *o, char *err, size_t errlen)
 		closedir(d);
 		snprintf(f->qmp_dir, sizeof(f->qmp_dir), "%s", o->qmp_dir);
 		f->o.qmp_dir = f->qmp_dir;
+	}
+	if (o->libvirt) {
+		snprintf(f->libvirt_uri, sizeof(f->libvirt_uri), "%s",
+			 o->libvirt_uri && *o->libvirt_uri ? o->libvirt_uri : "");
+		f->o.libvirt_uri = f->libvirt_uri;
 	}
 	if (pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -246,11 +268,22 @@ static void remove_member(struct fleet *f, size_t i)
 {
 	struct fleet_member *mb = f->members[i];
 
-	note(f, mb, "left (its socket is gone)");
+	note(f, mb, "left (its %s is gone)", mb->origin == FLEET_FROM_DIR ? "socket" : "domain");
 	model_free(mb->m);
 	free(mb);
 	memmove(&f->members[i], &f->members[i + 1], (f->n - i - 1) * sizeof(f->members[0]));
 	f->n--;
+}
+
+/* Members a scan of origin no longer found leave, once they are down. */
+static void remove_unseen(struct fleet *f, enum fleet_origin origin)
+{
+	for (size_t i = f->n; i-- > 0;) {
+		const struct fleet_member *mb = f->members[i];
+
+		if (mb->origin == origin && !mb->seen && !mb->s && !mb->attempt)
+			remove_member(f, i);
+	}
 }
 
 static void scan_dir(struct fleet *f, uint64_t now)
@@ -260,7 +293,8 @@ static void scan_dir(struct fleet *f, uint64_t now)
 
 	f->next_scan = now + f->o.retry_ns;
 	for (size_t i = 0; i < f->n; i++)
-		f->members[i]->seen = false;
+		if (f->members[i]->origin == FLEET_FROM_DIR)
+			f->members[i]->seen = false;
 	if (!d) {
 		if (!f->scan_failed)
 			note(f, NULL, "cannot read the QMP directory %s: %s", f->qmp_dir,
@@ -290,19 +324,90 @@ static void scan_dir(struct fleet *f, uint64_t now)
 		mb = add_member(f, vm, path, err, sizeof(err));
 		if (!mb)
 			continue;
-		mb->from_dir = mb->seen = true;
+		mb->origin = FLEET_FROM_DIR;
+		mb->seen = true;
 		note(f, mb, "joined (%s)", path);
 	}
 	if (d) {
 		closedir(d);
 		f->scan_failed = false;
 	}
-	for (size_t i = f->n; i-- > 0;) {
-		const struct fleet_member *mb = f->members[i];
+	remove_unseen(f, FLEET_FROM_DIR);
+}
 
-		if (mb->from_dir && !mb->seen && !mb->s && !mb->attempt)
-			remove_member(f, i);
+/* ---- libvirt's domains ------------------------------------------------------------------- */
+
+static void *scan_main(void *arg)
+{
+	struct fleet_scan *sc = arg;
+	ssize_t rc;
+
+	sc->rc = qmp_libvirt_traced_domains(sc->uri[0] ? sc->uri : NULL, sc->names,
+					    FLEET_MAX_MEMBERS, &sc->n, sc->err, sizeof(sc->err));
+	rc = write(sc->wake_fd, "", 1); /* a full pipe already says "look" */
+	(void)rc;
+	return NULL;
+}
+
+static void start_libvirt_scan(struct fleet *f, uint64_t now)
+{
+	struct fleet_scan *sc = calloc(1, sizeof(*sc));
+
+	f->next_libvirt_scan = now + f->o.retry_ns;
+	if (!sc)
+		return;
+	snprintf(sc->uri, sizeof(sc->uri), "%s", f->libvirt_uri);
+	sc->wake_fd = f->wake[1];
+	if (pthread_create(&sc->thread, NULL, scan_main, sc) != 0) {
+		free(sc);
+		return;
 	}
+	f->scan = sc;
+}
+
+/* The members for what a finished scan found: new domains join, those
+ * gone leave once they are down.  A failed scan changes nothing. */
+static void finish_libvirt_scan(struct fleet *f)
+{
+	struct fleet_scan *sc = f->scan;
+
+	if (pthread_tryjoin_np(sc->thread, NULL) != 0)
+		return;
+	f->scan = NULL;
+	if (sc->rc != 0) {
+		if (strcmp(f->libvirt_status, sc->err) != 0)
+			note(f, NULL, "%s", sc->err);
+		snprintf(f->libvirt_status, sizeof(f->libvirt_status), "%s", sc->err);
+		free(sc);
+		return;
+	}
+	f->libvirt_status[0] = 0;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->members[i]->origin == FLEET_FROM_LIBVIRT)
+			f->members[i]->seen = false;
+	for (size_t k = 0; k < sc->n; k++) {
+		char path[sizeof(LIBVIRT_PREFIX) + LIBVIRT_NAME_MAX + sizeof(sc->uri) + 1],
+		    err[256];
+		struct fleet_member *mb;
+
+		snprintf(path, sizeof(path), "%s%s%s%s", LIBVIRT_PREFIX, sc->names[k],
+			 sc->uri[0] ? "@" : "", sc->uri);
+		mb = find_vm(f, sc->names[k]);
+		if (mb && strcmp(mb->path, path) == 0) {
+			mb->seen = true;
+			continue;
+		}
+		if (mb)
+			continue; /* named like a VM given otherwise: that one wins */
+		mb = add_member(f, sc->names[k], path, err, sizeof(err));
+		if (!mb)
+			continue;
+		mb->origin = FLEET_FROM_LIBVIRT;
+		mb->seen = true;
+		note(f, mb, "joined (%s)", path);
+	}
+	free(sc);
+	remove_unseen(f, FLEET_FROM_LIBVIRT);
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
@@ -346,6 +451,8 @@ int fleet_timeout_ms(const struct fleet *f, uint64_t now, int cap_ms)
 	}
 	if (f->o.qmp_dir)
 		at_most(&soonest, f->next_scan);
+	if (f->o.libvirt && !f->scan)
+		at_most(&soonest, f->next_libvirt_scan);
 	if (soonest <= now)
 		return 0;
 	if (soonest - now >= (uint64_t)cap_ms * 1000000u)
@@ -393,6 +500,10 @@ void fleet_poll(struct fleet *f, const struct pollfd *fds, size_t nfds, uint64_t
 	}
 	if (f->o.qmp_dir && now >= f->next_scan)
 		scan_dir(f, now);
+	if (f->scan)
+		finish_libvirt_scan(f);
+	if (f->o.libvirt && !f->scan && now >= f->next_libvirt_scan)
+		start_libvirt_scan(f, now);
 	f->npoll = 0; /* the fds are stale once members may have left */
 }
 
@@ -421,6 +532,10 @@ void fleet_free(struct fleet *f)
 		source_close(mb->s);
 		model_free(mb->m);
 		free(mb);
+	}
+	if (f->scan) {
+		pthread_join(f->scan->thread, NULL);
+		free(f->scan);
 	}
 	close(f->wake[0]);
 	close(f->wake[1]);

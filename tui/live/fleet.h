@@ -15,8 +15,10 @@
  * With a qmp_dir, every socket named *.sock in it is a member named after
  * the file (without .sock); the directory is looked at again every
  * retry_ns, new sockets join and members whose socket is gone leave once
- * they are down.  A libvirt source (every domain with a trace region)
- * would add members the same way.
+ * they are down.  With libvirt, every running domain at libvirt_uri whose
+ * XML has a trace region (<shmem>) is a member "libvirt:NAME[@URI]" named
+ * NAME, found and dropped the same way; libvirt is asked on a thread of
+ * its own, since libvirtd may be slow to answer.
  *
  * Single-threaded API: everything but the opening runs on the caller's
  * thread.
@@ -41,7 +43,11 @@ struct fleet_attempt; /* fleet.c: an open in progress */
 struct fleet_member {
 	char vm[FLEET_NAME_MAX];
 	char path[PATH_MAX];
-	bool from_dir;		     /* found in qmp_dir (leaves when its socket is gone) */
+	enum fleet_origin {
+		FLEET_BY_HAND,	   /* fleet_add */
+		FLEET_FROM_DIR,	   /* found in qmp_dir: leaves when its socket is gone */
+		FLEET_FROM_LIBVIRT /* found through libvirt: leaves when its domain is */
+	} origin;
 	struct vq_model *m;	     /* from the first attach on; NULL before */
 	struct source *s;	     /* attached, or NULL while down */
 	char status[PATH_MAX + 512]; /* why it is down ("" while attached) */
@@ -49,7 +55,7 @@ struct fleet_member {
 	uint64_t next_try;	     /* host ns of the next attempt while down */
 	uint64_t last_drain;	     /* host ns of the last source_poll */
 	struct fleet_attempt *attempt;
-	bool seen; /* found by the latest scan of qmp_dir */
+	bool seen; /* found by the latest scan of its origin */
 };
 
 /* What a fleet tells its owner: a member attached, went down, could not be
@@ -62,6 +68,8 @@ struct fleet_opts {
 	uint64_t retry_ns;	   /* 0: 5 s */
 	uint64_t drain_ns;	   /* how often attached members are drained; 0: 50 ms */
 	const char *qmp_dir;	   /* or NULL */
+	bool libvirt;		   /* every traced domain at libvirt_uri */
+	const char *libvirt_uri;   /* NULL: the default (qmp_libvirt_default_uri) */
 	fleet_note_fn note;	   /* or NULL */
 	void *note_ctx;
 };

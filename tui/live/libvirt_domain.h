@@ -34,6 +34,7 @@ struct qmp;
 struct vq_target;
 
 #define LIBVIRT_PREFIX	       "libvirt:"
+#define LIBVIRT_NAME_MAX       256		    /* a domain name, NUL included */
 #define LIBVIRT_SHMEM_MAX      8		    /* <shmem> elements kept */
 #define LIBVIRT_XML_MAX	       (8u * 1024u * 1024u) /* bytes of domain XML parsed */
 #define LIBVIRT_REGION_DEFAULT (4u * 1024u * 1024u) /* the <shmem> size suggested */
@@ -41,8 +42,8 @@ struct vq_target;
 /* ---- the SOURCE form ------------------------------------------------------------- */
 
 struct libvirt_spec {
-	char domain[256]; /* name or UUID */
-	char uri[1024];	  /* "" for the default (qmp_libvirt_default_uri) */
+	char domain[LIBVIRT_NAME_MAX]; /* name or UUID */
+	char uri[1024];		       /* "" for the default (qmp_libvirt_default_uri) */
 };
 
 /* True when spec starts with "libvirt:". */

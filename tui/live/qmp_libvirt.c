@@ -33,6 +33,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "libvirt_domain.h"
 #include "qmp.h"
 #include "qmp_libvirt.h"
 #include "vqproto.h"
@@ -945,4 +946,54 @@ int qmp_libvirt_read_xml(const char *domain, const char *uri, struct libvirt_xml
 	virDomainFree(dom);
 	virConnectClose(conn);
 	return out->xml ? 0 : -1;
+}
+
+int qmp_libvirt_traced_domains(const char *uri, char (*names)[LIBVIRT_NAME_MAX], size_t max,
+			       size_t *count, char *err, size_t errlen)
+{
+	char msg[400], why[256], used_uri[1024];
+	virConnectPtr conn;
+	virDomainPtr *doms = NULL;
+	struct libvirt_domain_xml *d;
+	int n;
+
+	*count = 0;
+	pthread_once(&library_once, library_init);
+	if (!library_ok) {
+		qmp_errorf(err, errlen, "libvirt: cannot initialise the library");
+		return -1;
+	}
+	vqp_copy_string(used_uri, sizeof(used_uri), uri && *uri ? uri : qmp_libvirt_default_uri());
+	conn = open_connection(used_uri, true, err, errlen);
+	if (!conn)
+		return -1;
+	n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (n < 0) {
+		last_error(msg, sizeof(msg));
+		qmp_errorf(err, errlen, "libvirt: listing the domains at %s: %s", used_uri, msg);
+		virConnectClose(conn);
+		return -1;
+	}
+	d = malloc(sizeof(*d));
+	if (!d)
+		qmp_errorf(err, errlen, "out of memory");
+	for (int i = 0; i < n; i++) {
+		/* The live XML: what QEMU was started with.  A domain whose XML
+		 * cannot be read or parsed is not one of ours. */
+		char *xml = d ? virDomainGetXMLDesc(doms[i], 0) : NULL;
+		const char *name = virDomainGetName(doms[i]);
+
+		if (xml && name && *count < max &&
+		    libvirt_domain_parse(xml, strlen(xml), d, why, sizeof(why)) == 0 &&
+		    libvirt_trace_shmem(d))
+			qmp_sanitize(names[(*count)++], LIBVIRT_NAME_MAX, name);
+		free(xml);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	virConnectClose(conn);
+	if (!d)
+		return -1;
+	free(d);
+	return 0;
 }

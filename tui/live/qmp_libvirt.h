@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "libvirt_domain.h"
+
 struct qmp;
 
 /* Connect to domain (a name or UUID) at uri (NULL: $LIBVIRT_DEFAULT_URI,
@@ -62,5 +64,12 @@ struct libvirt_xml_read {
 };
 int qmp_libvirt_read_xml(const char *domain, const char *uri, struct libvirt_xml_read *out,
 			 char *err, size_t errlen);
+
+/* The running domains at uri (NULL: the default) whose live XML has a
+ * trace region (libvirt_trace_shmem): up to max names into names, *count
+ * of them.  Over a read-only connection; blocks while libvirtd answers,
+ * so call it off the main loop.  0, or -1 with err. */
+int qmp_libvirt_traced_domains(const char *uri, char (*names)[LIBVIRT_NAME_MAX], size_t max,
+			       size_t *count, char *err, size_t errlen);
 
 #endif /* VQ_QMP_LIBVIRT_H */
