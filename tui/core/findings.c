@@ -544,6 +544,12 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 
 	format_duration(d, sizeof(d), stalled_ns);
 	format_duration(w, sizeof(w), waited_ns);
+	/* Buffers the trace never saw posted (all of them before tracing
+	 * began) say nothing of what they wait for: virtio-net's rx buffers,
+	 * posted at probe, wait for packets, and the tracer learns that the
+	 * queue receives only at its first add.  No verdict on them. */
+	if (q->have_device && q->device.last_avail_idx != avail && !q->count[MC_ADDS])
+		return;
 	if (q->have_device && q->device.last_avail_idx != avail &&
 	    (uint16_t)(avail - q->device.last_avail_idx) <= q->ring_size) {
 		/* Buffers the device has not taken.  Did the driver tell it?
