@@ -1,27 +1,44 @@
-/* bench_core.c - microbenchmarks of vqscope's hot paths, each against a
- * peer measured in the same run:
+/* bench_core.c - microbenchmarks of vqscope's hot paths.  Each run
+ * measures one mode and prints one line; bench/run.sh runs the modes
+ * interleaved over repetitions (bench/lib.sh) and takes every figure as a
+ * ratio to a peer measured in the same repetition.
  *
- *   guest-event   the guest library's cost per event (hosted build of the
- *                 same code), one producer thread and one consumer thread
- *                 draining the ring.  Peer: formatting the same event as a
- *                 text line with snprintf into memory, the cheapest form of
- *                 printf debugging (no serial port at all).
- *   drain         the host draining a pre-filled ring, with and without the
- *                 model.  Peer: the producer's own maximum rate (the host
- *                 must never fall behind it) and memcpy of the same bytes.
- *   drain-live    producer and consumer at full speed on two cores: records
- *                 delivered per second and the fraction lost.
- *   record        the .vqt writer's sustained events/s and bytes per event.
- *                 Peer: write(2) of the raw records to the same disk.
+ *   floor             ns per rdtsc, back to back: the clock read every
+ *                     trace event needs, the guest library's floor
+ *   guest             ns per event of the guest library (hosted build of
+ *                     the same code) writing the demo guest's event mix
+ *                     (bench/workload.h), nobody reading
+ *   guest-drained     the same while a consumer thread drains the ring on
+ *                     the other core, as vqscope does
+ *   snprintf          ns per event of the peer: formatting the same event
+ *                     as a text line with snprintf into memory, the
+ *                     cheapest form of printf debugging
+ *   drain             records/s of the host draining a pre-filled ring
+ *   model             records/s of draining and modelling them (the live
+ *                     view's and the recorder's work per event)
+ *   model-nofindings  the same with the diagnosis off
+ *                     (model_opts.no_findings)
+ *   memcpy            records/s of memcpy of the same bytes
+ *   drain-live        producer and consumer at full speed on two cores:
+ *                     records/s delivered, and the fraction lost
+ *   record            events/s of the .vqt writer, and bytes per event
+ *   write             records/s of write(2) of the raw records, the
+ *                     writer's peer
  *
- * Output: a human summary on stdout and, with --json FILE, one JSON object
- * with every figure (absolute times are this machine's).
+ * Each mode runs for --seconds and prints "MODE VALUE UNIT" and, for some,
+ * more "key=value" fields; VALUE is the median over the run's batches, so
+ * a batch the scheduler interrupted does not move it.
  *
- *   bench_core [--seconds S] [--json FILE] [--dir DIR]
+ * --icount MODE EVENTS runs exactly EVENTS events of guest, snprintf,
+ * drain, model or model-nofindings single-threaded and exits, for
+ * instruction counts under `valgrind --tool=callgrind` (bench/lib.sh:
+ * bench_icount): the same work without the machine's noise.
+ *
+ *   bench_core MODE [--seconds S] [--dir DIR]
+ *   bench_core --icount MODE EVENTS
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -32,12 +49,14 @@
 
 #include "core/model.h"
 #include "vqproto.h"
-#include "vqscope_guest.h"
+#include "workload.h"
 
 #define BATCH	    1024
-#define MAX_SAMPLES 2000000
+#define MAX_SAMPLES 1000000
+/* Records per drain call, as the live source drains (tui/live/source.c). */
+#define DRAIN_CALL 4096
 
-static double seconds_per_test = 2.0;
+static double seconds = 1.0;
 static const char *scratch_dir = "/tmp";
 
 static uint64_t now_ns(void)
@@ -46,6 +65,11 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t deadline(void)
+{
+	return now_ns() + (uint64_t)(seconds * 1e9);
 }
 
 static void pin_to_cpu(int cpu)
@@ -60,32 +84,58 @@ static void pin_to_cpu(int cpu)
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p) {
+		fprintf(stderr, "bench_core: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* Batch samples of one run; the run's figure is their median. */
+struct samples {
+	double *v;
+	size_t n;
+};
+
+static void samples_init(struct samples *s)
+{
+	s->v = xmalloc(MAX_SAMPLES * sizeof(*s->v));
+	s->n = 0;
+}
+
+static void samples_add(struct samples *s, double x)
+{
+	if (s->n < MAX_SAMPLES)
+		s->v[s->n++] = x;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
 }
 
-struct stats {
-	double median, p99, mean;
-	size_t samples;
-};
-
-static struct stats summarise(double *v, size_t n)
+static double samples_median(struct samples *s)
 {
-	struct stats s = {0};
-	double sum = 0;
+	double m = 0;
 
-	if (n == 0)
-		return s;
-	qsort(v, n, sizeof(*v), cmp_double);
-	for (size_t i = 0; i < n; i++)
-		sum += v[i];
-	s.median = v[n / 2];
-	s.p99 = v[(size_t)((double)(n - 1) * 0.99)];
-	s.mean = sum / (double)n;
-	s.samples = n;
-	return s;
+	if (s->n) {
+		qsort(s->v, s->n, sizeof(*s->v), cmp_double);
+		m = s->n % 2 ? s->v[s->n / 2] : (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2;
+	}
+	free(s->v);
+	return m;
+}
+
+static uint64_t read_tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
 }
 
 /* ---- a region in memory ------------------------------------------------------ */
@@ -96,18 +146,14 @@ struct region {
 	struct vq_trace *tr;
 	struct vqp_region r;
 	int q;
+	uint32_t command; /* the workload's next command */
 };
-
-static uint64_t read_tsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 static void region_new(struct region *g, size_t size)
 {
-	struct vq_trace_config cfg = {.producer = "bench", .ts_hz = 1000000000};
+	/* The default clock: rdtsc, as in a guest.  ts_hz only matters for
+	 * the model's nanoseconds (a 2.1 GHz TSC, like the demo guest's). */
+	struct vq_trace_config cfg = {.producer = "bench", .ts_hz = 2100000000};
 	char err[VQP_ERRLEN];
 
 	memset(g, 0, sizeof(*g));
@@ -117,12 +163,8 @@ static void region_new(struct region *g, size_t size)
 		exit(1);
 	}
 	memset(g->mem, 0, size);
-	/* The default clock: rdtsc, as in a guest.  ts_hz only matters for
-	 * the model's nanoseconds. */
 	vq_trace_init(g->tr, g->mem, size, &cfg);
-	g->q = vq_trace_register_queue(
-	    g->tr,
-	    &(struct vq_queue_info){.device_type = 16, .ring_size = 256, .name = "bench.q0"});
+	g->q = workload_queue(g->tr, "bench.q0");
 	vqp_region_init(&g->r, g->mem, size, (uint8_t *)g->mem + VQT_CONTROL_OFFSET);
 	if (vqp_region_sync(&g->r, err, sizeof(err)) != VQP_OK) {
 		fprintf(stderr, "bench_core: %s\n", err);
@@ -136,18 +178,37 @@ static void region_free(struct region *g)
 	free(g->tr);
 }
 
-/* One command's worth of events: ADD, KICK, POLL, USED (4 events). */
-static inline void one_command(struct region *g, uint32_t i)
+/* At least n events of the workload; returns how many. */
+static uint64_t produce(struct region *g, uint64_t n)
 {
-	struct vq_poll_stats st = {.spins = 3, .rmb = 1, .start = 0};
+	uint64_t done = 0;
 
-	vq_trace_add(g->tr, g->q, (uint16_t)(i & 255), (uint16_t)i, 2, 4096, 1);
-	vq_trace_kick(g->tr, g->q, (uint16_t)(i + 1));
-	vq_trace_poll(g->tr, g->q, &st, VQT_POLL_PROGRESS);
-	vq_trace_used(g->tr, g->q, (uint16_t)(i & 255), (uint16_t)i, 24, 2);
+	while (done < n)
+		done += workload_command(g->tr, g->q, g->command++, read_tsc());
+	return done;
 }
 
-/* ---- guest-event ------------------------------------------------------------------ */
+/* ---- the clock's floor ------------------------------------------------------------ */
+
+static double run_floor(void)
+{
+	struct samples s;
+	uint64_t end = deadline(), sink = 0;
+
+	samples_init(&s);
+	while (now_ns() < end) {
+		uint64_t t0 = now_ns();
+
+		for (int k = 0; k < BATCH; k++)
+			sink += read_tsc();
+		samples_add(&s, (double)(now_ns() - t0) / BATCH);
+	}
+	if (sink == 1)
+		puts("");
+	return samples_median(&s);
+}
+
+/* ---- the guest library ------------------------------------------------------------- */
 
 struct consumer {
 	struct region *g;
@@ -155,21 +216,21 @@ struct consumer {
 	uint64_t delivered, lost;
 };
 
+/* Like vqscope: drain what is there, then sleep (it wakes every 10-50
+ * ms; 1 ms here keeps the ring from lapping at any rate). */
 static void *consumer_thread(void *arg)
 {
 	struct consumer *c = arg;
 	struct vqp_reader rd;
-	struct vqt_event *buf = malloc(4096 * sizeof(*buf));
+	struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
 
 	pin_to_cpu(1);
 	vqp_reader_init(&rd, &c->g->r, true);
-	/* Like vqscope: drain what is there, then sleep (it wakes every
-	 * 10-20 ms; 1 ms here keeps the ring from lapping at any rate). */
 	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
-		if (vqp_reader_drain(&rd, buf, 4096, NULL) == 0)
+		if (vqp_reader_drain(&rd, buf, DRAIN_CALL, NULL) == 0)
 			nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	}
-	while (vqp_reader_drain(&rd, buf, 4096, NULL) > 0)
+	while (vqp_reader_drain(&rd, buf, DRAIN_CALL, NULL) > 0)
 		;
 	c->delivered = rd.delivered;
 	c->lost = rd.lost;
@@ -177,141 +238,163 @@ static void *consumer_thread(void *arg)
 	return NULL;
 }
 
-static struct stats bench_guest_event(double *events_per_s, uint64_t *delivered, uint64_t *lost)
+/* ns per event of the workload, with a consumer draining or not. */
+static double run_guest(bool drained, double *delivered_fraction)
 {
 	struct region g;
 	struct consumer c = {0};
+	struct samples s;
 	pthread_t tid;
-	double *samples = malloc(MAX_SAMPLES * sizeof(*samples));
-	size_t n = 0;
-	uint64_t start, total = 0;
-	uint32_t i = 0;
+	uint64_t end;
 
 	region_new(&g, 4u << 20);
+	samples_init(&s);
 	c.g = &g;
 	pin_to_cpu(0);
-	pthread_create(&tid, NULL, consumer_thread, &c);
-	start = now_ns();
-	while (now_ns() - start < (uint64_t)(seconds_per_test * 1e9) && n < MAX_SAMPLES) {
-		uint64_t t0 = now_ns();
+	if (drained)
+		pthread_create(&tid, NULL, consumer_thread, &c);
+	end = deadline();
+	while (now_ns() < end) {
+		uint64_t t0 = now_ns(), n = produce(&g, BATCH);
 
-		for (int k = 0; k < BATCH / 4; k++)
-			one_command(&g, i++);
-		samples[n++] = (double)(now_ns() - t0) / BATCH;
-		total += BATCH;
+		samples_add(&s, (double)(now_ns() - t0) / (double)n);
 	}
-	*events_per_s = (double)total * 1e9 / (double)(now_ns() - start);
-	__atomic_store_n(&c.stop, 1, __ATOMIC_RELAXED);
-	pthread_join(tid, NULL);
-	*delivered = c.delivered;
-	*lost = c.lost;
-	struct stats s = summarise(samples, n);
-	free(samples);
+	if (drained) {
+		__atomic_store_n(&c.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(tid, NULL);
+		*delivered_fraction = (double)c.delivered / (double)(c.delivered + c.lost);
+	}
 	region_free(&g);
-	return s;
+	return samples_median(&s);
 }
 
-/* The peer: the same four events as text lines in memory. */
-static struct stats bench_snprintf_peer(void)
+/* The peer: the events as text lines in memory (ADD, KICK, POLL, USED). */
+static int format_event(char *buf, uint64_t i)
 {
-	double *samples = malloc(MAX_SAMPLES * sizeof(*samples));
-	char *buf = malloc(1 << 20);
-	size_t n = 0, off = 0;
-	uint64_t start = now_ns();
-	uint32_t i = 0;
+	unsigned head = (unsigned)(i / 4 & (WORKLOAD_RING_SIZE - 1)),
+		 idx = (unsigned)(i / 4 & 0xffff);
 
-	while (now_ns() - start < (uint64_t)(seconds_per_test * 1e9) && n < MAX_SAMPLES) {
+	switch (i % 4) {
+	case 0:
+		return snprintf(buf, 128, "%llu ADD q=0 head=%u idx=%u ndesc=2 len=76\n",
+				(unsigned long long)read_tsc(), head, idx);
+	case 1:
+		return snprintf(buf, 128, "%llu KICK q=0 idx=%u\n", (unsigned long long)read_tsc(),
+				(idx + 1) & 0xffff);
+	case 2:
+		return snprintf(buf, 128, "%llu POLL q=0 spins=7 barriers=1\n",
+				(unsigned long long)read_tsc());
+	default:
+		return snprintf(buf, 128, "%llu USED q=0 id=%u idx=%u len=24\n",
+				(unsigned long long)read_tsc(), head, idx);
+	}
+}
+
+static void snprintf_events(char *buf, size_t cap, size_t *off, uint64_t *i, uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++, (*i)++) {
+		if (*off > cap - 256)
+			*off = 0;
+		*off += (size_t)format_event(buf + *off, *i);
+	}
+}
+
+static double run_snprintf(void)
+{
+	struct samples s;
+	char *buf = xmalloc(1 << 20);
+	size_t off = 0;
+	uint64_t i = 0, end = deadline();
+
+	samples_init(&s);
+	while (now_ns() < end) {
 		uint64_t t0 = now_ns();
 
-		for (int k = 0; k < BATCH / 4; k++, i++) {
-			if (off > (1 << 20) - 512)
-				off = 0;
-			off += (size_t)snprintf(
-			    buf + off, 128, "%llu ADD q=0 head=%u idx=%u ndesc=2 len=4096\n",
-			    (unsigned long long)read_tsc(), i & 255, i & 0xffff);
-			off += (size_t)snprintf(buf + off, 128, "%llu KICK q=0 idx=%u\n",
-						(unsigned long long)read_tsc(), (i + 1) & 0xffff);
-			off +=
-			    (size_t)snprintf(buf + off, 128, "%llu POLL q=0 spins=3 barriers=1\n",
-					     (unsigned long long)read_tsc());
-			off +=
-			    (size_t)snprintf(buf + off, 128, "%llu USED q=0 id=%u idx=%u len=24\n",
-					     (unsigned long long)read_tsc(), i & 255, i & 0xffff);
-		}
-		samples[n++] = (double)(now_ns() - t0) / BATCH;
+		snprintf_events(buf, 1 << 20, &off, &i, BATCH);
+		samples_add(&s, (double)(now_ns() - t0) / BATCH);
 	}
 	/* Keep the buffer alive so the formatting is not optimised away. */
 	if (buf[0] == 0x7f)
 		puts(buf);
-	struct stats s = summarise(samples, n);
-	free(samples);
 	free(buf);
-	return s;
+	return samples_median(&s);
 }
 
-static double bench_rdtsc_floor(void)
+/* ---- the host's drain ----------------------------------------------------------------- */
+
+enum drain_kind { DRAIN_ONLY, DRAIN_MODEL, DRAIN_MODEL_NO_FINDINGS, DRAIN_MEMCPY };
+
+static struct vq_model *drain_model(enum drain_kind kind)
 {
-	uint64_t start = now_ns(), sink = 0, count = 0;
+	struct vq_model *m;
 
-	while (now_ns() - start < 200000000ull) {
-		for (int k = 0; k < 1000; k++)
-			sink += read_tsc();
-		count += 1000;
+	if (kind != DRAIN_MODEL && kind != DRAIN_MODEL_NO_FINDINGS)
+		return NULL;
+	m = model_new(&(struct model_opts){.no_findings = kind == DRAIN_MODEL_NO_FINDINGS});
+	if (!m) {
+		fprintf(stderr, "bench_core: out of memory\n");
+		exit(1);
 	}
-	if (sink == 1)
-		puts("");
-	return (double)(now_ns() - start) / (double)count;
+	model_set_producer(m, 2100000000, "bench", 1);
+	return m;
 }
 
-/* ---- drain ------------------------------------------------------------------------- */
+/* Drain everything the reader has not read yet, into the model if any;
+ * returns the records delivered. */
+static uint64_t drain_all(struct vqp_reader *rd, struct vqt_event *buf, struct vq_model *m)
+{
+	uint64_t total = 0;
 
-/* Records per second for draining a full ring, with the model or not. */
-static double bench_drain(bool with_model, double *memcpy_rate)
+	for (;;) {
+		struct vqp_drain_info info;
+		int n = vqp_reader_drain(rd, buf, DRAIN_CALL, &info);
+
+		if (n <= 0)
+			return total;
+		if (m)
+			model_feed(m, buf, (size_t)n, info.first_seq);
+		total += (uint64_t)n;
+	}
+}
+
+/* Records per second: fill half the ring, then time draining it. */
+static double run_drain(enum drain_kind kind)
 {
 	struct region g;
 	struct vqp_reader rd;
-	struct vqt_event *buf = malloc(65536 * sizeof(*buf));
-	struct vq_model *m = with_model ? model_new(&(struct model_opts){.history = 4096}) : NULL;
-	uint64_t records, total = 0, elapsed = 0, copy_elapsed = 0;
+	struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
+	struct vq_model *m = drain_model(kind);
+	struct samples s;
+	uint64_t end, fill;
 
 	region_new(&g, 64u << 20); /* 1 Mi records */
-	records = g.r.layout.ring_records;
-	if (m)
-		model_set_producer(m, 1000000000, "bench", 1);
-	for (int round = 0; elapsed < (uint64_t)(seconds_per_test * 1e9); round++) {
-		uint64_t t0;
+	fill = g.r.layout.ring_records / 2;
+	samples_init(&s);
+	vqp_reader_init(&rd, &g.r, false);
+	end = deadline();
+	while (now_ns() < end) {
+		uint64_t t0, n;
 
-		vqp_reader_init(&rd, &g.r, false);
-		for (uint32_t i = 0; i < records / 4; i++)
-			one_command(&g, (uint32_t)(round * records) + i);
-		t0 = now_ns();
-		for (;;) {
-			struct vqp_drain_info info;
-			int n = vqp_reader_drain(&rd, buf, 65536, &info);
+		if (kind == DRAIN_MEMCPY) {
+			const struct vqt_event *ring =
+			    (const struct vqt_event *)((const uint8_t *)g.mem +
+						       g.r.layout.ring_offset);
 
-			if (n <= 0)
-				break;
-			if (m)
-				model_feed(m, buf, (size_t)n, info.first_seq);
-			total += (uint64_t)n;
-		}
-		elapsed += now_ns() - t0;
-		if (memcpy_rate) {
-			const void *ring = (const uint8_t *)g.mem + g.r.layout.ring_offset;
-
+			n = produce(&g, fill);
 			t0 = now_ns();
-			for (uint64_t off = 0; off < records; off += 65536)
-				memcpy(buf, (const struct vqt_event *)ring + off,
-				       65536 * sizeof(*buf));
-			copy_elapsed += now_ns() - t0;
+			for (uint64_t off = 0; off + DRAIN_CALL <= fill; off += DRAIN_CALL)
+				memcpy(buf, ring + off, DRAIN_CALL * sizeof(*buf));
+		} else {
+			produce(&g, fill);
+			t0 = now_ns();
+			n = drain_all(&rd, buf, m);
 		}
+		samples_add(&s, (double)n * 1e9 / (double)(now_ns() - t0));
 	}
-	if (memcpy_rate)
-		*memcpy_rate = (double)total * 1e9 / (double)copy_elapsed;
 	model_free(m);
 	free(buf);
 	region_free(&g);
-	return (double)total * 1e9 / (double)elapsed;
+	return samples_median(&s);
 }
 
 struct live_producer {
@@ -323,25 +406,21 @@ struct live_producer {
 static void *live_producer_thread(void *arg)
 {
 	struct live_producer *p = arg;
-	uint32_t i = 0;
 
 	pin_to_cpu(0);
-	while (!__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
-		for (int k = 0; k < 64; k++)
-			one_command(p->g, i++);
-	}
-	p->produced = (uint64_t)i * 4;
+	while (!__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
+		p->produced += produce(p->g, 256);
 	return NULL;
 }
 
-static double bench_drain_live(double *lost_fraction, double *produced_rate)
+static double run_drain_live(double *lost_fraction, double *produced_rate)
 {
 	struct region g;
 	struct live_producer p = {0};
 	struct vqp_reader rd;
-	struct vqt_event *buf = malloc(65536 * sizeof(*buf));
+	struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
 	pthread_t tid;
-	uint64_t start, elapsed;
+	uint64_t start, end, elapsed;
 
 	region_new(&g, 4u << 20);
 	p.g = &g;
@@ -349,12 +428,13 @@ static double bench_drain_live(double *lost_fraction, double *produced_rate)
 	pthread_create(&tid, NULL, live_producer_thread, &p);
 	pin_to_cpu(1);
 	start = now_ns();
-	while (now_ns() - start < (uint64_t)(seconds_per_test * 1e9))
-		vqp_reader_drain(&rd, buf, 65536, NULL);
+	end = deadline();
+	while (now_ns() < end)
+		vqp_reader_drain(&rd, buf, DRAIN_CALL, NULL);
 	__atomic_store_n(&p.stop, 1, __ATOMIC_RELAXED);
 	pthread_join(tid, NULL);
 	elapsed = now_ns() - start;
-	while (vqp_reader_drain(&rd, buf, 65536, NULL) > 0)
+	while (vqp_reader_drain(&rd, buf, DRAIN_CALL, NULL) > 0)
 		;
 	*lost_fraction = (double)rd.lost / (double)(rd.lost + rd.delivered);
 	*produced_rate = (double)p.produced * 1e9 / (double)elapsed;
@@ -363,16 +443,33 @@ static double bench_drain_live(double *lost_fraction, double *produced_rate)
 	return (double)rd.delivered * 1e9 / (double)elapsed;
 }
 
-/* ---- record -------------------------------------------------------------------------- */
+/* ---- record ---------------------------------------------------------------------------- */
 
-static double bench_record(double *bytes_per_event, double *write_rate)
+#define RECORD_BATCH 65536
+
+static struct vqt_event *record_events(void)
+{
+	struct vqt_event *ev = xmalloc(RECORD_BATCH * sizeof(*ev));
+
+	for (uint32_t i = 0; i < RECORD_BATCH; i++) {
+		memset(&ev[i], 0, sizeof(ev[i]));
+		ev[i].type = VQT_EV_ADD;
+		ev[i].ndesc = 2;
+		ev[i].queue = 0;
+	}
+	return ev;
+}
+
+static double run_record(double *bytes_per_event)
 {
 	char path[512], err[VQP_ERRLEN];
 	struct vqp_writer_opts o = {
 	    .ts_hz = 1000000000, .producer = "bench", .source_kind = VQR_SRC_TEST};
-	struct vqt_event *ev = malloc(65536 * sizeof(*ev));
-	uint64_t seq = 0, start, elapsed, events = 0;
+	struct vqt_event *ev = record_events();
+	uint64_t seq = 0, start, end, elapsed;
 	struct vqp_writer *w;
+	FILE *f;
+	long size = 0;
 
 	snprintf(path, sizeof(path), "%s/bench-record-%d.vqt", scratch_dir, (int)getpid());
 	w = vqp_writer_open(path, &o, true, err, sizeof(err));
@@ -380,199 +477,188 @@ static double bench_record(double *bytes_per_event, double *write_rate)
 		fprintf(stderr, "bench_core: %s\n", err);
 		exit(1);
 	}
-	for (uint32_t i = 0; i < 65536; i++) {
-		memset(&ev[i], 0, sizeof(ev[i]));
-		ev[i].type = VQT_EV_ADD;
-		ev[i].ndesc = 2;
-		ev[i].queue = 0;
-	}
 	start = now_ns();
-	while (now_ns() - start < (uint64_t)(seconds_per_test * 1e9)) {
-		for (uint32_t i = 0; i < 65536; i++) {
+	end = deadline();
+	while (now_ns() < end) {
+		for (uint32_t i = 0; i < RECORD_BATCH; i++) {
 			ev[i].seq = (uint32_t)(seq + i);
 			ev[i].ts = seq + i;
 		}
-		if (vqp_writer_events(w, 1, seq, ev, 65536, 0, 0, err, sizeof(err)) != VQP_OK) {
+		if (vqp_writer_events(w, 1, seq, ev, RECORD_BATCH, 0, 0, err, sizeof(err)) !=
+		    VQP_OK) {
 			fprintf(stderr, "bench_core: %s\n", err);
 			exit(1);
 		}
-		seq += 65536;
-		events += 65536;
+		seq += RECORD_BATCH;
 	}
 	vqp_writer_close(w, NULL, err, sizeof(err));
 	elapsed = now_ns() - start;
-	{
-		FILE *f = fopen(path, "rb");
-		long size = 0;
-
-		if (f && fseek(f, 0, SEEK_END) == 0)
-			size = ftell(f);
-		if (f)
-			fclose(f);
-		*bytes_per_event = (double)size / (double)events;
-	}
+	f = fopen(path, "rb");
+	if (f && fseek(f, 0, SEEK_END) == 0)
+		size = ftell(f);
+	if (f)
+		fclose(f);
+	*bytes_per_event = (double)size / (double)seq;
 	unlink(path);
+	free(ev);
+	return (double)seq * 1e9 / (double)elapsed;
+}
 
-	/* Peer: the same bytes with plain write(2). */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	uint64_t written = 0;
+/* The writer's peer: the same bytes with plain write(2), then fsync. */
+static double run_write(void)
+{
+	char path[512];
+	struct vqt_event *ev = record_events();
+	uint64_t written = 0, start, end;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/bench-write-%d.raw", scratch_dir, (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "bench_core: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
 	start = now_ns();
-	while (now_ns() - start < (uint64_t)(seconds_per_test * 1e9)) {
-		if (write(fd, ev, 65536 * sizeof(*ev)) != (ssize_t)(65536 * sizeof(*ev)))
+	end = deadline();
+	while (now_ns() < end) {
+		if (write(fd, ev, RECORD_BATCH * sizeof(*ev)) !=
+		    (ssize_t)(RECORD_BATCH * sizeof(*ev)))
 			break;
-		written += 65536;
+		written += RECORD_BATCH;
 	}
 	fsync(fd);
 	close(fd);
 	unlink(path);
-	*write_rate = (double)written * 1e9 / (double)(now_ns() - start);
 	free(ev);
-	return (double)events * 1e9 / (double)elapsed;
+	return (double)written * 1e9 / (double)(now_ns() - start);
 }
 
-/* ---- instruction counts ---------------------------------------------------------------- */
+/* ---- instruction counts ------------------------------------------------------------------ */
 
-/* Run exactly `events` events single-threaded and exit: run twice under
- * `valgrind --tool=callgrind` with two counts, the difference of the
- * totals divided by the difference of the counts is instructions per
- * event, independent of the machine's noise (bench/run.sh does this). */
+/* Exactly `events` events (rounded up to whole commands) of one mode,
+ * single-threaded.  For the drain modes, the work to count is in
+ * vqp_reader_drain and model_feed (callgrind --toggle-collect); the
+ * producer's is not. */
 static int icount_run(const char *mode, uint64_t events)
 {
-	if (strcmp(mode, "vqscope") == 0) {
+	enum drain_kind kind;
+
+	if (strcmp(mode, "guest") == 0) {
 		struct region g;
 
 		region_new(&g, 4u << 20);
-		for (uint64_t i = 0; i < events / 4; i++)
-			one_command(&g, (uint32_t)i);
+		produce(&g, events);
 		region_free(&g);
 		return 0;
 	}
 	if (strcmp(mode, "snprintf") == 0) {
-		char *buf = malloc(1 << 16);
+		char *buf = xmalloc(1 << 16);
 		size_t off = 0;
+		uint64_t i = 0;
 
-		for (uint64_t i = 0; i < events; i++) {
-			if (off > (1 << 16) - 128)
-				off = 0;
-			off += (size_t)snprintf(buf + off, 128,
-						"%llu ADD q=0 head=%u idx=%u ndesc=2 len=4096\n",
-						(unsigned long long)read_tsc(), (unsigned)(i & 255),
-						(unsigned)(i & 0xffff));
-		}
+		snprintf_events(buf, 1 << 16, &off, &i, events);
 		if (buf[0] == 0x7f)
 			puts(buf);
 		free(buf);
 		return 0;
 	}
-	fprintf(stderr, "bench_core: --icount takes vqscope or snprintf\n");
-	return 2;
+	if (strcmp(mode, "drain") == 0)
+		kind = DRAIN_ONLY;
+	else if (strcmp(mode, "model") == 0)
+		kind = DRAIN_MODEL;
+	else if (strcmp(mode, "model-nofindings") == 0)
+		kind = DRAIN_MODEL_NO_FINDINGS;
+	else {
+		fprintf(stderr, "bench_core: --icount takes guest, snprintf, drain, model or "
+				"model-nofindings\n");
+		return 2;
+	}
+	{
+		struct region g;
+		struct vqp_reader rd;
+		struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
+		struct vq_model *m = drain_model(kind);
+		uint64_t done = 0;
+
+		region_new(&g, 16u << 20);
+		vqp_reader_init(&rd, &g.r, false);
+		while (done < events) {
+			uint64_t fill = events - done < g.r.layout.ring_records / 2
+					    ? events - done
+					    : g.r.layout.ring_records / 2;
+
+			produce(&g, fill);
+			done += drain_all(&rd, buf, m);
+		}
+		model_free(m);
+		free(buf);
+		region_free(&g);
+	}
+	return 0;
 }
 
-/* ---- main ------------------------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------------------------- */
 
-static json_object *stats_json(struct stats s)
+static int usage(void)
 {
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "median_ns", json_object_new_double(s.median));
-	json_object_object_add(o, "p99_ns", json_object_new_double(s.p99));
-	json_object_object_add(o, "mean_ns", json_object_new_double(s.mean));
-	json_object_object_add(o, "samples", json_object_new_int64((int64_t)s.samples));
-	return o;
+	fprintf(stderr,
+		"usage: bench_core MODE [--seconds S] [--dir DIR]\n"
+		"       bench_core --icount MODE EVENTS\n"
+		"modes: floor guest guest-drained snprintf drain model model-nofindings memcpy\n"
+		"       drain-live record write\n");
+	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	const char *json_path = NULL;
+	const char *mode;
 
-	for (int i = 1; i < argc; i++) {
+	if (argc >= 4 && strcmp(argv[1], "--icount") == 0)
+		return icount_run(argv[2], strtoull(argv[3], NULL, 10));
+	if (argc < 2)
+		return usage();
+	mode = argv[1];
+	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-			seconds_per_test = atof(argv[++i]);
-		else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
-			json_path = argv[++i];
+			seconds = atof(argv[++i]);
 		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
 			scratch_dir = argv[++i];
-		else if (strcmp(argv[i], "--icount") == 0 && i + 2 < argc)
-			return icount_run(argv[i + 1], strtoull(argv[i + 2], NULL, 10));
-		else {
-			fprintf(stderr,
-				"usage: bench_core [--seconds S] [--json FILE] [--dir DIR]\n");
-			return 2;
-		}
+		else
+			return usage();
 	}
 
-	double ev_rate, rdtsc_ns;
-	uint64_t delivered, lost;
-	struct stats ev = bench_guest_event(&ev_rate, &delivered, &lost);
-	struct stats peer = bench_snprintf_peer();
-	rdtsc_ns = bench_rdtsc_floor();
-	printf(
-	    "guest-event   %.2f ns/event median, %.2f p99 (%.1f M events/s; consumer got %.1f%%)\n",
-	    ev.median, ev.p99, ev_rate / 1e6,
-	    100.0 * (double)delivered / (double)(delivered + lost));
-	printf("  peer        snprintf of the same event as text: %.2f ns/event median -> vqscope "
-	       "is %.2fx of it\n",
-	       peer.median, ev.median / peer.median);
-	printf("  floor       rdtsc alone: %.2f ns\n", rdtsc_ns);
+	if (strcmp(mode, "floor") == 0) {
+		printf("floor %.3f ns\n", run_floor());
+	} else if (strcmp(mode, "guest") == 0) {
+		printf("guest %.3f ns\n", run_guest(false, NULL));
+	} else if (strcmp(mode, "guest-drained") == 0) {
+		double delivered;
+		double ns = run_guest(true, &delivered);
 
-	double copy_rate, drain = bench_drain(false, &copy_rate);
-	double drain_model = bench_drain(true, NULL);
-	printf("drain         %.1f M records/s (memcpy of the same bytes: %.1f M/s), %.2fx the "
-	       "producer's %.1f M/s\n",
-	       drain / 1e6, copy_rate / 1e6, drain / ev_rate, ev_rate / 1e6);
-	printf("drain+model   %.1f M records/s, %.2fx the producer\n", drain_model / 1e6,
-	       drain_model / ev_rate);
+		printf("guest-drained %.3f ns delivered=%.4f\n", ns, delivered);
+	} else if (strcmp(mode, "snprintf") == 0) {
+		printf("snprintf %.3f ns\n", run_snprintf());
+	} else if (strcmp(mode, "drain") == 0) {
+		printf("drain %.0f records/s\n", run_drain(DRAIN_ONLY));
+	} else if (strcmp(mode, "model") == 0) {
+		printf("model %.0f records/s\n", run_drain(DRAIN_MODEL));
+	} else if (strcmp(mode, "model-nofindings") == 0) {
+		printf("model-nofindings %.0f records/s\n", run_drain(DRAIN_MODEL_NO_FINDINGS));
+	} else if (strcmp(mode, "memcpy") == 0) {
+		printf("memcpy %.0f records/s\n", run_drain(DRAIN_MEMCPY));
+	} else if (strcmp(mode, "drain-live") == 0) {
+		double lost, produced, rate = run_drain_live(&lost, &produced);
 
-	double lost_fraction, produced_rate;
-	double live = bench_drain_live(&lost_fraction, &produced_rate);
-	printf("drain-live    %.1f M records/s delivered of %.1f M/s produced (%.3f%% lost)\n",
-	       live / 1e6, produced_rate / 1e6, lost_fraction * 100);
+		printf("drain-live %.0f records/s produced=%.0f lost_fraction=%.6f\n", rate,
+		       produced, lost);
+	} else if (strcmp(mode, "record") == 0) {
+		double bpe, rate = run_record(&bpe);
 
-	double bpe, write_rate, rec = bench_record(&bpe, &write_rate);
-	printf("record        %.1f M events/s, %.2f bytes/event; write(2) of raw records: %.1f M/s "
-	       "(%.2fx)\n",
-	       rec / 1e6, bpe, write_rate / 1e6, rec / write_rate);
-
-	if (json_path) {
-		json_object *o = json_object_new_object(), *g = json_object_new_object();
-		json_object *d = json_object_new_object(), *r = json_object_new_object();
-
-		json_object_object_add(g, "vqscope", stats_json(ev));
-		json_object_object_add(g, "snprintf_peer", stats_json(peer));
-		json_object_object_add(g, "ratio_vs_peer",
-				       json_object_new_double(ev.median / peer.median));
-		json_object_object_add(g, "events_per_s", json_object_new_double(ev_rate));
-		json_object_object_add(g, "rdtsc_ns", json_object_new_double(rdtsc_ns));
-		json_object_object_add(g, "target_median_ns", json_object_new_double(15));
-		json_object_object_add(o, "guest_event", g);
-		json_object_object_add(d, "prefilled_records_per_s", json_object_new_double(drain));
-		json_object_object_add(d, "prefilled_with_model_records_per_s",
-				       json_object_new_double(drain_model));
-		json_object_object_add(d, "memcpy_records_per_s",
-				       json_object_new_double(copy_rate));
-		json_object_object_add(d, "producer_max_records_per_s",
-				       json_object_new_double(ev_rate));
-		json_object_object_add(d, "ratio_vs_producer",
-				       json_object_new_double(drain / ev_rate));
-		json_object_object_add(d, "live_delivered_per_s", json_object_new_double(live));
-		json_object_object_add(d, "live_produced_per_s",
-				       json_object_new_double(produced_rate));
-		json_object_object_add(d, "live_lost_fraction",
-				       json_object_new_double(lost_fraction));
-		json_object_object_add(d, "target_records_per_s", json_object_new_double(50e6));
-		json_object_object_add(o, "drain", d);
-		json_object_object_add(r, "events_per_s", json_object_new_double(rec));
-		json_object_object_add(r, "bytes_per_event", json_object_new_double(bpe));
-		json_object_object_add(r, "write_peer_records_per_s",
-				       json_object_new_double(write_rate));
-		json_object_object_add(r, "ratio_vs_write",
-				       json_object_new_double(rec / write_rate));
-		json_object_object_add(o, "record", r);
-		if (json_object_to_file_ext(json_path, o, JSON_C_TO_STRING_PRETTY) != 0) {
-			fprintf(stderr, "bench_core: cannot write %s\n", json_path);
-			return 1;
-		}
-		json_object_put(o);
+		printf("record %.0f events/s bytes_per_event=%.3f\n", rate, bpe);
+	} else if (strcmp(mode, "write") == 0) {
+		printf("write %.0f records/s\n", run_write());
+	} else {
+		return usage();
 	}
 	return 0;
 }

@@ -4,7 +4,7 @@ BENCH_CORE := $(O)/bench/bench_core
 EXTRA_CFLAGS_bench := -Itui -O2
 
 $(BENCH_CORE): $(O)/bench/bench_core.o $(LIBVQCORE) $(LIBVQPROTO) $(LIBVQGUEST_HOSTED)
-	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(VQCORE_LIBS)
+	$(call msg,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(VQCORE_LIBS) -lpthread
 
 BENCH_PROGRAMS := $(BENCH_CORE)
 FORMAT_SOURCES += $(wildcard bench/*.[ch])

@@ -53,26 +53,8 @@ echo
 if [ "$quick" = 1 ]; then secs=0.5; reps=1; frames=100; else secs=3; reps=5; frames=400; fi
 
 echo "== 1, 2, 5a. hot paths"
-"$O/bench/bench_core" --seconds "$secs" --json "$results/core.json"
-echo
-
-# Instruction counts: the same per-event work without the machine's noise.
-icount() { # MODE EVENTS -> total instructions
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$O/bench/bench_core" \
-		--icount "$1" "$2" 2>&1 | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
-}
-per_event() { # MODE -> instructions per event
-	local a b
-	a=$(icount "$1" 400000)
-	b=$(icount "$1" 800000)
-	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", (b - a) / 400000 }'
-}
-if command -v valgrind >/dev/null; then
-	iv=$(per_event vqscope)
-	ip=$(per_event snprintf)
-	echo "guest-event   $iv instructions/event (callgrind); snprintf peer: $ip -> $(awk -v a="$iv" -v b="$ip" 'BEGIN { printf "%.2f", a / b }')x"
-	echo "{\"vqscope_instructions_per_event\": $iv, \"snprintf_instructions_per_event\": $ip}" >"$results/icount.json"
-fi
+bash bench/core.sh --reps "$( [ "$quick" = 1 ] && echo 3 || echo 9 )" \
+	--seconds "$( [ "$quick" = 1 ] && echo 0.2 || echo 0.5 )" --json "$results/core.json"
 echo
 
 echo "== 3. end-to-end on the demo guest"
