@@ -372,7 +372,49 @@ int vqp_event_check(const struct vqt_event *e, unsigned queue_slots, char *err, 
 
 /* ---- ring reader ---------------------------------------------------------------------- */
 
+/* The common records, checked in the drain's loop without a call: a
+ * known type that names a queue slot of the table, with a descriptor
+ * count its type allows (ndesc - lo < span).  Anything else (QUEUE
+ * events, events without a queue, and the malformed) takes
+ * vqp_event_check. */
+static const struct {
+	uint16_t lo;
+	uint32_t span;
+} plain_ndesc[256] = {
+    [VQT_EV_ADD] = {1, VQT_RING_SIZE_MAX},
+    [VQT_EV_KICK] = {0, 0x10000},
+    [VQT_EV_KICK_SUPPRESSED] = {0, 0x10000},
+    [VQT_EV_POLL] = {0, VQT_POLL_EMPTY + 1},
+    [VQT_EV_USED] = {0, 0x10000},
+    [VQT_EV_IRQ] = {0, 0x10000},
+    [VQT_EV_CB] = {0, 0x10000},
+};
+
+static inline bool event_plain(const struct vqt_event *e, unsigned queue_slots)
+{
+	return e->queue < queue_slots &&
+	       (uint32_t)e->ndesc - plain_ndesc[e->type].lo < plain_ndesc[e->type].span;
+}
+
 static void note_violation(struct vqp_reader *rd, const char *what);
+
+/* Record s is not plain: VQP_OK when vqp_event_check passes it, else it
+ * is dropped as malformed and counted. */
+static __attribute__((noinline)) int drop_malformed(struct vqp_reader *rd,
+						    struct vqp_drain_info *info,
+						    const struct vqt_event *e, uint64_t s)
+{
+	char why[VQP_ERRLEN], msg[VQP_ERRLEN + 32];
+
+	if (vqp_event_check(e, rd->region->layout.queue_slots, why, sizeof(why)) == VQP_OK)
+		return VQP_OK;
+	snprintf(msg, sizeof(msg), "record %llu: %s", (unsigned long long)s, why);
+	note_violation(rd, msg);
+	info->violations++;
+	rd->dropped++;
+	info->dropped++;
+	return VQP_INVALID;
+}
 
 /* A head the producer really published has its last record committed:
  * the slot of head - 1 carries that sequence number, or head - 2 when the
@@ -488,63 +530,64 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 	end = head;
 	info->first_seq = rd->next;
 
-	uint64_t s;
-	for (s = rd->next; s < end && n < max; s++) {
-		const volatile struct vqt_event *slot = &ring[s & mask];
+	uint64_t s = rd->next, dropped_tail = 0;
+	const unsigned queue_slots = r->layout.queue_slots;
+	const volatile struct vqt_event *slot = &ring[s & mask], *const ring_end = ring + records;
+	struct vqt_event *copy = out;
 
-		/* The producer wrote these lines on another CPU: ask for the
-		 * ones a few records on early, so the misses overlap instead
-		 * of coming one at a time (most of the drain's time at high
-		 * rates). */
-		if (s + PREFETCH_AHEAD < end)
-			__builtin_prefetch((const void *)&ring[(s + PREFETCH_AHEAD) & mask]);
-		uint32_t expect = (uint32_t)s, before, after;
-		/* Copied straight into the caller's slot; n only advances
-		 * if the copy turns out whole and valid. */
-		struct vqt_event *copy = &out[n];
+	while (s < end && n < max) {
+		/* The slots that can hold the next max - n records: one
+		 * bound per record in the loop below. */
+		uint64_t stop = end - s > max - n ? s + (max - n) : end;
 
-		/* Pairs with the producer's release store of the commit word
-		 * in emit(): if it reads (u32)s, the body stores of record s
-		 * are visible. */
-		before = LOAD_ACQUIRE(&slot->seq);
-		if (before != expect) {
+		for (; s < stop; s++, slot = slot + 1 == ring_end ? ring : slot + 1) {
+			uint32_t expect = (uint32_t)s, before, after;
+
+			/* The producer wrote these lines on another CPU: ask
+			 * for the ones a few records on early, so the misses
+			 * overlap instead of coming one at a time (most of
+			 * the drain's time at high rates).  A prefetch is a
+			 * hint: past the ring's end it does nothing. */
+			__builtin_prefetch((const void *)(slot + PREFETCH_AHEAD));
+			/* Pairs with the producer's release store of the
+			 * commit word in emit(): if it reads (u32)s, the body
+			 * stores of record s are visible. */
+			before = LOAD_ACQUIRE(&slot->seq);
+			if (before != expect)
+				goto lost;
+			/* Copied straight into the caller's slot; it only
+			 * counts if the copy turns out whole and valid. */
+			memcpy(copy, (const void *)slot, sizeof(*copy));
+			/* Orders the copy before the re-check; pairs with the
+			 * producer's vq_wmb after it invalidated the slot. */
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			after = LOAD(&slot->seq);
+			if (after != before)
+				goto lost;
+			/* copy->seq is (u32)s: seq read s before and after the
+			 * copy, and the producer never stores s there again.
+			 * The common case inline; the full check says what
+			 * is wrong. */
+			if (!event_plain(copy, queue_slots) &&
+			    drop_malformed(rd, info, copy, s) != VQP_OK) {
+				dropped_tail++;
+				stop = stop < end ? stop + 1 : end;
+				continue;
+			}
+			copy++;
+			dropped_tail = 0;
+			continue;
+		lost:
 			rd->lost++;
 			info->lost++;
-			continue;
+			stop = stop < end ? stop + 1 : end;
 		}
-		memcpy(copy, (const void *)slot, sizeof(*copy));
-		/* Orders the copy before the re-check; pairs with the
-		 * producer's vq_wmb after it invalidated the slot. */
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		after = LOAD(&slot->seq);
-		if (after != before) {
-			rd->lost++;
-			info->lost++;
-			continue;
-		}
-		copy->seq = expect;
-		/* The common case inline; the full check says what is wrong. */
-		if (!(copy->type >= VQT_EV_ADD && copy->type <= VQT_EV_USED &&
-		      copy->queue < r->layout.queue_slots && copy->type != VQT_EV_POLL &&
-		      (copy->type != VQT_EV_ADD ||
-		       (copy->ndesc != 0 && copy->ndesc <= VQT_RING_SIZE_MAX))) &&
-		    vqp_event_check(copy, r->layout.queue_slots, why, sizeof(why)) != VQP_OK) {
-			char msg[VQP_ERRLEN + 32];
-
-			snprintf(msg, sizeof(msg), "record %llu: %s", (unsigned long long)s, why);
-			note_violation(rd, msg);
-			info->violations++;
-			rd->dropped++;
-			info->dropped++;
-			info->dropped_tail++;
-			continue;
-		}
-		if (n == 0)
-			info->first_seq = s;
-		n++;
-		info->dropped_tail = 0;
+		n = (size_t)(copy - out);
 	}
 	rd->next = s;
+	info->dropped_tail = dropped_tail;
+	if (n)
+		info->first_seq += (uint32_t)(out[0].seq - (uint32_t)info->first_seq);
 
 	/* A restart during the copy mixes generations: drop the batch. */
 	if (vqp_region_changed(r))
