@@ -274,171 +274,150 @@ static void packed_position_check(struct vq_model *m, struct model_queue *q,
 	}
 }
 
-void findings_on_kick(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
-		      uint64_t seq)
+void findings_kick_mismatch(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+			    uint64_t seq, uint16_t old_idx)
 {
 	uint64_t st = e->arg;
-	bool notified = e->type == VQT_EV_KICK, need, decidable = true;
+	bool notified = e->type == VQT_EV_KICK;
 	bool packed = q->flags & VQT_QF_PACKED, event_idx = q->flags & VQT_QF_EVENT_IDX;
-	uint16_t old_idx = q->have_decision ? q->decision_idx : (uint16_t)(e->ring_idx - e->len);
 	char src[64], was[64];
 	struct finding *f;
 	bool fresh;
 
-	if (!(st & VQT_KICK_STATE_PRESENT)) {
-		q->have_decision = false;
-		return;
-	}
-	if (packed) {
-		/* 2.8.10: by the device's event suppression structure; in
-		 * DESC mode by the driver's positions before and after. */
-		uint16_t flags = VQT_KICK_STATE_FLAGS(st), off_wrap = VQT_KICK_STATE_EVENT(st);
-		uint16_t new_pos = VQT_KICK_STATE_DRIVER(st);
-
-		if (flags == RING_EVENT_FLAGS_DESC &&
-		    !(q->have_decision && (q->decision_state & VQT_KICK_STATE_PRESENT)))
-			decidable = false;
-		need = packed_need_event(flags, off_wrap, VQT_KICK_STATE_DRIVER(q->decision_state),
-					 new_pos, q->ring_size);
-	} else if (event_idx) {
-		/* 2.7.10: vring_need_event(avail_event, new, old). */
-		need = ring_need_event(VQT_KICK_STATE_EVENT(st), e->ring_idx, old_idx);
+	if (!notified) {
+		f = seen(m, FC_MISSED_NOTIFY, slot_of(m, q), seq, &fresh);
 	} else {
-		need = !(VQT_KICK_STATE_FLAGS(st) & VRING_USED_F_NO_NOTIFY);
+		q->spurious_notifies++;
+		f = seen(m, FC_SPURIOUS_NOTIFY, slot_of(m, q), seq, &fresh);
 	}
-	if (decidable && need != notified && q->ring_size) {
-		if (!notified) {
-			f = seen(m, FC_MISSED_NOTIFY, slot_of(m, q), seq, &fresh);
-		} else {
-			q->spurious_notifies++;
-			f = seen(m, FC_SPURIOUS_NOTIFY, slot_of(m, q), seq, &fresh);
-		}
-		if (f && fresh) {
-			event_source(src, sizeof(src), m, e->type, seq);
-			if (packed) {
-				evidence(f, "device event flags", src, "%u (%s)",
-					 VQT_KICK_STATE_FLAGS(st),
-					 VQT_KICK_STATE_FLAGS(st) == RING_EVENT_FLAGS_ENABLE
-					     ? "ENABLE"
-					 : VQT_KICK_STATE_FLAGS(st) == RING_EVENT_FLAGS_DISABLE
-					     ? "DISABLE"
-					     : "DESC");
-				evidence(f, "device event off_wrap", src, "0x%04x",
-					 VQT_KICK_STATE_EVENT(st));
-				evidence(f, "driver position after", src, "0x%04x",
-					 VQT_KICK_STATE_DRIVER(st));
-				evidence(f, "driver position before", "trace: previous decision",
-					 "0x%04x", VQT_KICK_STATE_DRIVER(q->decision_state));
-			} else if (event_idx) {
-				evidence(f, "avail_event", src, "%u", VQT_KICK_STATE_EVENT(st));
-				evidence(f, "avail index before", "trace: previous decision", "%u",
-					 old_idx);
-				evidence(f, "avail index after", src, "%u", e->ring_idx);
-			} else {
-				evidence(f, "used.flags", src, "0x%x (NO_NOTIFY %s)",
-					 VQT_KICK_STATE_FLAGS(st),
-					 VQT_KICK_STATE_FLAGS(st) & VRING_USED_F_NO_NOTIFY
-					     ? "set"
-					     : "clear");
-				evidence(f, "avail index after", src, "%u", e->ring_idx);
-			}
-			snprintf(was, sizeof(was), "%s", notified ? "notified" : "did not notify");
-			if (!notified)
-				explain(f,
-					"the driver %s although what it read says the device wants "
-					"a notification (vring_need_event true): the device may "
-					"never see these buffers; check the notify condition and "
-					"the barrier before reading %s",
-					was, packed ? "the device event structure" : "avail_event");
-			else
-				explain(f,
-					"the driver notified although what it read says the device "
-					"did not ask: each costs a VM exit; check the notify "
-					"condition (%s)",
-					event_idx ? "vring_need_event" : "used.flags NO_NOTIFY");
-		}
+	if (!f || !fresh)
+		return;
+	event_source(src, sizeof(src), m, e->type, seq);
+	if (packed) {
+		evidence(f, "device event flags", src, "%u (%s)", VQT_KICK_STATE_FLAGS(st),
+			 VQT_KICK_STATE_FLAGS(st) == RING_EVENT_FLAGS_ENABLE	? "ENABLE"
+			 : VQT_KICK_STATE_FLAGS(st) == RING_EVENT_FLAGS_DISABLE ? "DISABLE"
+										: "DESC");
+		evidence(f, "device event off_wrap", src, "0x%04x", VQT_KICK_STATE_EVENT(st));
+		evidence(f, "driver position after", src, "0x%04x", VQT_KICK_STATE_DRIVER(st));
+		evidence(f, "driver position before", "trace: previous decision", "0x%04x",
+			 VQT_KICK_STATE_DRIVER(q->decision_state));
+	} else if (event_idx) {
+		evidence(f, "avail_event", src, "%u", VQT_KICK_STATE_EVENT(st));
+		evidence(f, "avail index before", "trace: previous decision", "%u", old_idx);
+		evidence(f, "avail index after", src, "%u", e->ring_idx);
+	} else {
+		evidence(f, "used.flags", src, "0x%x (NO_NOTIFY %s)", VQT_KICK_STATE_FLAGS(st),
+			 VQT_KICK_STATE_FLAGS(st) & VRING_USED_F_NO_NOTIFY ? "set" : "clear");
+		evidence(f, "avail index after", src, "%u", e->ring_idx);
 	}
-	if (packed && q->have_decision && (q->decision_state & VQT_KICK_STATE_PRESENT) &&
+	snprintf(was, sizeof(was), "%s", notified ? "notified" : "did not notify");
+	if (!notified)
+		explain(f,
+			"the driver %s although what it read says the device wants a "
+			"notification (vring_need_event true): the device may never see these "
+			"buffers; check the notify condition and the barrier before reading %s",
+			was, packed ? "the device event structure" : "avail_event");
+	else
+		explain(f,
+			"the driver notified although what it read says the device did not ask: "
+			"each costs a VM exit; check the notify condition (%s)",
+			event_idx ? "vring_need_event" : "used.flags NO_NOTIFY");
+}
+
+void findings_kick_packed(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+			  uint64_t seq)
+{
+	/* 2.8.10: by the device's event suppression structure; in DESC mode
+	 * by the driver's positions before and after. */
+	uint64_t st = e->arg;
+	uint16_t flags = VQT_KICK_STATE_FLAGS(st), off_wrap = VQT_KICK_STATE_EVENT(st);
+	bool notified = e->type == VQT_EV_KICK, need, decidable = true;
+	uint16_t old_idx = q->have_decision ? q->decision_idx : (uint16_t)(e->ring_idx - e->len);
+
+	if (flags == RING_EVENT_FLAGS_DESC &&
+	    !(q->have_decision && (q->decision_state & VQT_KICK_STATE_PRESENT)))
+		decidable = false;
+	need = packed_need_event(flags, off_wrap, VQT_KICK_STATE_DRIVER(q->decision_state),
+				 VQT_KICK_STATE_DRIVER(st), q->ring_size);
+	if (decidable && need != notified && q->ring_size)
+		findings_kick_mismatch(m, q, e, seq, old_idx);
+	if (q->have_decision && (q->decision_state & VQT_KICK_STATE_PRESENT) &&
 	    !(q->flags & VQT_QF_INDIRECT) && q->ring_size)
 		packed_position_check(m, q, e, seq);
-	q->descs_since_decision = 0;
-	q->prev_decision_state = q->have_decision ? q->decision_state : 0;
-	q->have_decision = true;
-	q->decision_notified = notified;
-	q->decision_idx = e->ring_idx;
-	q->decision_state = st;
-	q->decision_seq = seq;
+	findings_kick_record(q, e, seq, notified);
 }
 
 /* ---- completions (USED) -------------------------------------------------------------- */
 
-bool findings_on_used(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
-		      uint64_t seq)
+void findings_double_complete(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+			      uint64_t seq)
 {
-	uint16_t head = e->head, behind = (uint16_t)(q->last_used_idx - e->ring_idx);
 	char src[64];
 	struct finding *f;
 	bool fresh;
 
+	f = seen(m, FC_DOUBLE_COMPLETE, slot_of(m, q), seq, &fresh);
+	if (!f || !fresh)
+		return;
 	event_source(src, sizeof(src), m, e->type, seq);
-	/* A used index the driver consumed before (2.7.14: it moves on by one
-	 * per element).  Forward gaps are lost records, not this. */
-	if (q->used_known && q->ring_size && behind >= 1 && behind <= q->ring_size) {
-		f = seen(m, FC_DOUBLE_COMPLETE, slot_of(m, q), seq, &fresh);
-		if (f && fresh) {
-			evidence(f, "used index taken", src, "%u", e->ring_idx);
-			evidence(f, "head", src, "%u", head);
-			evidence(f, "driver's next used index", "trace: previous USED", "%u",
-				 q->last_used_idx);
-			explain(f,
-				"the driver processed used element %u again (its last_used index "
-				"moved back): a completion handled twice, its buffer freed twice; "
-				"check where the driver advances its used index",
-				e->ring_idx);
-		}
-		return true;
+	evidence(f, "used index taken", src, "%u", e->ring_idx);
+	evidence(f, "head", src, "%u", e->head);
+	evidence(f, "driver's next used index", "trace: previous USED", "%u", q->last_used_idx);
+	explain(f,
+		"the driver processed used element %u again (its last_used index moved back): a "
+		"completion handled twice, its buffer freed twice; check where the driver "
+		"advances its used index",
+		e->ring_idx);
+}
+
+void findings_used_not_in_flight(struct vq_model *m, struct model_queue *q,
+				 const struct vqt_event *e, uint64_t seq)
+{
+	uint16_t head = e->head;
+	char src[64];
+	struct finding *f;
+	bool fresh;
+
+	f = seen(m, FC_USED_NOT_IN_FLIGHT, slot_of(m, q), seq, &fresh);
+	if (!f || !fresh)
+		return;
+	event_source(src, sizeof(src), m, e->type, seq);
+	evidence(f, "head", src, "%u", head);
+	evidence(f, "used index", src, "%u", e->ring_idx);
+	evidence(f, "head's last event", "trace", "USED, no ADD since");
+	if (!(q->flags & VQT_QF_PACKED)) {
+		q->elem_wanted = true;
+		q->elem_wanted_index = e->ring_idx;
+		q->elem_wanted_head = head;
 	}
-	if (q->head_state[head] == HEAD_FREE) {
-		/* Known free: its last event here was a USED, with no loss of
-		 * records since (which could hide an ADD). */
-		if (q->head_used_epoch[head] == m->loss_epoch + 1) {
-			f = seen(m, FC_USED_NOT_IN_FLIGHT, slot_of(m, q), seq, &fresh);
-			if (f && fresh) {
-				evidence(f, "head", src, "%u", head);
-				evidence(f, "used index", src, "%u", e->ring_idx);
-				evidence(f, "head's last event", "trace", "USED, no ADD since");
-				if (!(q->flags & VQT_QF_PACKED)) {
-					q->elem_wanted = true;
-					q->elem_wanted_index = e->ring_idx;
-					q->elem_wanted_head = head;
-				}
-				explain(f,
-					"used element %u names head %u, which the driver had not "
-					"made available again: a device returning a wrong id, or a "
-					"driver reusing a head it did not free; check the id the "
-					"device wrote",
-					e->ring_idx, head);
-			}
-			return true;
-		}
-		return false;
-	}
-	if (e->len > q->head_bytes[head]) {
-		f = seen(m, FC_USED_LEN_OVERFLOW, slot_of(m, q), seq, &fresh);
-		if (f && fresh) {
-			evidence(f, "written", src, "%u bytes", e->len);
-			evidence(f, "chain bytes", "trace: its ADD", "%u bytes in all",
-				 q->head_bytes[head]);
-			evidence(f, "head", src, "%u", head);
-			explain(f,
-				"the device reports writing %u bytes into a chain of %u bytes "
-				"(2.7.8.1: len is what it wrote into the writable part): a "
-				"descriptor that claims more than its buffer, or a device "
-				"writing past it; check the writable descriptors' lengths",
-				e->len, q->head_bytes[head]);
-		}
-	}
-	return false;
+	explain(f,
+		"used element %u names head %u, which the driver had not made available again: "
+		"a device returning a wrong id, or a driver reusing a head it did not free; check "
+		"the id the device wrote",
+		e->ring_idx, head);
+}
+
+void findings_used_len_overflow(struct vq_model *m, struct model_queue *q,
+				const struct vqt_event *e, uint64_t seq)
+{
+	uint16_t head = e->head;
+	char src[64];
+	struct finding *f;
+	bool fresh;
+
+	f = seen(m, FC_USED_LEN_OVERFLOW, slot_of(m, q), seq, &fresh);
+	if (!f || !fresh)
+		return;
+	event_source(src, sizeof(src), m, e->type, seq);
+	evidence(f, "written", src, "%u bytes", e->len);
+	evidence(f, "chain bytes", "trace: its ADD", "%u bytes in all", q->heads[head].bytes);
+	evidence(f, "head", src, "%u", head);
+	explain(f,
+		"the device reports writing %u bytes into a chain of %u bytes (2.7.8.1: len is "
+		"what it wrote into the writable part): a descriptor that claims more than its "
+		"buffer, or a device writing past it; check the writable descriptors' lengths",
+		e->len, q->heads[head].bytes);
 }
 
 /* ---- queue-table snapshots (ACCOUNTING) ------------------------------------------------ */
@@ -903,14 +882,14 @@ static void leak_check(struct vq_model *m, struct model_queue *q)
 	for (unsigned h = 0; h < q->ring_size; h++) {
 		char d[32], p[32];
 
-		uint32_t later = (uint32_t)q->count[MC_COMPLETIONS] - q->head_done_at_add[h];
+		uint32_t later = (uint32_t)q->count[MC_COMPLETIONS] - q->heads[h].done_at_add;
 
-		if (q->head_state[h] == HEAD_FREE || now_ns(m) < q->add_ns[h] + limit ||
+		if (q->head_state[h] == HEAD_FREE || now_ns(m) < q->heads[h].add_ns + limit ||
 		    later < LEAK_MIN_LATER)
 			continue;
 		f = seen(m, FC_LEAK, slot_of(m, q), 0, &fresh);
 		if (f && fresh) {
-			format_duration(d, sizeof(d), now_ns(m) - q->add_ns[h]);
+			format_duration(d, sizeof(d), now_ns(m) - q->heads[h].add_ns);
 			format_duration(p, sizeof(p), p99);
 			evidence(f, "head", "trace: ADD", "%u", h);
 			evidence(f, "in flight for", "trace", "%s", d);

@@ -25,15 +25,14 @@
 
 /* ---- histogram ------------------------------------------------------------------ */
 
-static unsigned hist_bucket(uint64_t ns)
+/* Branch-free: values below 32 have msb 4 once bit 4 is set, and those
+ * below 16 are their own bucket (group 0). */
+static inline unsigned hist_bucket(uint64_t ns)
 {
-	unsigned msb, sub;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(ns | (1u << HIST_SUB_BITS));
+	unsigned sub = (unsigned)(ns >> (msb - HIST_SUB_BITS)) & ((1u << HIST_SUB_BITS) - 1);
+	unsigned b = ((msb - HIST_SUB_BITS + (ns >= (1u << HIST_SUB_BITS))) << HIST_SUB_BITS) + sub;
 
-	if (ns < (1u << HIST_SUB_BITS))
-		return (unsigned)ns;
-	msb = 63u - (unsigned)__builtin_clzll(ns);
-	sub = (unsigned)(ns >> (msb - HIST_SUB_BITS)) & ((1u << HIST_SUB_BITS) - 1);
-	unsigned b = ((msb - HIST_SUB_BITS + 1) << HIST_SUB_BITS) + sub;
 	return b < HIST_BUCKETS ? b : HIST_BUCKETS - 1;
 }
 
@@ -50,15 +49,19 @@ static uint64_t hist_bucket_upper(unsigned b)
 	       ((1ull << (msb - HIST_SUB_BITS)) - 1);
 }
 
-void hist_add(struct latency_hist *h, uint64_t ns)
+static inline __attribute__((always_inline)) void hist_add_inline(struct latency_hist *h,
+								  uint64_t ns)
 {
-	if (h->count == 0 || ns < h->min_ns)
-		h->min_ns = ns;
-	if (ns > h->max_ns)
-		h->max_ns = ns;
+	h->min_ns = ns < h->min_ns || h->count == 0 ? ns : h->min_ns;
+	h->max_ns = ns > h->max_ns ? ns : h->max_ns;
 	h->count++;
 	h->sum_ns += ns;
 	h->buckets[hist_bucket(ns)]++;
+}
+
+void hist_add(struct latency_hist *h, uint64_t ns)
+{
+	hist_add_inline(h, ns);
 }
 
 uint64_t hist_quantile(const struct latency_hist *h, double q)
@@ -167,65 +170,88 @@ static void attr_add(struct attribution *dst, const struct attribution *src)
  * device).  One producer cannot emit another event in the middle of its
  * own log write or poll, so the gap that just ended is exactly where that
  * time was; with several producers (the tracer on many CPUs) this is an
- * approximation. */
+ * approximation.
+ *
+ * The model keeps one set of running totals (attr_acc) for both windows
+ * and adds a gap to them only when the category changes (buffers in
+ * flight from none or to none), a LOG or POLL moves part of one, or a
+ * window opens or closes: most events add nothing.  A window's split is
+ * the totals at its end minus those at its start (window.base). */
 
 /* A log write or poll, kept for explaining command stalls. */
 struct recent_interval {
 	uint64_t start_ns, end_ns;
 };
 
-static enum attr_cat gap_category(const struct vq_model *m)
+static inline enum attr_cat gap_category(const struct vq_model *m)
 {
 	return m->in_flight_total ? ATTR_DEVICE : ATTR_OTHER;
 }
 
-static void window_open(struct attr_window *w, uint64_t at_ns)
+/* Bring the totals up to to_ns: the time since the cursor is all of the
+ * current category. */
+static inline void attr_flush(struct vq_model *m, uint64_t to_ns)
 {
-	memset(w, 0, sizeof(*w));
+	if (to_ns > m->attr_cursor_ns) {
+		m->attr_acc[gap_category(m)] += to_ns - m->attr_cursor_ns;
+		m->attr_cursor_ns = to_ns;
+	}
+}
+
+/* Open w at at_ns (the totals are flushed up to it). */
+static void window_open(struct vq_model *m, struct attr_window *w, uint64_t at_ns, uint64_t end_ns)
+{
 	w->open = true;
 	w->start_ns = at_ns;
-	w->cursor_ns = at_ns;
+	w->end_ns = end_ns;
+	memcpy(w->base, m->attr_acc, sizeof(w->base));
 }
 
-/* Attribute [cursor, to] to category c. */
-static void window_extend(struct attr_window *w, uint64_t to_ns, enum attr_cat c)
+/* The split of w so far (the totals flushed up to now). */
+static struct attribution window_attr(const struct vq_model *m, const struct attr_window *w)
 {
-	if (!w->open || to_ns <= w->cursor_ns) {
-		if (w->open)
-			w->last_gap = 0;
-		return;
+	struct attribution a = {0};
+
+	for (int c = 0; c < ATTR_COUNT; c++) {
+		a.ns[c] = m->attr_acc[c] - w->base[c];
+		a.total_ns += a.ns[c];
 	}
-	w->last_gap = to_ns - w->cursor_ns;
-	w->last_gap_cat = c;
-	w->attr.ns[c] += w->last_gap;
-	w->attr.total_ns += w->last_gap;
-	w->cursor_ns = to_ns;
+	return a;
 }
 
-/* Move up to d of the gap that just ended to category to. */
-static void window_reclassify(struct attr_window *w, uint64_t d, enum attr_cat to)
+/* Move up to d of the gap that just ended (gap_ns long, ending now) to
+ * category to.  The interval window opened inside that gap when
+ * time_gap_ns < gap_ns: it holds only its last time_gap_ns (UINT64_MAX:
+ * it holds all of it). */
+static void reclassify_gap(struct vq_model *m, uint64_t d, enum attr_cat to, uint64_t gap_ns,
+			   uint64_t time_gap_ns)
 {
-	uint64_t p;
+	enum attr_cat from = gap_category(m);
+	uint64_t p, p_time;
 
-	if (!w->open || w->last_gap_cat == to)
-		return;
-	if (to == ATTR_POLL && w->last_gap_cat != ATTR_OTHER)
-		return;
-	p = d < w->last_gap ? d : w->last_gap;
-	w->attr.ns[w->last_gap_cat] -= p;
-	w->attr.ns[to] += p;
-	w->last_gap -= p;
+	attr_flush(m, m->now_ns);
+	p = d < gap_ns ? d : gap_ns;
+	m->attr_acc[from] -= p;
+	m->attr_acc[to] += p;
+	if (__builtin_expect(time_gap_ns < gap_ns, 0)) {
+		/* The part before the interval's start belongs to the closed
+		 * interval, which keeps it as it was. */
+		p_time = d < time_gap_ns ? d : time_gap_ns;
+		m->time_window.base[from] -= p - p_time;
+		m->time_window.base[to] += p - p_time;
+	}
+}
+
+/* Polling is only what is not waiting for the device (buffers in
+ * flight); log output is any time. */
+static inline void reclassify(struct vq_model *m, uint64_t d, enum attr_cat to, uint64_t gap_ns,
+			      uint64_t time_gap_ns)
+{
+	if (to == ATTR_POLL ? m->in_flight_total == 0 : gap_category(m) != to)
+		reclassify_gap(m, d, to, gap_ns, time_gap_ns);
 }
 
 /* ---- model lifetime ---------------------------------------------------------------------- */
-
-/* Ticks to nanoseconds as a 32.32 fixed-point multiply: no division per
- * event.  Exact to better than 1 ns per second of ticks. */
-static void set_clock(struct vq_model *m, uint64_t ts_hz)
-{
-	m->ts_hz = ts_hz;
-	m->ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000u << 32) / ts_hz);
-}
 
 static inline uint64_t ticks_to_ns(const struct vq_model *m, uint64_t ticks)
 {
@@ -233,6 +259,51 @@ static inline uint64_t ticks_to_ns(const struct vq_model *m, uint64_t ticks)
 
 	/* Saturates: a hostile timestamp must not wrap into a small time. */
 	return ns > UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+}
+
+/* The largest tick count whose nanoseconds, unsaturated, are at most
+ * limit_ns (they grow with the ticks): the inverse of the multiply,
+ * corrected to the exact boundary. */
+static uint64_t ticks_within(const struct vq_model *m, uint64_t limit_ns)
+{
+	unsigned __int128 q = m->ns_per_tick_q32, x;
+	uint64_t d;
+
+#define RAW_NS(t) (((unsigned __int128)(t)*q) >> 32)
+	if (RAW_NS(UINT64_MAX) <= limit_ns)
+		return UINT64_MAX;
+	x = (((unsigned __int128)limit_ns + 1) << 32) / q;
+	d = x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
+	while (d > 0 && RAW_NS(d) > limit_ns)
+		d--;
+	while (RAW_NS((unsigned __int128)d + 1) <= limit_ns)
+		d++;
+	return d;
+#undef RAW_NS
+}
+
+/* What model_feed's common case needs from the clock, the origin and the
+ * offset: steps up to fast_step_ticks are no jump, and timestamps from the
+ * origin to before fast_ts_end convert without saturating. */
+static void clock_limits(struct vq_model *m)
+{
+	uint64_t span = ticks_within(m, UINT64_MAX - m->ns_offset);
+
+	m->fast_step_ticks = ticks_within(m, TS_JUMP_LIMIT_NS);
+	if (!m->have_origin)
+		m->fast_ts_end = 0;
+	else
+		m->fast_ts_end =
+		    span < UINT64_MAX - m->origin_ts ? m->origin_ts + span + 1 : UINT64_MAX;
+}
+
+/* Ticks to nanoseconds as a 32.32 fixed-point multiply: no division per
+ * event.  Exact to better than 1 ns per second of ticks. */
+static void set_clock(struct vq_model *m, uint64_t ts_hz)
+{
+	m->ts_hz = ts_hz;
+	m->ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000u << 32) / ts_hz);
+	clock_limits(m);
 }
 
 struct vq_model *model_new(const struct model_opts *opts)
@@ -276,18 +347,12 @@ struct vq_model *model_new(const struct model_opts *opts)
 
 static void queue_free_heads(struct model_queue *q)
 {
-	free(q->add_ns);
 	free(q->head_state);
-	free(q->head_ndesc);
+	free(q->heads);
 	free(q->pending);
-	free(q->head_bytes);
-	free(q->head_used_epoch);
-	free(q->head_done_at_add);
-	q->head_bytes = q->head_used_epoch = q->head_done_at_add = NULL;
-	q->pending = NULL;
-	q->add_ns = NULL;
 	q->head_state = NULL;
-	q->head_ndesc = NULL;
+	q->heads = NULL;
+	q->pending = NULL;
 }
 
 void model_free(struct vq_model *m)
@@ -330,9 +395,11 @@ void model_note_host_time(struct vq_model *m, uint64_t host_ns)
 
 /* ---- queues --------------------------------------------------------------------------------- */
 
-static void anomaly(struct vq_model *m, struct model_queue *q, const char *fmt, ...)
+static __attribute__((noinline, cold)) void anomaly(struct vq_model *m, struct model_queue *q,
+						    const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void anomaly(struct vq_model *m, struct model_queue *q, const char *fmt, ...)
+static __attribute__((noinline, cold)) void anomaly(struct vq_model *m, struct model_queue *q,
+						    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -345,38 +412,64 @@ static void anomaly(struct vq_model *m, struct model_queue *q, const char *fmt, 
 
 /* Per-head arrays, sized for any u16 head so a head outside the announced
  * ring is an anomaly we can report rather than an out-of-bounds write. */
-static bool queue_ensure_heads(struct model_queue *q)
+static __attribute__((noinline)) bool queue_alloc_heads(struct model_queue *q)
 {
-	if (q->add_ns)
-		return true;
-	q->add_ns = calloc(65536, sizeof(*q->add_ns));
 	q->head_state = calloc(65536, sizeof(*q->head_state));
-	q->head_ndesc = calloc(65536, sizeof(*q->head_ndesc));
+	q->heads = calloc(65536, sizeof(*q->heads));
 	q->pending = calloc(65536, sizeof(*q->pending));
-	q->head_bytes = calloc(65536, sizeof(*q->head_bytes));
-	q->head_used_epoch = calloc(65536, sizeof(*q->head_used_epoch));
-	q->head_done_at_add = calloc(65536, sizeof(*q->head_done_at_add));
 	q->npending = 0;
-	if (!q->add_ns || !q->head_state || !q->head_ndesc || !q->pending || !q->head_bytes ||
-	    !q->head_used_epoch || !q->head_done_at_add) {
+	if (!q->head_state || !q->heads || !q->pending) {
 		queue_free_heads(q);
 		return false;
 	}
 	return true;
 }
 
+static inline bool queue_ensure_heads(struct model_queue *q)
+{
+	return __builtin_expect(q->heads != NULL, 1) || queue_alloc_heads(q);
+}
+
+/* Buffers in flight in all queues: the attribution's category changes
+ * when it goes to or from zero, so the time until now is added first. */
+static inline void set_in_flight_total(struct vq_model *m, uint32_t n)
+{
+	if (!m->in_flight_total != !n)
+		attr_flush(m, m->now_ns);
+	m->in_flight_total = n;
+}
+
+/* The same, by one (at_ns is now). */
+static inline void in_flight_up(struct vq_model *m, uint64_t at_ns)
+{
+	if (m->in_flight_total++ == 0 && at_ns > m->attr_cursor_ns) {
+		m->attr_acc[ATTR_OTHER] += at_ns - m->attr_cursor_ns;
+		m->attr_cursor_ns = at_ns;
+	}
+}
+
+static inline void in_flight_down(struct vq_model *m, uint64_t at_ns)
+{
+	if (m->in_flight_total && --m->in_flight_total == 0 && at_ns > m->attr_cursor_ns) {
+		m->attr_acc[ATTR_DEVICE] += at_ns - m->attr_cursor_ns;
+		m->attr_cursor_ns = at_ns;
+	}
+}
+
 static void queue_forget_in_flight(struct vq_model *m, struct model_queue *q)
 {
-	if (q->add_ns) {
-		memset(q->add_ns, 0, 65536 * sizeof(*q->add_ns));
+	/* A head's used_epoch says it was freed by a USED, which these were
+	 * not; its other fields are only read while it is in flight. */
+	if (q->head_state) {
+		for (unsigned h = 0; h < 65536; h++)
+			if (q->head_state[h] != HEAD_FREE)
+				q->heads[h].used_epoch = 0;
 		memset(q->head_state, 0, 65536 * sizeof(*q->head_state));
 	}
 	q->npending = 0;
 	q->in_flight_descs = 0;
-	if (m->in_flight_total >= q->in_flight)
-		m->in_flight_total -= q->in_flight;
-	else
-		m->in_flight_total = 0;
+	set_in_flight_total(
+	    m, m->in_flight_total >= q->in_flight ? m->in_flight_total - q->in_flight : 0);
 	q->in_flight = 0;
 }
 
@@ -442,20 +535,33 @@ static void keep_stall(struct vq_model *m, const struct model_stall *s)
 		m->worst[victim] = *s;
 }
 
+/* The median of the last 31 frame periods, from their sorted copy. */
 static uint64_t median_period(const struct vq_model *m)
 {
-	uint64_t v[31];
-	size_t n = m->median_len;
+	return m->median_len ? m->median_sorted[m->median_len / 2] : 0;
+}
 
-	memcpy(v, m->median_ring, n * sizeof(v[0]));
-	/* n <= 31: insertion sort. */
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && v[k - 1] > v[k]; k--) {
-			uint64_t t = v[k];
-			v[k] = v[k - 1];
-			v[k - 1] = t;
-		}
-	return n ? v[n / 2] : 0;
+/* Keep period among the last 31: the oldest leaves the sorted copy, the
+ * new one goes in at its place (O(31) per frame, no sort). */
+static void median_push(struct vq_model *m, uint64_t period)
+{
+	size_t n = m->median_len, i;
+
+	if (n == 31) {
+		uint64_t old = m->median_ring[m->median_pos];
+
+		for (i = 0; i < n - 1 && m->median_sorted[i] != old; i++)
+			;
+		memmove(&m->median_sorted[i], &m->median_sorted[i + 1],
+			(n - 1 - i) * sizeof(m->median_sorted[0]));
+		n--;
+	}
+	for (i = n; i > 0 && m->median_sorted[i - 1] > period; i--)
+		m->median_sorted[i] = m->median_sorted[i - 1];
+	m->median_sorted[i] = period;
+	m->median_ring[m->median_pos] = period;
+	m->median_pos = m->median_pos + 1 == 31 ? 0 : m->median_pos + 1;
+	m->median_len = n + 1;
 }
 
 /* "41.0 ms (85%) writing log output, 5.1 ms (11%) waiting ..." */
@@ -492,8 +598,10 @@ static void close_frame(struct vq_model *m, uint64_t end_ns)
 	struct model_frame *f = &m->open_frame;
 	uint64_t threshold;
 
-	window_extend(&m->frame_window, end_ns, gap_category(m));
-	f->attr = m->frame_window.attr;
+	/* The window holds every gap up to the latest event (end_ns is never
+	 * after it). */
+	attr_flush(m, m->now_ns);
+	f->attr = window_attr(m, &m->frame_window);
 	m->frame_window.open = false;
 	f->period_ns = end_ns - f->begin_ns;
 	if (f->end_ns && f->end_ns >= f->begin_ns)
@@ -520,16 +628,13 @@ static void close_frame(struct vq_model *m, uint64_t end_ns)
 			 (unsigned long long)f->number, d, t, parts);
 		keep_stall(m, &s);
 	}
-	m->median_ring[m->median_pos] = f->period_ns;
-	m->median_pos = (m->median_pos + 1) % 31;
-	if (m->median_len < 31)
-		m->median_len++;
+	median_push(m, f->period_ns);
 
 	hist_add(&m->frame_period, f->period_ns);
 	attr_add(&m->frames_attr, &f->attr);
 	m->frames_total++;
 	m->frames[m->frames_head] = *f;
-	m->frames_head = (m->frames_head + 1) % m->frames_cap;
+	m->frames_head = m->frames_head + 1 == m->frames_cap ? 0 : m->frames_head + 1;
 	if (m->frames_len < m->frames_cap)
 		m->frames_len++;
 	m->in_frame = false;
@@ -605,66 +710,63 @@ static void command_stall(struct vq_model *m, struct model_queue *q, uint16_t he
 static void close_time_window(struct vq_model *m, uint64_t end_ns)
 {
 	struct attr_window *w = &m->time_window;
+	struct attribution a;
 
-	window_extend(w, end_ns, gap_category(m));
-	attr_add(&m->session_attr, &w->attr);
-	m->last_interval_attr = w->attr;
+	attr_flush(m, end_ns);
+	a = window_attr(m, w);
+	attr_add(&m->session_attr, &a);
+	m->last_interval_attr = a;
 	m->last_interval_start_ns = w->start_ns;
 	w->open = false;
+	w->end_ns = 0; /* the next event opens one */
 }
 
-/* Close every interval boundary passed before at_ns, then bring both
- * windows up to at_ns. */
-static void advance_windows(struct vq_model *m, uint64_t at_ns)
+/* The interval ends before at_ns (or none is open): close it and every
+ * whole interval passed since, and open the one at_ns falls in.  Returns
+ * the new interval's share of the gap that ends at at_ns (all of it
+ * when the interval opens at at_ns... or before the previous event). */
+static __attribute__((noinline)) uint64_t advance_interval(struct vq_model *m, uint64_t at_ns,
+							   uint64_t gap_ns)
 {
 	struct attr_window *w = &m->time_window;
-	uint64_t iv = m->opts.interval_ns;
+	uint64_t iv = m->opts.interval_ns, next;
 
-	if (!w->open)
-		window_open(w, at_ns);
-	if (at_ns >= w->start_ns + iv) {
-		uint64_t next = w->start_ns + iv;
-
-		close_time_window(m, next);
-		if (at_ns >= next + iv) {
-			/* An idle gap with no events: one state throughout. */
-			uint64_t gap = (at_ns - next) / iv * iv;
-			struct attribution a = {.total_ns = gap};
-
-			a.ns[gap_category(m)] = gap;
-			attr_add(&m->session_attr, &a);
-			next += gap;
-		}
-		window_open(w, next);
+	if (!w->open) {
+		attr_flush(m, at_ns);
+		window_open(m, w, at_ns, at_ns + iv > at_ns ? at_ns + iv : UINT64_MAX);
+		return 0;
 	}
-	window_extend(w, at_ns, gap_category(m));
-	window_extend(&m->frame_window, at_ns, gap_category(m));
-}
+	next = w->end_ns;
+	/* The closing interval gets the gap up to its end. */
+	close_time_window(m, next);
+	if (at_ns >= next + iv) {
+		/* An idle gap with no events: one state throughout. */
+		uint64_t gap = (at_ns - next) / iv * iv;
+		struct attribution a = {.total_ns = gap};
 
-static void reclassify_both(struct vq_model *m, uint64_t d, enum attr_cat to)
-{
-	window_reclassify(&m->time_window, d, to);
-	window_reclassify(&m->frame_window, d, to);
+		a.ns[gap_category(m)] = gap;
+		attr_add(&m->session_attr, &a);
+		next += gap;
+	}
+	/* The new interval starts at next; the totals reach it once the gap
+	 * is added (all of one category), so its base is what they will be
+	 * at next. */
+	window_open(m, w, next, next + iv > next ? next + iv : UINT64_MAX);
+	w->base[gap_category(m)] += next - m->attr_cursor_ns;
+	return at_ns - next < gap_ns ? at_ns - next : gap_ns;
 }
 
 /* ---- event processing -------------------------------------------------------------------------
- */
-
-static void history_push(struct vq_model *m, const struct vqt_event *e, uint64_t seq,
-			 uint64_t at_ns)
-{
-	struct model_history_entry *h = &m->history[m->history_head];
-
-	h->ev = *e;
-	h->seq = seq;
-	h->at_ns = at_ns;
-	h->generation = m->generation;
-	/* A compare, not %: this runs for every event. */
-	if (++m->history_head == m->history_cap)
-		m->history_head = 0;
-	if (m->history_len < m->history_cap)
-		m->history_len++;
-}
+ *
+ * model_feed runs for every event the live view, the recorder and the
+ * exporter read, at up to millions a second, so its common case is kept
+ * short (bench/core.sh counts its instructions per event): events in time
+ * order convert with one multiply and no check that can fail, the event
+ * history is filled in place and its length set once per batch, the time
+ * attribution adds a gap only when its category changes (see above), and
+ * the diagnosis's per-event checks are inline (findings_engine.h), with
+ * anything rare (anomalies, findings, a new interval, a frame's end) out
+ * of line. */
 
 const struct model_history_entry *model_history_at(const struct vq_model *m, size_t i)
 {
@@ -674,46 +776,54 @@ const struct model_history_entry *model_history_at(const struct vq_model *m, siz
 			   m->history_cap];
 }
 
-static void on_add(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
-		   uint64_t at_ns)
+static __attribute__((noinline, cold)) void add_again(struct vq_model *m, struct model_queue *q,
+						      const struct vqt_event *e, uint64_t at_ns)
 {
+	if (q->ring_size && e->head >= q->ring_size) {
+		/* Not a descriptor of this queue: nothing to track. */
+		anomaly(m, q, "ADD of head %u outside the ring of %u", e->head, q->ring_size);
+		return;
+	}
+	anomaly(m, q, "ADD of head %u which is already in flight", e->head);
+	q->heads[e->head].add_ns = at_ns;
+	/* Its descriptors are not counted: the next decision has nothing
+	 * exact to be compared with. */
+	q->have_decision = false;
+}
+
+static inline void on_add(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+			  uint64_t at_ns)
+{
+	uint16_t head = e->head;
+	struct model_head *h;
+
 	q->count[MC_ADDS]++;
 	q->count[MC_DESCS] += e->ndesc;
 	q->count[MC_BYTES] += e->len;
 	q->avail_idx = (uint16_t)(e->ring_idx + 1);
 	if (!queue_ensure_heads(q))
 		return;
-	if (q->ring_size && e->head >= q->ring_size) {
-		/* Not a descriptor of this queue: nothing to track. */
-		anomaly(m, q, "ADD of head %u outside the ring of %u", e->head, q->ring_size);
+	if ((q->ring_size && head >= q->ring_size) || q->head_state[head] != HEAD_FREE) {
+		add_again(m, q, e, at_ns);
 		return;
 	}
-	if (q->head_state[e->head] != HEAD_FREE) {
-		anomaly(m, q, "ADD of head %u which is already in flight", e->head);
-		q->add_ns[e->head] = at_ns;
-		/* Its descriptors are not counted: the next decision has
-		 * nothing exact to be compared with. */
-		q->have_decision = false;
-		return;
-	}
-	q->head_state[e->head] = HEAD_AVAIL;
-	q->head_ndesc[e->head] = e->ndesc;
-	q->head_bytes[e->head] = e->len;
-	q->head_used_epoch[e->head] = 0;
-	q->head_done_at_add[e->head] = (uint32_t)q->count[MC_COMPLETIONS];
+	q->head_state[head] = HEAD_AVAIL;
+	h = &q->heads[head];
+	h->add_ns = at_ns;
+	h->bytes = e->len;
+	h->done_at_add = (uint32_t)q->count[MC_COMPLETIONS];
+	h->ndesc = e->ndesc;
 	q->in_flight_descs += e->ndesc;
 	q->descs_since_decision += e->ndesc;
-	q->add_ns[e->head] = at_ns;
 	if (q->npending < 65536)
-		q->pending[q->npending++] = e->head;
-	q->in_flight++;
-	if (q->in_flight > q->max_in_flight)
+		q->pending[q->npending++] = head;
+	if (++q->in_flight > q->max_in_flight)
 		q->max_in_flight = q->in_flight;
-	m->in_flight_total++;
+	in_flight_up(m, at_ns);
 }
 
-static void on_kick(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
-		    uint64_t seq, bool suppressed)
+static inline void on_kick(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+			   uint64_t seq, bool suppressed)
 {
 	q->count[suppressed ? MC_KICKS_SUPPRESSED : MC_KICKS]++;
 	if (!m->opts.no_findings)
@@ -730,13 +840,16 @@ static void on_kick(struct vq_model *m, struct model_queue *q, const struct vqt_
 	q->npending = 0;
 }
 
-static void on_used(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
-		    uint64_t seq, uint64_t at_ns)
+static inline void on_used(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
+			   uint64_t seq, uint64_t at_ns)
 {
+	uint16_t head = e->head;
+	struct model_head *h;
+	uint64_t latency;
+
 	q->count[MC_COMPLETIONS]++;
 	q->count[MC_USED_BYTES] += e->len;
-	if (m->in_frame)
-		m->open_frame.commands++;
+	m->open_frame.commands += m->in_frame;
 	if (!queue_ensure_heads(q)) {
 		q->last_used_idx = (uint16_t)(e->ring_idx + 1);
 		return;
@@ -745,24 +858,20 @@ static void on_used(struct vq_model *m, struct model_queue *q, const struct vqt_
 		findings_on_used(m, q, e, seq);
 	q->last_used_idx = (uint16_t)(e->ring_idx + 1);
 	q->used_known = true;
-	if (q->head_state[e->head] == HEAD_FREE) {
-		anomaly(m, q, "USED of head %u which is not in flight", e->head);
+	if (q->head_state[head] == HEAD_FREE) {
+		anomaly(m, q, "USED of head %u which is not in flight", head);
 		return;
 	}
-	uint64_t added = q->add_ns[e->head];
-	uint64_t latency = at_ns >= added ? at_ns - added : 0;
-
-	hist_add(&q->latency, latency);
+	h = &q->heads[head];
+	latency = at_ns >= h->add_ns ? at_ns - h->add_ns : 0;
+	hist_add_inline(&q->latency, latency);
 	if (latency > m->opts.stall_command_ns)
-		command_stall(m, q, e->head, added, at_ns);
-	q->head_state[e->head] = HEAD_FREE;
-	q->add_ns[e->head] = 0;
-	q->head_used_epoch[e->head] = m->loss_epoch + 1;
-	q->in_flight_descs -= q->in_flight_descs >= q->head_ndesc[e->head] ? q->head_ndesc[e->head]
-									   : q->in_flight_descs;
+		command_stall(m, q, head, h->add_ns, at_ns);
+	q->head_state[head] = HEAD_FREE;
+	h->used_epoch = m->loss_epoch + 1;
+	q->in_flight_descs -= q->in_flight_descs >= h->ndesc ? h->ndesc : q->in_flight_descs;
 	q->in_flight--;
-	if (m->in_flight_total)
-		m->in_flight_total--;
+	in_flight_down(m, at_ns);
 }
 
 static void on_queue_event(struct vq_model *m, struct model_queue *q, const struct vqt_event *e)
@@ -770,16 +879,40 @@ static void on_queue_event(struct vq_model *m, struct model_queue *q, const stru
 	/* Registered again (after a reset): indices start over. */
 	q->used_known = false;
 	q->have_decision = false;
+	queue_forget_in_flight(m, q);
 	if (e->ndesc == VQT_QS_ACTIVE) {
-		queue_forget_in_flight(m, q);
 		q->active = true;
 		q->gone = false;
 		q->ring_size = e->ring_idx;
 	} else {
-		queue_forget_in_flight(m, q);
 		q->active = false;
 		q->gone = true;
 	}
+}
+
+/* POLL and LOG: d of the gap that just ended was polling or log output
+ * (up to an hour of ticks needs no saturation). */
+static inline uint64_t interval_ns(const struct vq_model *m, const struct vqt_event *e,
+				   uint64_t at_ns)
+{
+	uint64_t d = __builtin_expect(e->arg <= m->fast_step_ticks, 1)
+			 ? (uint64_t)(((unsigned __int128)e->arg * m->ns_per_tick_q32) >> 32)
+			 : ticks_to_ns(m, e->arg);
+
+	return d > at_ns ? at_ns : d;
+}
+
+static void on_frame_begin(struct vq_model *m, const struct vqt_event *e, uint64_t at_ns)
+{
+	if (m->in_frame)
+		close_frame(m, at_ns);
+	memset(&m->open_frame, 0, sizeof(m->open_frame));
+	m->open_frame.number = e->arg;
+	m->open_frame.begin_ns = at_ns;
+	m->frame_number = e->arg;
+	m->in_frame = true;
+	attr_flush(m, at_ns);
+	window_open(m, &m->frame_window, at_ns, UINT64_MAX);
 }
 
 /* A producer's events come in time order.  A clock that steps back a
@@ -823,45 +956,75 @@ static bool timestamp_ok(struct vq_model *m, const struct vqt_event *e, uint64_t
 	return false;
 }
 
-static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_t seq)
+/* The session time of an event that is not a step forward of at most
+ * the jump limit (the first, one that steps back or jumps), or whose time
+ * saturates. */
+static __attribute__((noinline)) uint64_t event_time_slow(struct vq_model *m,
+							  const struct vqt_event *e, uint64_t seq)
 {
-	struct model_queue *q = e->queue < MODEL_QUEUES ? &m->queues[e->queue] : NULL;
-	uint64_t at_ns, dur_ns;
+	uint64_t at_ns;
 
-	if (!timestamp_ok(m, e, seq)) {
-		at_ns = m->now_ns;
-	} else {
-		if (!m->have_origin) {
-			m->have_origin = true;
-			m->origin_ts = e->ts;
-		}
-		at_ns = model_ts_to_ns(m, e->ts);
-		if (at_ns < m->now_ns)
-			at_ns = m->now_ns;
-		if (e->ts > m->last_ts)
-			m->last_ts = e->ts;
-		m->last_event_host_ns = m->host_ns;
+	if (!timestamp_ok(m, e, seq))
+		return m->now_ns;
+	if (!m->have_origin) {
+		m->have_origin = true;
+		m->origin_ts = e->ts;
+		clock_limits(m);
 	}
-	m->now_ns = at_ns;
+	at_ns = model_ts_to_ns(m, e->ts);
+	if (at_ns < m->now_ns)
+		at_ns = m->now_ns;
+	if (e->ts > m->last_ts)
+		m->last_ts = e->ts;
+	m->last_event_host_ns = m->host_ns;
+	return at_ns;
+}
 
-	m->events++;
-	if (e->type < VQT_EV_TYPE_COUNT)
-		m->per_type[e->type]++;
-	history_push(m, e, seq, at_ns);
-	advance_windows(m, at_ns);
+/* Event types: the highest queue slot an event of the type may name
+ * (-1: the type is never valid).  Types that name no queue may carry
+ * VQT_QUEUE_NONE. */
+static const int16_t queue_limit[256] = {
+    [VQT_EV_NONE] = -1,
+    [VQT_EV_ADD] = MODEL_QUEUES - 1,
+    [VQT_EV_KICK] = MODEL_QUEUES - 1,
+    [VQT_EV_KICK_SUPPRESSED] = MODEL_QUEUES - 1,
+    [VQT_EV_POLL] = MODEL_QUEUES - 1,
+    [VQT_EV_USED] = MODEL_QUEUES - 1,
+    [VQT_EV_IRQ] = MODEL_QUEUES - 1,
+    [VQT_EV_FRAME_BEGIN] = 255,
+    [VQT_EV_FRAME_END] = 255,
+    [VQT_EV_LOG] = 255,
+    [VQT_EV_MARK] = 255,
+    [VQT_EV_ERROR] = 255,
+    [VQT_EV_QUEUE] = MODEL_QUEUES - 1,
+    [VQT_EV_CB] = MODEL_QUEUES - 1,
+    [VQT_EV_TYPE_COUNT... 255] = -1,
+};
+_Static_assert(VQT_EV_TYPE_COUNT == 14, "a new event type needs its queue_limit");
+
+/* Event e, at session time at_ns, after an event at prev_ns; the interval
+ * window holds the last time_gap_ns of the gap between them (UINT64_MAX:
+ * all of it). */
+static inline __attribute__((always_inline)) void
+process_event(struct vq_model *m, const struct vqt_event *e, uint64_t seq, uint64_t at_ns,
+	      uint64_t prev_ns, uint64_t time_gap_ns)
+{
+	/* For events that name no queue, one past the table: not used. */
+	struct model_queue *q = m->queues + e->queue;
+	uint64_t dur_ns;
 
 	switch (e->type) {
 	case VQT_EV_ADD:
 		on_add(m, q, e, at_ns);
 		break;
 	case VQT_EV_KICK:
+		on_kick(m, q, e, seq, false);
+		break;
 	case VQT_EV_KICK_SUPPRESSED:
-		on_kick(m, q, e, seq, e->type == VQT_EV_KICK_SUPPRESSED);
+		on_kick(m, q, e, seq, true);
 		break;
 	case VQT_EV_POLL:
-		dur_ns = ticks_to_ns(m, e->arg);
-		if (dur_ns > at_ns)
-			dur_ns = at_ns;
+		dur_ns = interval_ns(m, e, at_ns);
 		q->count[MC_POLLS]++;
 		q->count[MC_SPINS] += e->len;
 		q->count[MC_BARRIERS] += e->barriers;
@@ -869,7 +1032,7 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 			q->count[MC_POLL_TIMEOUTS]++;
 		else if (e->ndesc == VQT_POLL_PROGRESS && e->barriers == 0)
 			q->polls_progress_no_fence++;
-		reclassify_both(m, dur_ns, ATTR_POLL);
+		reclassify(m, dur_ns, ATTR_POLL, at_ns - prev_ns, time_gap_ns);
 		remember_interval(m->recent_poll, &m->recent_pos_poll, at_ns - dur_ns, at_ns);
 		if (m->in_frame) {
 			m->open_frame.polls++;
@@ -890,52 +1053,80 @@ static void process_event(struct vq_model *m, const struct vqt_event *e, uint64_
 		on_queue_event(m, q, e);
 		break;
 	case VQT_EV_ERROR:
-		if (q)
+		if (e->queue < MODEL_QUEUES)
 			q->count[MC_ERRORS]++;
 		break;
 	case VQT_EV_LOG:
-		dur_ns = ticks_to_ns(m, e->arg);
-		if (dur_ns > at_ns)
-			dur_ns = at_ns;
-		reclassify_both(m, dur_ns, ATTR_LOG);
+		dur_ns = interval_ns(m, e, at_ns);
+		reclassify(m, dur_ns, ATTR_LOG, at_ns - prev_ns, time_gap_ns);
 		remember_interval(m->recent_log, &m->recent_pos_log, at_ns - dur_ns, at_ns);
 		if (m->in_frame)
 			m->open_frame.log_bytes += e->len;
 		break;
 	case VQT_EV_FRAME_BEGIN:
-		if (m->in_frame)
-			close_frame(m, at_ns);
-		memset(&m->open_frame, 0, sizeof(m->open_frame));
-		m->open_frame.number = e->arg;
-		m->open_frame.begin_ns = at_ns;
-		m->frame_number = e->arg;
-		m->in_frame = true;
-		window_open(&m->frame_window, at_ns);
+		on_frame_begin(m, e, at_ns);
 		break;
 	case VQT_EV_FRAME_END:
 		if (m->in_frame && m->open_frame.number == e->arg)
 			m->open_frame.end_ns = at_ns;
 		break;
-	default:
+	case VQT_EV_MARK:
 		break;
+	default:
+		/* model_feed let no other type through. */
+		__builtin_unreachable();
 	}
 }
 
 void model_feed(struct vq_model *m, const struct vqt_event *ev, size_t n, uint64_t first_seq)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct vqt_event *e = &ev[i];
+	struct model_history_entry *h = &m->history[m->history_head];
+	size_t rejected = 0;
+
+	for (const struct vqt_event *e = ev, *end = ev + n; e < end; e++) {
 		uint64_t seq = first_seq + (uint32_t)(e->seq - (uint32_t)first_seq);
+		uint64_t prev_ns = m->now_ns, at_ns, time_gap_ns = UINT64_MAX, ts = e->ts, step;
 
 		/* The reader already checked structure; events naming a queue
 		 * slot need it in range here too. */
-		if (e->type == VQT_EV_NONE || e->type >= VQT_EV_TYPE_COUNT ||
-		    (e->queue >= MODEL_QUEUES && vqt_event_has_queue(e->type))) {
+		if (__builtin_expect(e->queue > queue_limit[e->type], 0)) {
 			model_note_violations(m, 1, "event with an impossible type or queue");
+			rejected++;
 			continue;
 		}
-		process_event(m, e, seq);
+		/* The session time: in the common case, a step forward of at
+		 * most fast_step_ticks (no jump) to before fast_ts_end (no
+		 * saturation, and an origin exists) is model_ts_to_ns without
+		 * a check that can fail; anything else takes the full checks. */
+		if (__builtin_expect(!__builtin_sub_overflow(ts, m->last_ts, &step) &&
+					 step <= m->fast_step_ticks && ts < m->fast_ts_end,
+				     1)) {
+			at_ns = m->ns_offset + (uint64_t)(((unsigned __int128)(ts - m->origin_ts) *
+							   m->ns_per_tick_q32) >>
+							  32);
+			at_ns = at_ns < prev_ns ? prev_ns : at_ns;
+			m->last_ts = ts;
+			m->last_event_host_ns = m->host_ns;
+		} else {
+			at_ns = event_time_slow(m, e, seq);
+		}
+		m->now_ns = at_ns;
+		m->per_type[e->type]++;
+		h->ev = *e;
+		h->seq = seq;
+		h->at_ns = at_ns;
+		h->generation = m->generation;
+		/* A compare, not %: this runs for every event. */
+		if (++h == m->history + m->history_cap)
+			h = m->history;
+		if (__builtin_expect(at_ns >= m->time_window.end_ns, 0))
+			time_gap_ns = advance_interval(m, at_ns, at_ns - prev_ns);
+		process_event(m, e, seq, at_ns, prev_ns, time_gap_ns);
 	}
+	n -= rejected;
+	m->events += n;
+	m->history_head = (size_t)(h - m->history);
+	m->history_len = m->history_len + n < m->history_cap ? m->history_len + n : m->history_cap;
 }
 
 /* A record was lost or dropped: it may have been any event, so facts
@@ -978,7 +1169,7 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
 		m->queues[s].have_decision = false;
 		m->queues[s].have_ring = false;
 	}
-	m->in_flight_total = 0;
+	set_in_flight_total(m, 0);
 	m->loss_epoch++;
 	m->resyncs++;
 	m->have_origin = false;
@@ -986,6 +1177,7 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
 	m->last_event_host_ns = 0;
 	m->ns_offset = m->now_ns;
 	model_set_producer(m, ts_hz, producer, generation);
+	clock_limits(m);
 }
 
 void model_finish(struct vq_model *m)

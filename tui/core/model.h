@@ -72,14 +72,14 @@ const char *attr_description(enum attr_cat c); /* "writing log output", ... */
 /* The biggest part. */
 enum attr_cat attr_dominant(const struct attribution *a);
 
-/* A window being split (a frame period or an interval), see model.c. */
+/* A window being split (a frame period or an interval), see model.c: its
+ * attribution is the model's running totals (attr_acc) minus what they
+ * were when it opened (base). */
 struct attr_window {
 	bool open;
 	uint64_t start_ns;
-	uint64_t cursor_ns; /* attributed up to here */
-	uint64_t last_gap;  /* the latest gap, still reclassifiable */
-	enum attr_cat last_gap_cat;
-	struct attribution attr;
+	uint64_t end_ns; /* the interval's end (UINT64_MAX for a frame) */
+	uint64_t base[ATTR_COUNT];
 };
 
 /* ---- frames and stalls ------------------------------------------------------------ */
@@ -146,6 +146,18 @@ enum head_state {
 	HEAD_DEVICE,   /* made available and the device was notified */
 };
 
+/* What the model keeps per descriptor head, one cache line's third: the
+ * ADD and USED of a head touch one place. */
+struct model_head {
+	uint64_t add_ns;      /* session time of its ADD (while in flight) */
+	uint32_t bytes;	      /* bytes of the chain at its ADD */
+	uint32_t done_at_add; /* the queue's completions (mod 2^32) at its ADD */
+	uint32_t used_epoch;  /* loss epoch + 1 at its last USED; 0 when it was
+			       * forgotten in flight (a reset) */
+	uint16_t ndesc;	      /* descriptors of the chain at its ADD */
+	uint16_t reserved;
+};
+
 struct model_queue {
 	bool active; /* registered (QUEUE event or table snapshot) */
 	bool gone;   /* torn down */
@@ -164,10 +176,10 @@ struct model_queue {
 	struct latency_hist latency; /* ADD -> USED */
 	struct model_rates rates;
 
-	/* Per descriptor head: when it was added (session ns) and its state. */
-	uint64_t *add_ns;
+	/* Per descriptor head: its state, and what its ADD said (struct
+	 * model_head, model.c and findings.c only). */
 	uint8_t *head_state;
-	uint16_t *head_ndesc;
+	struct model_head *heads;
 	uint16_t *pending; /* heads made available since the last kick */
 	uint32_t npending;
 
@@ -190,11 +202,8 @@ struct model_queue {
 	uint64_t rate_base[MC_COUNT];
 
 	/* What the findings engine (findings.c) keeps about the queue. */
-	uint32_t *head_bytes;	    /* per head: bytes of the chain at its ADD */
-	uint32_t *head_used_epoch;  /* per head: loss epoch + 1 at its last USED */
-	uint32_t *head_done_at_add; /* per head: completions (mod 2^32) at its ADD */
-	bool used_known;	    /* last_used_idx came from a USED event */
-	uint32_t in_flight_descs;   /* descriptors of the buffers in flight */
+	bool used_known;	  /* last_used_idx came from a USED event */
+	uint32_t in_flight_descs; /* descriptors of the buffers in flight */
 	/* The latest kick decision with the driver's evidence (KICK arg). */
 	bool have_decision;
 	bool decision_notified;
@@ -264,6 +273,11 @@ struct vq_model {
 	/* Clock and producer. */
 	uint64_t ts_hz;
 	uint64_t ns_per_tick_q32; /* 1e9 / ts_hz as 32.32 fixed point */
+	/* Precomputed from the clock, for the common case of an event in
+	 * model_feed: the largest step from the previous event's ticks that
+	 * is surely no jump (TS_JUMP_LIMIT_NS), and the end of the timestamps
+	 * whose nanoseconds need no saturation (0 before the origin). */
+	uint64_t fast_step_ticks, fast_ts_end;
 	char producer[VQT_PRODUCER_LEN + 1];
 	uint32_t generation;
 	uint32_t resyncs; /* producer restarts seen */
@@ -318,12 +332,18 @@ struct vq_model {
 	double events_per_s;
 	uint64_t events_rate_base;
 
-	/* Working state of the attribution windows (model.c). */
+	/* Working state of the attribution windows (model.c): the running
+	 * totals by category, complete up to attr_cursor_ns; from there to
+	 * now_ns the time is all of the current category (buffers in flight
+	 * or not), added when that changes or a window needs it. */
+	uint64_t attr_acc[ATTR_COUNT];
+	uint64_t attr_cursor_ns;
 	struct attr_window frame_window, time_window;
 	bool in_frame;
 	uint64_t frame_number;
 	struct model_frame open_frame;
-	uint64_t median_ring[31];
+	/* The last 31 frame periods: in arrival order, and sorted. */
+	uint64_t median_ring[31], median_sorted[31];
 	size_t median_len, median_pos;
 	struct recent_interval *recent_log, *recent_poll;
 	size_t recent_pos_log, recent_pos_poll;

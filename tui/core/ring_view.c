@@ -316,9 +316,9 @@ static uint32_t used_positions(const struct packed_layout *l, const struct model
 {
 	uint32_t n = 1;
 
-	if (id < q->ring_size && q->head_state && q->head_state[id] != HEAD_FREE &&
-	    q->head_ndesc[id] >= 1)
-		n = q->head_ndesc[id];
+	if (id < q->ring_size && q->head_state && q->heads && q->head_state[id] != HEAD_FREE &&
+	    q->heads[id].ndesc >= 1)
+		n = q->heads[id].ndesc;
 	if (n > left)
 		n = left;
 	for (uint32_t k = 1; k < n; k++) {
