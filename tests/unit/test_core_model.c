@@ -1,5 +1,5 @@
 /* test_model.c - the session model on synthetic event streams: latency
- * percentiles, where frame time goes (logging-dominated and
+ * percentiles and histogram bucket bounds, where frame time goes (logging-dominated and
  * device-dominated streams), stalls and their cause, loss and anomalies,
  * generation resync, ring reconstruction, device-side disagreement. */
 #include <setjmp.h>
@@ -145,6 +145,65 @@ static void test_latency_percentiles(void **state)
 	assert_int_equal(total, 100);
 	model_free(m);
 	free(s);
+}
+
+/* The largest value sharing V's histogram bucket, from the bucket layout
+ * in model.h: 0..31 one value each, then 16 sub-buckets per power of two.
+ * Everything from 2^52 is in the last bucket, whose bound (2^52 - 1) is
+ * below it, so the quantile is V itself, the minimum. */
+static uint64_t bucket_top(uint64_t v)
+{
+	unsigned shift;
+
+	if (v < 32 || v >= 1ull << 52)
+		return v;
+	shift = 63u - (unsigned)__builtin_clzll(v) - HIST_SUB_BITS;
+	return ((v >> shift) << shift) + (1ull << shift) - 1;
+}
+
+/* Each bucket's bounds, read back through hist_quantile: with V and a far
+ * larger value, the median is the upper bound of V's bucket. */
+static void test_histogram_buckets(void **state)
+{
+	(void)state;
+	const uint64_t far = UINT64_MAX;
+	unsigned checked = 0;
+
+	for (unsigned msb = 0; msb < 64; msb++) {
+		for (uint64_t sub = 0; sub < 32; sub++) {
+			uint64_t base = msb < 5 ? sub : (16 + sub % 16) << (msb - 4);
+			uint64_t probes[3] = {base, base - 1, base + 1};
+
+			for (unsigned k = 0; k < 3; k++) {
+				uint64_t v = probes[k];
+				struct latency_hist h;
+
+				if (v >= far)
+					continue;
+				memset(&h, 0, sizeof(h));
+				hist_add(&h, v);
+				hist_add(&h, far);
+				uint64_t top = bucket_top(v);
+				if (hist_quantile(&h, 0.5) != top)
+					fail_msg("value %llu: bucket ends at %llu, expected %llu",
+						 (unsigned long long)v,
+						 (unsigned long long)hist_quantile(&h, 0.5),
+						 (unsigned long long)top);
+				checked++;
+			}
+		}
+	}
+	assert_true(checked > 5000);
+
+	/* The last bucket takes everything from 2^52 up: by its bound it is
+	 * in [2^51, 2^52). */
+	struct latency_hist h;
+	uint64_t log2[64];
+	memset(&h, 0, sizeof(h));
+	hist_add(&h, 1ull << 52);
+	hist_add(&h, UINT64_MAX);
+	assert_int_equal(hist_log2(&h, log2), 52);
+	assert_int_equal(log2[51], 2);
 }
 
 /* The motivating case: each frame does a little device work and then
@@ -511,6 +570,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_latency_percentiles),
+	    cmocka_unit_test(test_histogram_buckets),
 	    cmocka_unit_test(test_logging_dominates),
 	    cmocka_unit_test(test_slow_device_dominates),
 	    cmocka_unit_test(test_frame_stall_named),

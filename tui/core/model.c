@@ -25,13 +25,14 @@
 
 /* ---- histogram ------------------------------------------------------------------ */
 
-/* Branch-free: values below 32 have msb 4 once bit 4 is set, and those
- * below 16 are their own bucket (group 0). */
+/* Group g >= 1 holds [2^(g+3), 2^(g+4)) in 16 sub-buckets; group 0 holds
+ * 0..15 one each.  With s = msb(ns | 16) - 4, (s << 4) + (ns >> s) is
+ * exactly that (ns >> s is 16..31 in group s >= 1, ns itself below 32),
+ * without a branch. */
 static inline unsigned hist_bucket(uint64_t ns)
 {
-	unsigned msb = 63u - (unsigned)__builtin_clzll(ns | (1u << HIST_SUB_BITS));
-	unsigned sub = (unsigned)(ns >> (msb - HIST_SUB_BITS)) & ((1u << HIST_SUB_BITS) - 1);
-	unsigned b = ((msb - HIST_SUB_BITS + (ns >= (1u << HIST_SUB_BITS))) << HIST_SUB_BITS) + sub;
+	unsigned s = 63u - (unsigned)__builtin_clzll(ns | (1u << HIST_SUB_BITS)) - HIST_SUB_BITS;
+	unsigned b = (s << HIST_SUB_BITS) + (unsigned)(ns >> s);
 
 	return b < HIST_BUCKETS ? b : HIST_BUCKETS - 1;
 }
