@@ -15,7 +15,10 @@
 #include "qmp_libvirt.h"
 #include "source.h"
 
-#define DRAIN_BATCH	    65536
+#define DRAIN_BATCH 65536 /* records the buffer holds (a replayed chunk fits) */
+/* Records per drain from the region: the buffer's part they fill stays
+ * in the CPU's cache while the model reads it back. */
+#define DRAIN_CALL	    4096
 #define DRAIN_MAX_PER_POLL  (16u * DRAIN_BATCH)
 #define FLUSH_EVERY_NS	    100000000ull  /* recording: write pending events */
 #define CHECK_EVERY_NS	    1000000000ull /* findings: the whole-session checks */
@@ -211,7 +214,7 @@ static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
 	while (total < DRAIN_MAX_PER_POLL) {
 		struct vqp_drain_info info;
 		uint64_t lost_before = s->reader.lost, violations_before = s->reader.violations;
-		int n = vqp_reader_drain(&s->reader, s->buf, s->bufcap, &info);
+		int n = vqp_reader_drain(&s->reader, s->buf, DRAIN_CALL, &info);
 
 		if (n == VQP_RESYNC) {
 			s->dropped_carry = 0; /* the old generation's last gap */
@@ -260,7 +263,7 @@ static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
 				rec_failed(s, err);
 			s->pending_violations = 0;
 		}
-		if ((size_t)n < s->bufcap)
+		if ((size_t)n < DRAIN_CALL)
 			break;
 	}
 }
