@@ -320,7 +320,9 @@ static inline int vqt_event_has_queue(unsigned type)
  *   1. stores seq = (u32)(s - 1), which no reader of that slot expects,
  *   2. write barrier (orders 1 before 3),
  *   3. stores the other fields,
- *   4. release-stores seq = (u32)s (orders 3 before it),
+ *   4. release-stores seq = (u32)s (orders 3 before it); a 64-bit
+ *      producer may store type, queue and ndesc in this same aligned
+ *      8-byte store (0x08..0x0f) instead of in 3,
  *   5. release-stores header.ring_head = s + 1.
  * A reader of record s acquire-loads seq, copies the record, read-barriers,
  * and loads seq again: the copy is whole only if both loads equal (u32)s.

@@ -78,6 +78,10 @@ typedef vq_u32 __attribute__((may_alias)) vq_u32_alias;
 typedef vq_u64 __attribute__((may_alias)) vq_u64_alias;
 #define SHARED_U32(base, off) (*(volatile vq_u32_alias *)((volatile vq_u8 *)(base) + (off)))
 #define SHARED_U64(base, off) (*(volatile vq_u64_alias *)((volatile vq_u8 *)(base) + (off)))
+_Static_assert(__builtin_offsetof(struct vq_trace_queue, avail_idx) % 8 == 0 &&
+		   __builtin_offsetof(struct vq_trace_queue, reserved) ==
+		       __builtin_offsetof(struct vq_trace_queue, avail_idx) + 6,
+	       "the private avail_idx..reserved mirror the queue table's 0x48..0x4f");
 
 /* ---- queue table ----------------------------------------------------------- */
 
@@ -93,9 +97,9 @@ static inline __attribute__((always_inline)) void queue_publish(struct vq_trace 
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
+	vq_u32 seq = p->seq;
 
-	p->seq++;
-	q->seq = p->seq;
+	q->seq = seq + 1;
 	/* Orders the odd seq before the field stores; pairs with the
 	 * reader's vq_rmb between its field loads and second seq load. */
 	vq_wmb();
@@ -104,9 +108,9 @@ static inline __attribute__((always_inline)) void queue_publish(struct vq_trace 
 		q->flags = p->flags;
 		counter_mask &= ~PUBLISH_STATE;
 	}
-	/* avail_idx, last_used_idx, num_free and reserved0 (0x48..0x4f). */
-	SHARED_U64(q, 0x48) =
-	    (vq_u64)p->avail_idx | (vq_u64)p->last_used_idx << 16 | (vq_u64)p->num_free << 32;
+	/* avail_idx, last_used_idx, num_free and reserved0 (0x48..0x4f),
+	 * kept in that order privately (vqscope_guest.h). */
+	SHARED_U64(q, 0x48) = *(const vq_u64_alias *)&p->avail_idx;
 	/* Only the set bits: at most a handful per event. */
 	for (; counter_mask; counter_mask &= counter_mask - 1) {
 		unsigned i = (unsigned)__builtin_ctz(counter_mask);
@@ -114,15 +118,17 @@ static inline __attribute__((always_inline)) void queue_publish(struct vq_trace 
 		q->counters[i] = p->counters[i];
 	}
 	q->last_event_ts = ts;
-	p->seq++;
+	p->seq = seq + 2;
 	/* Orders the field stores before the even seq; pairs with the
 	 * reader's acquire load of seq before its field loads. */
-	vq_store_release(&q->seq, p->seq);
+	vq_store_release(&q->seq, seq + 2);
 }
 
 static inline int slot_ok(const struct vq_trace *t, int slot)
 {
-	return slot >= 0 && (unsigned)slot < t->queue_slots && t->q[slot].state == VQT_QS_ACTIVE;
+	/* A negative slot is above queue_slots (at most VQ_TRACE_MAX_QUEUES)
+	 * as unsigned. */
+	return (unsigned)slot < t->queue_slots && t->q[slot].state == VQT_QS_ACTIVE;
 }
 
 /* ---- host control ----------------------------------------------------------- */
@@ -224,20 +230,30 @@ static inline void emit(struct vq_trace *t, vq_u64 ts, unsigned type, unsigned q
 	vq_u64 s = t->head;
 	volatile struct vqt_event *e = &t->ring[s & t->ring_mask];
 
+	vq_u32 kind = (vq_u32)type | (vq_u32)queue << 8 | (vq_u32)ndesc << 16;
+
 	/* Invalidate the slot: no reader of this slot expects s - 1. */
 	e->seq = (vq_u32)(s - 1);
 	/* Orders the invalidation before the body stores; pairs with the
 	 * reader's vq_rmb before its second load of seq. */
 	vq_wmb();
 	e->ts = ts;
-	/* type, queue, ndesc (0x0c..0x0f); head/ring_idx or barriers, len
-	 * (0x10..0x17). */
-	SHARED_U32(e, 0x0c) = (vq_u32)type | (vq_u32)queue << 8 | (vq_u32)ndesc << 16;
+	/* head/ring_idx or barriers, len (0x10..0x17). */
 	SHARED_U64(e, 0x10) = (vq_u64)word | (vq_u64)len << 32;
 	e->arg = arg;
+#if defined(__x86_64__) || defined(__aarch64__)
+	/* The commit word: seq with type, queue and ndesc (0x08..0x0f) in
+	 * one aligned 8-byte store, which these CPUs make at once.  Release:
+	 * orders the body before it; pairs with the reader's acquire load
+	 * of seq. */
+	vq_store_release(&SHARED_U64(e, 0x08), (vq_u64)(vq_u32)s | (vq_u64)kind << 32);
+#else
+	/* type, queue, ndesc (0x0c..0x0f). */
+	SHARED_U32(e, 0x0c) = kind;
 	/* Orders the body before the commit word; pairs with the reader's
 	 * acquire load of seq. */
 	vq_store_release(&e->seq, (vq_u32)s);
+#endif
 	t->head = s + 1;
 	/* Release: the committed record is visible before the new head;
 	 * pairs with the reader's acquire load of ring_head. */

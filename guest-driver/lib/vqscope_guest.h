@@ -77,14 +77,16 @@ struct vq_trace_queue {
 	vq_u32 seq; /* seqcount value last published */
 	vq_u16 state;
 	vq_u16 flags;
+	/* In the queue table's order (0x48..0x4f), so they go out in one
+	 * 8-byte store; reserved stays zero. */
 	vq_u16 avail_idx;
 	vq_u16 last_used_idx;
 	vq_u16 num_free;
+	vq_u16 reserved;
 	vq_u16 ring_size;
 	vq_u16 device_type; /* identity, to reuse the slot on re-registration */
 	vq_u16 device_instance;
 	vq_u16 queue_index;
-	vq_u16 reserved;
 	vq_u64 adds_at_last_kick;
 	vq_u64 counters[VQT_C_COUNT];
 };
