@@ -1082,6 +1082,8 @@ process_event(struct vq_model *m, const struct vqt_event *e, uint64_t seq, uint6
 void model_feed(struct vq_model *m, const struct vqt_event *ev, size_t n, uint64_t first_seq)
 {
 	struct model_history_entry *h = &m->history[m->history_head];
+	struct model_history_entry *const history = m->history, *const history_end =
+								    history + m->history_cap;
 	size_t rejected = 0;
 
 	for (const struct vqt_event *e = ev, *end = ev + n; e < end; e++) {
@@ -1118,8 +1120,8 @@ void model_feed(struct vq_model *m, const struct vqt_event *ev, size_t n, uint64
 		h->at_ns = at_ns;
 		h->generation = m->generation;
 		/* A compare, not %: this runs for every event. */
-		if (++h == m->history + m->history_cap)
-			h = m->history;
+		if (++h == history_end)
+			h = history;
 		if (__builtin_expect(at_ns >= m->time_window.end_ns, 0))
 			time_gap_ns = advance_interval(m, at_ns, at_ns - prev_ns);
 		process_event(m, e, seq, at_ns, prev_ns, time_gap_ns);
