@@ -195,6 +195,18 @@ out:
 	c->step_waiting = 0;
 }
 
+/* Whether the mask in force lets records of type through; counts them
+ * when not. */
+static inline int event_wanted(struct vq_trace *t, unsigned type)
+{
+	if (t->mask & (1u << type)) {
+		t->masked++;
+		t->hdr->events_masked = t->masked;
+		return 0;
+	}
+	return 1;
+}
+
 /* Called at the top of every event.  Returns nonzero when the event
  * record should be written (not masked). */
 static inline int control_check(struct vq_trace *t, unsigned type, vq_u64 *ts)
@@ -213,11 +225,23 @@ static inline int control_check(struct vq_trace *t, unsigned type, vq_u64 *ts)
 		t->mask = mask;
 		c->mask_ack = mask;
 	}
-	if (mask & (1u << type)) {
-		t->masked++;
-		t->hdr->events_masked = t->masked;
+	return event_wanted(t, type);
+}
+
+/* control_check's common case, inline and with no call in it, so an event
+ * function that takes it needs no registers saved: not in step mode, no
+ * reset requested, the mask unchanged, the CPU's own counter.  Returns 0
+ * when control_check has to run instead. */
+static inline __attribute__((always_inline)) int control_quiet(struct vq_trace *t, unsigned type,
+							       vq_u64 *ts, int *write)
+{
+	volatile struct vqt_control *c = t->ctrl;
+
+	if (t->now || c->step_mode != 0 || c->reset_request != t->reset_seen ||
+	    c->event_mask != t->mask)
 		return 0;
-	}
+	*ts = cpu_counter();
+	*write = event_wanted(t, type);
 	return 1;
 }
 
@@ -447,19 +471,33 @@ static void bad_slot(struct vq_trace *t, int slot)
 		     (vq_u64)(vq_u32)slot);
 }
 
-void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc,
-		  vq_u32 bytes, vq_u16 nwritable)
-{
-	struct vq_trace_queue *p;
-	vq_u64 ts;
-	int write;
+/* The hot events (ADD, KICK, POLL, USED) come in three parts: the
+ * event's work given its time and whether its record is wanted (inline:
+ * add_event, kick_work, poll_event, used_event), the same after
+ * control_check (X_checked, out of line), and the
+ * API function, which takes control_quiet's way when it can
+ * (EVENT_DISPATCH).  That way has no call in it, so the common case saves
+ * no registers. */
+#define EVENT_DISPATCH(t, slot, type, checked, event, ...)                                         \
+	do {                                                                                       \
+		vq_u64 ts_;                                                                        \
+		int write_;                                                                        \
+                                                                                                   \
+		if (!slot_ok(t, slot))                                                             \
+			bad_slot(t, slot);                                                         \
+		else if (!control_quiet(t, type, &ts_, &write_))                                   \
+			checked(t, slot, __VA_ARGS__);                                             \
+		else                                                                               \
+			event(t, slot, __VA_ARGS__, ts_, write_);                                  \
+	} while (0)
 
-	if (!slot_ok(t, slot)) {
-		bad_slot(t, slot);
-		return;
-	}
-	write = control_check(t, VQT_EV_ADD, &ts);
-	p = &t->q[slot];
+static inline __attribute__((always_inline)) void add_event(struct vq_trace *t, int slot,
+							    vq_u16 head, vq_u16 avail_idx,
+							    vq_u16 ndesc, vq_u32 bytes,
+							    vq_u16 nwritable, vq_u64 ts, int write)
+{
+	struct vq_trace_queue *p = &t->q[slot];
+
 	p->counters[VQT_C_ADDS]++;
 	p->counters[VQT_C_DESCS] += ndesc;
 	p->counters[VQT_C_BYTES] += bytes;
@@ -471,19 +509,31 @@ void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, v
 		     nwritable);
 }
 
-static void kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, unsigned type,
-		       unsigned counter, vq_u64 arg)
+static __attribute__((noinline)) void add_checked(struct vq_trace *t, int slot, vq_u16 head,
+						  vq_u16 avail_idx, vq_u16 ndesc, vq_u32 bytes,
+						  vq_u16 nwritable)
 {
-	struct vq_trace_queue *p;
-	vq_u64 ts, adds;
-	int write;
+	vq_u64 ts;
+	int write = control_check(t, VQT_EV_ADD, &ts);
 
-	if (!slot_ok(t, slot)) {
-		bad_slot(t, slot);
-		return;
-	}
-	write = control_check(t, type, &ts);
-	p = &t->q[slot];
+	add_event(t, slot, head, avail_idx, ndesc, bytes, nwritable, ts, write);
+}
+
+void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc,
+		  vq_u32 bytes, vq_u16 nwritable)
+{
+	EVENT_DISPATCH(t, slot, VQT_EV_ADD, add_checked, add_event, head, avail_idx, ndesc, bytes,
+		       nwritable);
+}
+
+static inline __attribute__((always_inline)) void kick_work(struct vq_trace *t, int slot,
+							    vq_u16 new_avail_idx, unsigned type,
+							    unsigned counter, vq_u64 arg, vq_u64 ts,
+							    int write)
+{
+	struct vq_trace_queue *p = &t->q[slot];
+	vq_u64 adds;
+
 	p->counters[counter]++;
 	p->avail_idx = new_avail_idx;
 	adds = p->counters[VQT_C_ADDS] - p->adds_at_last_kick;
@@ -492,6 +542,22 @@ static void kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, unsig
 	if (write)
 		emit(t, ts, type, (unsigned)slot, 0, head_word(0, new_avail_idx), (vq_u32)adds,
 		     arg);
+}
+
+static __attribute__((noinline)) void kick_checked(struct vq_trace *t, int slot,
+						   vq_u16 new_avail_idx, unsigned type,
+						   unsigned counter, vq_u64 arg)
+{
+	vq_u64 ts;
+	int write = control_check(t, type, &ts);
+
+	kick_work(t, slot, new_avail_idx, type, counter, arg, ts, write);
+}
+
+static void kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, unsigned type,
+		       unsigned counter, vq_u64 arg)
+{
+	EVENT_DISPATCH(t, slot, type, kick_checked, kick_work, new_avail_idx, type, counter, arg);
 }
 
 void vq_trace_kick(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
@@ -515,19 +581,14 @@ void vq_trace_kick_decision(struct vq_trace *t, int slot, vq_u16 new_avail_idx, 
 			   suppression_state | VQT_KICK_STATE_PRESENT);
 }
 
-void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st, vq_u16 outcome)
+static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t, int slot,
+							     const struct vq_poll_stats *st,
+							     vq_u16 outcome, vq_u64 ts, int write)
 {
-	struct vq_trace_queue *p;
-	vq_u64 ts, duration;
+	struct vq_trace_queue *p = &t->q[slot];
+	vq_u64 duration;
 	vq_u32 barriers;
-	int write;
 
-	if (!slot_ok(t, slot)) {
-		bad_slot(t, slot);
-		return;
-	}
-	write = control_check(t, VQT_EV_POLL, &ts);
-	p = &t->q[slot];
 	p->counters[VQT_C_POLLS]++;
 	p->counters[VQT_C_POLL_SPINS] += st->spins;
 	p->counters[VQT_C_BARRIERS_RMB] += st->rmb;
@@ -548,19 +609,27 @@ void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st,
 		emit(t, ts, VQT_EV_POLL, (unsigned)slot, outcome, barriers, st->spins, duration);
 }
 
-void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx, vq_u32 written,
-		   vq_u16 ndesc_freed)
+static __attribute__((noinline)) void poll_checked(struct vq_trace *t, int slot,
+						   const struct vq_poll_stats *st, vq_u16 outcome)
 {
-	struct vq_trace_queue *p;
 	vq_u64 ts;
-	int write;
+	int write = control_check(t, VQT_EV_POLL, &ts);
 
-	if (!slot_ok(t, slot)) {
-		bad_slot(t, slot);
-		return;
-	}
-	write = control_check(t, VQT_EV_USED, &ts);
-	p = &t->q[slot];
+	poll_event(t, slot, st, outcome, ts, write);
+}
+
+void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st, vq_u16 outcome)
+{
+	EVENT_DISPATCH(t, slot, VQT_EV_POLL, poll_checked, poll_event, st, outcome);
+}
+
+static inline __attribute__((always_inline)) void used_event(struct vq_trace *t, int slot,
+							     vq_u16 id, vq_u16 used_idx,
+							     vq_u32 written, vq_u16 ndesc_freed,
+							     vq_u64 ts, int write)
+{
+	struct vq_trace_queue *p = &t->q[slot];
+
 	p->counters[VQT_C_COMPLETIONS]++;
 	p->counters[VQT_C_USED_BYTES] += written;
 	p->last_used_idx = (vq_u16)(used_idx + 1);
@@ -569,6 +638,23 @@ void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx, vq_
 	if (write)
 		emit(t, ts, VQT_EV_USED, (unsigned)slot, ndesc_freed, head_word(id, used_idx),
 		     written, 0);
+}
+
+static __attribute__((noinline)) void used_checked(struct vq_trace *t, int slot, vq_u16 id,
+						   vq_u16 used_idx, vq_u32 written,
+						   vq_u16 ndesc_freed)
+{
+	vq_u64 ts;
+	int write = control_check(t, VQT_EV_USED, &ts);
+
+	used_event(t, slot, id, used_idx, written, ndesc_freed, ts, write);
+}
+
+void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx, vq_u32 written,
+		   vq_u16 ndesc_freed)
+{
+	EVENT_DISPATCH(t, slot, VQT_EV_USED, used_checked, used_event, id, used_idx, written,
+		       ndesc_freed);
 }
 
 void vq_trace_irq(struct vq_trace *t, int slot, vq_u32 isr)

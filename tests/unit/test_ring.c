@@ -563,6 +563,87 @@ static void test_event_mask_and_reset(void **state)
 	fixture_free(f);
 }
 
+/* Record e has these fields (word: head | ring_idx << 16, or barriers). */
+static void expect_record(const struct vqt_event *e, uint8_t type, uint8_t queue, uint16_t ndesc,
+			  uint32_t word, uint32_t len, uint64_t arg)
+{
+	if (e->type != type || e->queue != queue || e->ndesc != ndesc || e->barriers != word ||
+	    e->len != len || e->arg != arg)
+		fail_msg("record %u: type %u queue %u ndesc %u word 0x%x len %u arg %llu; expected "
+			 "%u %u %u 0x%x %u %llu",
+			 e->seq, e->type, e->queue, e->ndesc, e->barriers, e->len,
+			 (unsigned long long)e->arg, type, queue, ndesc, word, len,
+			 (unsigned long long)arg);
+}
+
+/* The same with the CPU's counter as the clock (no now hook): the event
+ * functions' common case (control_quiet) writes whole records, counts
+ * masked ones, and leaves for the full check when the host changes the
+ * mask or asks for a reset. */
+static void test_event_mask_and_reset_cpu_clock(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(REGION_SIZE);
+	struct vq_trace_config cfg = {.producer = "cpu clock", .ts_hz = 1000000000};
+	/* A start after any clock reading: the duration is 0. */
+	struct vq_poll_stats st = {.spins = 3, .rmb = 1, .start = UINT64_MAX};
+	struct vqt_event ev[8];
+	struct vqt_queue q;
+	char err[VQP_ERRLEN];
+
+	assert_int_equal(vq_trace_init(&f->tr, f->mem, f->size, &cfg), VQ_TRACE_OK);
+	f->q = vq_trace_register_queue(
+	    &f->tr,
+	    &(struct vq_queue_info){.device_type = 16, .ring_size = 64, .name = "gpu0.control"});
+	assert_true(f->q >= 0);
+	assert_int_equal(vqp_region_sync(&f->region, err, sizeof(err)), VQP_OK);
+	vqp_reader_init(&f->reader, &f->region, true);
+	vq_trace_add(&f->tr, f->q, 5, 9, 2, 76, 1);
+	vq_trace_kick(&f->tr, f->q, 10);
+	vq_trace_poll(&f->tr, f->q, &st, VQT_POLL_PROGRESS);
+	vq_trace_used(&f->tr, f->q, 5, 9, 24, 2);
+	assert_int_equal(vqp_reader_drain(&f->reader, ev, 8, NULL), 5);
+	/* ev[0] is the QUEUE event of the registration; then type, queue,
+	 * ndesc, head/ring_idx (or barriers), len and arg as written. */
+	expect_record(&ev[1], VQT_EV_ADD, (uint8_t)f->q, 2, 5u | 9u << 16, 76, 1);
+	expect_record(&ev[2], VQT_EV_KICK, (uint8_t)f->q, 0, 10u << 16, 1, 0);
+	expect_record(&ev[3], VQT_EV_POLL, (uint8_t)f->q, VQT_POLL_PROGRESS, 1, 3, 0);
+	expect_record(&ev[4], VQT_EV_USED, (uint8_t)f->q, 2, 5u | 9u << 16, 24, 0);
+	for (int i = 1; i < 5; i++) {
+		assert_int_equal(ev[i].seq, (uint32_t)i);
+		assert_true(ev[i].ts >= ev[i - 1].ts);
+	}
+
+	/* The first event after the mask changes takes the full check; the
+	 * masked ones after it are counted in the common case. */
+	vqp_control_event_mask(&f->region, 1u << VQT_EV_KICK);
+	vq_trace_add(&f->tr, f->q, 6, 10, 1, 64, 0);
+	vq_trace_kick(&f->tr, f->q, 11);
+	vq_trace_kick_suppressed(&f->tr, f->q, 11);
+	vq_trace_kick(&f->tr, f->q, 11);
+	assert_int_equal(vqp_reader_drain(&f->reader, ev, 8, NULL), 2);
+	assert_int_equal(ev[0].type, VQT_EV_ADD);
+	assert_int_equal(ev[1].type, VQT_EV_KICK_SUPPRESSED);
+	assert_int_equal(f->tr.hdr->events_masked, 2);
+	assert_int_equal(vqp_queue_snapshot(&f->region, (unsigned)f->q, &q, err, sizeof(err)),
+			 VQP_OK);
+	assert_int_equal(q.counters[VQT_C_KICKS], 3); /* counted though masked */
+	assert_int_equal(q.counters[VQT_C_ADDS], 2);
+	assert_int_equal(q.avail_idx, 11);
+	assert_int_equal(q.num_free, 64 - 2 - 1 + 2);
+
+	vqp_control_reset_counters(&f->region);
+	vq_trace_used(&f->tr, f->q, 6, 10, 8, 1);
+	assert_int_equal(vqp_queue_snapshot(&f->region, (unsigned)f->q, &q, err, sizeof(err)),
+			 VQP_OK);
+	assert_int_equal(q.counters[VQT_C_KICKS], 0);
+	assert_int_equal(q.counters[VQT_C_COMPLETIONS], 1);
+	assert_int_equal(q.last_used_idx, 11);
+	assert_int_equal(vqp_reader_drain(&f->reader, ev, 8, NULL), 1);
+	assert_int_equal(ev[0].type, VQT_EV_USED);
+	fixture_free(f);
+}
+
 static void *step_producer(void *arg)
 {
 	struct thread_run *run = arg;
@@ -746,6 +827,7 @@ int main(void)
 	    cmocka_unit_test(test_header_validation),
 	    cmocka_unit_test(test_bad_records_are_violations),
 	    cmocka_unit_test(test_event_mask_and_reset),
+	    cmocka_unit_test(test_event_mask_and_reset_cpu_clock),
 	    cmocka_unit_test(test_step_mode_one_event_per_token),
 	    cmocka_unit_test(test_no_step_producer_never_waits),
 	    cmocka_unit_test(test_reregistration_reuses_slot),
