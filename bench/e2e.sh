@@ -10,18 +10,24 @@
 #   serial-log  untraced guest printing [VIRTIO PERF] every frame over a
 #               115200-baud UART, what the hobby-OS team did
 #
-# Runs are interleaved (a b c d a b c d ...) so drift hits every mode
-# alike, and the median of REPS runs is reported.  The guest measures its
-# own frame loop with the TSC (the "done" line), so boot time is excluded.
+# Each repetition runs every mode once, in an order that rotates from one
+# repetition to the next (bench/lib.sh), so drift hits every mode alike;
+# each figure is the median over the repetitions of a ratio to the
+# untraced run of the same repetition, with its 95% interval, and the
+# target reads "not resolved" when the interval straddles it.  The guest's
+# vCPU runs on one core, the recorder on the other.  The guest measures
+# its own frame loop with the TSC (the "done" line), so boot time is
+# excluded.
 #
 #   bench/e2e.sh [--reps N] [--frames N] [--json FILE]
 #
 # Environment: O (build dir), VQ_ACCEL (tcg, or kvm when it works).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 O=${O:-build}
 VQ_ACCEL=${VQ_ACCEL:-tcg}
-reps=5
+reps=$BENCH_MIN_REPS
 frames=400
 json=
 while [ $# -gt 0 ]; do
@@ -68,15 +74,19 @@ run() {
 	local pid=${out##*pid=}
 	pids+=("$pid")
 	if [ "$mode" = vqscope ]; then
-		"$vqscope" record -q -o "$dir/rec.vqt" "$dir/qmp.sock" 2>"$dir/record.err" &
+		bench_on "$BENCH_HOST_CORE" "$vqscope" record -q -o "$dir/rec.vqt" "$dir/qmp.sock" \
+			2>"$dir/record.err" &
 		rec_pid=$!
 		pids+=("$rec_pid")
 	fi
+	bench_pin_vcpus "$pid" "$BENCH_GUEST_CORE"
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 	if [ -n "$rec_pid" ]; then
 		wait "$rec_pid" || true # exits 3 when QEMU goes away, as it should
-		if [ "$n" = 1 ]; then
-			"$vqscope" report --json "$dir/rec.vqt" >"$work/vqscope-report.json" 2>/dev/null || true
+		# The report of the first recording that gives one.
+		if [ ! -s "$work/vqscope-report.json" ]; then
+			"$vqscope" report --json "$dir/rec.vqt" >"$work/vqscope-report.json" 2>/dev/null ||
+				echo "e2e.sh: no report of run $n: $(cat "$dir/record.err")" >&2
 		fi
 	fi
 	local line
@@ -87,36 +97,43 @@ run() {
 	rm -rf "$dir"
 }
 
+# run_mode MODE REP: frames/s of one run (bench_interleave keeps it);
+# its commands/s go to the samples as "cps-MODE".  run stays in this shell
+# (a redirect, not $(...)) so the PIDs it starts are known to the cleanup.
+run_mode() {
+	local f c us
+	run "$1" "$2" >"$work/result"
+	read -r f c us <"$work/result"
+	bench_sample "cps-$1" "$2" "$(awk -v c="$c" -v u="$us" 'BEGIN { printf "%.1f", c * 1e6 / u }')"
+	echo "  run $2 $1: $f frames, $c commands in $us us" >&2
+	awk -v f="$f" -v u="$us" 'BEGIN { printf "%.3f\n", f * 1e6 / u }'
+}
+
 modes=(untraced vqscope qemu-trace serial-log)
-declare -A fps cps
-for ((r = 1; r <= reps; r++)); do
-	for m in "${modes[@]}"; do
-		# A redirect, not $(...): run must stay in this shell so the PIDs
-		# it starts are known to the cleanup trap.
-		run "$m" "$r" >"$work/result"
-		read -r f c us <"$work/result"
-		fps[$m]+="$(awk -v f="$f" -v u="$us" 'BEGIN { printf "%.3f", f * 1e6 / u }') "
-		cps[$m]+="$(awk -v c="$c" -v u="$us" 'BEGIN { printf "%.1f", c * 1e6 / u }') "
-		echo "  run $r $m: $f frames, $c commands in $us us" >&2
-	done
-done
+echo "End-to-end on the demo guest: $reps repetitions of ${#modes[@]} modes, interleaved (load $(bench_load))" >&2
+bench_interleave "$reps" run_mode "${modes[@]}"
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-echo "End-to-end on the demo guest ($VQ_ACCEL, $frames frames of: $workload; median of $reps):"
-printf "  %-11s %10s %12s %8s %8s\n" mode frames/s commands/s "fps x" "cmd/s x"
-base_f=$(median <<<"${fps[untraced]}")
-base_c=$(median <<<"${cps[untraced]}")
+echo "End-to-end on the demo guest ($VQ_ACCEL, $frames frames of: $workload)."
+echo "Median [95% interval] over $reps repetitions; x: ratio to the untraced run of the same repetition."
 json_modes=
 for m in "${modes[@]}"; do
-	mf=$(median <<<"${fps[$m]}")
-	mc=$(median <<<"${cps[$m]}")
-	rf=$(awk -v a="$mf" -v b="$base_f" 'BEGIN { printf "%.3f", a / b }')
-	rc=$(awk -v a="$mc" -v b="$base_c" 'BEGIN { printf "%.3f", a / b }')
-	printf "  %-11s %10.2f %12.1f %8s %8s\n" "$m" "$mf" "$mc" "$rf" "$rc"
-	json_modes+="${json_modes:+, }\"$m\": {\"frames_per_s\": $mf, \"commands_per_s\": $mc, \"frames_ratio\": $rf, \"commands_ratio\": $rc, \"runs_frames_per_s\": [$(echo ${fps[$m]} | tr ' ' ',')]}"
+	mf=$(bench_stats $(bench_values "$m"))
+	mc=$(bench_stats $(bench_values "cps-$m"))
+	rf=$(bench_stats $(bench_ratios "$m" untraced))
+	rc=$(bench_stats $(bench_ratios "cps-$m" cps-untraced))
+	bench_line "$m, frames/s" "$mf" "" "" "%.4g"
+	bench_line "$m, commands/s" "$mc" "" "" "%.4g"
+	if [ "$m" = vqscope ]; then
+		bench_line "$m, frames/s x untraced" "$rf" ge 0.98
+		bench_line "$m, commands/s x untraced" "$rc" ge 0.98
+		verdict=$(bench_verdict "$rf" ge 0.98)
+	elif [ "$m" != untraced ]; then
+		bench_line "$m, frames/s x untraced" "$rf"
+		bench_line "$m, commands/s x untraced" "$rc"
+	fi
+	json_modes+="${json_modes:+, }\"$m\": {\"frames_per_s\": $(bench_json "$mf"), \"commands_per_s\": $(bench_json "$mc"), \"frames_ratio\": $(bench_json "$rf"), \"commands_ratio\": $(bench_json "$rc"), \"runs_frames_per_s\": [$(bench_values "$m" | xargs | tr ' ' ',')]}"
 done
-echo "  target: vqscope >= 0.98 of untraced"
+base_f=$(bench_stats $(bench_values untraced) | cut -d' ' -f1)
 
 # Wall time on a shared VM swings by tens of percent between identical
 # runs, more than the effect being measured.  So also derive the guest's
@@ -144,10 +161,12 @@ if [ -c /dev/kvm ] && [ "$VQ_ACCEL" = tcg ]; then
 	echo "  (KVM exists here; run with VQ_ACCEL=kvm for the KVM row)"
 fi
 if [ -n "$json" ]; then
-	report=$(cat "$work/vqscope-report.json" 2>/dev/null || echo null)
+	report=$(cat "$work/vqscope-report.json" 2>/dev/null || true)
+	[ -n "$report" ] || report=null
 	cat >"$json" <<EOF
 {"accel": "$VQ_ACCEL", "frames": $frames, "reps": $reps, "workload": "$workload",
- "modes": {$json_modes},
+ "stats": "median and 95% order-statistic interval over reps; ratios within each rep",
+ "modes": {$json_modes}, "target_vqscope_ratio": 0.98, "verdict": "$verdict",
  "derived": {"ns_per_event_in_guest": $ns_per_event, "events_per_frame": $events_per_frame,
              "untraced_frame_us": $frame_us, "tracing_us_per_frame": $cost_us,
              "ratio": $derived_ratio},

@@ -50,7 +50,9 @@ EOF
 echo "Machine: $cpu, $(nproc) cores, kernel $(uname -r); absolute times are this machine's."
 echo
 
-if [ "$quick" = 1 ]; then secs=0.5; reps=1; frames=100; else secs=3; reps=5; frames=400; fi
+# Quick runs take 3 repetitions, too few for a 95% interval (bench/lib.sh
+# says the coverage they give); full runs take at least 7.
+if [ "$quick" = 1 ]; then secs=0.5; reps=3; frames=100; else secs=3; reps=7; frames=400; fi
 
 echo "== 1, 2, 5a. hot paths"
 bash bench/core.sh --reps "$( [ "$quick" = 1 ] && echo 3 || echo 9 )" \
@@ -67,7 +69,8 @@ echo
 
 if [ -f bench/tui.sh ]; then
 	echo "== 4. live view refresh cost"
-	bash bench/tui.sh --json "$results/tui.json"
+	bash bench/tui.sh --reps "$reps" --seconds "$( [ "$quick" = 1 ] && echo 2 || echo 5 )" \
+		--json "$results/tui.json"
 	echo
 fi
 
