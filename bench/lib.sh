@@ -251,6 +251,21 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { prin
 
 # ---- the Linux test guest (bench/tracer.sh, bench/tracer-net.sh) ----------
 
+# bench_counts STATS REQUESTS: the work of vqscope-trace's BPF side per
+# request, counted rather than timed, from its --stats lines over a loop
+# of REQUESTS requests (without their "vqscope-trace: stats: " prefix:
+# "fexit/virtqueue_add_sgs: 500 runs, 2487044 ns, 4974.1 ns/run, 123
+# insns").  Prints three figures per request: hooked calls (per
+# function, its busiest program's runs, as the entry and exit programs
+# of one function run on the same call), program runs, and BPF
+# instructions (each run counted at its program's xlated length).
+bench_counts() {
+	grep -v '^all ' <<<"$1" |
+		sed -n 's|^[a-z_]*/\([a-z_0-9]*\): \([0-9]*\) runs, .*, \([0-9]*\) insns$|\1 \2 \3|p' |
+		awk -v r="$2" '{ if ($2 > c[$1]) c[$1] = $2; runs += $2; insns += $2 * $3 }
+			END { for (f in c) calls += c[f]; printf "%.2f %.2f %.0f\n", calls / r, runs / r, insns / r }'
+}
+
 # bench_linux_setup NAME: fetch Debian's kernel into $O/linux-guest (exit
 # 77 when the archive is out of reach) and make a private work directory
 # $work, removed on exit together with the guest ($qemu_pid).  Sets cache,

@@ -14,6 +14,9 @@
 #             in the guest every millisecond and compares each record's
 #             kernel timestamp with the time it could be read (target:
 #             100 ms; under TCG the host's own load adds to it)
+#   per-hook  the ping loop with `vqscope-trace --stats`: hooked calls,
+#             BPF program runs and BPF instructions per round trip, counted
+#             (each run at its program's xlated length), no clock involved
 #   untraced  the ping loop with no tracing
 #   vqscope   the ping loop with vqscope-trace --shm auto attached
 #   ftrace    the ping loop with current_tracer=function on the functions
@@ -233,6 +236,10 @@ done
 for m in "${modes[@]}"; do
 	floor[$m]=$(tr ' ' '\n' <<<"${all_min[$m]}" | grep -v '^$' | sort -g | head -n 1)
 done
+# The clock-free figures of the --stats loop: hooked calls, BPF program
+# runs and BPF instructions per round trip (bench_counts, lib.sh).
+stats=$(sed -n 's/^vqbench-trace: vqscope-trace: stats: //p' "$work/out")
+read -r calls_per_ping runs_per_ping insns_per_ping <<<"$(bench_counts "$stats" "$pings")"
 kernel=$(sed -n 's/^vqbench: kernel //p' "$work/out")
 filter=$(sed -n 's/^vqbench: ftrace-filter //p' "$work/out" | sed 's/ \[virtio_ring\]//g; s/ *$//')
 
@@ -250,6 +257,8 @@ for m in "${modes[@]}"; do
 		"$((floor[$m] - floor[untraced]))"
 done
 printf "  %-20s %10s\n" "vqscope / ftrace" "$(median <<<"${rate_x[vs]}")"
+echo "  per round trip, counted (no clock): $calls_per_ping hooked calls, $runs_per_ping BPF program runs,"
+echo "    $insns_per_ping BPF instructions (each run counted at its program's xlated length)"
 echo "  (guest run: $elapsed s)"
 
 if [ -n "$json" ]; then
@@ -272,7 +281,9 @@ if [ -n "$json" ]; then
   "ratios": "against the same rep's untraced loop, median over reps",
   "modes": {
   $modes_json},
-  "vqscope_vs_ftrace": $(median <<<"${rate_x[vs]}")},
+  "vqscope_vs_ftrace": $(median <<<"${rate_x[vs]}"),
+  "counts_per_ping": {"from": "vqscope-trace --stats over one loop: runs from kernel.bpf_stats, length from bpf_prog_info.xlated_prog_len",
+   "hooked_calls": $calls_per_ping, "program_runs": $runs_per_ping, "bpf_insns": $insns_per_ping}},
  "ftrace_filter": "$filter",
  "guest_seconds": $elapsed}
 EOF

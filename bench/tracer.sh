@@ -8,7 +8,10 @@
 #   per-hook    one read loop with `vqscope-trace --stats`: each BPF
 #               program's runs and run time as the kernel measures them
 #               (kernel.bpf_stats: the program body, ring-buffer reserve
-#               and commit included, the trampoline itself not)
+#               and commit included, the trampoline itself not), and its
+#               length; from them the figures that need no clock: hooked
+#               calls, program runs and BPF instructions per read (each
+#               run counted at its program's xlated length)
 #   untraced    the read loop with no tracing at all
 #   vqscope     the read loop with `vqscope-trace --shm auto` attached
 #               (its user space draining to ivshmem included)
@@ -31,9 +34,10 @@
 # absolute ns are this machine's TCG figures, many times native ones.  The
 # ratios are the result, and they overstate native overhead: the CPU work
 # is emulated, the disk's I/O time is not.  TCG's speed follows the host's
-# load, hence ratios within a rep and medians over reps.  No instruction
-# counts: perf has no hardware counters here, and under QEMU's -icount the
-# guest's clock left out the disk's I/O time and the run overran.
+# load, hence ratios within a rep and medians over reps.  No hardware
+# instruction counts: perf has no hardware counters here, and under QEMU's
+# -icount the guest's clock left out the disk's I/O time and the run
+# overran; the BPF side's work is counted instead (per-hook above).
 #
 #   bench/tracer.sh [--reps N] [--reads N] [--json FILE] [--serial FILE]
 #                   [--tracer-args ARGS]
@@ -206,18 +210,16 @@ stats=$(sed -n 's/^vqbench-trace: vqscope-trace: stats: //p' "$work/out")
 ran=$(grep -v -e '^all' -e ': 0 runs' <<<"$stats")
 programs_json=
 while IFS= read -r line; do
-	read -r runs ns per <<<"$(sed 's/.*: \([0-9]*\) runs, \([0-9]*\) ns, \([0-9.]*\) ns\/run$/\1 \2 \3/' <<<"$line")"
-	programs_json+="${programs_json:+, }\"${line%%:*}\": {\"runs\": $runs, \"ns\": $ns, \"ns_per_run\": $per}"
+	read -r runs ns per insns <<<"$(sed 's/.*: \([0-9]*\) runs, \([0-9]*\) ns, \([0-9.]*\) ns\/run, \([0-9]*\) insns$/\1 \2 \3 \4/' <<<"$line")"
+	programs_json+="${programs_json:+, }\"${line%%:*}\": {\"runs\": $runs, \"ns\": $ns, \"ns_per_run\": $per, \"insns\": $insns}"
 done <<<"$ran"
-prog_median=$(sed 's/.* \([0-9.]*\) ns\/run$/\1/' <<<"$ran" | median)
+prog_median=$(sed 's/.* \([0-9.]*\) ns\/run, .*/\1/' <<<"$ran" | median)
 all=$(grep '^all' <<<"$stats")
-prog_mean=$(sed 's/.* \([0-9.]*\) ns\/run$/\1/' <<<"$all")
+prog_mean=$(sed 's/.* \([0-9.]*\) ns\/run, .*/\1/' <<<"$all")
 prog_runs=$(sed 's/.*: \([0-9]*\) runs.*/\1/' <<<"$all")
-# Hooked calls: per function, its busiest program's runs (fentry and
-# fexit both run on one call).  ftrace's are the entries it recorded.
-calls=$(sed 's|^[a-z_]*/\([a-z_0-9]*\): \([0-9]*\) runs.*|\1 \2|' <<<"$ran" |
-	awk '{ if ($2 > n[$1]) n[$1] = $2 } END { for (f in n) s += n[f]; print s + 0 }')
-calls_per_read=$(calc %.2f "$calls / $reads")
+# The clock-free figures of the --stats loop (bench_counts, lib.sh):
+# hooked calls, program runs and BPF instructions per read.
+read -r calls_per_read runs_per_read insns_per_read <<<"$(bench_counts "$stats" "$reads")"
 entries_per_read=$(sed -n 's/^vqbench: ftrace-stats [0-9]* entries=\([0-9]*\).*/\1/p' "$work/out" |
 	median | awk -v r="$reads" '{ printf "%.2f", $1 / r }')
 overrun=$(sed -n 's/^vqbench: ftrace-stats [0-9]* .*overrun=\([0-9]*\)$/\1/p' "$work/out" | median)
@@ -240,6 +242,8 @@ for m in "${modes[@]}"; do
 done
 printf "  %-19s %9s %21s %18s\n" "vqscope / ftrace" "${m_rate_x[vs]}" "${m_med_x[vs]}" "${floor_x[vs]}"
 echo "  target: vqscope reads/s >= 0.97 of untraced"
+echo "  per read, counted (no clock): $calls_per_read hooked calls, $runs_per_read BPF program runs,"
+echo "    $insns_per_read BPF instructions (each run counted at its program's xlated length)"
 echo "  per hooked call, trampoline included (floor added / calls per read):"
 echo "    vqscope $call_vq ns ($calls_per_read calls per read), ftrace $call_ft ns ($entries_per_read per read): x $call_x"
 echo "  per BPF program run (kernel.bpf_stats: body with ring-buffer reserve/commit, no trampoline):"
@@ -270,6 +274,8 @@ if [ -n "$json" ]; then
  "per_hooked_call": {"from": "floor latency added / calls per read", "vqscope_calls_per_read": $calls_per_read,
   "ftrace_entries_per_read": ${entries_per_read:-0}, "ftrace_overrun": ${overrun:-0},
   "vqscope_ns": $call_vq, "ftrace_ns": $call_ft, "vqscope_vs_ftrace": $call_x},
+ "counts_per_read": {"from": "vqscope-trace --stats over one loop: runs from kernel.bpf_stats, length from bpf_prog_info.xlated_prog_len",
+  "hooked_calls": $calls_per_read, "program_runs": $runs_per_read, "bpf_insns": $insns_per_read},
  "per_program_run": {"from": "kernel.bpf_stats run_time_ns / run_cnt", "median_ns": ${prog_median:-0},
   "mean_ns": $prog_mean, "runs": $prog_runs, "programs": {$programs_json}},
  "ftrace_filter": "$filter",

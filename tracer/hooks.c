@@ -1002,6 +1002,7 @@ int hooks_program_stats(const struct hooks *h, struct hook_stat *out, size_t max
 			 bpf_program__section_name(h->links[i].prog));
 		out[n].runs = info.run_cnt;
 		out[n].run_ns = info.run_time_ns;
+		out[n].insns = info.xlated_prog_len / (uint32_t)sizeof(struct bpf_insn);
 		n++;
 	}
 	return (int)n;

@@ -75,6 +75,8 @@ struct hook_stat {
 	char section[80]; /* "fexit/virtqueue_add_sgs": method and function */
 	uint64_t runs;	  /* times it ran */
 	uint64_t run_ns;  /* time spent in it, in ns, as the kernel measured it */
+	uint32_t insns;	  /* its length in BPF instructions as the verifier
+			   * left it (bpf_prog_info.xlated_prog_len / 8) */
 };
 
 /* Turn on the kernel's run-time statistics of BPF programs (BPF_ENABLE_STATS,

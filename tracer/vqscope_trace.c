@@ -79,8 +79,9 @@ static const struct argp_option options[] = {
      0},
     {"duration", 'D', "SECONDS", 0, "Stop after this long (default: until SIGINT/SIGTERM)", 0},
     {"stats", OPT_STATS, NULL, 0,
-     "At the end, print each BPF program's runs and ns per run while tracing (the "
-     "kernel's BPF run-time statistics, switched on meanwhile)",
+     "At the end, print each BPF program's runs, ns per run and length in BPF "
+     "instructions while tracing (the kernel's BPF run-time statistics, switched on "
+     "meanwhile)",
      0},
     {"verbose", 'v', NULL, 0, "Show libbpf debug output", 0},
     {NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0},
@@ -298,11 +299,14 @@ static void print_queue_loss(void *ctx, uint64_t vq, uint32_t reaps, uint32_t ad
 			(unsigned long long)vq, reaps, adds);
 }
 
-/* --stats: what each program cost between the two snapshots. */
+/* --stats: what each program cost between the two snapshots: its runs,
+ * their time, and its length in instructions (static: the instructions
+ * a run executes are fewer, as branches skip some).  Runs times length,
+ * summed, is a measure of the work that does not depend on the clock. */
 static void print_stats(const struct hook_stat *before, int nbefore, const struct hook_stat *after,
 			int nafter)
 {
-	uint64_t all_runs = 0, all_ns = 0;
+	uint64_t all_runs = 0, all_ns = 0, all_insns = 0;
 
 	if (nbefore < 0 || nafter < 0 || nbefore != nafter) {
 		fprintf(stderr, "vqscope-trace: stats: cannot read the programs' statistics\n");
@@ -312,15 +316,19 @@ static void print_stats(const struct hook_stat *before, int nbefore, const struc
 		uint64_t runs = after[i].runs - before[i].runs;
 		uint64_t ns = after[i].run_ns - before[i].run_ns;
 
-		fprintf(stderr, "vqscope-trace: stats: %s: %llu runs, %llu ns, %.1f ns/run\n",
+		fprintf(stderr,
+			"vqscope-trace: stats: %s: %llu runs, %llu ns, %.1f ns/run, %u insns\n",
 			after[i].section, (unsigned long long)runs, (unsigned long long)ns,
-			runs ? (double)ns / (double)runs : 0.0);
+			runs ? (double)ns / (double)runs : 0.0, after[i].insns);
 		all_runs += runs;
 		all_ns += ns;
+		all_insns += runs * after[i].insns;
 	}
-	fprintf(stderr, "vqscope-trace: stats: all %d programs: %llu runs, %llu ns, %.1f ns/run\n",
+	fprintf(stderr,
+		"vqscope-trace: stats: all %d programs: %llu runs, %llu ns, %.1f ns/run, "
+		"%llu insns run\n",
 		nafter, (unsigned long long)all_runs, (unsigned long long)all_ns,
-		all_runs ? (double)all_ns / (double)all_runs : 0.0);
+		all_runs ? (double)all_ns / (double)all_runs : 0.0, (unsigned long long)all_insns);
 }
 
 static uint64_t monotonic_ns(void)
