@@ -185,11 +185,9 @@ static bool program_is_return(const struct bpf_program *prog)
 
 /* Whether a run of this program that the kernel skipped stands for one
  * lost record.  The adds and reaps skipped runs miss are found in the
- * rings instead (vqscope_trace.bpf.c), virtqueue_notify writes only its
- * failures, and virtqueue_enable_cb's request is reported by the
- * enable_cb_prepare it calls.  Interrupts and callback requests are
- * reported only when used buffers wait or the request changes, so a
- * skipped run of those may stand for none. */
+ * rings instead, and a change of the callback request at the next hook
+ * on the queue (vqscope_trace.bpf.c, cb_sample).  Interrupts are reported
+ * only when used buffers wait, so a skipped run may stand for none. */
 static bool program_counted(const struct bpf_program *prog)
 {
 	int fn = program_function(prog);
@@ -198,9 +196,7 @@ static bool program_counted(const struct bpf_program *prog)
 		return true; /* irq_handler_entry */
 	if (fn == VQTR_FN_kick_prepare)
 		return program_is_return(prog);
-	return !program_is_return(prog) &&
-	       (fn == VQTR_FN_interrupt || fn == VQTR_FN_disable_cb ||
-		fn == VQTR_FN_enable_cb_prepare || fn == VQTR_FN_enable_cb_delayed);
+	return !program_is_return(prog) && fn == VQTR_FN_interrupt;
 }
 
 /* The kernel function (or tracepoint) a program attaches to: the part of
@@ -223,7 +219,8 @@ static bool program_essential(const struct bpf_program *prog, bool *is_add)
 	*is_add = strncmp(target, "virtqueue_add", 13) == 0;
 	if (*is_add)
 		return name[1] == 'x' || name[1] == 'r'; /* fx_, kr_ */
-	return strncmp(target, "virtqueue_get_buf", 17) == 0;
+	return strncmp(target, "virtqueue_get_buf", 17) == 0 ||
+	       strncmp(target, "detach_buf_", 11) == 0;
 }
 
 /* ---- where functions are found ---------------------------------------------- */
@@ -254,7 +251,8 @@ static int read_kallsyms(struct symbols *s)
 	while (fgets(line, sizeof(line), f)) {
 		size_t n;
 
-		if (!strstr(line, " virtqueue_") && !strstr(line, " vring_"))
+		if (!strstr(line, " virtqueue_") && !strstr(line, " vring_") &&
+		    !strstr(line, " detach_buf_"))
 			continue;
 		n = strlen(line);
 		if (s->kallsyms_len + n + 1 > cap) {
@@ -489,6 +487,26 @@ struct rejections {
 	size_t count;
 };
 
+/* Whether a hook is left out because a cheaper one reports the same: one
+ * hook per buffer reaped (detach_buf_split and _packed, static functions
+ * a kernel may inline) instead of the entry and exit of every
+ * virtqueue_get_buf* call, nested or finding nothing; and
+ * virtqueue_enable_cb's request from the virtqueue_enable_cb_prepare it
+ * calls. */
+static bool target_superseded(const struct symbols *syms, enum trace_method m, const char *target)
+{
+	bool detach = target_available(syms, m, "detach_buf_split") &&
+		      target_available(syms, m, "detach_buf_packed");
+
+	if (strncmp(target, "virtqueue_get_buf", 17) == 0)
+		return detach;
+	if (strncmp(target, "detach_buf_", 11) == 0)
+		return !detach;
+	if (strcmp(target, "virtqueue_enable_cb") == 0)
+		return target_available(syms, m, "virtqueue_enable_cb_prepare");
+	return false;
+}
+
 /* Choose which programs of a freshly opened object load: those of method
  * m whose function this kernel has and the verifier did not reject.
  * Returns a bit mask of the essential hooks available (1 add, 2 reap). */
@@ -513,6 +531,10 @@ static unsigned choose_programs(struct hooks *h, const struct symbols *syms, enu
 				bpf_program__set_autoload(prog, false);
 		if (program_method(prog) == TRACE_METHOD_AUTO)
 			continue; /* an iterator: no kernel function */
+		if (target_superseded(syms, m, target)) {
+			bpf_program__set_autoload(prog, false);
+			continue;
+		}
 		if (!target_available(syms, m, target)) {
 			/* Report each function once (entry and exit share it). */
 			if (report && bpf_program__autoload(prog))

@@ -51,9 +51,10 @@ void hooks_enable(struct hooks *h, bool on);
 struct hook_skips {
 	bool reported;	  /* the kernel reports them for every attached hook */
 	uint64_t lost;	  /* runs of hooks that each stand for one record
-			   * (interrupts, kick decisions, callback requests) */
+			   * (interrupts, kick decisions) */
 	uint64_t other;	  /* runs of the others: the adds and reaps they would
-			   * have reported are found in the rings instead */
+			   * have reported are found in the rings instead,
+			   * callback requests at the queue's next hook */
 	char detail[512]; /* "kprobe/vring_interrupt 1, ..." */
 };
 int hooks_skips(struct hooks *h, struct hook_skips *out);

@@ -88,6 +88,7 @@ struct vring_virtqueue_packed {
 	_Bool avail_wrap_counter;
 	_Bool used_wrap_counter; /* before Linux 6.0; later in last_used_idx */
 	__u16 next_avail_idx;
+	__u16 event_flags_shadow; /* driver event suppression flags (2.8.10) */
 	struct vring_desc_state_packed *desc_state;
 	struct vring_desc_extra *desc_extra;
 	__u64 ring_dma_addr;
@@ -120,6 +121,11 @@ struct irqaction {
 #define VRING_DESC_F_INDIRECT	  4u
 #define VRING_PACKED_DESC_F_AVAIL 7 /* bit numbers (2.8.1) */
 #define VRING_PACKED_DESC_F_USED  15
+/* The driver's request for no used-buffer notifications: a flag of the
+ * split ring's driver area (2.7.7), a value of the packed ring's driver
+ * event suppression structure (2.8.10). */
+#define VRING_AVAIL_F_NO_INTERRUPT	1u
+#define VRING_PACKED_EVENT_FLAG_DISABLE 1u
 /* Linux keeps the packed used wrap counter in bit 15 of last_used_idx. */
 #define VRING_PACKED_EVENT_F_WRAP_CTR 15
 

@@ -66,6 +66,7 @@ __u64 hook_runs[VQTR_RUNS_COUNT] = {};
 /* Queues end_queues could not close yet: a hook was running on them. */
 __u32 end_pending = 0;
 
+#define EIO		  5
 #define ENOSPC		  28
 #define TASK_CALL_DEPTH	  4
 #define MAX_RING	  32768 /* largest virtqueue (2.6, 2.7) */
@@ -115,9 +116,10 @@ struct {
  * nest only through interrupts, which return first.  Each entry names its
  * function, so a return the kernel did not report (a kretprobe's missed
  * run) leaves no stale entry for the next return to pop. */
+#define CALL_ARG (1u << 31) /* in task_calls.fn: the call's argument flag */
 struct task_calls {
 	__u64 vq[TASK_CALL_DEPTH];
-	__u32 fn[TASK_CALL_DEPTH];
+	__u32 fn[TASK_CALL_DEPTH]; /* enum vqtr_function, | CALL_ARG */
 	__u32 depth;
 	__u32 reserved;
 };
@@ -395,8 +397,9 @@ static __noinline struct queue_state *first_sight(struct vring_virtqueue *vq, __
 
 /* A hook's hold on a traced queue, or NULL when the queue is not traced,
  * tracing is off, or the trace has ended for this queue.  Every non-NULL
- * return is paired with queue_put(). */
-static __always_inline struct queue_state *queue_get(struct vring_virtqueue *vq)
+ * return is paired with queue_put().  *first: this hook saw the queue
+ * first, so its state was taken after the operation being reported. */
+static __always_inline struct queue_state *queue_hold(struct vring_virtqueue *vq, int *first)
 {
 	__u64 key = (__u64)vq;
 	struct queue_state *st;
@@ -404,6 +407,7 @@ static __always_inline struct queue_state *queue_get(struct vring_virtqueue *vq)
 	if (!tracing_on)
 		return 0;
 	st = bpf_map_lookup_elem(&queues, &key);
+	*first = !st;
 	if (!st)
 		st = first_sight(vq, key);
 	if (!st || st->mode != VQTR_QUEUE_TRACED)
@@ -417,6 +421,13 @@ static __always_inline struct queue_state *queue_get(struct vring_virtqueue *vq)
 		return 0;
 	}
 	return st;
+}
+
+static __always_inline struct queue_state *queue_get(struct vring_virtqueue *vq)
+{
+	int first;
+
+	return queue_hold(vq, &first);
 }
 
 static __always_inline void queue_put(struct queue_state *st)
@@ -564,23 +575,37 @@ static __always_inline __u16 split_chain_length(struct vring_virtqueue *vq, __u1
 
 /* Packed ring: the driver keeps no copy of a buffer's descriptors unless
  * it maps them for DMA, so read them back from the ring right after the
- * add, while they are still marked available (2.8.1); if the device has
- * already overwritten the first one, report only the count. */
-static __always_inline void walk_packed(struct vring_virtqueue *vq, __u16 id, __u16 pos,
+ * add, while they are still marked available (2.8.1).  The add leaves
+ * next_avail_idx one past its last descriptor, which carries the buffer
+ * id as every descriptor of a chain does (2.8.6), and desc_state[id].num
+ * says how many it took: so the head's position comes from the exit
+ * alone.  If the device has already overwritten the head descriptor,
+ * report only the count. */
+static __always_inline void walk_packed(struct vring_virtqueue *vq, __u16 *head, __u16 *pos,
 					struct chain *c)
 {
 	void *ring = BPF_CORE_READ(vq, packed.vring.desc);
 	__u32 num = BPF_CORE_READ(vq, packed.vring.num);
 	void *states = BPF_CORE_READ(vq, packed.desc_state);
 	__u32 stride = bpf_core_type_size(struct vring_desc_state_packed);
-	__u16 taken = 0;
-	struct ring_desc_packed d;
+	__u16 next = BPF_CORE_READ(vq, packed.next_avail_idx);
+	__u16 taken = 0, id, first;
+	struct ring_desc_packed d = {};
 
+	if (num == 0 || num > MAX_RING)
+		return;
+	read_kernel(&d, sizeof(d), ring + (__u64)(next ? next - 1 : num - 1) * PACKED_DESC_SIZE);
+	id = d.id;
 	read_kernel(&taken, sizeof(taken),
 		    states + (__u64)id * stride +
 			bpf_core_field_offset(struct vring_desc_state_packed, num));
+	if (taken == 0 || taken > num)
+		taken = 1;
+	first = (__u16)(next >= taken ? next - taken : next + num - taken);
+	*head = id;
+	*pos = first;
 	c->ndesc = taken;
-	if (num == 0 || read_kernel(&d, sizeof(d), ring + (__u64)(pos % num) * PACKED_DESC_SIZE))
+	if (taken > 1 && read_kernel(&d, sizeof(d), ring + (__u64)first * PACKED_DESC_SIZE))
 		return;
 	if (d.id != id || ((d.flags >> VRING_PACKED_DESC_F_AVAIL) & 1) ==
 			      ((d.flags >> VRING_PACKED_DESC_F_USED) & 1))
@@ -597,8 +622,8 @@ static __always_inline void walk_packed(struct vring_virtqueue *vq, __u16 id, __
 	for (__u32 k = 0; k < VQTR_MAX_CHAIN; k++) {
 		if (k >= taken)
 			break;
-		if (k > 0 &&
-		    read_kernel(&d, sizeof(d), ring + (__u64)((pos + k) % num) * PACKED_DESC_SIZE))
+		if (k > 0 && read_kernel(&d, sizeof(d),
+					 ring + (__u64)((first + k) % num) * PACKED_DESC_SIZE))
 			break;
 		c->bytes += d.len;
 		if (d.flags & VRING_DESC_F_WRITE)
@@ -608,79 +633,128 @@ static __always_inline void walk_packed(struct vring_virtqueue *vq, __u16 id, __
 
 /* ---- the operations ------------------------------------------------------------------ */
 
-/* virtqueue_add_*: remember where the buffer will go (2.7.13), and account
- * for adds and reaps the trace missed since the last add.  in_only: the
- * add function was given device-writable buffers only. */
-static __always_inline void add_entry(struct vring_virtqueue *vq, int in_only)
+/* A CB record: the driver's request for used-buffer notifications
+ * changed (2.7.7, 2.8.10). */
+static __always_inline void cb_report(struct vring_virtqueue *vq, struct queue_state *st,
+				      int enable)
 {
-	struct queue_state *st = queue_get(vq);
-	__u16 head, ring_idx, gap;
+	struct vqtr_event *e;
+
+	st->cb = enable ? CB_ENABLED : CB_DISABLED;
+	e = event_reserve(vq, VQT_EV_CB);
+	if (e) {
+		read_driver_state(vq, st->packed, e);
+		e->nwritable = enable ? 1 : 0;
+		e->ring_idx = e->last_used_idx;
+		event_submit(e);
+	}
+}
+
+/* virtqueue_disable_cb is not hooked: it runs many times per request
+ * (virtio-net calls it on every transmit) and mostly changes nothing.
+ * What the driver asks of the device stays in its shadow of the flags it
+ * writes (avail_flags_shadow, or the packed ring's event_flags_shadow),
+ * which every hook on the queue looks at before its own record: so a
+ * change of the request is reported by the next operation on the queue,
+ * in order with it, and one whose own hook the kernel skipped is reported
+ * late rather than lost.  Linux 5.14 and later skip the request for none
+ * right after an interrupt on an EVENT_IDX queue (event_triggered): the
+ * device is asked nothing, and nothing is reported. */
+static __always_inline void cb_sample(struct vring_virtqueue *vq, struct queue_state *st)
+{
+	__u8 now;
+
+	if (st->packed)
+		now =
+		    BPF_CORE_READ(vq, packed.event_flags_shadow) == VRING_PACKED_EVENT_FLAG_DISABLE
+			? CB_DISABLED
+			: CB_ENABLED;
+	else
+		now = BPF_CORE_READ(vq, split.avail_flags_shadow) & VRING_AVAIL_F_NO_INTERRUPT
+			  ? CB_DISABLED
+			  : CB_ENABLED;
+	if (st->cb != now)
+		cb_report(vq, st, now == CB_ENABLED);
+}
+
+static __always_inline void report_error(struct vring_virtqueue *vq, struct queue_state *st,
+					 __u16 code, __u32 errno_value)
+{
+	struct vqtr_event *e = event_reserve(vq, VQT_EV_ERROR);
+
+	if (!e)
+		return;
+	e->ndesc = code;
+	e->detail = errno_value;
+	read_driver_state(vq, st->packed, e);
+	event_submit(e);
+}
+
+/* The return of virtqueue_add_*: report the buffer just made available
+ * (2.7.13, 2.8.21), found from the driver's state after the add, and
+ * account for adds and reaps the trace missed.  in_only: the add function
+ * was given device-writable buffers only. */
+static __always_inline void add_report(struct vring_virtqueue *vq, int in_only, int ret)
+{
+	struct chain c = {};
+	struct vqtr_event *e;
+	__u16 head = 0, ring_idx = 0, gap;
+	int first;
+	struct queue_state *st = queue_hold(vq, &first);
 
 	if (!st)
 		return;
-	head = (__u16)BPF_CORE_READ(vq, free_head);
+	cb_sample(vq, st);
+	if (ret != 0) {
+		/* virtqueue_notify is not hooked: a notification that
+		 * failed marks the queue broken, and the next add fails
+		 * with EIO (virtqueue_add).  Report the break once, as the
+		 * device's error, then the add's own. */
+		if (ret == -EIO && !st->broken && BPF_CORE_READ(vq, broken)) {
+			st->broken = 1;
+			report_error(vq, st, VQT_ERR_DEVICE, 0);
+		}
+		report_error(vq, st, ret == -ENOSPC ? VQT_ERR_RING_FULL : VQT_ERR_DRIVER,
+			     (__u32)-ret);
+		goto out;
+	}
 	if (st->packed) {
-		ring_idx = BPF_CORE_READ(vq, packed.next_avail_idx);
-		/* The id is free again (the driver takes it from its free
-		 * list): if the trace has it in flight, its reap was missed. */
-		if (inflight_mark((__u64)vq, head, 0))
+		walk_packed(vq, &head, &ring_idx, &c);
+		/* The id was free (the driver took it from its free list):
+		 * if the trace still had it in flight, its reap was missed.
+		 * Unless the queue was first seen just now, after this add:
+		 * then its seed has the id in flight already. */
+		if (inflight_mark((__u64)vq, head, 1) && !first)
 			missed_reaps(st, 1);
 	} else {
-		/* Each add takes the next avail index (2.7.13.2): a gap is
-		 * adds the trace never saw. */
-		ring_idx = BPF_CORE_READ(vq, split.avail_idx_shadow);
+		/* The add took avail index avail_idx_shadow - 1 and wrote its
+		 * head there (2.7.13.2), where only the driver writes.  Each
+		 * add takes the next index: a gap is adds the trace never
+		 * saw. */
+		void *avail = BPF_CORE_READ(vq, split.vring.avail);
+		__u32 num = BPF_CORE_READ(vq, split.vring.num);
+
+		ring_idx = (__u16)(BPF_CORE_READ(vq, split.avail_idx_shadow) - 1);
 		gap = (__u16)(ring_idx - st->add_next);
 		if (gap != 0 && gap < 0x8000)
 			missed_adds(st, gap);
-		st->add_next = ring_idx;
-	}
-	st->add_head = head;
-	st->add_ring_idx = ring_idx;
-	st->add_in_only = in_only != 0;
-	st->add_pending = 1;
-	queue_put(st);
-}
-
-static __always_inline void add_exit(struct vring_virtqueue *vq, int ret)
-{
-	struct queue_state *st = queue_get(vq);
-	struct chain c = {};
-	struct vqtr_event *e;
-	int packed;
-
-	if (!st)
-		return;
-	if (!st->add_pending)
-		goto out;
-	st->add_pending = 0;
-	if (ret != 0) {
-		e = event_reserve(vq, VQT_EV_ERROR);
-		if (!e)
-			goto out;
-		e->ndesc = ret == -ENOSPC ? VQT_ERR_RING_FULL : VQT_ERR_DRIVER;
-		e->detail = (__u32)-ret;
-		read_driver_state(vq, is_packed(vq), e);
-		event_submit(e);
-		goto out;
-	}
-	packed = st->packed;
-	if (packed) {
-		inflight_mark((__u64)vq, st->add_head, 1);
-		walk_packed(vq, st->add_head, st->add_ring_idx, &c);
-	} else {
-		st->add_next = (__u16)(st->add_ring_idx + 1);
-		walk_split(vq, st->add_head, &c);
+		st->add_next = (__u16)(ring_idx + 1);
+		if (num)
+			read_kernel(&head, sizeof(head),
+				    avail + SPLIT_AVAIL_RING_OFFSET +
+					(__u64)(ring_idx & (num - 1)) * 2);
+		walk_split(vq, head, &c);
 	}
 	e = event_reserve(vq, VQT_EV_ADD);
 	if (!e)
 		goto out;
 	e->ndesc = c.ndesc ? (__u16)c.ndesc : 1;
-	e->head = st->add_head;
-	e->ring_idx = st->add_ring_idx;
+	e->head = head;
+	e->ring_idx = ring_idx;
 	e->len = c.bytes;
 	e->nwritable = (__u16)c.nwritable;
-	e->detail = st->add_in_only;
-	read_driver_state(vq, packed, e);
+	e->detail = in_only != 0;
+	read_driver_state(vq, st->packed, e);
 	event_submit(e);
 out:
 	queue_put(st);
@@ -694,31 +768,11 @@ static __always_inline void kick_exit(struct vring_virtqueue *vq, int needs_kick
 
 	if (!st)
 		return;
+	cb_sample(vq, st);
 	e = event_reserve(vq, needs_kick ? VQT_EV_KICK : VQT_EV_KICK_SUPPRESSED);
 	if (e) {
 		read_driver_state(vq, st->packed, e);
 		e->ring_idx = e->avail_idx;
-		event_submit(e);
-	}
-	queue_put(st);
-}
-
-/* virtqueue_notify: only a failure is news (the kick was reported when it
- * was decided). */
-static __always_inline void notify_exit(struct vring_virtqueue *vq, int ok)
-{
-	struct queue_state *st;
-	struct vqtr_event *e;
-
-	if (ok)
-		return;
-	st = queue_get(vq);
-	if (!st)
-		return;
-	e = event_reserve(vq, VQT_EV_ERROR);
-	if (e) {
-		e->ndesc = VQT_ERR_DEVICE;
-		read_driver_state(vq, st->packed, e);
 		event_submit(e);
 	}
 	queue_put(st);
@@ -734,6 +788,7 @@ static __always_inline void irq_entry(struct vring_virtqueue *vq)
 	if (!st)
 		return;
 	if (more_used(vq, st->packed, BPF_CORE_READ(vq, last_used_idx))) {
+		cb_sample(vq, st);
 		e = event_reserve(vq, VQT_EV_IRQ);
 		if (e) {
 			read_driver_state(vq, st->packed, e);
@@ -746,9 +801,11 @@ static __always_inline void irq_entry(struct vring_virtqueue *vq)
 /* Report the buffer the driver reaps at used position raw (2.7.14,
  * 2.8.7), after accounting for reaps or adds the trace missed.  reaped:
  * the driver already took it (an exit hook), so its state needs no
- * adjusting. */
+ * adjusting.  expect: the buffer id the driver is freeing, or -1; a
+ * buffer the device did not write there is not reported (the driver
+ * frees buffers the device never used too, virtqueue_detach_unused_buf). */
 static __always_inline void report_used(struct vring_virtqueue *vq, struct queue_state *st,
-					__u16 raw, int packed, int reaped)
+					__u16 raw, int packed, int reaped, int expect)
 {
 	__u16 id, freed, pos;
 	struct vqtr_event *e;
@@ -762,6 +819,10 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 		num = BPF_CORE_READ(vq, packed.vring.num);
 		read_kernel(&d, sizeof(d),
 			    BPF_CORE_READ(vq, packed.vring.desc) + (__u64)pos * PACKED_DESC_SIZE);
+		if (expect >= 0 &&
+		    (d.id != expect || ((d.flags >> VRING_PACKED_DESC_F_AVAIL) & 1) != wrap ||
+		     ((d.flags >> VRING_PACKED_DESC_F_USED) & 1) != wrap))
+			return;
 		id = d.id;
 		written = d.len;
 		freed = 0;
@@ -774,15 +835,20 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 		if (!inflight_mark((__u64)vq, id, 0) && st->seeded)
 			missed_adds(st, 1);
 	} else {
+		void *used = BPF_CORE_READ(vq, split.vring.used);
 		struct ring_used_elem u = {};
-		__u16 gap = (__u16)(raw - st->used_idx);
+		__u16 gap = (__u16)(raw - st->used_idx), idx = raw;
 
 		num = BPF_CORE_READ(vq, split.vring.num);
 		pos = raw;
 		if (num)
 			read_kernel(&u, sizeof(u),
-				    BPF_CORE_READ(vq, split.vring.used) + SPLIT_USED_RING_OFFSET +
+				    used + SPLIT_USED_RING_OFFSET +
 					(__u64)(raw & (num - 1)) * SPLIT_USED_ELEM_SIZE);
+		if (expect >= 0 &&
+		    (u.id != (__u32)expect ||
+		     read_kernel(&idx, sizeof(idx), used + SPLIT_USED_IDX_OFFSET) || idx == raw))
+			return;
 		id = (__u16)u.id;
 		written = u.len;
 		freed = split_chain_length(vq, id);
@@ -814,11 +880,29 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 	event_submit(e);
 }
 
-/* virtqueue_get_buf*: the buffer about to be reaped (2.7.14).  Wrappers
- * may nest (virtqueue_get_buf_ctx jumps to virtqueue_get_buf_ctx_split);
- * the last used index reported tells a nested call from a new one.  The
- * entry reports the buffer it is about to take if the device has already
- * published it, and remembers where the driver stood. */
+/* detach_buf_split / detach_buf_packed(vq, id, ctx): the driver frees
+ * buffer id.  A reap (virtqueue_get_buf_ctx_split/_packed) calls it once
+ * per buffer it takes, before it moves last_used_idx on, so its entry
+ * sees the used element still at the driver's next used position: one
+ * hook per buffer reaped, none for a virtqueue_get_buf that finds
+ * nothing. */
+static __always_inline void detach_entry(struct vring_virtqueue *vq, __u64 id)
+{
+	struct queue_state *st = queue_get(vq);
+
+	if (!st)
+		return;
+	cb_sample(vq, st);
+	report_used(vq, st, BPF_CORE_READ(vq, last_used_idx), st->packed, 0, (__u16)id);
+	queue_put(st);
+}
+
+/* virtqueue_get_buf*, where detach_buf_* cannot be hooked: the buffer
+ * about to be reaped (2.7.14).  Wrappers may nest (virtqueue_get_buf_ctx
+ * jumps to virtqueue_get_buf_ctx_split); the last used index reported
+ * tells a nested call from a new one.  The entry reports the buffer it
+ * is about to take if the device has already published it, and
+ * remembers where the driver stood. */
 static __always_inline void used_entry(struct vring_virtqueue *vq)
 {
 	struct queue_state *st = queue_get(vq);
@@ -826,12 +910,13 @@ static __always_inline void used_entry(struct vring_virtqueue *vq)
 
 	if (!st)
 		return;
+	cb_sample(vq, st);
 	raw = BPF_CORE_READ(vq, last_used_idx);
 	st->reap_idx = raw;
 	st->reap_pending = 1;
 	if (!(st->used_seen && st->used_idx == raw) && !BPF_CORE_READ(vq, broken) &&
 	    more_used(vq, st->packed, raw))
-		report_used(vq, st, raw, st->packed, 0);
+		report_used(vq, st, raw, st->packed, 0, -1);
 	queue_put(st);
 }
 
@@ -849,31 +934,25 @@ static __always_inline void used_done(struct vring_virtqueue *vq, __u64 ret)
 	if (st->reap_pending) {
 		st->reap_pending = 0;
 		if (ret && !(st->used_seen && st->used_idx == st->reap_idx))
-			report_used(vq, st, st->reap_idx, st->packed, 1);
+			report_used(vq, st, st->reap_idx, st->packed, 1, -1);
 	}
 	queue_put(st);
 }
 
-/* virtqueue_disable_cb / virtqueue_enable_cb*: report changes of the
- * driver's request only (enable_cb calls enable_cb_prepare). */
-static __always_inline void cb_entry(struct vring_virtqueue *vq, int enable)
+/* virtqueue_enable_cb_prepare / _enable_cb_delayed (entry): the driver
+ * asks for notifications again, reported now rather than at the next
+ * operation.  A request for none that no hook has reported yet
+ * (cb_sample, which sees the flags before the function clears them)
+ * comes first, so each change is reported. */
+static __always_inline void cb_enable_entry(struct vring_virtqueue *vq)
 {
 	struct queue_state *st = queue_get(vq);
-	__u8 want = enable ? CB_ENABLED : CB_DISABLED;
-	struct vqtr_event *e;
 
 	if (!st)
 		return;
-	if (st->cb != want) {
-		st->cb = want;
-		e = event_reserve(vq, VQT_EV_CB);
-		if (e) {
-			read_driver_state(vq, st->packed, e);
-			e->nwritable = enable ? 1 : 0;
-			e->ring_idx = e->last_used_idx;
-			event_submit(e);
-		}
-	}
+	cb_sample(vq, st);
+	if (st->cb != CB_ENABLED)
+		cb_report(vq, st, 1);
 	queue_put(st);
 }
 
@@ -889,7 +968,8 @@ static __always_inline __u64 task_key(void)
 	return id;
 }
 
-static __always_inline void call_push(struct vring_virtqueue *vq, __u32 fn)
+/* Push a call of fn on vq; arg (0 or 1) comes back with it. */
+static __always_inline void call_push(struct vring_virtqueue *vq, __u32 fn, __u32 arg)
 {
 	__u64 key = task_key();
 	struct task_calls *c = bpf_map_lookup_elem(&calls, &key);
@@ -906,16 +986,16 @@ static __always_inline void call_push(struct vring_virtqueue *vq, __u32 fn)
 	depth = c->depth;
 	if (depth < TASK_CALL_DEPTH) {
 		c->vq[depth] = (__u64)vq;
-		c->fn[depth] = fn;
+		c->fn[depth] = fn | (arg ? CALL_ARG : 0);
 		c->depth = depth + 1;
 	} else {
 		count(VQTR_CNT_NESTING_LOST);
 	}
 }
 
-/* The innermost pending call of fn; calls above it whose returns the
- * kernel did not report are dropped. */
-static __always_inline struct vring_virtqueue *call_pop(__u32 fn)
+/* The innermost pending call of fn, and its arg; calls above it whose
+ * returns the kernel did not report are dropped. */
+static __always_inline struct vring_virtqueue *call_pop(__u32 fn, __u32 *arg)
 {
 	__u64 key = task_key();
 	struct task_calls *c = bpf_map_lookup_elem(&calls, &key);
@@ -925,11 +1005,12 @@ static __always_inline struct vring_virtqueue *call_pop(__u32 fn)
 		return 0;
 	depth = c->depth;
 	for (int i = TASK_CALL_DEPTH - 1; i >= 0; i--) {
-		if ((__u32)i >= depth || c->fn[i] != fn)
+		if ((__u32)i >= depth || (c->fn[i] & ~CALL_ARG) != fn)
 			continue;
 		if ((__u32)i + 1 < depth)
 			count_n(VQTR_CNT_NESTING_LOST, depth - (__u32)i - 1);
 		c->depth = (__u32)i;
+		*arg = (c->fn[i] & CALL_ARG) != 0;
 		return (struct vring_virtqueue *)c->vq[i];
 	}
 	return 0;
@@ -938,31 +1019,27 @@ static __always_inline struct vring_virtqueue *call_pop(__u32 fn)
 /* ---- the hooks ---------------------------------------------------------------------------- */
 
 /* Handlers with the signatures the hook macros expect. */
-static __always_inline void add_done(struct vring_virtqueue *vq, __u64 ret)
+static __always_inline void add_done(struct vring_virtqueue *vq, __u64 ret, __u32 in_only)
 {
-	add_exit(vq, (int)ret);
+	add_report(vq, (int)in_only, (int)ret);
 }
 
-static __always_inline void kick_done(struct vring_virtqueue *vq, __u64 ret)
+static __always_inline void kick_done(struct vring_virtqueue *vq, __u64 ret, __u32 arg)
 {
+	(void)arg;
 	kick_exit(vq, (__u8)ret != 0); /* bool: only the low byte is defined */
 }
 
-static __always_inline void notify_done(struct vring_virtqueue *vq, __u64 ret)
-{
-	notify_exit(vq, (__u8)ret != 0);
-}
-
-static __always_inline void cb_disable(struct vring_virtqueue *vq, __u64 arg)
+static __always_inline void reap_done(struct vring_virtqueue *vq, __u64 ret, __u32 arg)
 {
 	(void)arg;
-	cb_entry(vq, 0);
+	used_done(vq, ret);
 }
 
 static __always_inline void cb_enable(struct vring_virtqueue *vq, __u64 arg)
 {
 	(void)arg;
-	cb_entry(vq, 1);
+	cb_enable_entry(vq);
 }
 
 static __always_inline void irq_hook(struct vring_virtqueue *vq, __u64 arg)
@@ -983,62 +1060,46 @@ static __always_inline void skip_entry(struct vring_virtqueue *vq, __u64 arg)
 	(void)arg;
 }
 
-/* The add functions: virtqueue_add_sgs(vq, sgs, out_sgs, in_sgs, ...)
- * passes device-writable buffers only when out_sgs is 0; add_inbuf* only
- * those, add_outbuf none. */
-static __always_inline void add_begin_sgs(struct vring_virtqueue *vq, __u64 out_sgs)
-{
-	add_entry(vq, out_sgs == 0);
-}
-
-static __always_inline void add_begin_in(struct vring_virtqueue *vq, __u64 arg)
-{
-	(void)arg;
-	add_entry(vq, 1);
-}
-
-static __always_inline void add_begin_out(struct vring_virtqueue *vq, __u64 arg)
-{
-	(void)arg;
-	add_entry(vq, 0);
-}
-
 #define VQ_ARG(value) ((struct vring_virtqueue *)(value))
-/* The virtqueue is argument 0 of every hooked function but vring_interrupt
- * (int irq, void *vq). */
-#define KPROBE_ARG(ctx, index) ((index) == 0 ? PT_REGS_PARM1(ctx) : PT_REGS_PARM2(ctx))
 /* Each kprobe program counts its runs (hooks.c compares them with the
  * kernel's hits). */
 #define COUNT_RUN(name, ret)                                                                       \
 	__sync_fetch_and_add(&hook_runs[VQTR_RUNS_INDEX(VQTR_FN_##name, ret)], 1)
 
-/* fn's entry calls handler(vq, 0): fentry program fe_<name>, kprobe
- * kp_<name>. */
-#define HOOK_ENTRY(fn, name, index, handler)                                                       \
+/* fn's entry calls handler(vq_of(its first two arguments), arg_of(the
+ * same)): fentry program fe_<name>, kprobe kp_<name>.  Only the
+ * arguments the accessors name are read (a trampoline refuses a read
+ * past the function's own). */
+#define HOOK_ENTRY(fn, name, vq_of, arg_of, handler)                                               \
 	SEC("fentry/" #fn)                                                                         \
 	int fe_##name(__u64 *ctx)                                                                  \
 	{                                                                                          \
-		handler(VQ_ARG(ctx[index]), 0);                                                    \
+		handler(VQ_ARG(vq_of(ctx[0], ctx[1])), arg_of(ctx[0], ctx[1]));                    \
 		return 0;                                                                          \
 	}                                                                                          \
 	SEC("kprobe/" #fn)                                                                         \
 	int kp_##name(struct pt_regs *ctx)                                                         \
 	{                                                                                          \
 		COUNT_RUN(name, 0);                                                                \
-		handler(VQ_ARG(KPROBE_ARG(ctx, index)), 0);                                        \
+		handler(VQ_ARG(vq_of(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx))),                     \
+			arg_of(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx)));                           \
 		return 0;                                                                          \
 	}
+#define FIRST(a, b)   (a)
+#define SECOND(a, b)  (b)
+#define NEITHER(a, b) 0
 
-/* fn's return calls done(vq, return value), after entry(vq, its third
- * argument) at its entry.  fn takes nargs arguments, so fexit finds the
- * return value after them.  Programs: fentry fe_<name> (only with
- * HOOK_ENTRY_EXIT), fexit fx_<name>, kprobe kp_<name> and kretprobe
- * kr_<name>, the last two joined by the per-task call stack. */
-#define HOOK_EXIT(fn, name, nargs, entry, done)                                                    \
+/* fn's return calls done(vq, return value, arg_of(its third argument)),
+ * after entry(vq, its third argument) at its entry.  fn takes nargs
+ * arguments, so fexit finds the return value after them.  Programs:
+ * fentry fe_<name> (only with HOOK_ENTRY_EXIT), fexit fx_<name>, kprobe
+ * kp_<name> and kretprobe kr_<name>, the last two joined by the per-task
+ * call stack, which carries arg_of's 0 or 1. */
+#define HOOK_EXIT(fn, name, nargs, arg_of, entry, done)                                            \
 	SEC("fexit/" #fn)                                                                          \
 	int fx_##name(__u64 *ctx)                                                                  \
 	{                                                                                          \
-		done(VQ_ARG(ctx[0]), ctx[nargs]);                                                  \
+		done(VQ_ARG(ctx[0]), ctx[nargs], arg_of(ctx[2]));                                  \
 		return 0;                                                                          \
 	}                                                                                          \
 	SEC("kprobe/" #fn)                                                                         \
@@ -1047,7 +1108,7 @@ static __always_inline void add_begin_out(struct vring_virtqueue *vq, __u64 arg)
 		struct vring_virtqueue *vq = VQ_ARG(PT_REGS_PARM1(ctx));                           \
                                                                                                    \
 		COUNT_RUN(name, 0);                                                                \
-		call_push(vq, VQTR_FN_##name);                                                     \
+		call_push(vq, VQTR_FN_##name, arg_of(PT_REGS_PARM3(ctx)));                         \
 		entry(vq, PT_REGS_PARM3(ctx));                                                     \
 		return 0;                                                                          \
 	}                                                                                          \
@@ -1055,18 +1116,19 @@ static __always_inline void add_begin_out(struct vring_virtqueue *vq, __u64 arg)
 	int kr_##name(struct pt_regs *ctx)                                                         \
 	{                                                                                          \
 		struct vring_virtqueue *vq;                                                        \
+		__u32 arg = 0;                                                                     \
                                                                                                    \
 		COUNT_RUN(name, 1);                                                                \
-		vq = call_pop(VQTR_FN_##name);                                                     \
+		vq = call_pop(VQTR_FN_##name, &arg);                                               \
 		if (vq)                                                                            \
-			done(vq, PT_REGS_RC(ctx));                                                 \
+			done(vq, PT_REGS_RC(ctx), arg);                                            \
 		else if (VQTR_FN_##name == VQTR_FN_kick_prepare && tracing_on)                     \
 			count(VQTR_CNT_KICKS_MISSED);                                              \
 		return 0;                                                                          \
 	}
 
 /* fn's entry calls entry(vq, its third argument) and its return done(vq,
- * return value), in every method: HOOK_EXIT plus the fentry program it
+ * return value, 0), in every method: HOOK_EXIT plus the fentry program it
  * leaves out. */
 #define HOOK_ENTRY_EXIT(fn, name, nargs, entry, done)                                              \
 	SEC("fentry/" #fn)                                                                         \
@@ -1075,28 +1137,38 @@ static __always_inline void add_begin_out(struct vring_virtqueue *vq, __u64 arg)
 		entry(VQ_ARG(ctx[0]), ctx[2]);                                                     \
 		return 0;                                                                          \
 	}                                                                                          \
-	HOOK_EXIT(fn, name, nargs, entry, done)
+	HOOK_EXIT(fn, name, nargs, NONE_IN, entry, done)
 
-/* An add: entry remembers where the buffer goes, exit reports it. */
-#define HOOK_ADD(fn, name, nargs, begin) HOOK_ENTRY_EXIT(fn, name, nargs, begin, add_done)
-/* A reap: see used_entry and used_done. */
-#define HOOK_REAP(fn, name, nargs) HOOK_ENTRY_EXIT(fn, name, nargs, reap_begin, used_done)
+/* Whether an add function was given device-writable buffers only, from
+ * its third argument: virtqueue_add_sgs(vq, sgs, out_sgs, in_sgs, ...)
+ * when out_sgs is 0, add_inbuf* always, add_outbuf never. */
+#define SGS_IN_ONLY(out_sgs) ((out_sgs) == 0)
+#define ALL_IN(arg)	     1
+#define NONE_IN(arg)	     0
 
-HOOK_ADD(virtqueue_add_sgs, add_sgs, 6, add_begin_sgs)
-HOOK_ADD(virtqueue_add_outbuf, add_outbuf, 5, add_begin_out)
-HOOK_ADD(virtqueue_add_inbuf, add_inbuf, 5, add_begin_in)
-HOOK_ADD(virtqueue_add_inbuf_ctx, add_inbuf_ctx, 6, add_begin_in)
-HOOK_EXIT(virtqueue_kick_prepare, kick_prepare, 1, skip_entry, kick_done)
-HOOK_EXIT(virtqueue_notify, notify, 1, skip_entry, notify_done)
-HOOK_ENTRY(vring_interrupt, interrupt, 1, irq_hook)
+/* An add, reported at its return alone (the kprobe only pushes the call). */
+#define HOOK_ADD(fn, name, nargs, in_only) HOOK_EXIT(fn, name, nargs, in_only, skip_entry, add_done)
+
+/* A reap where detach_buf_* cannot be hooked: see used_entry and used_done. */
+#define HOOK_REAP(fn, name, nargs) HOOK_ENTRY_EXIT(fn, name, nargs, reap_begin, reap_done)
+
+HOOK_ADD(virtqueue_add_sgs, add_sgs, 6, SGS_IN_ONLY)
+HOOK_ADD(virtqueue_add_outbuf, add_outbuf, 5, NONE_IN)
+HOOK_ADD(virtqueue_add_inbuf, add_inbuf, 5, ALL_IN)
+HOOK_ADD(virtqueue_add_inbuf_ctx, add_inbuf_ctx, 6, ALL_IN)
+HOOK_EXIT(virtqueue_kick_prepare, kick_prepare, 1, NONE_IN, skip_entry, kick_done)
+/* The virtqueue is argument 0 of every hooked function but vring_interrupt
+ * (int irq, void *vq); detach_buf_*(vq, id, ctx) gives the buffer id. */
+HOOK_ENTRY(vring_interrupt, interrupt, SECOND, NEITHER, irq_hook)
+HOOK_ENTRY(detach_buf_split, detach_split, FIRST, SECOND, detach_entry)
+HOOK_ENTRY(detach_buf_packed, detach_packed, FIRST, SECOND, detach_entry)
 HOOK_REAP(virtqueue_get_buf_ctx_split, get_buf_split, 3)
 HOOK_REAP(virtqueue_get_buf_ctx_packed, get_buf_packed, 3)
 HOOK_REAP(virtqueue_get_buf_ctx, get_buf_ctx, 3)
 HOOK_REAP(virtqueue_get_buf, get_buf, 2)
-HOOK_ENTRY(virtqueue_disable_cb, disable_cb, 0, cb_disable)
-HOOK_ENTRY(virtqueue_enable_cb_prepare, enable_cb_prepare, 0, cb_enable)
-HOOK_ENTRY(virtqueue_enable_cb, enable_cb, 0, cb_enable)
-HOOK_ENTRY(virtqueue_enable_cb_delayed, enable_cb_delayed, 0, cb_enable)
+HOOK_ENTRY(virtqueue_enable_cb_prepare, enable_cb_prepare, FIRST, NEITHER, cb_enable)
+HOOK_ENTRY(virtqueue_enable_cb, enable_cb, FIRST, NEITHER, cb_enable)
+HOOK_ENTRY(virtqueue_enable_cb_delayed, enable_cb_delayed, FIRST, NEITHER, cb_enable)
 
 /* ---- raw tracepoint -------------------------------------------------------------------------- */
 

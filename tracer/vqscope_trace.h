@@ -49,20 +49,24 @@ enum vqtr_counter {
 };
 
 /* The functions vqscope_trace.bpf.c hooks, X(kernel function, short name).
- * Their order gives the index of each in vqtr_hook_runs. */
+ * Their order gives the index of each in vqtr_hook_runs.  User space
+ * attaches one reap hook per ring layout: detach_buf_split/_packed where
+ * the kernel has them, else the virtqueue_get_buf* functions; and
+ * virtqueue_enable_cb only where virtqueue_enable_cb_prepare, which it
+ * calls, cannot be hooked (hooks.c). */
 #define VQTR_HOOKED_FUNCTIONS(X)                                                                   \
 	X(virtqueue_add_sgs, add_sgs)                                                              \
 	X(virtqueue_add_outbuf, add_outbuf)                                                        \
 	X(virtqueue_add_inbuf, add_inbuf)                                                          \
 	X(virtqueue_add_inbuf_ctx, add_inbuf_ctx)                                                  \
 	X(virtqueue_kick_prepare, kick_prepare)                                                    \
-	X(virtqueue_notify, notify)                                                                \
 	X(vring_interrupt, interrupt)                                                              \
+	X(detach_buf_split, detach_split)                                                          \
+	X(detach_buf_packed, detach_packed)                                                        \
 	X(virtqueue_get_buf_ctx_split, get_buf_split)                                              \
 	X(virtqueue_get_buf_ctx_packed, get_buf_packed)                                            \
 	X(virtqueue_get_buf_ctx, get_buf_ctx)                                                      \
 	X(virtqueue_get_buf, get_buf)                                                              \
-	X(virtqueue_disable_cb, disable_cb)                                                        \
 	X(virtqueue_enable_cb_prepare, enable_cb_prepare)                                          \
 	X(virtqueue_enable_cb, enable_cb)                                                          \
 	X(virtqueue_enable_cb_delayed, enable_cb_delayed)
@@ -137,23 +141,21 @@ struct vqtr_queue_state {
 	__u32 adds_missed;  /* VQTR_CNT_ADDS_MISSED of this queue */
 	__u8 mode;	    /* enum vqtr_queue_mode */
 	__u8 cb;	    /* callback request last reported */
-	__u8 add_pending;   /* an add's entry hook ran; its exit hook reports */
+	__u8 broken;	    /* the driver's mark of a broken queue was reported */
 	__u8 used_seen;	    /* used_idx is valid */
 	__u8 packed;	    /* a packed ring */
 	__u8 reap_pending;  /* a reap function was entered, its exit not run */
-	__u8 add_in_only;   /* the pending add takes device-writable buffers only */
 	__u8 seeded;	    /* packed: every id's bit was seeded at first sight */
-	__u16 add_head;	    /* free_head when the add began: its head id */
-	__u16 add_ring_idx; /* avail index (split) / ring position (packed) */
-	__u16 add_next;	    /* split: avail index the next add takes */
-	__u16 used_idx;	    /* last used index accounted for: reported, or
-			     * counted missed (split: one below the first
-			     * the trace can see) */
-	__u16 reap_idx;	    /* last_used_idx when a reap function was entered */
+	__u8 reserved;
+	__u16 add_next; /* split: avail index the next add takes */
+	__u16 used_idx; /* last used index accounted for: reported, or
+			 * counted missed (split: one below the first
+			 * the trace can see) */
+	__u16 reap_idx; /* last_used_idx when a reap function was entered */
 	__u16 ring_size;
 };
 
-_Static_assert(sizeof(struct vqtr_queue_state) == 36, "vqtr_queue_state is 36 bytes");
+_Static_assert(sizeof(struct vqtr_queue_state) == 32, "vqtr_queue_state is 32 bytes");
 _Static_assert(sizeof(struct vqtr_event) == 48, "vqtr_event is 48 bytes");
 _Static_assert(sizeof(struct vqtr_queue) == 104, "vqtr_queue is 104 bytes");
 
