@@ -192,21 +192,38 @@ static __always_inline void packed_last_used(struct vring_virtqueue *vq, __u16 r
 	}
 }
 
-/* The driver's indices right now, into an event record. */
-static __always_inline void read_driver_state(struct vring_virtqueue *vq, int packed,
-					      struct vqtr_event *e)
-{
-	__u16 raw = BPF_CORE_READ(vq, last_used_idx);
+/* The driver's indices, read once per hook run (each CO-RE read is a
+ * kernel read) and used for every record the run writes. */
+struct driver_now {
+	__u16 raw_last_used; /* last_used_idx as the driver keeps it */
+	__u16 avail;	     /* avail_idx_shadow (split), next_avail_idx (packed) */
+	__u16 num_free;
+	__u16 reserved;
+};
 
-	e->num_free = (__u16)BPF_CORE_READ(vq, vq.num_free);
+static __always_inline void driver_now_read(struct vring_virtqueue *vq, int packed,
+					    struct driver_now *n)
+{
+	n->raw_last_used = BPF_CORE_READ(vq, last_used_idx);
+	n->num_free = (__u16)BPF_CORE_READ(vq, vq.num_free);
+	if (packed)
+		n->avail = BPF_CORE_READ(vq, packed.next_avail_idx);
+	else
+		n->avail = BPF_CORE_READ(vq, split.avail_idx_shadow);
+}
+
+/* The driver's indices at the hook, into an event record. */
+static __always_inline void read_driver_state(struct vring_virtqueue *vq, int packed,
+					      const struct driver_now *n, struct vqtr_event *e)
+{
+	e->num_free = n->num_free;
+	e->avail_idx = n->avail;
 	if (packed) {
 		int wrap;
 
-		e->avail_idx = BPF_CORE_READ(vq, packed.next_avail_idx);
-		packed_last_used(vq, raw, &e->last_used_idx, &wrap);
+		packed_last_used(vq, n->raw_last_used, &e->last_used_idx, &wrap);
 	} else {
-		e->avail_idx = BPF_CORE_READ(vq, split.avail_idx_shadow);
-		e->last_used_idx = raw;
+		e->last_used_idx = n->raw_last_used;
 	}
 }
 
@@ -398,8 +415,11 @@ static __noinline struct queue_state *first_sight(struct vring_virtqueue *vq, __
 /* A hook's hold on a traced queue, or NULL when the queue is not traced,
  * tracing is off, or the trace has ended for this queue.  Every non-NULL
  * return is paired with queue_put().  *first: this hook saw the queue
- * first, so its state was taken after the operation being reported. */
-static __always_inline struct queue_state *queue_hold(struct vring_virtqueue *vq, int *first)
+ * first, so its state was taken after the operation being reported.
+ * known_only: a queue not seen yet is left for another hook to register
+ * (first_sight, the largest part of a program, is then left out of it). */
+static __always_inline struct queue_state *queue_hold(struct vring_virtqueue *vq, int *first,
+						      int known_only)
 {
 	__u64 key = (__u64)vq;
 	struct queue_state *st;
@@ -408,7 +428,7 @@ static __always_inline struct queue_state *queue_hold(struct vring_virtqueue *vq
 		return 0;
 	st = bpf_map_lookup_elem(&queues, &key);
 	*first = !st;
-	if (!st)
+	if (!st && !known_only)
 		st = first_sight(vq, key);
 	if (!st || st->mode != VQTR_QUEUE_TRACED)
 		return 0;
@@ -427,7 +447,7 @@ static __always_inline struct queue_state *queue_get(struct vring_virtqueue *vq)
 {
 	int first;
 
-	return queue_hold(vq, &first);
+	return queue_hold(vq, &first, 0);
 }
 
 static __always_inline void queue_put(struct queue_state *st)
@@ -517,10 +537,10 @@ static __always_inline void *desc_state_field(void *array, __u32 stride, __u16 i
 
 /* Split ring: the chain starting at head in the descriptor table, which
  * only the driver writes (2.7.5). */
-static __always_inline void walk_split(struct vring_virtqueue *vq, __u16 head, struct chain *c)
+static __always_inline void walk_split(struct vring_virtqueue *vq, __u16 head, __u32 num,
+				       struct chain *c)
 {
 	void *table = BPF_CORE_READ(vq, split.vring.desc);
-	__u32 num = BPF_CORE_READ(vq, split.vring.num);
 	__u16 i = head;
 
 	if (num == 0)
@@ -552,10 +572,9 @@ static __always_inline void walk_split(struct vring_virtqueue *vq, __u16 head, s
 
 /* Descriptors a split-ring buffer returns to the free list when reaped:
  * its chain length, or 1 for an indirect buffer. */
-static __always_inline __u16 split_chain_length(struct vring_virtqueue *vq, __u16 head)
+static __always_inline __u16 split_chain_length(struct vring_virtqueue *vq, __u16 head, __u32 num)
 {
 	void *table = BPF_CORE_READ(vq, split.vring.desc);
-	__u32 num = BPF_CORE_READ(vq, split.vring.num);
 	__u16 i = head, n = 0;
 
 	if (num == 0)
@@ -581,14 +600,13 @@ static __always_inline __u16 split_chain_length(struct vring_virtqueue *vq, __u1
  * says how many it took: so the head's position comes from the exit
  * alone.  If the device has already overwritten the head descriptor,
  * report only the count. */
-static __always_inline void walk_packed(struct vring_virtqueue *vq, __u16 *head, __u16 *pos,
-					struct chain *c)
+static __always_inline void walk_packed(struct vring_virtqueue *vq, __u16 next, __u16 *head,
+					__u16 *pos, struct chain *c)
 {
 	void *ring = BPF_CORE_READ(vq, packed.vring.desc);
 	__u32 num = BPF_CORE_READ(vq, packed.vring.num);
 	void *states = BPF_CORE_READ(vq, packed.desc_state);
 	__u32 stride = bpf_core_type_size(struct vring_desc_state_packed);
-	__u16 next = BPF_CORE_READ(vq, packed.next_avail_idx);
 	__u16 taken = 0, id, first;
 	struct ring_desc_packed d = {};
 
@@ -636,14 +654,14 @@ static __always_inline void walk_packed(struct vring_virtqueue *vq, __u16 *head,
 /* A CB record: the driver's request for used-buffer notifications
  * changed (2.7.7, 2.8.10). */
 static __always_inline void cb_report(struct vring_virtqueue *vq, struct queue_state *st,
-				      int enable)
+				      const struct driver_now *now, int enable)
 {
 	struct vqtr_event *e;
 
 	st->cb = enable ? CB_ENABLED : CB_DISABLED;
 	e = event_reserve(vq, VQT_EV_CB);
 	if (e) {
-		read_driver_state(vq, st->packed, e);
+		read_driver_state(vq, st->packed, now, e);
 		e->nwritable = enable ? 1 : 0;
 		e->ring_idx = e->last_used_idx;
 		event_submit(e);
@@ -660,25 +678,26 @@ static __always_inline void cb_report(struct vring_virtqueue *vq, struct queue_s
  * late rather than lost.  Linux 5.14 and later skip the request for none
  * right after an interrupt on an EVENT_IDX queue (event_triggered): the
  * device is asked nothing, and nothing is reported. */
-static __always_inline void cb_sample(struct vring_virtqueue *vq, struct queue_state *st)
+static __always_inline void cb_sample(struct vring_virtqueue *vq, struct queue_state *st,
+				      const struct driver_now *now)
 {
-	__u8 now;
+	__u8 cb;
 
 	if (st->packed)
-		now =
-		    BPF_CORE_READ(vq, packed.event_flags_shadow) == VRING_PACKED_EVENT_FLAG_DISABLE
-			? CB_DISABLED
-			: CB_ENABLED;
+		cb = BPF_CORE_READ(vq, packed.event_flags_shadow) == VRING_PACKED_EVENT_FLAG_DISABLE
+			 ? CB_DISABLED
+			 : CB_ENABLED;
 	else
-		now = BPF_CORE_READ(vq, split.avail_flags_shadow) & VRING_AVAIL_F_NO_INTERRUPT
-			  ? CB_DISABLED
-			  : CB_ENABLED;
-	if (st->cb != now)
-		cb_report(vq, st, now == CB_ENABLED);
+		cb = BPF_CORE_READ(vq, split.avail_flags_shadow) & VRING_AVAIL_F_NO_INTERRUPT
+			 ? CB_DISABLED
+			 : CB_ENABLED;
+	if (st->cb != cb)
+		cb_report(vq, st, now, cb == CB_ENABLED);
 }
 
 static __always_inline void report_error(struct vring_virtqueue *vq, struct queue_state *st,
-					 __u16 code, __u32 errno_value)
+					 const struct driver_now *now, __u16 code,
+					 __u32 errno_value)
 {
 	struct vqtr_event *e = event_reserve(vq, VQT_EV_ERROR);
 
@@ -686,7 +705,7 @@ static __always_inline void report_error(struct vring_virtqueue *vq, struct queu
 		return;
 	e->ndesc = code;
 	e->detail = errno_value;
-	read_driver_state(vq, st->packed, e);
+	read_driver_state(vq, st->packed, now, e);
 	event_submit(e);
 }
 
@@ -700,11 +719,13 @@ static __always_inline void add_report(struct vring_virtqueue *vq, int in_only, 
 	struct vqtr_event *e;
 	__u16 head = 0, ring_idx = 0, gap;
 	int first;
-	struct queue_state *st = queue_hold(vq, &first);
+	struct queue_state *st = queue_hold(vq, &first, 0);
+	struct driver_now now;
 
 	if (!st)
 		return;
-	cb_sample(vq, st);
+	driver_now_read(vq, st->packed, &now);
+	cb_sample(vq, st, &now);
 	if (ret != 0) {
 		/* virtqueue_notify is not hooked: a notification that
 		 * failed marks the queue broken, and the next add fails
@@ -712,14 +733,14 @@ static __always_inline void add_report(struct vring_virtqueue *vq, int in_only, 
 		 * device's error, then the add's own. */
 		if (ret == -EIO && !st->broken && BPF_CORE_READ(vq, broken)) {
 			st->broken = 1;
-			report_error(vq, st, VQT_ERR_DEVICE, 0);
+			report_error(vq, st, &now, VQT_ERR_DEVICE, 0);
 		}
-		report_error(vq, st, ret == -ENOSPC ? VQT_ERR_RING_FULL : VQT_ERR_DRIVER,
+		report_error(vq, st, &now, ret == -ENOSPC ? VQT_ERR_RING_FULL : VQT_ERR_DRIVER,
 			     (__u32)-ret);
 		goto out;
 	}
 	if (st->packed) {
-		walk_packed(vq, &head, &ring_idx, &c);
+		walk_packed(vq, now.avail, &head, &ring_idx, &c);
 		/* The id was free (the driver took it from its free list):
 		 * if the trace still had it in flight, its reap was missed.
 		 * Unless the queue was first seen just now, after this add:
@@ -734,7 +755,7 @@ static __always_inline void add_report(struct vring_virtqueue *vq, int in_only, 
 		void *avail = BPF_CORE_READ(vq, split.vring.avail);
 		__u32 num = BPF_CORE_READ(vq, split.vring.num);
 
-		ring_idx = (__u16)(BPF_CORE_READ(vq, split.avail_idx_shadow) - 1);
+		ring_idx = (__u16)(now.avail - 1);
 		gap = (__u16)(ring_idx - st->add_next);
 		if (gap != 0 && gap < 0x8000)
 			missed_adds(st, gap);
@@ -743,7 +764,7 @@ static __always_inline void add_report(struct vring_virtqueue *vq, int in_only, 
 			read_kernel(&head, sizeof(head),
 				    avail + SPLIT_AVAIL_RING_OFFSET +
 					(__u64)(ring_idx & (num - 1)) * 2);
-		walk_split(vq, head, &c);
+		walk_split(vq, head, num, &c);
 	}
 	e = event_reserve(vq, VQT_EV_ADD);
 	if (!e)
@@ -754,7 +775,7 @@ static __always_inline void add_report(struct vring_virtqueue *vq, int in_only, 
 	e->len = c.bytes;
 	e->nwritable = (__u16)c.nwritable;
 	e->detail = in_only != 0;
-	read_driver_state(vq, st->packed, e);
+	read_driver_state(vq, st->packed, &now, e);
 	event_submit(e);
 out:
 	queue_put(st);
@@ -764,14 +785,16 @@ out:
 static __always_inline void kick_exit(struct vring_virtqueue *vq, int needs_kick)
 {
 	struct queue_state *st = queue_get(vq);
+	struct driver_now now;
 	struct vqtr_event *e;
 
 	if (!st)
 		return;
-	cb_sample(vq, st);
+	driver_now_read(vq, st->packed, &now);
+	cb_sample(vq, st, &now);
 	e = event_reserve(vq, needs_kick ? VQT_EV_KICK : VQT_EV_KICK_SUPPRESSED);
 	if (e) {
-		read_driver_state(vq, st->packed, e);
+		read_driver_state(vq, st->packed, &now, e);
 		e->ring_idx = e->avail_idx;
 		event_submit(e);
 	}
@@ -783,15 +806,17 @@ static __always_inline void kick_exit(struct vring_virtqueue *vq, int needs_kick
 static __always_inline void irq_entry(struct vring_virtqueue *vq)
 {
 	struct queue_state *st = queue_get(vq);
+	struct driver_now now;
 	struct vqtr_event *e;
 
 	if (!st)
 		return;
-	if (more_used(vq, st->packed, BPF_CORE_READ(vq, last_used_idx))) {
-		cb_sample(vq, st);
+	driver_now_read(vq, st->packed, &now);
+	if (more_used(vq, st->packed, now.raw_last_used)) {
+		cb_sample(vq, st, &now);
 		e = event_reserve(vq, VQT_EV_IRQ);
 		if (e) {
-			read_driver_state(vq, st->packed, e);
+			read_driver_state(vq, st->packed, &now, e);
 			event_submit(e);
 		}
 	}
@@ -805,11 +830,13 @@ static __always_inline void irq_entry(struct vring_virtqueue *vq)
  * buffer the device did not write there is not reported (the driver
  * frees buffers the device never used too, virtqueue_detach_unused_buf). */
 static __always_inline void report_used(struct vring_virtqueue *vq, struct queue_state *st,
-					__u16 raw, int packed, int reaped, int expect)
+					const struct driver_now *now, __u16 raw, int reaped,
+					int expect)
 {
 	__u16 id, freed, pos;
 	struct vqtr_event *e;
 	__u32 written, num;
+	int packed = st->packed;
 
 	if (packed) {
 		struct ring_desc_packed d = {};
@@ -851,7 +878,7 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 			return;
 		id = (__u16)u.id;
 		written = u.len;
-		freed = split_chain_length(vq, id);
+		freed = split_chain_length(vq, id, num);
 		/* Reaps consume consecutive used indices: a gap is reaps whose
 		 * hooks never ran. */
 		if (gap > 1 && gap < 0x8000)
@@ -862,7 +889,7 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 	e = event_reserve(vq, VQT_EV_USED);
 	if (!e)
 		return;
-	read_driver_state(vq, packed, e);
+	read_driver_state(vq, packed, now, e);
 	e->ndesc = freed;
 	e->head = id;
 	e->ring_idx = pos;
@@ -889,11 +916,13 @@ static __always_inline void report_used(struct vring_virtqueue *vq, struct queue
 static __always_inline void detach_entry(struct vring_virtqueue *vq, __u64 id)
 {
 	struct queue_state *st = queue_get(vq);
+	struct driver_now now;
 
 	if (!st)
 		return;
-	cb_sample(vq, st);
-	report_used(vq, st, BPF_CORE_READ(vq, last_used_idx), st->packed, 0, (__u16)id);
+	driver_now_read(vq, st->packed, &now);
+	cb_sample(vq, st, &now);
+	report_used(vq, st, &now, now.raw_last_used, 0, (__u16)id);
 	queue_put(st);
 }
 
@@ -906,17 +935,19 @@ static __always_inline void detach_entry(struct vring_virtqueue *vq, __u64 id)
 static __always_inline void used_entry(struct vring_virtqueue *vq)
 {
 	struct queue_state *st = queue_get(vq);
+	struct driver_now now;
 	__u16 raw;
 
 	if (!st)
 		return;
-	cb_sample(vq, st);
-	raw = BPF_CORE_READ(vq, last_used_idx);
+	driver_now_read(vq, st->packed, &now);
+	cb_sample(vq, st, &now);
+	raw = now.raw_last_used;
 	st->reap_idx = raw;
 	st->reap_pending = 1;
 	if (!(st->used_seen && st->used_idx == raw) && !BPF_CORE_READ(vq, broken) &&
 	    more_used(vq, st->packed, raw))
-		report_used(vq, st, raw, st->packed, 0, -1);
+		report_used(vq, st, &now, raw, 0, -1);
 	queue_put(st);
 }
 
@@ -928,13 +959,16 @@ static __always_inline void used_entry(struct vring_virtqueue *vq)
 static __always_inline void used_done(struct vring_virtqueue *vq, __u64 ret)
 {
 	struct queue_state *st = queue_get(vq);
+	struct driver_now now;
 
 	if (!st)
 		return;
 	if (st->reap_pending) {
 		st->reap_pending = 0;
-		if (ret && !(st->used_seen && st->used_idx == st->reap_idx))
-			report_used(vq, st, st->reap_idx, st->packed, 1, -1);
+		if (ret && !(st->used_seen && st->used_idx == st->reap_idx)) {
+			driver_now_read(vq, st->packed, &now);
+			report_used(vq, st, &now, st->reap_idx, 1, -1);
+		}
 	}
 	queue_put(st);
 }
@@ -943,16 +977,20 @@ static __always_inline void used_done(struct vring_virtqueue *vq, __u64 ret)
  * asks for notifications again, reported now rather than at the next
  * operation.  A request for none that no hook has reported yet
  * (cb_sample, which sees the flags before the function clears them)
- * comes first, so each change is reported. */
+ * comes first, so each change is reported.  On a queue no other hook
+ * has seen yet, the request is left to the first that does (cb_sample). */
 static __always_inline void cb_enable_entry(struct vring_virtqueue *vq)
 {
-	struct queue_state *st = queue_get(vq);
+	int first;
+	struct queue_state *st = queue_hold(vq, &first, 1);
+	struct driver_now now;
 
 	if (!st)
 		return;
-	cb_sample(vq, st);
+	driver_now_read(vq, st->packed, &now);
+	cb_sample(vq, st, &now);
 	if (st->cb != CB_ENABLED)
-		cb_report(vq, st, 1);
+		cb_report(vq, st, &now, 1);
 	queue_put(st);
 }
 
