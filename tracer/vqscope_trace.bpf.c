@@ -672,12 +672,14 @@ static __always_inline void cb_report(struct vring_virtqueue *vq, struct queue_s
  * (virtio-net calls it on every transmit) and mostly changes nothing.
  * What the driver asks of the device stays in its shadow of the flags it
  * writes (avail_flags_shadow, or the packed ring's event_flags_shadow),
- * which every hook on the queue looks at before its own record: so a
- * change of the request is reported by the next operation on the queue,
- * in order with it, and one whose own hook the kernel skipped is reported
- * late rather than lost.  Linux 5.14 and later skip the request for none
- * right after an interrupt on an EVENT_IDX queue (event_triggered): the
- * device is asked nothing, and nothing is reported. */
+ * which every hook on the queue looks at before its own record, but the
+ * interrupt's (it runs beside the driver's operations, and st->cb is
+ * written without atomics): so a change of the request is reported by
+ * the next operation on the queue, in order with it, and one whose own
+ * hook the kernel skipped is reported late rather than lost.  Linux 5.14
+ * and later skip the request for none right after an interrupt on an
+ * EVENT_IDX queue (event_triggered): the device is asked nothing, and
+ * nothing is reported. */
 static __always_inline void cb_sample(struct vring_virtqueue *vq, struct queue_state *st,
 				      const struct driver_now *now)
 {
@@ -813,7 +815,6 @@ static __always_inline void irq_entry(struct vring_virtqueue *vq)
 		return;
 	driver_now_read(vq, st->packed, &now);
 	if (more_used(vq, st->packed, now.raw_last_used)) {
-		cb_sample(vq, st, &now);
 		e = event_reserve(vq, VQT_EV_IRQ);
 		if (e) {
 			read_driver_state(vq, st->packed, &now, e);
