@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "core/model.h"
+#include "core/overview.h"
+#include "core/report.h"
 #include "vqproto.h"
 
 #define US 1000ull
@@ -566,6 +568,225 @@ static void test_rates(void **state)
 	free(s);
 }
 
+/* ---- receive queues -------------------------------------------------------------------- */
+
+/* A receive queue the tracer found with 8 buffers posted before it began
+ * (table: avail 8, used 0), as a Linux tracer attaching to a running
+ * virtio-net rx queue does: no QUEUE event, USEDs first. */
+static struct vq_model *receive_model(void)
+{
+	struct vq_model *m = model_new(NULL);
+	struct vqt_queue t = {.state = VQT_QS_ACTIVE,
+			      .flags = VQT_QF_RECEIVE,
+			      .device_type = 1,
+			      .ring_size = 8,
+			      .avail_idx = 8,
+			      .last_used_idx = 0,
+			      .num_free = 0};
+
+	assert_non_null(m);
+	snprintf(t.name, sizeof(t.name), "net0.rx");
+	model_set_producer(m, 1000000000, "test", 1);
+	model_queue_table(m, 0, &t);
+	return m;
+}
+
+/* Events after that: the driver's indices go on from the table's. */
+static struct stream *receive_stream(void)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	s->now = 1000;
+	avail_idx = 8;
+	used_idx = 0;
+	return s;
+}
+
+static void rx_used(struct stream *s, uint16_t head, uint32_t len)
+{
+	struct vqt_event *e = push(s, VQT_EV_USED, 0);
+
+	e->head = head;
+	e->ring_idx = used_idx++;
+	e->ndesc = 1;
+	e->len = len;
+}
+
+static void rx_add(struct stream *s, uint16_t head)
+{
+	struct vqt_event *e = push(s, VQT_EV_ADD, 0);
+
+	e->head = head;
+	e->ring_idx = avail_idx++;
+	e->ndesc = 1;
+	e->len = 1526;
+	e->arg = 1;
+}
+
+/* Receive buffers wait for packets: a fill after seconds is time to fill,
+ * never command latency, a stall or time waiting for the device; buffers
+ * posted before tracing are counted as such, not as anomalies. */
+static void test_receive_queue_is_not_commands(void **state)
+{
+	struct stream *s = receive_stream();
+	struct vq_model *m = receive_model();
+	const struct model_queue *q = &m->queues[0];
+	uint32_t depth = 0;
+	(void)state;
+
+	/* Four packets fill buffers posted before tracing; each is refilled. */
+	for (uint16_t h = 0; h < 4; h++) {
+		s->now += 50 * MS;
+		rx_used(s, h, 98);
+		rx_add(s, h);
+	}
+	/* Three seconds without a packet, then one fills a buffer posted
+	 * before tracing, and one the buffer refilled first, 3.151 s ago. */
+	s->now += 3000 * MS;
+	rx_used(s, 4, 98);
+	model_feed(m, s->ev, s->n, 0);
+	s->n = 0;
+	s->now += 1 * MS;
+	rx_used(s, 0, 1514);
+	model_feed(m, s->ev, s->n, 4 * 2 + 1);
+	model_finish(m);
+
+	assert_int_equal(m->anomalies, 0);
+	assert_int_equal(q->posted_before_tracing, 5);
+	assert_int_equal(q->count[MC_COMPLETIONS], 6);
+	assert_int_equal(q->count[MC_USED_BYTES], 5 * 98 + 1514);
+	assert_int_equal(q->latency.count, 0);
+	assert_int_equal(q->fill_time.count, 1);
+	assert_int_equal(q->fill_time.max_ns, 3151 * MS);
+	assert_int_equal(q->count[MC_STALLS], 0);
+	assert_int_equal(m->stalls_total, 0);
+	assert_int_equal(m->session_attr.ns[ATTR_DEVICE], 0);
+	assert_int_equal(m->in_flight_total, 0);
+	/* Posted: avail 12 - used 6, the 3 buffers posted before tracing
+	 * that are left and 3 of the 4 refills; the trace saw only those. */
+	assert_true(model_posted_depth(q, &depth));
+	assert_int_equal(depth, 6);
+	assert_int_equal(q->in_flight, 3);
+	assert_int_equal(q->starvations, 0);
+	assert_int_equal(model_starved_ns(m, q), 0);
+	model_free(m);
+	free(s);
+}
+
+/* A receive queue left with no buffer posted starves until the driver
+ * posts one; the time is counted, and the episode. */
+static void test_receive_queue_starvation(void **state)
+{
+	struct stream *s = receive_stream();
+	struct vq_model *m = receive_model();
+	const struct model_queue *q = &m->queues[0];
+	uint32_t depth = 1;
+	(void)state;
+
+	for (uint16_t h = 0; h < 8; h++) { /* a burst fills every buffer */
+		s->now += 1 * MS;
+		rx_used(s, h, 60);
+	}
+	model_feed(m, s->ev, s->n, 0);
+	assert_true(model_posted_depth(q, &depth));
+	assert_int_equal(depth, 0);
+	assert_true(q->starving);
+	s->n = 0;
+	s->now += 400 * MS;
+	rx_add(s, 0); /* the driver posts again 400 ms later */
+	s->now += 100 * MS;
+	rx_used(s, 0, 60); /* and that one fills: starving again */
+	s->now += 200 * MS;
+	rx_add(s, 1);
+	model_feed(m, s->ev, s->n, 8);
+	model_finish(m);
+
+	assert_int_equal(q->starvations, 2);
+	assert_int_equal(model_starved_ns(m, q), 600 * MS);
+	assert_false(q->starving);
+	assert_int_equal(q->fill_time.count, 1);
+	assert_int_equal(q->fill_time.max_ns, 100 * MS);
+	assert_int_equal(m->anomalies, 0);
+	assert_int_equal(q->posted_before_tracing, 8);
+	assert_int_equal(m->session_attr.ns[ATTR_DEVICE], 0);
+	model_free(m);
+	free(s);
+}
+
+/* Only a head never seen before can have been posted before tracing: a
+ * second USED of a head not posted again is an anomaly, and the model
+ * keeps the latest one's text with its queue's name.  (A queue traced
+ * from its first buffer has no room for any: test_loss_and_anomalies.) */
+static void test_receive_queue_anomaly_text(void **state)
+{
+	struct stream *s = receive_stream();
+	struct vq_model *m = receive_model();
+	(void)state;
+
+	rx_used(s, 3, 60); /* posted before tracing */
+	rx_add(s, 5);
+	rx_used(s, 3, 60); /* head 3 again, not posted since: an anomaly */
+	model_feed(m, s->ev, s->n, 0);
+
+	assert_int_equal(m->queues[0].posted_before_tracing, 1);
+	assert_int_equal(m->anomalies, 1);
+	assert_non_null(strstr(m->last_anomaly, "net0.rx: "));
+	assert_non_null(strstr(m->last_anomaly, "USED of head 3 which is not in flight"));
+	model_free(m);
+	free(s);
+}
+
+/* What top and report say of a receive queue: its posted buffers in the
+ * row, fill rate and size, time to fill and starvation in a line of its
+ * own, "-" for latency, no stall, and the device is not the cause. */
+static void test_receive_queue_in_views(void **state)
+{
+	struct stream *s = receive_stream();
+	struct vq_model *m = receive_model();
+	struct report *r = calloc(1, sizeof(*r));
+	struct text out = {0};
+	char row[512], verdict[160];
+	unsigned slot = 0;
+	(void)state;
+
+	assert_non_null(r);
+	for (uint16_t h = 0; h < 4; h++) {
+		s->now += 250 * MS;
+		rx_used(s, h, 100);
+		rx_add(s, h);
+	}
+	s->now += 2000 * MS;
+	rx_used(s, 0, 60);
+	model_feed(m, s->ev, s->n, 0);
+	model_finish(m);
+	model_tick(m, 1000 * MS);
+
+	overview_row(row, sizeof(row), m, 0);
+	/* SLOT NAME SIZE INFL: the 7 posted (avail 12, used 5). */
+	assert_non_null(strstr(row, "net0.rx              8    7 "));
+	overview_notes(&out, m, &slot, 1);
+	assert_non_null(strstr(text_str(&out),
+			       "receive net0.rx: posted 7, fills 5.0/s of 92 bytes, "
+			       "time to fill p50 2.75s p99 2.75s max 2.75s, "
+			       "starved - (0 times), 4 posted before tracing\n"));
+	assert_null(strstr(text_str(&out), "anomalies"));
+	text_free(&out);
+
+	report_build(r, m, "rx", "end");
+	report_text(&out, r);
+	assert_non_null(strstr(text_str(&out), "       receive: posted 7, fills "));
+	assert_non_null(
+	    strstr(text_str(&out), "      -          -          -          -      0\n"));
+	assert_non_null(strstr(text_str(&out), "No stalls."));
+	report_verdict(r, verdict, sizeof(verdict));
+	assert_null(strstr(verdict, "device"));
+	text_free(&out);
+	free(r);
+	model_free(m);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +801,10 @@ int main(void)
 	    cmocka_unit_test(test_ring_reconstruction),
 	    cmocka_unit_test(test_device_disagreement),
 	    cmocka_unit_test(test_rates),
+	    cmocka_unit_test(test_receive_queue_is_not_commands),
+	    cmocka_unit_test(test_receive_queue_starvation),
+	    cmocka_unit_test(test_receive_queue_anomaly_text),
+	    cmocka_unit_test(test_receive_queue_in_views),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

@@ -39,7 +39,11 @@ static const char help[] =
     "Columns: INFL buffers in flight, AVAIL/USED the driver's avail and used\n"
     "indices, ADD/s KICK/s IRQ/s CMPL/s adds, notifications, interrupts and\n"
     "completions per second, SPIN/C and BARR/C poll spins and barriers per completion,\n"
-    "P50/P99/MAX command latency (ADD to USED), STALL commands over threshold.\n";
+    "P50/P99/MAX command latency (ADD to USED), STALL commands over threshold.\n"
+    "A receive queue (virtio-net rx and the like) holds buffers for the device\n"
+    "to fill: INFL is its posted buffers, and a line under the rows gives its\n"
+    "fill rate and size, time to fill, and time starved (no buffer posted);\n"
+    "its buffers are never latency or stalls.  Anomalies come with the latest.\n";
 
 static void print_text(const struct vq_model *m, const struct source *s, enum overview_sort sort)
 {
@@ -67,6 +71,13 @@ static void print_text(const struct vq_model *m, const struct source *s, enum ov
 	for (size_t i = 0; i < m->ndevice_only; i++) {
 		overview_device_row(line, sizeof(line), m, i);
 		printf("%s\n", line);
+	}
+	{
+		struct text notes = {0};
+
+		overview_notes(&notes, m, slots, n);
+		fputs(text_str(&notes), stdout);
+		text_free(&notes);
 	}
 	if (m->have_last_stall)
 		printf("last stall: %s\n", m->last_stall.text);

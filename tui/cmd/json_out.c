@@ -26,6 +26,37 @@ void json_add_attribution(json_object *o, const struct attribution *a)
 	}
 }
 
+/* ---- receive queues and anomalies ------------------------------------------------------ */
+
+/* What a receive queue does (model_receive_summary), under "receive". */
+static json_object *receive_json(const struct receive_summary *r, double fills_per_s)
+{
+	json_object *o = json_object_new_object();
+
+	json_add_u64(o, "posted", r->posted);
+	json_object_object_add(o, "posted_exact", json_object_new_boolean(r->posted_known));
+	json_add_u64(o, "fills", r->fills);
+	json_add_double(o, "fills_per_s", fills_per_s);
+	json_add_u64(o, "fill_bytes", r->fill_bytes);
+	json_add_u64(o, "fill_size_mean", r->fills ? r->fill_bytes / r->fills : 0);
+	json_add_u64(o, "time_to_fill_count", r->fill_count);
+	json_add_u64(o, "time_to_fill_p50_ns", r->fill_p50_ns);
+	json_add_u64(o, "time_to_fill_p99_ns", r->fill_p99_ns);
+	json_add_u64(o, "time_to_fill_max_ns", r->fill_max_ns);
+	json_add_u64(o, "starved_ns", r->starved_ns);
+	json_add_u64(o, "starvations", r->starvations);
+	json_object_object_add(o, "starving", json_object_new_boolean(r->starving));
+	json_add_u64(o, "posted_before_tracing", r->posted_before_tracing);
+	return o;
+}
+
+/* An anomaly count and the latest one's text (null when none). */
+static void anomalies_json(json_object *o, uint64_t n, const char *last)
+{
+	json_add_u64(o, "anomalies", n);
+	json_object_object_add(o, "last_anomaly", n ? json_object_new_string(last) : NULL);
+}
+
 /* ---- report ---------------------------------------------------------------------- */
 
 static json_object *attr_json(const struct attribution *a)
@@ -51,7 +82,7 @@ json_object *report_json(const struct report *r)
 	json_add_u64(o, "events", r->events);
 	json_add_u64(o, "lost", r->lost);
 	json_add_u64(o, "violations", r->violations);
-	json_add_u64(o, "anomalies", r->anomalies);
+	anomalies_json(o, r->anomalies, r->last_anomaly);
 	json_add_u64(o, "generations", r->generations);
 	json_object_object_add(o, "end_reason", json_object_new_string(r->end_reason));
 
@@ -83,6 +114,8 @@ json_object *report_json(const struct report *r)
 		json_add_u64(j, "ring_size", q->ring_size);
 		json_add_u64(j, "device_type", q->device_type);
 		json_add_u64(j, "queue_index", q->queue_index);
+		json_object_object_add(j, "kind",
+				       json_object_new_string(q->receives ? "receive" : "request"));
 		for (int c = 0; c < MC_COUNT; c++)
 			json_add_u64(cnt, report_counter_key((enum model_counter)c), q->count[c]);
 		json_object_object_add(j, "counts", cnt);
@@ -100,10 +133,19 @@ json_object *report_json(const struct report *r)
 		json_add_u64(lat, "p99_ns", q->p99_ns);
 		json_add_u64(lat, "max_ns", q->max_ns);
 		json_add_u64(lat, "mean_ns", q->mean_ns);
-		json_object_object_add(j, "latency", lat);
+		/* A receive queue's buffers are no commands: no latency. */
+		if (q->receives) {
+			json_object_put(lat);
+			json_object_object_add(j, "latency", NULL);
+			json_object_object_add(j, "receive",
+					       receive_json(&q->rx, q->per_s[MC_COMPLETIONS]));
+		} else {
+			json_object_object_add(j, "latency", lat);
+		}
 		json_add_u64(j, "in_flight_at_end", q->in_flight_at_end);
 		json_add_u64(j, "max_in_flight", q->max_in_flight);
-		json_add_u64(j, "anomalies", q->anomalies);
+		json_add_u64(j, "posted_before_tracing", q->posted_before_tracing);
+		anomalies_json(j, q->anomalies, q->last_anomaly);
 		if (q->disagree)
 			json_object_object_add(j, "device_disagreement",
 					       json_object_new_string(q->disagree_text));
@@ -175,6 +217,7 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
 	json_add_u64(o, "violations", m->violations);
 	json_add_u64(o, "frames", m->frames_total);
 	json_add_u64(o, "stalls", m->stalls_total);
+	anomalies_json(o, m->anomalies, m->last_anomaly);
 	json_object_object_add(o, "recording",
 			       s->recording ? json_object_new_string(s->recording) : NULL);
 	if (s->region_status[0])
@@ -184,10 +227,13 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
 		const struct model_queue *q = &m->queues[slots[i]];
 		json_object *j = json_object_new_object();
 		uint16_t avail, used;
+		bool receives = model_queue_receives(q);
 
 		json_add_u64(j, "slot", slots[i]);
 		json_object_object_add(j, "name", json_object_new_string(q->name));
 		json_add_u64(j, "ring_size", q->ring_size);
+		json_object_object_add(j, "kind",
+				       json_object_new_string(receives ? "receive" : "request"));
 		json_add_u64(j, "in_flight", q->in_flight);
 		model_driver_indices(q, &avail, &used);
 		json_add_u64(j, "avail_idx", avail);
@@ -204,10 +250,24 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
 		json_add_double(j, "completions_per_s", q->rates.per_s[MC_COMPLETIONS]);
 		json_add_double(j, "spins_per_completion", q->rates.spins_per_completion);
 		json_add_double(j, "barriers_per_completion", q->rates.barriers_per_completion);
-		json_add_u64(j, "latency_p50_ns", hist_quantile(&q->latency, 0.5));
-		json_add_u64(j, "latency_p99_ns", hist_quantile(&q->latency, 0.99));
-		json_add_u64(j, "latency_max_ns", q->latency.max_ns);
+		if (receives) {
+			struct receive_summary r;
+
+			/* No command latency on a receive queue (null, not 0). */
+			json_object_object_add(j, "latency_p50_ns", NULL);
+			json_object_object_add(j, "latency_p99_ns", NULL);
+			json_object_object_add(j, "latency_max_ns", NULL);
+			model_receive_summary(m, q, &r);
+			json_object_object_add(j, "receive",
+					       receive_json(&r, q->rates.per_s[MC_COMPLETIONS]));
+		} else {
+			json_add_u64(j, "latency_p50_ns", hist_quantile(&q->latency, 0.5));
+			json_add_u64(j, "latency_p99_ns", hist_quantile(&q->latency, 0.99));
+			json_add_u64(j, "latency_max_ns", q->latency.max_ns);
+		}
 		json_add_u64(j, "stalls", q->count[MC_STALLS]);
+		json_add_u64(j, "posted_before_tracing", q->posted_before_tracing);
+		anomalies_json(j, q->anomalies, q->last_anomaly);
 		if (q->have_device) {
 			json_object *d = json_object_new_object();
 

@@ -409,6 +409,13 @@ static __attribute__((noinline, cold)) void anomaly(struct vq_model *m, struct m
 	va_start(ap, fmt);
 	vsnprintf(q->last_anomaly, sizeof(q->last_anomaly), fmt, ap);
 	va_end(ap);
+	snprintf(m->last_anomaly, sizeof(m->last_anomaly), "%s: %s", q->name[0] ? q->name : "queue",
+		 q->last_anomaly);
+}
+
+bool model_queue_receives(const struct model_queue *q)
+{
+	return q->flags & VQT_QF_RECEIVE;
 }
 
 /* Per-head arrays, sized for any u16 head so a head outside the announced
@@ -469,9 +476,15 @@ static void queue_forget_in_flight(struct vq_model *m, struct model_queue *q)
 	}
 	q->npending = 0;
 	q->in_flight_descs = 0;
-	set_in_flight_total(
-	    m, m->in_flight_total >= q->in_flight ? m->in_flight_total - q->in_flight : 0);
+	/* A receive queue's posted buffers are not in in_flight_total: they
+	 * wait for the outside, not for the device. */
+	if (!model_queue_receives(q))
+		set_in_flight_total(
+		    m, m->in_flight_total >= q->in_flight ? m->in_flight_total - q->in_flight : 0);
 	q->in_flight = 0;
+	if (q->starving)
+		q->starved_ns += m->now_ns - q->starved_since_ns;
+	q->starving = false;
 }
 
 static void queue_identity_from_table(struct model_queue *q, const struct vqt_queue *t)
@@ -490,6 +503,7 @@ static void queue_identity_from_table(struct model_queue *q, const struct vqt_qu
 void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue *t)
 {
 	struct model_queue *q;
+	bool received;
 
 	if (slot >= MODEL_QUEUES)
 		return;
@@ -497,11 +511,24 @@ void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue
 	q->table = *t;
 	q->have_table = true;
 	q->table_events = q->count[MC_ADDS] + q->count[MC_COMPLETIONS];
+	q->table_adds = q->count[MC_ADDS];
+	q->table_completions = q->count[MC_COMPLETIONS];
 	if (t->state == VQT_QS_FREE)
 		return;
 	q->active = t->state == VQT_QS_ACTIVE;
 	q->gone = t->state == VQT_QS_GONE;
+	received = model_queue_receives(q);
 	queue_identity_from_table(q, t);
+	/* Its buffers in flight count as device wait only on a request queue. */
+	if (received && !model_queue_receives(q))
+		set_in_flight_total(m, m->in_flight_total + q->in_flight);
+	else if (!received && model_queue_receives(q))
+		set_in_flight_total(
+		    m, m->in_flight_total >= q->in_flight ? m->in_flight_total - q->in_flight : 0);
+	if (received && !model_queue_receives(q) && q->starving) {
+		q->starved_ns += m->now_ns - q->starved_since_ns;
+		q->starving = false;
+	}
 	q->cb_enabled = !(t->flags & VQT_QF_CB_DISABLED);
 	if (!m->opts.no_findings)
 		findings_on_table(m, q);
@@ -514,6 +541,68 @@ void model_driver_indices(const struct model_queue *q, uint16_t *avail_idx, uint
 
 	*avail_idx = events_newer ? q->avail_idx : q->table.avail_idx;
 	*last_used_idx = events_newer ? q->last_used_idx : q->table.last_used_idx;
+}
+
+bool model_posted_depth(const struct model_queue *q, uint32_t *depth)
+{
+	/* Each index from the events when they moved it since the table
+	 * snapshot (or there is none), else from the table. */
+	bool avail_events = !q->have_table || q->count[MC_ADDS] != q->table_adds;
+	bool used_events = !q->have_table || q->count[MC_COMPLETIONS] != q->table_completions;
+	uint16_t avail = avail_events ? q->avail_idx : q->table.avail_idx;
+	uint16_t used = used_events ? q->last_used_idx : q->table.last_used_idx;
+	uint16_t posted = (uint16_t)(avail - used);
+
+	*depth = q->in_flight;
+	/* A packed ring's indices are ring positions, not counts (2.8). */
+	if ((q->flags & VQT_QF_PACKED) || !q->ring_size || (avail_events && !q->count[MC_ADDS]) ||
+	    (used_events && !q->used_known) || posted > q->ring_size)
+		return false;
+	*depth = posted;
+	return true;
+}
+
+uint64_t model_starved_ns(const struct vq_model *m, const struct model_queue *q)
+{
+	return q->starved_ns + (q->starving && m->now_ns > q->starved_since_ns
+				    ? m->now_ns - q->starved_since_ns
+				    : 0);
+}
+
+void model_receive_summary(const struct vq_model *m, const struct model_queue *q,
+			   struct receive_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->posted_known = model_posted_depth(q, &out->posted);
+	out->fills = q->count[MC_COMPLETIONS];
+	out->fill_bytes = q->count[MC_USED_BYTES];
+	out->fill_count = q->fill_time.count;
+	out->fill_p50_ns = hist_quantile(&q->fill_time, 0.5);
+	out->fill_p99_ns = hist_quantile(&q->fill_time, 0.99);
+	out->fill_max_ns = q->fill_time.max_ns;
+	out->starved_ns = model_starved_ns(m, q);
+	out->starvations = q->starvations;
+	out->starving = q->starving;
+	out->posted_before_tracing = q->posted_before_tracing;
+}
+
+/* A receive queue starves while no buffer is posted: what arrives then
+ * has nowhere to go (virtio-net drops it, 5.1.6.4). */
+static void receive_depth_changed(struct model_queue *q, uint64_t at_ns)
+{
+	uint32_t depth;
+	bool known = model_posted_depth(q, &depth);
+
+	if (!model_queue_receives(q))
+		return;
+	if (known && depth == 0 && !q->starving) {
+		q->starving = true;
+		q->starved_since_ns = at_ns;
+		q->starvations++;
+	} else if (q->starving && (!known || depth)) {
+		q->starved_ns += at_ns - q->starved_since_ns;
+		q->starving = false;
+	}
 }
 
 /* ---- frames and stalls ---------------------------------------------------------------------- */
@@ -798,6 +887,10 @@ static inline void on_add(struct vq_model *m, struct model_queue *q, const struc
 	uint16_t head = e->head;
 	struct model_head *h;
 
+	if (!q->first_add_seen) {
+		q->first_add_seen = true;
+		q->first_add_idx = e->ring_idx;
+	}
 	q->count[MC_ADDS]++;
 	q->count[MC_DESCS] += e->ndesc;
 	q->count[MC_BYTES] += e->len;
@@ -820,7 +913,10 @@ static inline void on_add(struct vq_model *m, struct model_queue *q, const struc
 		q->pending[q->npending++] = head;
 	if (++q->in_flight > q->max_in_flight)
 		q->max_in_flight = q->in_flight;
-	in_flight_up(m, at_ns);
+	if (!model_queue_receives(q))
+		in_flight_up(m, at_ns);
+	else
+		receive_depth_changed(q, at_ns);
 }
 
 static inline void on_kick(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
@@ -841,16 +937,54 @@ static inline void on_kick(struct vq_model *m, struct model_queue *q, const stru
 	q->npending = 0;
 }
 
+/* A USED of a head the trace never saw added nor used was made available
+ * before tracing began, if buffers could be outstanding then: the ones
+ * between the driver's used index when tracing began (at most that of the
+ * first USED) and the avail index of the first ADD traced (2.7.13, 2.7.14:
+ * both indices count buffers, split ring).  Any other is an anomaly. */
+static bool posted_before_tracing(const struct model_queue *q, uint16_t head)
+{
+	uint16_t could;
+
+	if (q->heads[head].used_epoch != 0 || (q->ring_size && head >= q->ring_size))
+		return false;
+	if (!q->first_add_seen)
+		could = q->ring_size ? q->ring_size : UINT16_MAX;
+	else
+		could = (uint16_t)(q->first_add_idx - q->first_used_idx);
+	if (q->ring_size && could > q->ring_size)
+		could = 0; /* not indices of one ring */
+	return q->posted_before_now < could;
+}
+
+static __attribute__((noinline, cold)) void
+used_not_in_flight(struct vq_model *m, struct model_queue *q, uint16_t head, uint64_t at_ns)
+{
+	if (posted_before_tracing(q, head)) {
+		q->posted_before_tracing++;
+		q->posted_before_now++;
+		q->heads[head].used_epoch = m->loss_epoch + 1;
+	} else {
+		anomaly(m, q, "USED of head %u which is not in flight", head);
+	}
+	receive_depth_changed(q, at_ns);
+}
+
 static inline void on_used(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
 			   uint64_t seq, uint64_t at_ns)
 {
 	uint16_t head = e->head;
 	struct model_head *h;
 	uint64_t latency;
+	bool receives = model_queue_receives(q);
 
+	if (!q->first_used_seen) {
+		q->first_used_seen = true;
+		q->first_used_idx = e->ring_idx;
+	}
 	q->count[MC_COMPLETIONS]++;
 	q->count[MC_USED_BYTES] += e->len;
-	m->open_frame.commands += m->in_frame;
+	m->open_frame.commands += m->in_frame && !receives;
 	if (!queue_ensure_heads(q)) {
 		q->last_used_idx = (uint16_t)(e->ring_idx + 1);
 		return;
@@ -860,25 +994,36 @@ static inline void on_used(struct vq_model *m, struct model_queue *q, const stru
 	q->last_used_idx = (uint16_t)(e->ring_idx + 1);
 	q->used_known = true;
 	if (q->head_state[head] == HEAD_FREE) {
-		anomaly(m, q, "USED of head %u which is not in flight", head);
+		used_not_in_flight(m, q, head, at_ns);
 		return;
 	}
 	h = &q->heads[head];
 	latency = at_ns >= h->add_ns ? at_ns - h->add_ns : 0;
-	hist_add_inline(&q->latency, latency);
-	if (latency > m->opts.stall_command_ns)
-		command_stall(m, q, head, h->add_ns, at_ns);
+	/* A receive buffer waits for data, however long: its time to fill
+	 * is no command latency, and never a stall. */
+	if (receives) {
+		hist_add(&q->fill_time, latency);
+	} else {
+		hist_add_inline(&q->latency, latency);
+		if (latency > m->opts.stall_command_ns)
+			command_stall(m, q, head, h->add_ns, at_ns);
+	}
 	q->head_state[head] = HEAD_FREE;
 	h->used_epoch = m->loss_epoch + 1;
 	q->in_flight_descs -= q->in_flight_descs >= h->ndesc ? h->ndesc : q->in_flight_descs;
 	q->in_flight--;
-	in_flight_down(m, at_ns);
+	if (!receives)
+		in_flight_down(m, at_ns);
+	else
+		receive_depth_changed(q, at_ns);
 }
 
 static void on_queue_event(struct vq_model *m, struct model_queue *q, const struct vqt_event *e)
 {
 	/* Registered again (after a reset): indices start over. */
 	q->used_known = false;
+	q->first_add_seen = q->first_used_seen = false;
+	q->posted_before_now = 0;
 	q->have_decision = false;
 	queue_forget_in_flight(m, q);
 	if (e->ndesc == VQT_QS_ACTIVE) {
@@ -1167,6 +1312,12 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
 		close_time_window(m, m->now_ns);
 	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 		queue_forget_in_flight(m, &m->queues[s]);
+		/* The new producer may find buffers posted before it began. */
+		m->queues[s].first_add_seen = m->queues[s].first_used_seen = false;
+		m->queues[s].posted_before_now = 0;
+		if (m->queues[s].heads)
+			for (unsigned h = 0; h < 65536; h++)
+				m->queues[s].heads[h].used_epoch = 0;
 		m->queues[s].active = false;
 		m->queues[s].used_known = false;
 		m->queues[s].have_decision = false;

@@ -173,7 +173,22 @@ struct model_queue {
 	bool cb_enabled;
 	uint64_t anomalies; /* events that contradicted the queue state */
 	char last_anomaly[160];
-	struct latency_hist latency; /* ADD -> USED */
+	/* USEDs of heads the trace never saw added: buffers the driver made
+	 * available before tracing began (not anomalies). */
+	uint64_t posted_before_tracing;
+	/* What bounds them: the avail index of the first ADD traced and the
+	 * used index of the first USED, in this registration. */
+	bool first_add_seen, first_used_seen;
+	uint16_t first_add_idx, first_used_idx;
+	uint32_t posted_before_now;  /* counted in this registration */
+	struct latency_hist latency; /* ADD -> USED (request queues only) */
+	/* A receive queue (VQT_QF_RECEIVE): its buffers wait for data from
+	 * outside, so they are neither commands nor device wait. */
+	struct latency_hist fill_time; /* ADD -> USED of its buffers */
+	bool starving;		       /* no buffer posted since starved_since_ns */
+	uint64_t starved_since_ns;     /* session ns */
+	uint64_t starved_ns;	       /* in closed starvation episodes */
+	uint64_t starvations;	       /* episodes begun */
 	struct model_rates rates;
 
 	/* Per descriptor head: its state, and what its ADD said (struct
@@ -188,6 +203,7 @@ struct model_queue {
 	bool have_table;
 	struct vqt_queue table;
 	uint64_t table_events;
+	uint64_t table_adds, table_completions; /* ADD and USED events then */
 
 	/* Device-side view from QMP, matched to this queue. */
 	bool have_device;
@@ -296,6 +312,7 @@ struct vq_model {
 	char last_violation[256];
 	uint64_t per_type[VQT_EV_TYPE_COUNT];
 	uint64_t anomalies;
+	char last_anomaly[VQT_QUEUE_NAME_LEN + 200]; /* "queue: what", the latest */
 
 	struct model_queue queues[MODEL_QUEUES];
 
@@ -416,6 +433,31 @@ void model_finish(struct vq_model *m);
  * there is no snapshot). */
 void model_driver_indices(const struct model_queue *q, uint16_t *avail_idx,
 			  uint16_t *last_used_idx);
+
+/* Whether q is a receive queue (VQT_QF_RECEIVE): its posted buffers wait
+ * for data from outside (a packet, an input event), not for a command. */
+bool model_queue_receives(const struct model_queue *q);
+/* Buffers available to the device (posted depth): the driver's avail
+ * index minus its used index for a split ring, which counts buffers
+ * posted before tracing too.  False (and *depth = the buffers the trace
+ * saw in flight) when the indices are unknown or the ring is packed. */
+bool model_posted_depth(const struct model_queue *q, uint32_t *depth);
+/* Time a receive queue had no buffer posted, up to the latest event. */
+uint64_t model_starved_ns(const struct vq_model *m, const struct model_queue *q);
+
+/* What the views show of a receive queue, in one place. */
+struct receive_summary {
+	bool posted_known;	    /* posted from the driver's indices */
+	uint32_t posted;	    /* buffers available to the device */
+	uint64_t fills, fill_bytes; /* USEDs, and bytes the device wrote into them */
+	uint64_t fill_count;	    /* fills of buffers posted while tracing */
+	uint64_t fill_p50_ns, fill_p99_ns, fill_max_ns; /* their time to fill */
+	uint64_t starved_ns, starvations;		/* time with no buffer posted */
+	bool starving;					/* now */
+	uint64_t posted_before_tracing;
+};
+void model_receive_summary(const struct vq_model *m, const struct model_queue *q,
+			   struct receive_summary *out);
 
 /* Session nanoseconds of a producer timestamp. */
 uint64_t model_ts_to_ns(const struct vq_model *m, uint64_t ts);

@@ -95,8 +95,13 @@ void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot
 	char idx[24], p50[16], p99[16], max[16], name[20];
 	uint16_t avail, used;
 
+	uint32_t in_flight = q->in_flight;
+
 	model_driver_indices(q, &avail, &used);
 	snprintf(idx, sizeof(idx), "%u/%u", avail, used);
+	/* A receive queue's buffers in flight are the ones posted to it. */
+	if (model_queue_receives(q))
+		model_posted_depth(q, &in_flight);
 	format_short_duration(p50, sizeof(p50), hist_quantile(&q->latency, 0.5));
 	format_short_duration(p99, sizeof(p99), hist_quantile(&q->latency, 0.99));
 	format_short_duration(max, sizeof(max), q->latency.max_ns);
@@ -105,10 +110,50 @@ void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot
 	shorten_middle(name, sizeof(name), q->name[0] ? q->name : "?", 16);
 	snprintf(buf, len,
 		 "%4u %-16s %5u %4u %11s %8.1f %8.1f %8.1f %8.1f %7.1f %7.1f %9s %9s %9s %6llu",
-		 slot, name, q->ring_size, q->in_flight, idx, q->rates.per_s[MC_ADDS],
+		 slot, name, q->ring_size, in_flight, idx, q->rates.per_s[MC_ADDS],
 		 q->rates.per_s[MC_KICKS], q->rates.per_s[MC_IRQS], q->rates.per_s[MC_COMPLETIONS],
 		 q->rates.spins_per_completion, q->rates.barriers_per_completion, p50, p99, max,
 		 (unsigned long long)q->count[MC_STALLS]);
+}
+
+void receive_text(char *buf, size_t len, const struct receive_summary *r, double fills_per_s)
+{
+	char size[32], p50[16], p99[16], max[16], starved[16], posted[16];
+
+	if (r->posted_known)
+		snprintf(posted, sizeof(posted), "%u", r->posted);
+	else
+		snprintf(posted, sizeof(posted), ">=%u", r->posted);
+	format_size(size, sizeof(size), r->fills ? r->fill_bytes / r->fills : 0);
+	format_short_duration(p50, sizeof(p50), r->fill_p50_ns);
+	format_short_duration(p99, sizeof(p99), r->fill_p99_ns);
+	format_short_duration(max, sizeof(max), r->fill_max_ns);
+	format_short_duration(starved, sizeof(starved), r->starved_ns);
+	snprintf(buf, len,
+		 "posted %s, fills %.1f/s of %s, time to fill p50 %s p99 %s max %s, starved %s "
+		 "(%llu time%s%s), %llu posted before tracing",
+		 posted, fills_per_s, size, p50, p99, max, starved,
+		 (unsigned long long)r->starvations, r->starvations == 1 ? "" : "s",
+		 r->starving ? ", now" : "", (unsigned long long)r->posted_before_tracing);
+}
+
+void overview_notes(struct text *out, const struct vq_model *m, const unsigned *slots, size_t n)
+{
+	char line[320];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct model_queue *q = &m->queues[slots[i]];
+		struct receive_summary r;
+
+		if (!model_queue_receives(q))
+			continue;
+		model_receive_summary(m, q, &r);
+		receive_text(line, sizeof(line), &r, q->rates.per_s[MC_COMPLETIONS]);
+		text_printf(out, "receive %s: %s\n", q->name[0] ? q->name : "?", line);
+	}
+	if (m->anomalies)
+		text_printf(out, "anomalies %llu, latest: %s\n", (unsigned long long)m->anomalies,
+			    m->last_anomaly);
 }
 
 void overview_device_row(char *buf, size_t len, const struct vq_model *m, size_t i)

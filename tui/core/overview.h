@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "text.h"
 
 /* Where the data comes from, as the overview names it (filled by the
  * layer that owns the source). */
@@ -42,6 +43,13 @@ void overview_header(char *buf, size_t len, const struct vq_model *m,
 /* Column titles and one row, both width-limited to len - 1. */
 void overview_titles(char *buf, size_t len);
 void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot);
+/* What a receive queue does, in words: "posted 256, fills 2.0/s of 98 B,
+ * time to fill p50 1.2s p99 3.0s max 3.1s, starved - (0 times), 5 posted
+ * before tracing".  fills_per_s is over the caller's interval. */
+void receive_text(char *buf, size_t len, const struct receive_summary *r, double fills_per_s);
+/* The lines under the rows: one per receive queue ("receive NAME: ..."),
+ * and the anomalies with the latest one's text; each ends in a newline. */
+void overview_notes(struct text *out, const struct vq_model *m, const unsigned *slots, size_t n);
 /* Device-view-only queue i (uninstrumented guests). */
 void overview_device_row(char *buf, size_t len, const struct vq_model *m, size_t i);
 

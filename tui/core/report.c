@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "overview.h"
 #include "report.h"
 #include "vqproto.h"
 
@@ -31,6 +32,7 @@ void report_build(struct report *r, const struct vq_model *m, const char *source
 	r->lost = m->lost;
 	r->violations = m->violations;
 	r->anomalies = m->anomalies;
+	vqp_copy_string(r->last_anomaly, sizeof(r->last_anomaly), m->last_anomaly);
 	r->generations = m->resyncs + 1;
 	secs = r->duration_ns ? (double)r->duration_ns / 1e9 : 0;
 
@@ -90,6 +92,11 @@ void report_build(struct report *r, const struct vq_model *m, const char *source
 		o->in_flight_at_end = q->in_flight;
 		o->max_in_flight = q->max_in_flight;
 		o->anomalies = q->anomalies;
+		vqp_copy_string(o->last_anomaly, sizeof(o->last_anomaly), q->last_anomaly);
+		o->posted_before_tracing = q->posted_before_tracing;
+		o->receives = model_queue_receives(q);
+		if (o->receives)
+			model_receive_summary(m, q, &o->rx);
 		o->have_table = q->have_table;
 		if (q->have_table)
 			memcpy(o->table_counters, q->table.counters, sizeof(o->table_counters));
@@ -146,6 +153,16 @@ static const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 	return buf;
 }
 
+/* A receive queue has no command latency: "-", not "0 ns". */
+static const char *latency_cell(char *buf, size_t len, const struct report_queue *q, uint64_t ns)
+{
+	if (q->receives) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	return fmt_ns(buf, len, ns);
+}
+
 void report_text(struct text *f, const struct report *r)
 {
 	char a[32], b[32], c[32], d[32], verdict[160];
@@ -160,6 +177,8 @@ void report_text(struct text *f, const struct report *r)
 	text_printf(f, "  events      %llu (lost %llu, protocol violations %llu, anomalies %llu)\n",
 		    (unsigned long long)r->events, (unsigned long long)r->lost,
 		    (unsigned long long)r->violations, (unsigned long long)r->anomalies);
+	if (r->anomalies)
+		text_printf(f, "  anomaly     latest: %s\n", r->last_anomaly);
 
 	if (r->frames) {
 		text_printf(
@@ -183,7 +202,7 @@ void report_text(struct text *f, const struct report *r)
 		    "BARR/C", "P50", "P90", "P99", "MAX", "STALLS");
 	for (size_t i = 0; i < r->nqueues; i++) {
 		const struct report_queue *q = &r->queues[i];
-		char p50[32], p90[32], p99[32], max[32];
+		char p50[32], p90[32], p99[32], max[32], rx[320];
 
 		text_printf(
 		    f,
@@ -193,12 +212,21 @@ void report_text(struct text *f, const struct report *r)
 		    q->per_s[MC_COMPLETIONS], (unsigned long long)q->count[MC_KICKS],
 		    (unsigned long long)q->count[MC_KICKS_SUPPRESSED],
 		    (unsigned long long)q->count[MC_IRQS], q->spins_per_completion,
-		    q->barriers_per_completion, fmt_ns(p50, sizeof(p50), q->p50_ns),
-		    fmt_ns(p90, sizeof(p90), q->p90_ns), fmt_ns(p99, sizeof(p99), q->p99_ns),
-		    fmt_ns(max, sizeof(max), q->max_ns), (unsigned long long)q->count[MC_STALLS]);
+		    q->barriers_per_completion, latency_cell(p50, sizeof(p50), q, q->p50_ns),
+		    latency_cell(p90, sizeof(p90), q, q->p90_ns),
+		    latency_cell(p99, sizeof(p99), q, q->p99_ns),
+		    latency_cell(max, sizeof(max), q, q->max_ns),
+		    (unsigned long long)q->count[MC_STALLS]);
+		if (q->receives) {
+			receive_text(rx, sizeof(rx), &q->rx, q->per_s[MC_COMPLETIONS]);
+			text_printf(f, "       receive: %s\n", rx);
+		} else if (q->posted_before_tracing) {
+			text_printf(f, "       %llu completed buffers were posted before tracing\n",
+				    (unsigned long long)q->posted_before_tracing);
+		}
 		if (q->anomalies)
-			text_printf(f, "       %llu anomalies in this queue's events\n",
-				    (unsigned long long)q->anomalies);
+			text_printf(f, "       %llu anomalies in this queue's events, latest: %s\n",
+				    (unsigned long long)q->anomalies, q->last_anomaly);
 		if (q->disagree)
 			text_printf(f, "       device view: %s\n", q->disagree_text);
 	}

@@ -25,6 +25,11 @@ struct report_queue {
 	uint64_t p50_ns, p90_ns, p99_ns, max_ns, mean_ns;
 	uint32_t in_flight_at_end, max_in_flight;
 	uint64_t anomalies;
+	char last_anomaly[160];
+	uint64_t posted_before_tracing; /* USEDs of buffers posted before tracing */
+	/* A receive queue: no latency or stalls, but this. */
+	bool receives;
+	struct receive_summary rx;
 	/* From the queue table when there was one (exact despite loss). */
 	bool have_table;
 	uint64_t table_counters[VQT_C_COUNT];
@@ -39,6 +44,7 @@ struct report {
 	uint64_t ts_hz;
 	uint64_t duration_ns;
 	uint64_t events, lost, violations, anomalies;
+	char last_anomaly[VQT_QUEUE_NAME_LEN + 200];
 	uint32_t generations;
 	char end_reason[128];
 

@@ -368,9 +368,15 @@ static void cell_text(char *t, size_t len, enum column_id c, const struct vq_mod
 	case COL_SIZE:
 		snprintf(t, len, "%u", q->ring_size);
 		return;
-	case COL_INFL:
-		snprintf(t, len, "%u", q->in_flight);
+	case COL_INFL: {
+		uint32_t in_flight = q->in_flight;
+
+		/* A receive queue's buffers in flight are the ones posted to it. */
+		if (model_queue_receives(q))
+			model_posted_depth(q, &in_flight);
+		snprintf(t, len, "%u", in_flight);
 		return;
+	}
 	case COL_DRIVER_IDX:
 		model_driver_indices(q, &avail, &used);
 		snprintf(t, len, "%u/%u", avail, used);
