@@ -429,6 +429,67 @@ static void stuck_device_sides(void **state)
 	stream_free(s);
 }
 
+/* Samples as samples() does, each after a read of the producer's state:
+ * heartbeats move at each one when `beating`. */
+static void producer_samples(struct stream *s, uint64_t *host, double seconds,
+			     struct vqr_device_queue d, struct vqr_ring_queue r, uint32_t state,
+			     bool beating, uint64_t *beats)
+{
+	s->m->queues[0].device_type = 16;
+	s->m->queues[0].queue_index = 0;
+	for (double t = 0; t < seconds; t += 0.2) {
+		*host += 200 * MS;
+		if (beating)
+			++*beats;
+		model_producer_sample(s->m, *host, state, state == VQT_PRODUCER_RUNNING ? 250 : 0,
+				      s->now, *beats);
+		model_device_sample(s->m, *host, &d, 1);
+		model_ring_sample(s->m, *host, &r, 1);
+	}
+}
+
+/* A producer that stopped (it said so, or its heartbeat stood still)
+ * leaves the trace behind the device: the completed buffer it never saw
+ * reaped is no STUCK-NOT-REAPED and no disagreement, and the model says
+ * when the producer stopped.  With its heartbeat going, it is one. */
+static void a_stopped_producer_is_not_stuck(void **state)
+{
+	static const struct {
+		uint32_t state;
+		bool beating;
+		const char *says;
+	} cases[] = {
+	    {VQT_PRODUCER_RUNNING, true, NULL},
+	    {VQT_PRODUCER_STOPPED, false, "producer stopped at "},
+	    {VQT_PRODUCER_RUNNING, false, "producer silent since "},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct stream *s = stream_new(64, VQT_QF_EVENT_IDX);
+		uint64_t host = S, beats = 1;
+		char text[160];
+
+		add(s, 0, 64);
+		decide(s, true, 0);
+		model_producer_sample(s->m, host, VQT_PRODUCER_RUNNING, 250, s->now, beats);
+		producer_samples(s, &host, 3.0, device_of(s, 1, 1, 0), ring_of(1, 1, 1, 500),
+				 cases[i].state, cases[i].beating, &beats);
+		if (!cases[i].says) {
+			assert_non_null(model_finding(s->m, FC_STUCK_NOT_REAPED, 0));
+			assert_true(s->m->queues[0].disagree);
+			assert_false(model_producer_stopped_text(s->m, text, sizeof(text)));
+			assert_string_equal(text, "");
+		} else {
+			assert_int_equal(s->m->nfindings, 0);
+			assert_false(s->m->queues[0].disagree);
+			assert_true(model_producer_stopped_text(s->m, text, sizeof(text)));
+			assert_non_null(strstr(text, cases[i].says));
+		}
+		stream_free(s);
+	}
+}
+
 static void paused_and_receive_queues_are_not_stuck(void **state)
 {
 	struct stream *s = stream_new(64, VQT_QF_EVENT_IDX);
@@ -650,6 +711,7 @@ int main(void)
 	    cmocka_unit_test(stuck_not_notified_then_moving),
 	    cmocka_unit_test(stuck_device_sides),
 	    cmocka_unit_test(paused_and_receive_queues_are_not_stuck),
+	    cmocka_unit_test(a_stopped_producer_is_not_stuck),
 	    cmocka_unit_test(time_qemu_waited_for_a_cpu_is_not_stuck),
 	    cmocka_unit_test(bad_chain_needs_two_samples),
 	    cmocka_unit_test(packed_wrap_and_broken_device),

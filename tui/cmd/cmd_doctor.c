@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/overview.h"
 #include "core/report.h"
 #include "json_out.h"
 
@@ -155,12 +156,14 @@ int cmd_doctor(int argc, char **argv)
 		json_object_put(all);
 	} else {
 		struct text t = {0};
-		char sum[128];
+		char sum[128], note[160];
 
 		findings_summary(sum, sizeof(sum), m->findings, m->nfindings);
 		text_printf(&t, "vqscope doctor: %s, %s of events (%llu events, lost %llu): %s\n",
 			    s->name, s->kind == SOURCE_FILE ? "a recording" : "a live watch",
 			    (unsigned long long)m->events, (unsigned long long)m->lost, sum);
+		if (model_producer_stopped_text(m, note, sizeof(note)))
+			text_printf(&t, "%s: %s\n", note, PRODUCER_STOPPED_MEANS);
 		findings_text(&t, m->findings, m->nfindings);
 		fputs(text_str(&t), stdout);
 		text_free(&t);

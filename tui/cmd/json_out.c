@@ -218,6 +218,17 @@ json_object *overview_json(const struct vq_model *m, const struct overview_sourc
 	json_add_u64(o, "frames", m->frames_total);
 	json_add_u64(o, "stalls", m->stalls_total);
 	anomalies_json(o, m->anomalies, m->last_anomaly);
+	{
+		static const char *const states[] = {"unknown", "running", "stopped", "silent"};
+		char note[160];
+
+		json_object_object_add(o, "producer_state",
+				       json_object_new_string(states[m->producer_status.state]));
+		json_object_object_add(o, "producer_note",
+				       model_producer_stopped_text(m, note, sizeof(note))
+					   ? json_object_new_string(note)
+					   : NULL);
+	}
 	json_object_object_add(o, "recording",
 			       s->recording ? json_object_new_string(s->recording) : NULL);
 	if (s->region_status[0])

@@ -708,6 +708,10 @@ static void stuck_check(struct vq_model *m, struct model_queue *q, uint64_t host
 	stalled = stalled > waited ? stalled - waited : 0;
 	if (stalled < m->opts.stuck_after_ns)
 		return;
+	/* The producer must have run through the stall: one that stopped
+	 * leaves the trace standing still while the queue moves on. */
+	if (!model_producer_heard_since(m, q->progress_host_ns + m->opts.stuck_after_ns))
+		return;
 	if (q->in_flight == 0 && q->avail_idx == q->last_used_idx &&
 	    !(q->have_device && q->device.inuse))
 		return; /* nothing outstanding: idle, not stuck */

@@ -1326,6 +1326,7 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
 	set_in_flight_total(m, 0);
 	m->loss_epoch++;
 	m->resyncs++;
+	memset(&m->producer_status, 0, sizeof(m->producer_status));
 	m->have_origin = false;
 	m->last_ts = 0;
 	m->last_event_host_ns = 0;
@@ -1400,6 +1401,70 @@ static struct model_queue *match_device_queue(struct vq_model *m, const struct v
 	return NULL;
 }
 
+/* ---- the producer's state -------------------------------------------------------------- */
+
+void model_producer_sample(struct vq_model *m, uint64_t host_ns, uint32_t state,
+			   uint32_t heartbeat_ms, uint64_t heartbeat_ts, uint64_t heartbeats)
+{
+	struct model_producer *p = &m->producer_status;
+
+	if (host_ns > m->host_ns)
+		m->host_ns = host_ns;
+	if (heartbeats != p->heartbeats || !p->heard_host_ns) {
+		p->heartbeats = heartbeats;
+		p->heard_host_ns = host_ns;
+		p->last_beat_ns = model_ts_to_ns(m, heartbeat_ts);
+		/* A beat after the latest event is later session time. */
+		if (p->last_beat_ns < m->now_ns)
+			p->last_beat_ns = m->now_ns;
+	}
+	p->heartbeat_ms = heartbeat_ms;
+	if (state == VQT_PRODUCER_STOPPED)
+		p->state = PRODUCER_STOPPED;
+	else if (state != VQT_PRODUCER_RUNNING)
+		p->state = PRODUCER_UNKNOWN;
+	else if (heartbeat_ms && host_ns - p->heard_host_ns >
+				     (uint64_t)heartbeat_ms * PRODUCER_SILENT_BEATS * 1000000)
+		p->state = PRODUCER_SILENT;
+	else
+		p->state = PRODUCER_RUNNING;
+}
+
+bool model_producer_heard_since(const struct vq_model *m, uint64_t host_ns)
+{
+	const struct model_producer *p = &m->producer_status;
+
+	switch (p->state) {
+	case PRODUCER_STOPPED:
+	case PRODUCER_SILENT:
+		return false;
+	case PRODUCER_RUNNING:
+		return !p->heartbeat_ms || p->heard_host_ns >= host_ns;
+	default:
+		return true;
+	}
+}
+
+bool model_producer_stopped_text(const struct vq_model *m, char *buf, size_t len)
+{
+	const struct model_producer *p = &m->producer_status;
+	char at[32], quiet[32];
+
+	if (len)
+		buf[0] = 0;
+	if (p->state != PRODUCER_STOPPED && p->state != PRODUCER_SILENT)
+		return false;
+	format_duration(at, sizeof(at), p->last_beat_ns);
+	if (p->state == PRODUCER_STOPPED) {
+		snprintf(buf, len, "producer stopped at %s", at);
+	} else {
+		format_duration(quiet, sizeof(quiet),
+				m->host_ns > p->heard_host_ns ? m->host_ns - p->heard_host_ns : 0);
+		snprintf(buf, len, "producer silent since %s (no heartbeat for %s)", at, quiet);
+	}
+	return true;
+}
+
 /* The device has completed buffers (its used.idx, 2.7.8) that the driver
  * has not reaped.  A few are always in transit between two samples; it
  * is flagged only when the driver has not reached, within disagree_ns,
@@ -1415,8 +1480,10 @@ static void check_disagreement(struct vq_model *m, struct model_queue *q, uint64
 	/* More than a ring apart is not a contradiction by itself: the two
 	 * views come from different moments (the QMP sample is slower than
 	 * the drain), and a fast guest completes a ring's worth in between.
-	 * Like any lead it counts only if the driver does not catch up. */
-	if (pending == 0 || pending >= 0x8000) {
+	 * Like any lead it counts only if the driver does not catch up.  A
+	 * producer that stopped leaves the trace behind: no lead then. */
+	if (pending == 0 || pending >= 0x8000 || m->producer_status.state == PRODUCER_STOPPED ||
+	    m->producer_status.state == PRODUCER_SILENT) {
 		q->disagree = false;
 		q->disagree_since_ns = 0;
 		q->disagree_text[0] = 0;
@@ -1433,7 +1500,10 @@ static void check_disagreement(struct vq_model *m, struct model_queue *q, uint64
 		q->disagree_target = q->device.used_idx;
 		return;
 	}
-	if (host_ns - q->disagree_since_ns >= m->opts.disagree_ns) {
+	/* Only while the producer ran for all that time: once it stops, the
+	 * trace stays behind the device, and that is no fault. */
+	if (host_ns - q->disagree_since_ns >= m->opts.disagree_ns &&
+	    model_producer_heard_since(m, q->disagree_since_ns + m->opts.disagree_ns)) {
 		uint16_t stuck = (uint16_t)(q->disagree_target - driver_used);
 
 		q->disagree = true;

@@ -283,6 +283,25 @@ struct model_opts {
 
 #define MODEL_WORST_STALLS 16
 
+/* What the producer says of itself (region header, minor version 1), as
+ * the live layer last read it. */
+enum model_producer_state {
+	PRODUCER_UNKNOWN, /* a 1.0 region, a recording, nothing read yet */
+	PRODUCER_RUNNING,
+	PRODUCER_STOPPED, /* it said so (VQT_PRODUCER_STOPPED) */
+	PRODUCER_SILENT,  /* running, but its heartbeat stood still for
+			   * PRODUCER_SILENT_BEATS times what it promised */
+};
+#define PRODUCER_SILENT_BEATS 4
+
+struct model_producer {
+	enum model_producer_state state;
+	uint32_t heartbeat_ms;	/* promised, 0: none */
+	uint64_t heartbeats;	/* as last read */
+	uint64_t heard_host_ns; /* host time the heartbeats last moved */
+	uint64_t last_beat_ns;	/* session ns of the latest heartbeat or stop */
+};
+
 struct vq_model {
 	struct model_opts opts;
 
@@ -375,6 +394,7 @@ struct vq_model {
 	/* How long QEMU waited for a CPU so far (model_note_cpu_wait): the
 	 * stuck checks do not count it. */
 	uint64_t cpu_wait_ns;
+	struct model_producer producer_status;
 };
 
 struct vq_model *model_new(const struct model_opts *opts);
@@ -412,6 +432,20 @@ void model_note_cpu_wait(struct vq_model *m, uint64_t total_ns);
 /* The VM was paused (QMP STOP) or resumed: a paused VM's queues stand
  * still without being stuck. */
 void model_vm_paused(struct vq_model *m, bool paused);
+/* The producer's state from the region header, read at host_ns
+ * (vqp_region_producer; state, heartbeat_ms, heartbeat_ts, heartbeats). */
+void model_producer_sample(struct vq_model *m, uint64_t host_ns, uint32_t state,
+			   uint32_t heartbeat_ms, uint64_t heartbeat_ts, uint64_t heartbeats);
+/* Whether the producer is known to have run at host time host_ns or
+ * later: it promised heartbeats and one came since, or it promised none
+ * and did not say it stopped.  The checks that judge the trace against
+ * the device (stuck, unreaped) hold their verdict until then: a producer
+ * that stopped leaves the trace behind the device, which is no fault. */
+bool model_producer_heard_since(const struct vq_model *m, uint64_t host_ns);
+/* "producer stopped at 12.35 s" or "producer silent since 12.35 s (no
+ * heartbeat for 2.00 s)"; false (and "") while it runs or is unknown. */
+bool model_producer_stopped_text(const struct vq_model *m, char *buf, size_t len);
+
 /* Session-level checks that look at totals (frame time, polls, buffers in
  * flight for long): at every tick of the display, or once at the end. */
 void model_check(struct vq_model *m);

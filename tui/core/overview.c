@@ -154,6 +154,8 @@ void overview_notes(struct text *out, const struct vq_model *m, const unsigned *
 	if (m->anomalies)
 		text_printf(out, "anomalies %llu, latest: %s\n", (unsigned long long)m->anomalies,
 			    m->last_anomaly);
+	if (model_producer_stopped_text(m, line, sizeof(line)))
+		text_printf(out, "%s: %s\n", line, PRODUCER_STOPPED_MEANS);
 }
 
 void overview_device_row(char *buf, size_t len, const struct vq_model *m, size_t i)

@@ -48,8 +48,13 @@ void overview_row(char *buf, size_t len, const struct vq_model *m, unsigned slot
  * before tracing".  fills_per_s is over the caller's interval. */
 void receive_text(char *buf, size_t len, const struct receive_summary *r, double fills_per_s);
 /* The lines under the rows: one per receive queue ("receive NAME: ..."),
- * and the anomalies with the latest one's text; each ends in a newline. */
+ * the anomalies with the latest one's text, and whether the producer
+ * stopped ("producer stopped at 3.20 s: ..."); each ends in a newline. */
 void overview_notes(struct text *out, const struct vq_model *m, const unsigned *slots, size_t n);
+/* What a stopped producer means for what is shown. */
+#define PRODUCER_STOPPED_MEANS                                                                     \
+	"the trace ends there; the device moving on after it is not judged stuck or unreaped"
+
 /* Device-view-only queue i (uninstrumented guests). */
 void overview_device_row(char *buf, size_t len, const struct vq_model *m, size_t i);
 

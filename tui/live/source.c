@@ -877,6 +877,23 @@ struct region_work {
 	uint64_t now;
 };
 
+/* Whether the producer runs (header, minor 1), after what it wrote is
+ * drained: a stopped one's last events are in the model first. */
+static void producer_poll(struct source *s, struct vq_model *m, uint64_t now)
+{
+	struct vqp_producer p;
+	char err[VQP_ERRLEN];
+
+	if (vqp_region_producer(&s->region, &p, err, sizeof(err)) != VQP_OK &&
+	    s->producer_bad_generation != s->region.layout.generation) {
+		/* Said once per producer: the state reads as unknown. */
+		s->producer_bad_generation = s->region.layout.generation;
+		s->violations++;
+		model_note_violations(m, 1, err);
+	}
+	model_producer_sample(m, now, p.state, p.heartbeat_ms, p.heartbeat_ts, p.heartbeats);
+}
+
 static void region_poll(void *ctx)
 {
 	struct region_work *w = ctx;
@@ -898,6 +915,7 @@ static void region_poll(void *ctx)
 		}
 		if (s->ended)
 			return; /* what the guest wrote before QEMU went: enough */
+		producer_poll(s, w->m, now);
 		if (now - s->last_table_ns >= 1000000000ull / s->opts.table_hz)
 			snapshot_queues(s, w->m, now,
 					now - s->rec_last_queues_ns >= QUEUES_EVERY_NS);

@@ -85,7 +85,8 @@ struct source {
 	uint64_t last_size_check_ns;		      /* SIZE_CHECK_EVERY_NS: shrunk files */
 	struct vqr_ring_queue ring_buf[MODEL_QUEUES]; /* ring samples */
 	uint64_t generation_seen;
-	bool rates_started; /* model_rates_restart after the first drain */
+	bool rates_started;		  /* model_rates_restart after the first drain */
+	uint32_t producer_bad_generation; /* its producer state was invalid (said once) */
 
 	/* Answers to requests: a message for the user (VM stop/cont
 	 * failed), counted so a view shows each once, and the last chain. */

@@ -21,13 +21,18 @@ static size_t shown_rows(struct tui *t, unsigned *slots)
 static int draw_notes(struct tui *t, int y, int last)
 {
 	const struct source *s = t->src;
-	const char *notes[3] = {s->region_status, s->device_status,
-				t->m->violations ? t->m->last_violation : ""};
-	const char *labels[3] = {"region", "device view", "last violation"};
+	char producer[160], anomaly[sizeof(t->m->last_anomaly) + 32] = "";
+	const char *notes[5] = {s->region_status, s->device_status, producer,
+				t->m->violations ? t->m->last_violation : "", anomaly};
+	const char *labels[5] = {"region", "device view", "trace", "last violation", "anomalies"};
 
-	for (int i = 0; i < 3 && y < last; i++)
+	model_producer_stopped_text(t->m, producer, sizeof(producer));
+	if (t->m->anomalies)
+		snprintf(anomaly, sizeof(anomaly), "%llu, latest: %s",
+			 (unsigned long long)t->m->anomalies, t->m->last_anomaly);
+	for (int i = 0; i < 5 && y < last; i++)
 		if (notes[i][0])
-			tui_printf(y++, 0, -1, tui_attr(t, i == 2 ? STYLE_ERROR : STYLE_NORMAL),
+			tui_printf(y++, 0, -1, tui_attr(t, i == 3 ? STYLE_ERROR : STYLE_NORMAL),
 				   "%s: %s", labels[i], notes[i]);
 	return y;
 }
