@@ -14,10 +14,15 @@
 #   ready        the tracer runs; the host starts vqscope top on it
 #   live         NET_LIVE_READS reads of 4 KiB from the disk, 200 ms apart
 #   ping         NET_PINGS pings of the gateway, /proc/interrupts around them
-#   done         the tracer stopped (SIGINT), its summary on the console
+#   stopped      the tracer stopped (SIGINT), its summary on the console; then
+#                disk reads and pings the trace no longer sees, while the
+#                host watches: "producer stopped", no stuck or unreaped alarm
+#   done         all over
 #
-# The host checks while the guest runs (net_session.py); files are
-# $T/NAME.console.log (the console, with host times), $T/NAME.top.log.
+# The host checks while the guest runs (net_session.py), with vqscope top
+# on the first QMP socket and vqscope record on the second; files are
+# $T/NAME.console.log (the console, with host times), $T/NAME.top.log,
+# $T/NAME.vqt (the recording).
 
 . "$ROOT/tests/tracer/guest.sh"
 
@@ -68,6 +73,16 @@ grep virtio /proc/interrupts | sed "s/^/vqtest: irq-after: /"
 
 tracer_stop
 sed "s/^/vqtest-trace: /" /tmp/trace.err
+# The devices move on, untraced, while the host watches.
+sync_host stopped
+i=1
+while [ $i -le 12 ]; do
+	dd if=/dev/vda of=/dev/null bs=4096 count=1 skip=$((i + 100)) iflag=direct 2>/dev/null
+	ping -c 1 -W 1 10.0.2.2 >/dev/null 2>&1
+	sleep 0.25
+	i=$((i + 1))
+done
+say "untraced work done"
 finish
 EOF
 	sed -i -e "s/@READS@/$NET_LIVE_READS/" -e "s/@PINGS@/$NET_PINGS/" \
@@ -97,7 +112,8 @@ net_guest_test() {
 		-netdev user,id=net0 -device virtio-net-pci,netdev=net0 \
 		-qmp "unix:$T/$name.qmp2,server=on,wait=off"
 	python3 "$ROOT/tests/tracer/net_session.py" --console "$T/$name.console" \
-		--qmp "$T/$name.qmp" --vqscope "$BUILD/vqscope" \
+		--qmp "$T/$name.qmp" --qmp2 "$T/$name.qmp2" --recording "$T/$name.vqt" \
+		--vqscope "$BUILD/vqscope" \
 		--check-region "$BUILD/tests/tracer/check_region" --region "$T/$name.region" \
 		--log "$T/$name.console.log" --top-log "$T/$name.top.log" \
 		--reads "$NET_LIVE_READS" --pings "$NET_PINGS" || rc=$?

@@ -16,9 +16,23 @@ Phases and checks (each check is a function in CHECKS; add more there):
   ping   the guest pings the user-network gateway; the region's counters
          around it (check_region --queues): tx adds are the packets sent
          (plus a few for ARP), rx reaps at least the replies, and the
-         interrupts of both queues are the guest's /proc/interrupts deltas
+         interrupts of both queues are the guest's /proc/interrupts deltas.
+         `vqscope top --json` (still running) must show the same: tx adds,
+         rx fills and interrupts; rx as a receive queue with buffers
+         posted, no latency, no stall, no anomaly and no finding
+  record `vqscope record` on the second QMP socket, side by side with top,
+         from the start to after the pings; `vqscope report --json` of it:
+         rx is a receive queue with no latency, stall or anomaly, the
+         buffers posted before tracing counted as such, and the session's
+         time is not spent waiting for the device (rx buffers wait for
+         packets the whole time: counted as device wait, they would make
+         it all of it)
   end    the tracer stops: the region says so, and holds exactly the
          records it said it lost
+  stopped  the guest reads its disk and pings, untraced, for 3 s; `vqscope
+         top --json` and `vqscope doctor` watching then say the producer
+         stopped, and raise no stuck finding and no device disagreement
+         (the device moving on past the trace is no fault)
 
 Python (standard library only) because it juggles a console socket, a
 subprocess and timestamps at once.
@@ -139,6 +153,22 @@ class Top:
             time.sleep(0.05)
         return False
 
+    def settled(self, queues, suffixes, seconds):
+        """The first sample taken from now whose counts of the queues
+        (by name suffix) are the region's queue table's (check_region):
+        every event the producer counted has reached top.  A queue not
+        in the table yet (the tracer registers a queue when it first
+        moves) counts nothing on both sides."""
+        start = len(self.samples)
+        want = {x: counts(by_suffix(queues, x)) for x in suffixes}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            for _, sample in list(self.samples)[start:]:
+                if all(counts(sample_queue(sample, x)) == want[x] for x in suffixes):
+                    return sample
+            time.sleep(0.05)
+        return None
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -147,6 +177,27 @@ class Top:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def wait_for(predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def sample_queue(sample, suffix):
+    for q in sample.get("queues", []):
+        if q.get("name", "").endswith(suffix):
+            return q
+    return None
+
+
+def counts(q):
+    """A queue's (adds, completions, irqs); nothing for no queue."""
+    return (q["adds"], q["completions"], q["irqs"]) if q else (0, 0, 0)
 
 
 def queue_adds(sample, suffix):
@@ -161,6 +212,8 @@ def snapshot(check_region, region):
     out = subprocess.run([check_region, region, "--queues"], capture_output=True, text=True,
                          timeout=WAIT_S)
     if out.returncode != 0:
+        print("check_region %s --queues: exit %d: %s" % (region, out.returncode,
+                                                          out.stderr.strip()), flush=True)
         return None, {}
     lines = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     return lines[0], {q["name"]: q for q in lines[1:]}
@@ -194,9 +247,16 @@ class Session:
         self.args = args
         self.console = Console(args.console, args.log)
         self.top = None
+        self.record = None
         self.snap = {}  # phase -> (header, queues)
+        self.top_at = {}  # phase -> top's sample with the region's counts then
 
     def on_ready(self):
+        # Recorded through the second QMP socket while top holds the first.
+        self.record_log = open(self.args.recording + ".log", "w")
+        self.record = subprocess.Popen(
+            [self.args.vqscope, "record", "-q", "-o", self.args.recording, self.args.qmp2],
+            stdout=self.record_log, stderr=self.record_log)
         self.top = Top(self.args.vqscope, self.args.qmp, self.args.top_log)
         ok = self.top.wait(lambda s: "vqscope-trace" in s.get("producer", ""), WAIT_S)
         check(ok, "vqscope top reads the region the tracer writes (producer vqscope-trace)")
@@ -210,18 +270,56 @@ class Session:
         # Give the last read its full allowance before stopping.
         self.top.wait(lambda s: (queue_adds(s, ".req.0") or 0) >= self.live_base + reads,
                       LIVE_LIMIT_S + 5)
-        self.top.stop()
+
+    def on_stopped(self):
+        """Watch, with top and doctor side by side, while the guest works
+        untraced (it starts when answered; until it says it is done)."""
+        self.on_snapshot("done")
+        top = subprocess.Popen(
+            [self.args.vqscope, "top", "--batch", "--json", "--interval", "250ms",
+             self.args.qmp], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        doctor = subprocess.Popen(
+            [self.args.vqscope, "doctor", "--duration", "4s", "--stuck-after", "500ms",
+             self.args.qmp2], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.console.answer()
+        found = wait_for(lambda: self.console.find(r"^vqtest: untraced work done$"), WAIT_S)
+        top.send_signal(2)
+        try:
+            out, _ = top.communicate(timeout=WAIT_S)
+            self.doctor_out, _ = doctor.communicate(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            top.kill()
+            doctor.kill()
+            out, self.doctor_out = top.communicate()[0], doctor.communicate()[0]
+        self.stopped_samples = [json.loads(x) for x in out.splitlines() if x.strip()]
+        self.doctor_rc = doctor.returncode
+        check(bool(found), "the guest worked on with the tracer stopped")
 
     def on_snapshot(self, phase):
         self.snap[phase] = snapshot(self.args.check_region, self.args.region)
+
+    def on_ping_edge(self, phase):
+        """The region's counters, and top's sample once it shows them."""
+        self.on_snapshot(phase)
+        _, queues = self.snap[phase]
+        self.top_at[phase] = self.top.settled(queues, (".input.0", ".output.0"), WAIT_S)
+        if phase == "ping-after":
+            self.top.stop()
+            self.record.send_signal(2)  # SIGINT: close the recording in order
+            try:
+                self.record_rc = self.record.wait(timeout=WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.record.kill()
+                self.record_rc = self.record.wait()
 
     def run(self):
         handlers = {
             "ready": self.on_ready,
             "live-end": self.on_live_end,
-            "ping-before": lambda: self.on_snapshot("ping-before"),
-            "ping-after": lambda: self.on_snapshot("ping-after"),
-            "done": lambda: self.on_snapshot("done"),
+            "ping-before": lambda: self.on_ping_edge("ping-before"),
+            "ping-after": lambda: self.on_ping_edge("ping-after"),
+            "stopped": self.on_stopped,
+            "done": lambda: None,
         }
         while True:
             name = self.console.next_sync()
@@ -233,11 +331,15 @@ class Session:
                 handler()
             else:
                 check(False, "the guest asked for unknown phase %s" % name)
-            self.console.answer()
+            if name != "stopped":  # answered when the watch began
+                self.console.answer()
             if name == "done":
                 break
         if self.top:
             self.top.stop()
+        if self.record and self.record.poll() is None:
+            self.record.kill()
+            self.record.wait()
 
 
 # ---- checks ------------------------------------------------------------------------
@@ -311,14 +413,17 @@ def skipped_interrupts(s):
     return int(m.group(1)) if m else 0
 
 
-def check_interrupts(s):
+def compare_interrupts(s, where, traced):
+    """Check that traced(suffix) -- a queue's interrupts over the pings as
+    `where` shows them -- is the guest's /proc/interrupts delta for it,
+    less the vring_interrupt runs the kernel skipped."""
     before, after = interrupts(s.console, "before"), interrupts(s.console, "after")
     skipped = skipped_interrupts(s)
+    _, queues = s.snap.get("ping-after", (None, {}))
     missing = 0
     parts = []
     ok = True
     for suffix in (".input.0", ".output.0"):
-        _, queues = s.snap.get("ping-after", (None, {}))
         q = by_suffix(queues, suffix)
         if q is None:
             ok = False
@@ -326,15 +431,19 @@ def check_interrupts(s):
             continue
         irq = q["name"].replace(".", "-", 1)  # virtio2.input.0 -> virtio2-input.0
         guest = after.get(irq, 0) - before.get(irq, 0)
-        traced = delta(s, suffix, "irqs")
-        parts.append("%s: traced %s, /proc/interrupts %d" % (irq, traced, guest))
-        if traced is None or traced > guest:
+        count = traced(suffix)
+        parts.append("%s: %s %s, /proc/interrupts %d" % (irq, where, count, guest))
+        if count is None or count > guest:
             ok = False
         else:
-            missing += guest - traced
+            missing += guest - count
     check(ok and missing <= skipped and any(after.values()),
-          "interrupts traced are the guest's /proc/interrupts deltas (%s; %d runs of "
-          "vring_interrupt skipped by the kernel)" % ("; ".join(parts), skipped))
+          "interrupts in the %s are the guest's /proc/interrupts deltas (%s; %d runs of "
+          "vring_interrupt skipped by the kernel)" % (where, "; ".join(parts), skipped))
+
+
+def check_interrupts(s):
+    compare_interrupts(s, "region", lambda suffix: delta(s, suffix, "irqs"))
 
 
 def check_kinds(s):
@@ -365,12 +474,100 @@ def check_end(s):
           (lost, header["lost"] if header else None))
 
 
-CHECKS = [check_live, check_ping, check_interrupts, check_kinds, check_end]
+def top_delta(s, suffix, counter):
+    before, after = s.top_at.get("ping-before"), s.top_at.get("ping-after")
+    if before is None or after is None:
+        return None
+    a, b = sample_queue(after, suffix), sample_queue(before, suffix)
+    return a[counter] - (b[counter] if b else 0) if a else None
+
+
+def check_top_ping(s):
+    """What vqscope top showed of the pings, once it had every event."""
+    sent, received = ping_counts(s)
+    check(s.top_at.get("ping-before") is not None and s.top_at.get("ping-after") is not None,
+          "vqscope top caught up with the region's counters before and after the pings")
+    if sent is None or s.top_at.get("ping-after") is None:
+        return
+    tx = top_delta(s, ".output.0", "adds")
+    rx = top_delta(s, ".input.0", "completions")
+    check(tx is not None and sent <= tx <= sent + ARP_ALLOWANCE,
+          "top: tx adds are the packets sent: %s for %d pings" % (tx, sent))
+    check(rx is not None and rx >= received,
+          "top: rx fills cover the replies: %s for %d" % (rx, received))
+    compare_interrupts(s, "top --json", lambda suffix: top_delta(s, suffix, "irqs"))
+    rxq = sample_queue(s.top_at["ping-after"], ".input.0")
+    recv = rxq.get("receive") or {} if rxq else {}
+    findings = [f["code"] for f in s.top_at["ping-after"].get("findings", [])
+                if rxq and f.get("queue") == rxq["slot"]]
+    check(rxq is not None and rxq["kind"] == "receive" and rxq["latency_p99_ns"] is None and
+          rxq["stalls"] == 0 and rxq["anomalies"] == 0 and not findings and
+          recv.get("posted", 0) > 0 and recv.get("fills", 0) >= received,
+          "top: rx is a receive queue with buffers posted, fills, no latency, stall, "
+          "anomaly or finding (%s)" % ({k: rxq.get(k) for k in (
+              "kind", "latency_p99_ns", "stalls", "anomalies", "receive")} if rxq else None,))
+
+
+def check_recording(s):
+    """vqscope report --json of what vqscope record wrote beside top."""
+    check(getattr(s, "record_rc", None) == 0,
+          "vqscope record ran beside top on the second QMP socket and closed its file "
+          "(exit %s)" % getattr(s, "record_rc", None))
+    out = subprocess.run([s.args.vqscope, "report", "--json", s.args.recording],
+                         capture_output=True, text=True, timeout=WAIT_S)
+    try:
+        rep = json.loads(out.stdout)
+    except ValueError:
+        check(False, "vqscope report --json reads the recording (%s)" % out.stderr.strip())
+        return
+    rx = [q for q in rep["queues"] if q["name"].endswith(".input.0")]
+    rx = rx[0] if rx else None
+    stalls = [x for x in rep["worst_stalls"] if rx and x.get("queue") == rx["slot"]]
+    check(rx is not None and rx["kind"] == "receive" and rx["latency"] is None and
+          rx["counts"]["stalls"] == 0 and not stalls and rx["anomalies"] == 0 and
+          rx["receive"]["posted_before_tracing"] + rx["receive"]["time_to_fill_count"] ==
+          rx["counts"]["completions"],
+          "report: rx is a receive queue, no latency, stall or anomaly; its fills are of "
+          "buffers posted before tracing or timed (%s)" %
+          ({k: rx[k] for k in ("kind", "latency", "anomalies", "receive")} if rx else None,))
+    attr = rep["session_attribution"]
+    share = attr["device_ns"] / attr["total_ns"] if attr["total_ns"] else 1.0
+    check(attr["total_ns"] > 0 and share < 0.5,
+          "report: the session did not go to waiting for the device (%.0f%% of %.1f s), "
+          "though rx buffers were posted all of it" % (share * 100, attr["total_ns"] / 1e9))
+
+
+def check_stopped(s):
+    """What top and doctor said while the devices moved on untraced."""
+    samples = getattr(s, "stopped_samples", [])
+    states = sorted(set(x.get("producer_state") for x in samples))
+    notes = [x.get("producer_note") or "" for x in samples]
+    disagree = [q["name"] for x in samples for q in x.get("queues", [])
+                if q.get("device", {}).get("disagree")]
+    stuck = [f["code"] for x in samples for f in x.get("findings", [])
+             if f["code"].startswith("STUCK")]
+    check(len(samples) >= 8 and states == ["stopped"] and
+          all(n.startswith("producer stopped at ") for n in notes),
+          "top: the producer stopped, in each of %d samples (%s; %s)" %
+          (len(samples), states, notes[-1] if notes else None))
+    check(not disagree and not stuck,
+          "top: no device disagreement and no stuck finding while the devices moved on "
+          "untraced (disagree %s, stuck %s)" % (disagree, stuck))
+    out = getattr(s, "doctor_out", "") or ""
+    check(getattr(s, "doctor_rc", None) == 0 and "producer stopped at " in out and
+          "STUCK" not in out,
+          "doctor: says the producer stopped, and finds nothing stuck (exit %s):\n%s" %
+          (getattr(s, "doctor_rc", None), out.strip()))
+
+
+CHECKS = [check_live, check_ping, check_interrupts, check_kinds, check_end, check_top_ping,
+          check_recording, check_stopped]
 
 
 def main():
     p = argparse.ArgumentParser()
-    for name in ("console", "qmp", "vqscope", "check-region", "region", "log", "top-log"):
+    for name in ("console", "qmp", "qmp2", "recording", "vqscope", "check-region", "region",
+                 "log", "top-log"):
         p.add_argument("--" + name, required=True)
     p.add_argument("--reads", type=int, required=True)
     p.add_argument("--pings", type=int, required=True)
