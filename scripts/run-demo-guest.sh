@@ -10,6 +10,8 @@
 # one under $XDG_RUNTIME_DIR or /tmp) holds:
 #
 #   qmp.sock      QMP socket
+#   qmp2.sock     a second QMP socket: QEMU serves one client per socket, so
+#                 `vqscope record` can run beside `vqscope top`
 #   trace.region  the trace region (ivshmem-plain memory backend, shared)
 #   guest.ram     guest RAM (shared, so the host can read descriptor tables)
 #   serial.log    the guest's serial console
@@ -34,6 +36,7 @@
 #     -device isa-debug-exit,iobase=0xf4,iosize=4 \
 #     -serial file:DIR/serial.log \
 #     -qmp unix:DIR/qmp.sock,server=on,wait=off \
+#     -qmp unix:DIR/qmp2.sock,server=on,wait=off \
 #     -display none
 #
 # With --accel kvm (or VQ_ACCEL=kvm): -accel kvm -cpu host.
@@ -135,7 +138,7 @@ fi
 chmod 0700 "$dir"
 [ -O "$dir" ] || die "runtime dir $dir is not owned by $(id -un)"
 dir=$(cd "$dir" && pwd)
-rm -f "$dir/qmp.sock" "$dir/trace.region" "$dir/guest.ram" "$dir/serial.log"
+rm -f "$dir/qmp.sock" "$dir/qmp2.sock" "$dir/trace.region" "$dir/guest.ram" "$dir/serial.log"
 
 cmdline=$append
 [ -n "$frames" ] && cmdline="frames=$frames${cmdline:+ $cmdline}"
@@ -151,6 +154,7 @@ qemu=(qemu-system-x86_64 "${accel_args[@]}" -nodefaults -no-user-config -no-rebo
 	-device isa-debug-exit,iobase=0xf4,iosize=4
 	-serial "file:$dir/serial.log"
 	-qmp "unix:$dir/qmp.sock,server=on,wait=off"
+	-qmp "unix:$dir/qmp2.sock,server=on,wait=off"
 	-display "$display"
 	"${extra[@]}")
 printf '%s\n' "${qemu[@]}" >"$dir/qemu.args"

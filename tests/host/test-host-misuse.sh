@@ -5,7 +5,9 @@
 #  - export -o an existing file is refused without --force, and --force
 #    replaces a link rather than writing through it;
 #  - a second vqscope on a QMP socket another one holds gets a one-line
-#    error saying so, and the first keeps going;
+#    error saying so that names the VM's other QMP socket (the demo
+#    script gives QEMU two), which then serves it; the first keeps going;
+#    with no other socket, the error says to give QEMU one;
 #  - QEMU exits while `attach --wait` waits for a producer: exit 3 at once.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../guest/lib.sh"
@@ -45,6 +47,11 @@ expect_status 1 vq top --batch --count 1 "$SOCK" 2>"$T/second.err"
 grep -q "the socket is busy (QEMU serves one QMP client at a time" "$T/second.err" ||
 	fail "the second vqscope: $(cat "$T/second.err")"
 [ "$(wc -l <"$T/second.err")" = 1 ] || fail "more than one line of error: $(cat "$T/second.err")"
+grep -q "; this VM has another QMP socket: $DEMO_DIR/qmp2.sock)\$" "$T/second.err" ||
+	fail "the busy socket's error does not name $DEMO_DIR/qmp2.sock: $(cat "$T/second.err")"
+expect_status 0 vq top --batch --count 1 --interval 200ms "$DEMO_DIR/qmp2.sock" >"$T/other.out" \
+	2>"$T/other.err"
+grep -q '^   0 gpu0\.control' "$T/other.out" || fail "the other QMP socket: $(cat "$T/other.err")"
 lines=$(wc -l <"$T/first.out")
 more_lines() { [ "$(wc -l <"$T/first.out")" -gt "$lines" ]; }
 wait_for 10 more_lines || fail "the first vqscope stopped"
@@ -52,7 +59,7 @@ kill -0 "$first" || fail "the first vqscope died"
 kill -INT "$first"
 expect_exit "$first" 0 "$T/first.err"
 qemu_stop "$DEMO_PID"
-pass "a second vqscope on a busy QMP socket gets one clear line; the first goes on"
+pass "a second vqscope on a busy QMP socket gets one clear line naming the other socket, which serves it; the first goes on"
 
 # ---- QEMU exits during attach ---------------------------------------------------------------
 qemu_start idle -S -machine q35 -m 64 -display none \
@@ -63,6 +70,10 @@ att=$!
 track_pid "$att"
 sleep 2
 kill -0 "$att" || fail "attach did not wait for a producer"
+# attach holds the VM's only QMP socket.
+expect_status 1 vq top --batch --count 1 "$T/idle.qmp" 2>"$T/only.err"
+grep -q "another one holds it; give QEMU a second -qmp socket)\$" "$T/only.err" ||
+	fail "the only QMP socket, busy: $(cat "$T/only.err")"
 start=$(date +%s)
 kill "$QEMU_PID"
 expect_exit "$att" 3 "$T/attach.err"

@@ -3,9 +3,10 @@
 # `vqscope run` on the demo guest), in tmux at 80x24: the live view comes
 # up with the control queue in colour, ? shows the help, Ctrl-C ends it
 # with the terminal restored, QEMU stopped and its runtime directory
-# removed.  Then a guest that ends by itself (frames=N), with NO_COLOR
-# set: no colour, and vqscope says how QEMU ended and exits with
-# status 3.
+# removed; meanwhile the second QMP socket serves a vqscope top beside
+# the view.  Then a guest that ends by itself (frames=N), with NO_COLOR
+# set: no colour, vqscope names the second QMP socket on stderr, says
+# how QEMU ended and exits with status 3.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -21,6 +22,9 @@ track_pid "$qemu_pid"
 esc=$(printf '\033')
 colours() { tmx capture-pane -e -p -t vq | grep -Eq "$esc\\[(3|4)[0-7]m"; }
 colours || fail "no colours without NO_COLOR"
+"$VQSCOPE" top --batch --count 1 --interval 200ms "$runtime/qmp2.sock" >"$T/beside.out" \
+	2>"$T/beside.err" || fail "top on $runtime/qmp2.sock beside the view: $(cat "$T/beside.err")"
+grep -q '^   0 gpu0\.control' "$T/beside.out" || fail "top beside the view: $(cat "$T/beside.out")"
 keys '?'
 wait_screen 10 '^vqscope keys'
 keys x
@@ -31,7 +35,7 @@ tui_wait_exit 30
 check_terminal_restored
 wait_for 10 bash -c "! kill -0 $qemu_pid 2>/dev/null" || fail "QEMU $qemu_pid still runs"
 [ ! -e "$runtime" ] || fail "$runtime was left behind"
-pass "make demo's live view comes up; Ctrl-C restores the terminal and stops QEMU"
+pass "make demo's live view comes up, a second QMP socket beside it; Ctrl-C restores the terminal and stops QEMU"
 
 tui_stop
 tui_start 80 24 "NO_COLOR=1 XDG_RUNTIME_DIR='$T/run' VQSCOPE_DEMO_KERNEL='$DEMO_KERNEL' '$VQSCOPE' run --append 'frames=20 log=off' 2>'$T/run.err'"
@@ -43,5 +47,7 @@ keys q
 tui_wait_exit 20
 [ "$TUI_EXIT" = 3 ] || fail "after QEMU ended: exit status $TUI_EXIT"
 grep -q 'QEMU exited with status 0' "$T/run.err" || fail "no word on how QEMU ended: $(cat "$T/run.err")"
+grep -q "^vqscope run: record at the same time with: vqscope record -o FILE.vqt $T/run/vqscope\.[^/]*/qmp2\.sock\$" \
+	"$T/run.err" || fail "no word of the second QMP socket: $(cat "$T/run.err")"
 check_terminal_restored
 pass "NO_COLOR: monochrome; a guest that powers off ends the session with status 3"

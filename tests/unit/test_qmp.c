@@ -15,7 +15,10 @@
 #include <cmocka.h>
 #include <poll.h>
 #include <pthread.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "live/qmp.h"
 #include "test_qmp_qemu.h"
@@ -415,6 +418,76 @@ static void test_connect_fd_errors(void **state)
 	assert_non_null(strstr(err, "is too long (at most 107 bytes)"));
 }
 
+/* A listening unix socket at dir/name (left to the directory's removal). */
+static int listen_at(const char *dir, const char *name)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, name);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	return fd;
+}
+
+static void remove_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+/* The other QMP socket a busy one's error names: the pairs the scripts,
+ * vqscope run and the tests create, and only when it is a socket. */
+static void test_other_socket_is_named(void **state)
+{
+	char dir[] = "/tmp/vqtest.qmp-other.XXXXXX", path[PATH_MAX], other[PATH_MAX], err[512];
+	int fds[4], sv[2];
+	FILE *f;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	fds[0] = listen_at(dir, "qmp.sock");
+	snprintf(path, sizeof(path), "%s/qmp.sock", dir);
+	assert_false(qmp_other_socket(path, other, sizeof(other)));
+	assert_string_equal(other, "");
+	/* A file called qmp2.sock is no socket. */
+	snprintf(other, sizeof(other), "%s/qmp2.sock", dir);
+	f = fopen(other, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_false(qmp_other_socket(path, other, sizeof(other)));
+	remove_in(dir, "qmp2.sock");
+	fds[1] = listen_at(dir, "mon.qmp");
+	assert_true(qmp_other_socket(path, other, sizeof(other)));
+	assert_string_equal(other + strlen(dir), "/mon.qmp");
+	fds[2] = listen_at(dir, "qmp2.sock");
+	assert_true(qmp_other_socket(path, other, sizeof(other)));
+	assert_string_equal(other + strlen(dir), "/qmp2.sock");
+	assert_true(qmp_other_socket(other, path, sizeof(path)));
+	assert_string_equal(path + strlen(dir), "/qmp.sock");
+	fds[3] = listen_at(dir, "vm.qmp2");
+	snprintf(path, sizeof(path), "%s/vm.qmp", dir);
+	assert_true(qmp_other_socket(path, other, sizeof(other)));
+	assert_string_equal(other + strlen(dir), "/vm.qmp2");
+	/* The busy error names it (the label is the socket's path). */
+	snprintf(path, sizeof(path), "%s/qmp.sock", dir);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_null(qmp_connect_fd(sv[0], path, 100, err, sizeof(err)));
+	assert_non_null(strstr(err, "; this VM has another QMP socket: "));
+	assert_non_null(strstr(err, "/qmp2.sock)"));
+	close(sv[1]);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	remove_in(dir, "qmp.sock");
+	remove_in(dir, "mon.qmp");
+	remove_in(dir, "qmp2.sock");
+	remove_in(dir, "vm.qmp2");
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- a real QEMU ---------------------------------------------------------- */
 
 static const char *const PLAIN_VM[] = {"-M", "q35", "-S", NULL};
@@ -540,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(test_member_validators),
 	    cmocka_unit_test(test_reply_timeout_and_late_reply),
 	    cmocka_unit_test(test_connect_fd_errors),
+	    cmocka_unit_test(test_other_socket_is_named),
 	    cmocka_unit_test(test_real_qemu_commands_and_events),
 	    cmocka_unit_test(test_real_qemu_killed),
 	};

@@ -1,6 +1,7 @@
 /* cmd_run.c - vqscope run: start QEMU with a trace region and shared
  * guest RAM (launch.h), watch it like `vqscope top`, and stop QEMU when
  * done.  Without --kernel it boots the bundled demo guest. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +20,10 @@ static const char help[] =
     "usage: vqscope run [OPTIONS] [-- QEMU-ARGS...]\n"
     "\n"
     "Boot a guest in QEMU set up for vqscope (a trace region on ivshmem,\n"
-    "guest RAM in a shared file, a QMP socket, all in a private directory)\n"
-    "and open the live view on it; QEMU is stopped when you quit.  Without\n"
+    "guest RAM in a shared file, two QMP sockets, all in a private directory)\n"
+    "and open the live view on it; QEMU is stopped when you quit.  The view\n"
+    "holds DIR/qmp.sock; DIR/qmp2.sock, named on stderr at start, is free for\n"
+    "`vqscope record` or `vqscope doctor` at the same time.  Without\n"
     "--kernel it boots the bundled demo guest with\n"
     "  --append \"" DEMO_APPEND "\"\n"
     "(see docs/guest.md for the demo's options).\n"
@@ -156,6 +159,10 @@ int cmd_run(int argc, char **argv)
 		cli_error("run", "%s", err);
 		return EXIT_FAIL;
 	}
+	/* Before the view takes the terminal: it stays above it. */
+	fprintf(stderr,
+		"vqscope run: record at the same time with: vqscope record -o FILE.vqt %s\n",
+		l.qmp2_path);
 	struct source *s = source_open(l.qmp_path, &a.source, err, sizeof(err));
 	if (!s) {
 		cli_error("run", "%s", err);

@@ -253,6 +253,7 @@ static int make_private_dir(struct launch *l, char *err, size_t errlen)
 	}
 	chmod(l->dir, 0700);
 	qmp_errorf(l->qmp_path, sizeof(l->qmp_path), "%s/qmp.sock", l->dir);
+	qmp_errorf(l->qmp2_path, sizeof(l->qmp2_path), "%s/qmp2.sock", l->dir);
 	qmp_errorf(l->serial_path, sizeof(l->serial_path), "%s/serial.log", l->dir);
 	qmp_errorf(l->log_path, sizeof(l->log_path), "%s/qemu.log", l->dir);
 	qmp_errorf(l->region_path, sizeof(l->region_path), "%s/trace.region", l->dir);
@@ -333,6 +334,10 @@ static void build_args(const struct launch_opts *o, const struct launch *l, cons
 	add_arg(b, "ivshmem-plain,memdev=vqtrace");
 	add_arg(b, "-qmp");
 	add_arg(b, "unix:%s/qmp.sock,server=on,wait=off", dir);
+	/* A second one, for `vqscope record` (or doctor) beside the view:
+	 * QEMU serves one client per QMP socket. */
+	add_arg(b, "-qmp");
+	add_arg(b, "unix:%s/qmp2.sock,server=on,wait=off", dir);
 	add_arg(b, "-serial");
 	add_arg(b, "file:%s/serial.log", dir);
 	if (!o->show_display) {

@@ -56,6 +56,7 @@ struct launch {
 	bool demo;		    /* running the bundled demo guest */
 	char dir[PATH_MAX];	    /* the private directory */
 	char qmp_path[108];	    /* DIR/qmp.sock */
+	char qmp2_path[108];	    /* DIR/qmp2.sock: a second one, for record beside the view */
 	char serial_path[PATH_MAX]; /* DIR/serial.log: the guest's serial port */
 	char log_path[PATH_MAX];    /* DIR/qemu.log: QEMU's stdout and stderr */
 	char region_path[PATH_MAX]; /* DIR/trace.region */

@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -654,6 +656,45 @@ void *qmp_transport_context(const struct qmp *q, const struct qmp_transport *ops
 	return q && q->ops == ops ? q->ops_ctx : NULL;
 }
 
+static bool is_socket(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+bool qmp_other_socket(const char *path, char *out, size_t len)
+{
+	/* What scripts/run-demo-guest.sh, vqscope run, make linux-demo
+	 * (DIR/qmp.sock, DIR/qmp2.sock) and the tests (NAME.qmp, NAME.qmp2,
+	 * DIR/mon.qmp beside DIR/qmp.sock) give QEMU. */
+	static const struct {
+		const char *name, *other;
+	} pairs[] = {{"qmp.sock", "qmp2.sock"},
+		     {"qmp.sock", "mon.qmp"},
+		     {"qmp2.sock", "qmp.sock"},
+		     {"mon.qmp", "qmp.sock"},
+		     {"mon.qmp", "qmp2.sock"}};
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t n = strlen(path);
+	int dir = (int)(base - path);
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (strcmp(base, pairs[i].name) == 0 &&
+		    (size_t)snprintf(out, len, "%.*s%s", dir, path, pairs[i].other) < len &&
+		    is_socket(out))
+			return true;
+	if (n > 4 && strcmp(path + n - 4, ".qmp") == 0 &&
+	    (size_t)snprintf(out, len, "%s2", path) < len && is_socket(out))
+		return true;
+	if (n > 5 && strcmp(path + n - 5, ".qmp2") == 0 &&
+	    (size_t)snprintf(out, len, "%.*s", (int)n - 1, path) < len && is_socket(out))
+		return true;
+	if (len)
+		out[0] = 0;
+	return false;
+}
+
 struct qmp *qmp_connect_fd(int fd, const char *label, int timeout_ms, char *err, size_t errlen)
 {
 	struct qmp *q;
@@ -680,11 +721,17 @@ struct qmp *qmp_connect_fd(int fd, const char *label, int timeout_ms, char *err,
 	while (!q->greeted && q->connected) {
 		int w = wait_io(q, POLLIN, deadline, NULL);
 		if (w == 0) {
+			char other[PATH_MAX];
+			bool have_other = qmp_other_socket(q->label, other, sizeof(other));
+
 			snprintf(err, errlen,
 				 "QMP: no greeting from %s within %d ms: the socket is busy "
 				 "(QEMU serves one QMP client at a time and another one holds "
-				 "it; give QEMU a second -qmp socket)",
-				 q->label, timeout_ms);
+				 "it; %s%s)",
+				 q->label, timeout_ms,
+				 have_other ? "this VM has another QMP socket: "
+					    : "give QEMU a second -qmp socket",
+				 have_other ? other : "");
 			qmp_close(q);
 			return NULL;
 		}

@@ -53,6 +53,10 @@ struct qmp *qmp_connect(const char *socket_path, int timeout_ms, char *err, size
  * closed on failure too); label names it in messages.  For tests and
  * fuzzing with socketpair(). */
 struct qmp *qmp_connect_fd(int fd, const char *label, int timeout_ms, char *err, size_t errlen);
+/* The VM's other QMP socket beside path, when one exists (QEMU serves one
+ * client per socket): DIR/qmp.sock <-> DIR/qmp2.sock (or DIR/mon.qmp),
+ * NAME.qmp <-> NAME.qmp2.  Names what a busy socket's error suggests. */
+bool qmp_other_socket(const char *path, char *out, size_t len);
 
 /* Descriptor to poll() for POLLIN, or -1 once the connection is gone
  * (poll ignores negative descriptors). */
