@@ -10,9 +10,10 @@
  * pid; timed events a ts >= 0; X a dur >= 0 and a tid named by a
  * thread_name record; i a scope of t, p or g; C numeric args; slices on
  * one track nest (never overlap partly), which Perfetto needs; a command
- * slice's dur is its latency_ns; otherData.command_slices counts them.
+ * slice's dur is its latency_ns, a receive queue's fill slice's its
+ * time_to_fill_ns; otherData.command_slices and fill_slices count them.
  *
- * Prints one line per command slice, "slice QUEUE ADD_SEQ USED_SEQ" (the
+ * Prints one line per command or fill slice, "slice QUEUE ADD_SEQ USED_SEQ" (the
  * queue's track name without a lane suffix), then "slices QUEUE N" per
  * queue and "frames N", "logs N", "events N".  Every problem is a line
  * "bad: ..."; the exit status is 1 if there was one, 2 if the file does
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
 	struct track *tracks;
 	struct slice *slices;
 	size_t ntracks = 0, nslices = 0, n;
-	uint64_t commands = 0, frames = 0, logs = 0;
+	uint64_t commands = 0, fills = 0, frames = 0, logs = 0;
 	double claimed;
 
 	if (argc != 2) {
@@ -235,24 +236,32 @@ int main(int argc, char **argv)
 			frames++;
 		if (cat && strcmp(cat, "log") == 0)
 			logs++;
-		if (!cat || strcmp(cat, "command") != 0)
+		if (!cat || (strcmp(cat, "command") != 0 && strcmp(cat, "fill") != 0))
 			continue;
 		double add_seq, used_seq, latency;
+		bool fill = strcmp(cat, "fill") == 0;
+		const char *measure = fill ? "time_to_fill_ns" : "latency_ns";
 
 		if (!args || !number(args, "add_seq", &add_seq) ||
-		    !number(args, "used_seq", &used_seq) || !number(args, "latency_ns", &latency)) {
-			bad(i, "command slice without add_seq, used_seq and latency_ns", NULL);
+		    !number(args, "used_seq", &used_seq) || !number(args, measure, &latency)) {
+			bad(i, "command or fill slice without add_seq, used_seq and its duration",
+			    measure);
 			continue;
 		}
 		if (fabs(dur * 1000 - latency) > 1)
-			bad(i, "command slice's dur is not its latency_ns", NULL);
-		commands++;
+			bad(i, "slice's dur is not its latency_ns (or time_to_fill_ns)", measure);
+		if (fill)
+			fills++;
+		else
+			commands++;
 		t->slices++;
 		printf("slice %s %.0f %.0f\n", t->name, add_seq, used_seq);
 	}
 	check_nesting(slices, nslices);
 	if (other && number(other, "command_slices", &claimed) && (uint64_t)claimed != commands)
 		bad(0, "otherData.command_slices does not count the command slices", NULL);
+	if (other && (!number(other, "fill_slices", &claimed) || (uint64_t)claimed != fills))
+		bad(0, "otherData.fill_slices does not count the fill slices", NULL);
 
 	/* Per queue (its lanes together). */
 	for (size_t i = 0; i < ntracks; i++) {

@@ -115,6 +115,7 @@ net_guest_test() {
 		--qmp "$T/$name.qmp" --qmp2 "$T/$name.qmp2" --recording "$T/$name.vqt" \
 		--vqscope "$BUILD/vqscope" \
 		--check-region "$BUILD/tests/tracer/check_region" --region "$T/$name.region" \
+		--check-export "$BUILD/tests/host/check_export" \
 		--log "$T/$name.console.log" --top-log "$T/$name.top.log" \
 		--reads "$NET_LIVE_READS" --pings "$NET_PINGS" || rc=$?
 	grep -a "vqtest" "$T/$name.console.log" | cut -d' ' -f2- | grep -v "live read\|irq-" || true

@@ -26,7 +26,8 @@ Phases and checks (each check is a function in CHECKS; add more there):
          buffers posted before tracing counted as such, and the session's
          time is not spent waiting for the device (rx buffers wait for
          packets the whole time: counted as device wait, they would make
-         it all of it)
+         it all of it); `vqscope export` of it passes check_export, with
+         the buffers posted before tracing counted as such, not unmatched
   end    the tracer stops: the region says so, and holds exactly the
          records it said it lost
   stopped  the guest reads its disk and pings, untraced, for 3 s; `vqscope
@@ -530,6 +531,29 @@ def check_recording(s):
           "report: rx is a receive queue, no latency, stall or anomaly; its fills are of "
           "buffers posted before tracing or timed (%s)" %
           ({k: rx[k] for k in ("kind", "latency", "anomalies", "receive")} if rx else None,))
+    exported = s.args.recording + ".json"
+    out = subprocess.run([s.args.vqscope, "export", "-q", "--format", "chrome", "-o", exported,
+                          s.args.recording], capture_output=True, text=True, timeout=WAIT_S)
+    checked = subprocess.run([s.args.check_export, exported], capture_output=True, text=True,
+                             timeout=WAIT_S)
+    try:
+        with open(exported) as f:
+            other = json.load(f)["otherData"]
+    except (OSError, ValueError, KeyError):
+        other = {}
+    posted = sum(q["posted_before_tracing"] for q in rep["queues"])
+    check(out.returncode == 0 and checked.returncode == 0 and
+          other.get("posted_before_tracing") == posted and posted > 0 and
+          other.get("unmatched_used") == 0 and other.get("anomalies") == 0 and
+          other.get("last_anomaly", "") is None,
+          "export: well-formed, %s buffers posted before tracing (report: %d), none of them "
+          "unmatched (%s)%s" % (other.get("posted_before_tracing"), posted,
+                                {k: other.get(k) for k in ("unmatched_used", "anomalies",
+                                                           "fill_slices", "command_slices")},
+                                (": " + out.stderr.strip() + " " +
+                                 " ".join(l for l in checked.stdout.splitlines()
+                                          if l.startswith("bad")))
+                                if out.returncode or checked.returncode else ""))
     attr = rep["session_attribution"]
     share = attr["device_ns"] / attr["total_ns"] if attr["total_ns"] else 1.0
     check(attr["total_ns"] > 0 and share < 0.5,
@@ -566,8 +590,8 @@ CHECKS = [check_live, check_ping, check_interrupts, check_kinds, check_end, chec
 
 def main():
     p = argparse.ArgumentParser()
-    for name in ("console", "qmp", "qmp2", "recording", "vqscope", "check-region", "region",
-                 "log", "top-log"):
+    for name in ("console", "qmp", "qmp2", "recording", "vqscope", "check-region",
+                 "check-export", "region", "log", "top-log"):
         p.add_argument("--" + name, required=True)
     p.add_argument("--reads", type=int, required=True)
     p.add_argument("--pings", type=int, required=True)

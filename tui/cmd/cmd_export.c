@@ -97,6 +97,8 @@ struct export
 	struct export_queue queues[MODEL_QUEUES];
 	/* Totals for otherData and the summary. */
 	uint64_t written, slices, frames, logs, findings;
+	uint64_t fills;		 /* receive queues' slices (time to fill) */
+	uint64_t posted_before;	 /* USEDs of buffers posted before tracing */
 	uint64_t unmatched_used; /* USED of a head with no open ADD */
 	uint64_t unmatched_add;	 /* ADD of a head that was still open */
 	uint64_t broken;	 /* open commands dropped by loss, generation, QUEUE */
@@ -326,7 +328,8 @@ static void on_add(struct export *x, const struct walk *w, const struct model_hi
 	in_flight_counter(x, w, slot, h->at_ns);
 }
 
-/* 2.7.14: the driver reaped the used element for head: the command's slice. */
+/* 2.7.14: the driver reaped the used element for head: the command's slice,
+ * or on a receive queue the buffer's time to fill (cat "fill"). */
 static void on_used(struct export *x, const struct walk *w, const struct model_history_entry *h)
 {
 	unsigned slot = h->ev.queue;
@@ -334,6 +337,7 @@ static void on_used(struct export *x, const struct walk *w, const struct model_h
 	struct pending_command *p = q->heads ? &q->heads[h->ev.head] : NULL;
 	json_object *o, *args;
 	char name[32];
+	bool fill = model_queue_receives(&w->m->queues[slot]);
 
 	if (!p || !p->open) {
 		x->unmatched_used++;
@@ -344,7 +348,7 @@ static void on_used(struct export *x, const struct walk *w, const struct model_h
 	q->in_flight--;
 	snprintf(name, sizeof(name), "head %u", h->ev.head);
 	o = trace_event("X", name, queue_track(x, w, slot, p->lane), p->add_ns);
-	json_object_object_add(o, "cat", json_object_new_string("command"));
+	json_object_object_add(o, "cat", json_object_new_string(fill ? "fill" : "command"));
 	json_object_object_add(o, "dur", micros(h->at_ns - p->add_ns));
 	args = args_of(o);
 	json_add_u64(args, "head", h->ev.head);
@@ -354,12 +358,15 @@ static void on_used(struct export *x, const struct walk *w, const struct model_h
 	json_add_u64(args, "written", h->ev.len);
 	json_add_u64(args, "avail_idx", p->add.ring_idx);
 	json_add_u64(args, "used_idx", h->ev.ring_idx);
-	json_add_u64(args, "latency_ns", h->at_ns - p->add_ns);
+	json_add_u64(args, fill ? "time_to_fill_ns" : "latency_ns", h->at_ns - p->add_ns);
 	json_add_u64(args, "generation", h->generation);
 	json_add_u64(args, "add_seq", p->add_seq);
 	json_add_u64(args, "used_seq", h->seq);
 	emit(x, o);
-	x->slices++;
+	if (fill)
+		x->fills++;
+	else
+		x->slices++;
 	q->slices++;
 	in_flight_counter(x, w, slot, h->at_ns);
 }
@@ -562,8 +569,14 @@ static void finish(struct export *x, const struct walk *w, const char *path)
 	json_object *other = json_object_new_object();
 	const char *text;
 
-	for (unsigned s = 0; s < MODEL_QUEUES; s++)
+	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 		x->unfinished += x->queues[s].in_flight;
+		x->posted_before += w->m->queues[s].posted_before_tracing;
+	}
+	/* Buffers posted before tracing (the model tells them from
+	 * anomalies) have a USED and no ADD: no slice, and not unmatched. */
+	x->unmatched_used -=
+	    x->posted_before < x->unmatched_used ? x->posted_before : x->unmatched_used;
 	json_object_object_add(other, "source", json_object_new_string(path));
 	json_object_object_add(other, "producer", json_object_new_string(w->m->producer));
 	json_object_object_add(other, "exporter",
@@ -574,7 +587,12 @@ static void finish(struct export *x, const struct walk *w, const char *path)
 	json_add_u64(other, "violations", w->m->violations);
 	json_add_u64(other, "generations", w->m->resyncs + 1);
 	json_add_u64(other, "command_slices", x->slices);
+	json_add_u64(other, "fill_slices", x->fills);
+	json_add_u64(other, "anomalies", w->m->anomalies);
+	json_object_object_add(other, "last_anomaly",
+			       w->m->anomalies ? json_object_new_string(w->m->last_anomaly) : NULL);
 	json_add_u64(other, "unmatched_used", x->unmatched_used);
+	json_add_u64(other, "posted_before_tracing", x->posted_before);
 	json_add_u64(other, "unmatched_add", x->unmatched_add);
 	json_add_u64(other, "broken_by_loss_or_restart", x->broken);
 	json_add_u64(other, "in_flight_at_end", x->unfinished);
@@ -719,13 +737,15 @@ int cmd_export(int argc, char **argv)
 	if (!quiet && rc == EXIT_OK)
 		fprintf(stderr,
 			"vqscope export: %s: %llu events -> %llu trace events: %llu command "
-			"slices, %llu frames, %llu log slices, %llu findings; no slice: %llu in "
-			"flight at the end, %llu cut by lost records or restarts, %llu USED and "
-			"%llu ADD unmatched\n",
+			"slices, %llu fill slices, %llu frames, %llu log slices, %llu findings; "
+			"no slice: %llu in flight at the end, %llu cut by lost records or "
+			"restarts, %llu posted before tracing, %llu USED and %llu ADD "
+			"unmatched\n",
 			path, (unsigned long long)w.m->events, (unsigned long long)x->written,
-			(unsigned long long)x->slices, (unsigned long long)x->frames,
-			(unsigned long long)x->logs, (unsigned long long)x->findings,
-			(unsigned long long)x->unfinished, (unsigned long long)x->broken,
+			(unsigned long long)x->slices, (unsigned long long)x->fills,
+			(unsigned long long)x->frames, (unsigned long long)x->logs,
+			(unsigned long long)x->findings, (unsigned long long)x->unfinished,
+			(unsigned long long)x->broken, (unsigned long long)x->posted_before,
 			(unsigned long long)x->unmatched_used,
 			(unsigned long long)x->unmatched_add);
 	export_free(x);

@@ -1,6 +1,7 @@
 /* tui_latency.c - screen 5, the command latency (ADD to USED) of the
  * selected queue as power-of-two buckets with a star bar each, like
- * biolatency, under its percentiles.  Arrows pick the queue. */
+ * biolatency, under its percentiles; for a receive queue its buffers'
+ * time to fill instead.  Arrows pick the queue. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 void tui_latency_draw(struct tui *t, int top, int rows)
 {
 	const struct latency_hist *h;
+	bool receives;
 	uint64_t buckets[64], peak = 0;
 	char p50[16], p90[16], p99[16], max[16], mean[16], lo[16], hi[16];
 	unsigned slot, end, first = 64;
@@ -18,15 +20,16 @@ void tui_latency_draw(struct tui *t, int top, int rows)
 		tui_put(y, 0, -1, A_NORMAL, "(no queues yet)");
 		return;
 	}
-	h = &t->m->queues[slot].latency;
+	receives = model_queue_receives(&t->m->queues[slot]);
+	h = receives ? &t->m->queues[slot].fill_time : &t->m->queues[slot].latency;
 	format_short_duration(p50, sizeof(p50), hist_quantile(h, 0.5));
 	format_short_duration(p90, sizeof(p90), hist_quantile(h, 0.9));
 	format_short_duration(p99, sizeof(p99), hist_quantile(h, 0.99));
 	format_short_duration(max, sizeof(max), h->max_ns);
 	format_short_duration(mean, sizeof(mean), h->count ? h->sum_ns / h->count : 0);
-	tui_printf(y++, 0, -1, tui_attr(t, STYLE_BOLD),
-		   "latency of %s (slot %u), ADD to USED: %llu commands", t->m->queues[slot].name,
-		   slot, (unsigned long long)h->count);
+	tui_printf(y++, 0, -1, tui_attr(t, STYLE_BOLD), "%s of %s (slot %u), ADD to USED: %llu %s",
+		   receives ? "time to fill" : "latency", t->m->queues[slot].name, slot,
+		   (unsigned long long)h->count, receives ? "buffers filled" : "commands");
 	tui_printf(y++, 0, -1, A_NORMAL, "p50 %s  p90 %s  p99 %s  max %s  mean %s", p50, p90, p99,
 		   max, mean);
 	y++;
@@ -38,7 +41,9 @@ void tui_latency_draw(struct tui *t, int top, int rows)
 			peak = buckets[k];
 	}
 	if (!h->count || first == 64) {
-		tui_put(y, 0, -1, A_NORMAL, "(no completed commands yet)");
+		tui_put(y, 0, -1, A_NORMAL,
+			receives ? "(no buffer posted while tracing was filled yet)"
+				 : "(no completed commands yet)");
 		return;
 	}
 	if (width > 50)
