@@ -1,8 +1,9 @@
 /* gen_golden.c - write the recordings the golden tests read:
  *
- *   gen_golden DIR     DIR/session.vqt and DIR/frames.vqt (tests/lib/synthetic.h)
+ *   gen_golden DIR     DIR/session.vqt, DIR/frames.vqt and DIR/receive.vqt
+ *                      (tests/lib/synthetic.h)
  *
- * Both are the same bytes on every run, so vqscope's text output on them
+ * All are the same bytes on every run, so vqscope's text output on them
  * can be compared with the .expected files in tests/golden/. */
 #include <stdio.h>
 
@@ -23,6 +24,11 @@ int main(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/frames.vqt", argv[1]);
 	if (synthetic_frames(path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gen_golden: %s: %s\n", path, err);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/receive.vqt", argv[1]);
+	if (synthetic_receive(path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "gen_golden: %s: %s\n", path, err);
 		return 1;
 	}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test-golden.sh - vqscope's text output on fixed recordings, compared with
 # tests/golden/NAME.expected (like json-c's tests): dump, report (text and
-# JSON), export --format chrome and top --batch on the two recordings of
-# gen_golden (tests/lib/synthetic.c).  A difference fails with the diff.
+# JSON), export --format chrome and top --batch on the recordings of
+# gen_golden (tests/lib/synthetic.c), one of them with a receive queue.  A difference fails with the diff.
 #
 # GOLDEN_UPDATE=1 (`make golden`) writes the .expected files instead;
 # review `git diff tests/golden` before committing them.
@@ -48,3 +48,8 @@ golden export-session "$VQSCOPE" export --format chrome -q session.vqt
 golden top-batch-frames "$VQSCOPE" top --batch --interval 25ms --count 5 frames.vqt
 golden top-batch-frames-json "$VQSCOPE" top --batch --json --interval 50ms --count 3 frames.vqt
 golden diff-session-frames "$VQSCOPE" diff session.vqt frames.vqt
+golden report-receive "$VQSCOPE" report receive.vqt
+golden report-receive-json "$VQSCOPE" report --json receive.vqt
+golden export-receive "$VQSCOPE" export --format chrome -q receive.vqt
+golden top-batch-receive "$VQSCOPE" top --batch --interval 500ms --count 6 receive.vqt
+golden top-batch-receive-json "$VQSCOPE" top --batch --json --interval 1s --count 3 receive.vqt

@@ -156,25 +156,47 @@ int synthetic_session(const char *path, uint64_t log_ns, uint64_t close_extra_lo
 
 /* ---- frames ------------------------------------------------------------------ */
 
-int synthetic_frames(const char *path, char *errbuf, size_t errlen)
+/* A recording whose clock starts at 1 ms, chunks of per_chunk events. */
+static struct vqp_writer *open_at_1ms(const char *path, const char *producer, uint32_t per_chunk,
+				      char *errbuf, size_t errlen)
 {
 	struct vqp_writer_opts o = {.ts_hz = 1000000000,
 				    .ts_start = 1000000,
 				    .ts_source = VQT_TS_MONOTONIC,
 				    .source_kind = VQR_SRC_TEST,
-				    .producer = "golden frames",
-				    .events_per_chunk = 16};
+				    .producer = producer,
+				    .events_per_chunk = per_chunk};
 	char err[VQP_ERRLEN];
 	struct vqp_writer *w = vqp_writer_open(path, &o, true, err, sizeof(err));
+
+	failure[0] = 0;
+	if (!w)
+		snprintf(errbuf, errlen, "writer: %s", err);
+	return w;
+}
+
+/* Close after `events` records, ended normally; 0, or -1 with errbuf. */
+static int close_after(struct vqp_writer *w, uint64_t events, char *errbuf, size_t errlen)
+{
+	struct vqr_close c = {.reason = VQR_END_NORMAL, .events = events};
+	char err[VQP_ERRLEN];
+
+	snprintf(c.detail, sizeof(c.detail), "duration elapsed");
+	if (vqp_writer_close(w, &c, err, sizeof(err)) != VQP_OK && !failure[0])
+		snprintf(failure, sizeof(failure), "close: %.200s", err);
+	snprintf(errbuf, errlen, "%s", failure);
+	return failure[0] ? -1 : 0;
+}
+
+int synthetic_frames(const char *path, char *errbuf, size_t errlen)
+{
+	struct vqp_writer *w = open_at_1ms(path, "golden frames", 16, errbuf, errlen);
 	struct vqt_event e[64];
 	uint64_t seq = 0, ts = 1000000;
 	uint16_t idx = 0;
 
-	failure[0] = 0;
-	if (!w) {
-		snprintf(errbuf, errlen, "writer: %s", err);
+	if (!w)
 		return -1;
-	}
 	put_region(w, 1);
 	put_queue_names(w, 1);
 	e[0] = ev(seq++, ts, VQT_EV_QUEUE, 0);
@@ -216,10 +238,101 @@ int synthetic_frames(const char *path, char *errbuf, size_t errlen)
 		e[n++].len = 3;
 		put(w, 1, e, n);
 	}
-	struct vqr_close c = {.reason = VQR_END_NORMAL, .events = seq};
-	snprintf(c.detail, sizeof(c.detail), "duration elapsed");
-	if (vqp_writer_close(w, &c, err, sizeof(err)) != VQP_OK && !failure[0])
-		snprintf(failure, sizeof(failure), "close: %.200s", err);
-	snprintf(errbuf, errlen, "%s", failure);
-	return failure[0] ? -1 : 0;
+	return close_after(w, seq, errbuf, errlen);
+}
+
+/* ---- a receive queue --------------------------------------------------------- */
+
+static void put_net_queues(struct vqp_writer *w, uint32_t generation)
+{
+	struct vqr_queue_entry q[2];
+	char err[VQP_ERRLEN];
+
+	memset(q, 0, sizeof(q));
+	for (unsigned i = 0; i < 2; i++) {
+		q[i].slot = i;
+		q[i].queue.state = VQT_QS_ACTIVE;
+		q[i].queue.ring_size = 8;
+		q[i].queue.device_type = 1;
+		q[i].queue.queue_index = (uint16_t)i;
+	}
+	/* rx: all 8 buffers posted before tracing began. */
+	q[0].queue.flags = VQT_QF_RECEIVE;
+	q[0].queue.avail_idx = 8;
+	snprintf(q[0].queue.name, sizeof(q[0].queue.name), "net0.rx");
+	snprintf(q[1].queue.name, sizeof(q[1].queue.name), "net0.tx");
+	if (vqp_writer_queues(w, 0, generation, q, 2, err, sizeof(err)) != VQP_OK && !failure[0])
+		snprintf(failure, sizeof(failure), "queues: %.200s", err);
+}
+
+/* An rx buffer posted (ADD of one device-writable descriptor) and filled
+ * (USED with the bytes written), on queue slot 0. */
+static struct vqt_event rx_post(uint64_t seq, uint64_t ts, uint16_t head, uint16_t idx)
+{
+	struct vqt_event e = add(seq, ts, head, idx);
+
+	e.ndesc = 1;
+	e.len = 1526;
+	e.arg = 1;
+	return e;
+}
+
+static struct vqt_event rx_fill(uint64_t seq, uint64_t ts, uint16_t head, uint16_t idx,
+				uint32_t len)
+{
+	struct vqt_event e = used(seq, ts, head, idx);
+
+	e.ndesc = 1;
+	e.len = len;
+	return e;
+}
+
+int synthetic_receive(const char *path, char *errbuf, size_t errlen)
+{
+	struct vqp_writer *w = open_at_1ms(path, "golden receive", 8, errbuf, errlen);
+	struct vqt_event e[64];
+	uint64_t seq = 0, ts;
+	uint16_t rx_avail = 8, rx_used = 0;
+	size_t n = 0;
+
+	if (!w)
+		return -1;
+	put_region(w, 1);
+	put_net_queues(w, 1);
+	/* Four pings 100 ms apart: a tx command, then the reply fills an rx
+	 * buffer posted before tracing, which the driver posts again. */
+	for (uint16_t k = 0; k < 4; k++) {
+		ts = 1000000 + k * 100000000ull;
+		e[n] = add(seq++, ts, k, k);
+		e[n++].queue = 1;
+		e[n] = ev(seq++, ts += 1000, VQT_EV_KICK, 1);
+		e[n++].ring_idx = (uint16_t)(k + 1);
+		e[n] = used(seq++, ts += 20000, k, k);
+		e[n++].queue = 1;
+		e[n++] = ev(seq++, ts += 500000, VQT_EV_IRQ, 0);
+		e[n++] = rx_fill(seq++, ts += 5000, k, rx_used++, 98);
+		e[n++] = rx_post(seq++, ts += 2000, k, rx_avail++);
+	}
+	put(w, 1, e, n);
+	/* At 1 s a burst of 8 packets fills every buffer: the 4 left from
+	 * before tracing and the 4 posted again.  The driver posts no more for
+	 * 300 ms: the queue starves. */
+	n = 0;
+	ts = 1001000000;
+	e[n++] = ev(seq++, ts, VQT_EV_IRQ, 0);
+	for (uint16_t k = 0; k < 8; k++)
+		e[n++] = rx_fill(seq++, ts += 1000, (uint16_t)((k + 4) % 8), rx_used++, 1514);
+	ts += 300000000;
+	for (uint16_t k = 0; k < 8; k++)
+		e[n++] = rx_post(seq++, ts += 1000, k, rx_avail++);
+	put(w, 1, e, n);
+	/* At 2 s one more packet; then a USED of the same head again, which
+	 * the driver did not post again: an anomaly. */
+	n = 0;
+	ts = 2001000000;
+	e[n++] = ev(seq++, ts, VQT_EV_IRQ, 0);
+	e[n++] = rx_fill(seq++, ts += 5000, 0, rx_used++, 60);
+	e[n++] = rx_fill(seq++, ts += 100000000, 0, rx_used++, 60);
+	put(w, 1, e, n);
+	return close_after(w, seq, errbuf, errlen);
 }

@@ -22,4 +22,10 @@ int synthetic_session(const char *path, uint64_t log_ns, uint64_t close_extra_lo
  * by a slow command. */
 int synthetic_frames(const char *path, char *err, size_t errlen);
 
+/* A virtio-net session: "net0.rx", a receive queue of 8 buffers all
+ * posted before tracing, and "net0.tx".  Pings fill rx buffers posted
+ * before tracing, a burst fills all 8 and the queue starves for 300 ms,
+ * one buffer fills after 700 ms, and a second USED of it is an anomaly. */
+int synthetic_receive(const char *path, char *err, size_t errlen);
+
 #endif /* VQ_TEST_SYNTHETIC_H */

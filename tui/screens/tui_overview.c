@@ -45,7 +45,8 @@ void tui_overview_draw(struct tui *t, int top, int rows)
 	char line[512];
 	int y = top, last = top + rows;
 	size_t n = shown_rows(t, slots), first = 0, fit;
-	bool have_selected = tui_selected_queue(t, &selected);
+	bool have_selected = tui_selected_queue(t, &selected), rx_line;
+	int bottom;
 
 	y = draw_notes(t, y, last - 2);
 	columns_fit(&l, (unsigned)COLS, m, slots, n);
@@ -60,8 +61,12 @@ void tui_overview_draw(struct tui *t, int top, int rows)
 			tui_attr(t, STYLE_TITLE) | A_UNDERLINE | A_BOLD, line + sort_x);
 	y++;
 
+	/* The selected receive queue's fills and starvation, and the last
+	 * stall, go at the bottom under a blank line. */
+	rx_line = have_selected && model_queue_receives(&m->queues[selected]);
+	bottom = (m->have_last_stall ? 1 : 0) + (rx_line ? 1 : 0);
 	/* Keep the selected row on screen. */
-	fit = (size_t)(last - y - (m->have_last_stall ? 2 : 0));
+	fit = (size_t)(last - y - (bottom ? bottom + 1 : 0));
 	for (size_t i = 0; i < n; i++)
 		if (have_selected && slots[i] == selected && i >= fit)
 			first = i - fit + 1;
@@ -83,6 +88,15 @@ void tui_overview_draw(struct tui *t, int top, int rows)
 	if (m->have_last_stall && last - 1 > y) {
 		tui_printf(last - 1, 0, -1, tui_attr(t, STYLE_STALL), "last stall: %s",
 			   m->last_stall.text);
+	}
+	if (rx_line && last - bottom > y) {
+		struct receive_summary r;
+
+		model_receive_summary(m, &m->queues[selected], &r);
+		receive_text(line, sizeof(line), &r,
+			     m->queues[selected].rates.per_s[MC_COMPLETIONS]);
+		tui_printf(last - bottom, 0, -1, A_NORMAL, "receive %s: %s",
+			   m->queues[selected].name, line);
 	}
 }
 
