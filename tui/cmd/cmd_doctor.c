@@ -148,12 +148,16 @@ int cmd_doctor(int argc, char **argv)
 		error |= m->findings[i].severity == SEV_ERROR;
 	if (a.json) {
 		json_object *all = findings_json(m->findings, m->nfindings, false);
+		char note[160];
 
 		for (size_t i = 0; i < json_object_array_length(all); i++)
 			puts(json_object_to_json_string_ext(json_object_array_get_idx(all, i),
 							    JSON_C_TO_STRING_PLAIN |
 								JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(all);
+		/* Standard output holds findings only. */
+		if (model_producer_stopped_text(m, note, sizeof(note)))
+			fprintf(stderr, "vqscope doctor: %s: %s\n", note, PRODUCER_STOPPED_MEANS);
 	} else {
 		struct text t = {0};
 		char sum[128], note[160];
