@@ -261,13 +261,18 @@ class Session:
         self.top = Top(self.args.vqscope, self.args.qmp, self.args.top_log)
         ok = self.top.wait(lambda s: "vqscope-trace" in s.get("producer", ""), WAIT_S)
         check(ok, "vqscope top reads the region the tracer writes (producer vqscope-trace)")
+        # The disk's adds before the reads: once top shows what the region
+        # counted, while the guest waits for the answer to start reading.
+        # (Not the last sample before the console's "live begin": on a
+        # loaded host that line can come after the first reads' adds.)
+        _, queues = snapshot(self.args.check_region, self.args.region)
+        sample = self.top.settled(queues, (".req.0",), WAIT_S) if ok else None
+        check(sample is not None, "vqscope top caught up with the region's counters before "
+              "the reads")
+        self.live_base = counts(sample_queue(sample, ".req.0"))[0] if sample else 0
 
     def on_live_end(self):
         reads = self.args.reads
-        begin = self.console.find(r"^vqtest: live begin$")
-        before = [s for t, s in self.top.samples if begin and t <= begin[0][0]]
-        base = queue_adds(before[-1], ".req.0") if before else None
-        self.live_base = base or 0
         # Give the last read its full allowance before stopping.
         self.top.wait(lambda s: (queue_adds(s, ".req.0") or 0) >= self.live_base + reads,
                       LIVE_LIMIT_S + 5)
