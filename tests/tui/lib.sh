@@ -121,6 +121,8 @@ wait_step_still() {
 			return 0
 		fi
 	done
+	echo "--- screen (step mode, the count never stood still for 0.4 s):" >&2
+	screen >&2
 	fail "events kept flowing in step mode"
 }
 
