@@ -390,7 +390,8 @@ struct vq_model {
 	size_t nfindings, findings_cap;
 	uint64_t findings_dropped; /* beyond findings_cap */
 	uint32_t loss_epoch;	   /* bumped at every loss: per-head facts expire */
-	bool vm_paused;		   /* QMP said STOP: queues stand still on purpose */
+	bool vm_paused;		   /* QMP said STOP, or step mode holds the guest:
+				    * queues stand still on purpose */
 	/* How long QEMU waited for a CPU so far (model_note_cpu_wait): the
 	 * stuck checks do not count it. */
 	uint64_t cpu_wait_ns;

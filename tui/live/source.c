@@ -923,6 +923,7 @@ static void region_poll(void *ctx)
 			struct vqp_control_state cs;
 
 			vqp_control_read(&s->region, &cs);
+			s->step_held = cs.step_mode != 0;
 			if (cs.step_mode)
 				vqp_control_heartbeat(&s->region);
 		}
@@ -1009,7 +1010,9 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 		model_note_cpu_wait(m, cpu_wait_sample(&s->cpu_wait, now));
 	}
 	take_monitor(s, m);
-	model_vm_paused(m, s->vm == VM_PAUSED);
+	/* Step mode holds the guest at each event: its queues stand still
+	 * because we hold them, as when the VM is paused. */
+	model_vm_paused(m, s->vm == VM_PAUSED || (s->have_region && s->step_held));
 	if (s->map.ram && s->map.ram_faulted)
 		ram_shrank(s);
 	if (s->map.ram && now - s->last_ring_ns >= 1000000000ull / s->opts.device_hz)
