@@ -275,6 +275,26 @@ static void remove_member(struct fleet *f, size_t i)
 	f->n--;
 }
 
+/* A scan of origin found vm at path: it is seen, or joins.  A VM of that
+ * name given otherwise (by hand, or by the other scan) wins. */
+static void found(struct fleet *f, const char *vm, const char *path, enum fleet_origin origin)
+{
+	struct fleet_member *mb = find_vm(f, vm);
+	char err[256];
+
+	if (mb) {
+		if (strcmp(mb->path, path) == 0)
+			mb->seen = true;
+		return;
+	}
+	mb = add_member(f, vm, path, err, sizeof(err));
+	if (!mb)
+		return;
+	mb->origin = origin;
+	mb->seen = true;
+	note(f, mb, "joined (%s)", path);
+}
+
 /* Members a scan of origin no longer found leave, once they are down. */
 static void remove_unseen(struct fleet *f, enum fleet_origin origin)
 {
@@ -303,8 +323,7 @@ static void scan_dir(struct fleet *f, uint64_t now)
 	}
 	while (d && (e = readdir(d)) != NULL) {
 		size_t len = strlen(e->d_name);
-		char path[PATH_MAX], vm[FLEET_NAME_MAX], err[256];
-		struct fleet_member *mb;
+		char path[PATH_MAX], vm[FLEET_NAME_MAX];
 		struct stat st;
 
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock") != 0 ||
@@ -314,19 +333,7 @@ static void scan_dir(struct fleet *f, uint64_t now)
 		    stat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
 			continue;
 		snprintf(vm, sizeof(vm), "%.*s", (int)(len - 5), e->d_name);
-		mb = find_vm(f, vm);
-		if (mb && strcmp(mb->path, path) == 0) {
-			mb->seen = true;
-			continue;
-		}
-		if (mb)
-			continue; /* named like a VM given by hand: that one wins */
-		mb = add_member(f, vm, path, err, sizeof(err));
-		if (!mb)
-			continue;
-		mb->origin = FLEET_FROM_DIR;
-		mb->seen = true;
-		note(f, mb, "joined (%s)", path);
+		found(f, vm, path, FLEET_FROM_DIR);
 	}
 	if (d) {
 		closedir(d);
@@ -386,25 +393,11 @@ static void finish_libvirt_scan(struct fleet *f)
 		if (f->members[i]->origin == FLEET_FROM_LIBVIRT)
 			f->members[i]->seen = false;
 	for (size_t k = 0; k < sc->n; k++) {
-		char path[sizeof(LIBVIRT_PREFIX) + LIBVIRT_NAME_MAX + sizeof(sc->uri) + 1],
-		    err[256];
-		struct fleet_member *mb;
+		char path[sizeof(LIBVIRT_PREFIX) + LIBVIRT_NAME_MAX + sizeof(sc->uri) + 1];
 
 		snprintf(path, sizeof(path), "%s%s%s%s", LIBVIRT_PREFIX, sc->names[k],
 			 sc->uri[0] ? "@" : "", sc->uri);
-		mb = find_vm(f, sc->names[k]);
-		if (mb && strcmp(mb->path, path) == 0) {
-			mb->seen = true;
-			continue;
-		}
-		if (mb)
-			continue; /* named like a VM given otherwise: that one wins */
-		mb = add_member(f, sc->names[k], path, err, sizeof(err));
-		if (!mb)
-			continue;
-		mb->origin = FLEET_FROM_LIBVIRT;
-		mb->seen = true;
-		note(f, mb, "joined (%s)", path);
+		found(f, sc->names[k], path, FLEET_FROM_LIBVIRT);
 	}
 	free(sc);
 	remove_unseen(f, FLEET_FROM_LIBVIRT);
