@@ -220,6 +220,12 @@ struct vqr_annot {
 #define VQR_ANNOT_QMP_EVENT 2u /* asynchronous QMP event (STOP, RESET...) */
 #define VQR_ANNOT_VIOLATION 3u /* protocol violation seen by the reader */
 #define VQR_ANNOT_FINDING   4u /* a diagnosis finding, first seen (vqscope doctor) */
+/* Whether the host held the guest, as the recorder saw it when the
+ * recording began and at every change: "running", "paused" (the VM is
+ * stopped) or "step" (step mode holds the producer at each event).  A
+ * held guest's queues stand still because of the host, not the driver or
+ * the device. */
+#define VQR_ANNOT_HOLD 5u
 
 /* REGION: the trace region header as found at the start of a recording
  * and after every generation change. */

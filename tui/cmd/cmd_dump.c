@@ -269,6 +269,7 @@ static void on_chunk(void *ctx, const struct walk *w, size_t i)
 		       : hdr.kind == VQR_ANNOT_QMP_EVENT ? "qmp_event"
 		       : hdr.kind == VQR_ANNOT_VIOLATION ? "violation"
 		       : hdr.kind == VQR_ANNOT_FINDING	 ? "finding"
+		       : hdr.kind == VQR_ANNOT_HOLD	 ? "hold"
 							 : "?",
 		       text);
 		return;

@@ -93,6 +93,21 @@ static void rec_annot(struct source *s, uint64_t ts, uint32_t kind, const char *
 		rec_failed(s, err);
 }
 
+/* The recording says when the host holds the guest (and, once, whether
+ * it did when the recording began), so that a reader judges the queues'
+ * standing still as live vqscope did. */
+static void rec_hold(struct source *s, const struct vq_model *m)
+{
+	const char *hold = s->have_region && s->step_held ? "step"
+			   : s->vm == VM_PAUSED		  ? "paused"
+							  : "running";
+
+	if (!s->rec || s->rec_hold == hold)
+		return;
+	rec_annot(s, m->last_ts, VQR_ANNOT_HOLD, hold);
+	s->rec_hold = hold;
+}
+
 /* QEMU's wait for a CPU so far, for DEVICE and RING chunks. */
 static uint32_t cpu_wait_ms(const struct source *s)
 {
@@ -709,8 +724,19 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 				s->vm = VM_PAUSED;
 			else if (strcmp(text, "RESUME") == 0)
 				s->vm = VM_RUNNING;
-			model_vm_paused(m, s->vm == VM_PAUSED);
+		} else if (h.kind == VQR_ANNOT_HOLD) {
+			/* What the recorder saw; unknown words change nothing. */
+			if (strcmp(text, "step") == 0) {
+				s->step_held = true;
+			} else if (strcmp(text, "paused") == 0) {
+				s->step_held = false;
+				s->vm = VM_PAUSED;
+			} else if (strcmp(text, "running") == 0) {
+				s->step_held = false;
+				s->vm = VM_RUNNING;
+			}
 		}
+		model_vm_paused(m, s->vm == VM_PAUSED || s->step_held);
 		return;
 	}
 	case VQR_CHUNK_CLOSE: {
@@ -1027,6 +1053,7 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 	/* Step mode holds the guest at each event: its queues stand still
 	 * because we hold them, as when the VM is paused. */
 	model_vm_paused(m, s->vm == VM_PAUSED || (s->have_region && s->step_held));
+	rec_hold(s, m);
 	if (s->map.ram && s->map.ram_faulted)
 		ram_shrank(s);
 	if (s->map.ram && now - s->last_ring_ns >= 1000000000ull / s->opts.device_hz)
@@ -1081,6 +1108,8 @@ int source_record_start(struct source *s, struct vq_model *m, const char *path, 
 		rec_region(s);
 		s->rec_last_queues_ns = 0;
 	}
+	s->rec_hold = NULL;
+	rec_hold(s, m);
 	return 0;
 }
 
