@@ -158,6 +158,8 @@ static void test_prometheus_text(void **state)
 		    "0.000005047\nvqscope_queue_command_latency_seconds_count{" Q0 "} 3\n",
 		    12 + strlen("vqscope_queue_command_latency_seconds_count{" Q0 "} 3\n")),
 	    0);
+	/* A request queue has no time to fill. */
+	assert_null(strstr(s, "vqscope_queue_fill_time_seconds_count{"));
 	/* A correct driver: no findings, and no receive queue. */
 	assert_null(strstr(s, "vqscope_findings_total{"));
 	assert_null(strstr(s, "vqscope_queue_posted_buffers{"));
@@ -331,6 +333,14 @@ static void test_receive_queue(void **state)
 	assert_int_equal(sample_u64(s, "vqscope_queue_posted_buffers" RX), 5);
 	assert_int_equal(sample_u64(s, "vqscope_queue_in_flight" RX), 5);
 	assert_int_equal(sample_u64(s, "vqscope_queue_completions_total" RX), 1);
+	/* The one filled waited 1000 ns: time to fill, not command latency. */
+	assert_non_null(strstr(s, "# TYPE vqscope_queue_fill_time_seconds histogram\n"));
+	assert_int_equal(sample_u64(s, "vqscope_queue_fill_time_seconds_count" RX), 1);
+	assert_int_equal(sample_u64(s,
+				    "vqscope_queue_fill_time_seconds_bucket{vm=\"a\",queue="
+				    "\"net0.rx\",slot=\"0\",kind=\"receive\",le=\"0.000001023\"}"),
+			 1);
+	assert_int_equal(sample_u64(s, "vqscope_queue_command_latency_seconds_count" RX), 0);
 #undef RX
 	free(s);
 	model_free(f.m);

@@ -61,9 +61,10 @@ static const char help[] =
     "vqscope_queue_in_flight, vqscope_queue_{adds,descriptors,added_bytes,kicks,\n"
     "kicks_suppressed,interrupts,polls,poll_spins,barriers,completions,\n"
     "poll_timeouts,used_bytes,errors,stalls,anomalies}_total, the histogram\n"
-    "vqscope_queue_command_latency_seconds, vqscope_queue_posted_buffers for\n"
-    "receive queues, and vqscope_findings_total and vqscope_finding_active by\n"
-    "code, severity and queue.  docs/usage.md has a sample.\n";
+    "vqscope_queue_command_latency_seconds, vqscope_queue_posted_buffers and\n"
+    "the histogram vqscope_queue_fill_time_seconds for receive queues, and\n"
+    "vqscope_findings_total and vqscope_finding_active by code, severity and\n"
+    "queue.  docs/usage.md has a sample.\n";
 
 struct exporter_args {
 	struct source_opts so;

@@ -323,6 +323,10 @@ static const struct family fam_finding_active = {
 static const struct family fam_latency = {
     "vqscope_queue_command_latency_seconds", FAMILY_HISTOGRAM, "seconds",
     "Time from a buffer's ADD to its USED, in power-of-two buckets of the model's histogram."};
+static const struct family fam_fill_time = {
+    "vqscope_queue_fill_time_seconds", FAMILY_HISTOGRAM, "seconds",
+    "Time a receive queue's buffer waited from its ADD until the device filled it (USED), "
+    "in power-of-two buckets (kind=\"receive\" only)."};
 
 /* ---- rendering
  * ----------------------------------------------------------------------------------- */
@@ -444,20 +448,36 @@ static uint64_t queue_anomalies(const struct model_queue *q, int unused)
 	return q->anomalies;
 }
 
-static void latency_histogram(const struct render *r)
+/* The histogram a family shows of queue q, or NULL when q has none. */
+typedef const struct latency_hist *(*hist_of_queue)(const struct model_queue *q);
+
+static const struct latency_hist *command_latency(const struct model_queue *q)
 {
-	family_header(r->t, r->f, &fam_latency);
+	return &q->latency;
+}
+
+static const struct latency_hist *fill_time(const struct model_queue *q)
+{
+	return queue_receives(q) ? &q->fill_time : NULL;
+}
+
+/* A histogram family from the model's histograms, one per queue. */
+static void histogram_family(const struct render *r, const struct family *fam,
+			     hist_of_queue hist_of)
+{
+	family_header(r->t, r->f, fam);
 	for (size_t i = 0; i < r->n; i++) {
 		if (!target_has_data(&r->targets[i]))
 			continue;
 		for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 			const struct model_queue *q = &r->targets[i].m->queues[s];
+			const struct latency_hist *h = hist_of(q);
 			const char *labels = queue_labels(r, i, s);
 			uint64_t log2[64], cumulative = 0;
 
-			if (!queue_listed(q))
+			if (!queue_listed(q) || !h)
 				continue;
-			hist_log2(&q->latency, log2);
+			hist_log2(h, log2);
 			for (unsigned k = 0; k <= METRICS_LATENCY_LOW_LOG2; k++)
 				cumulative += log2[k];
 			for (unsigned b = 0; b < METRICS_LATENCY_BOUNDS; b++) {
@@ -466,16 +486,16 @@ static void latency_histogram(const struct render *r)
 				if (b)
 					cumulative += log2[k];
 				/* log2[0..k] hold exactly the values below 2^(k+1). */
-				text_printf(r->t, "%s_bucket{%s,le=\"", fam_latency.name, labels);
+				text_printf(r->t, "%s_bucket{%s,le=\"", fam->name, labels);
 				put_seconds(r->t, (1ull << (k + 1)) - 1);
 				text_printf(r->t, "\"} %llu\n", (unsigned long long)cumulative);
 			}
-			text_printf(r->t, "%s_bucket{%s,le=\"+Inf\"} %llu\n", fam_latency.name,
-				    labels, (unsigned long long)q->latency.count);
-			text_printf(r->t, "%s_sum{%s} ", fam_latency.name, labels);
-			put_seconds(r->t, q->latency.sum_ns);
-			text_printf(r->t, "\n%s_count{%s} %llu\n", fam_latency.name, labels,
-				    (unsigned long long)q->latency.count);
+			text_printf(r->t, "%s_bucket{%s,le=\"+Inf\"} %llu\n", fam->name, labels,
+				    (unsigned long long)h->count);
+			text_printf(r->t, "%s_sum{%s} ", fam->name, labels);
+			put_seconds(r->t, h->sum_ns);
+			text_printf(r->t, "\n%s_count{%s} %llu\n", fam->name, labels,
+				    (unsigned long long)h->count);
 		}
 	}
 }
@@ -578,7 +598,8 @@ void metrics_render(struct text *t, enum metrics_format f, const struct metrics_
 	for (int c = 0; c < MC_COUNT; c++)
 		queue_family(&r, &queue_counters[c], queue_counter, c, NULL);
 	queue_family(&r, &fam_anomalies, queue_anomalies, 0, NULL);
-	latency_histogram(&r);
+	histogram_family(&r, &fam_latency, command_latency);
+	histogram_family(&r, &fam_fill_time, fill_time);
 	findings_families(&r);
 	if (f == METRICS_OPENMETRICS)
 		text_printf(t, "# EOF\n");

@@ -55,10 +55,10 @@ const char *metrics_content_type(enum metrics_format f);
 void metrics_render(struct text *t, enum metrics_format f, const struct metrics_target *targets,
 		    size_t n);
 
-/* The histogram's bucket bounds: le of bucket k (0 <= k <
- * METRICS_LATENCY_BOUNDS) is 2^(METRICS_LATENCY_LOW_LOG2 + k + 1) - 1 ns,
- * the largest nanosecond value of a power-of-two bucket of the model's
- * histogram (hist_log2), so every bucket is exact: 1023 ns, 2047 ns, ...,
+/* The histograms' bucket bounds (command latency, time to fill): le of
+ * bucket k (0 <= k < METRICS_LATENCY_BOUNDS) is
+ * 2^(METRICS_LATENCY_LOW_LOG2 + k + 1) - 1 ns, the largest nanosecond value of a power-of-two
+ * bucket of the model's histogram (hist_log2), so every bucket is exact: 1023 ns, 2047 ns, ...,
  * about 17.2 s, then +Inf. */
 #define METRICS_LATENCY_LOW_LOG2 9
 #define METRICS_LATENCY_BOUNDS	 25
