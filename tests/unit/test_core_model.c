@@ -458,8 +458,9 @@ static void test_ring_reconstruction(void **state)
 	assert_true(r->used_known);
 	/* The live state agrees with the reconstruction at the end. */
 	assert_int_equal(m->queues[0].in_flight, 3);
-	assert_int_equal(m->queues[0].head_state[3], HEAD_AVAIL);
-	assert_int_equal(m->queues[0].head_state[0], HEAD_DEVICE);
+	assert_int_equal(model_head_state(&m->queues[0], 3), HEAD_AVAIL);
+	assert_int_equal(model_head_state(&m->queues[0], 0), HEAD_DEVICE);
+	assert_int_equal(model_head_state(&m->queues[0], 1), HEAD_FREE);
 	assert_false(model_ring_at(m, 5, 6, r)); /* unknown queue */
 	model_free(m);
 	free(s);

@@ -350,10 +350,8 @@ static void queue_free_heads(struct model_queue *q)
 {
 	free(q->head_state);
 	free(q->heads);
-	free(q->pending);
 	q->head_state = NULL;
 	q->heads = NULL;
-	q->pending = NULL;
 }
 
 void model_free(struct vq_model *m)
@@ -413,6 +411,13 @@ static __attribute__((noinline, cold)) void anomaly(struct vq_model *m, struct m
 		 q->last_anomaly);
 }
 
+enum head_state model_head_state(const struct model_queue *q, uint16_t head)
+{
+	if (!q->head_state || q->head_state[head] == HEAD_FREE)
+		return HEAD_FREE;
+	return q->heads[head].kick_at_add == q->kicks_seen ? HEAD_AVAIL : HEAD_DEVICE;
+}
+
 bool model_queue_receives(const struct model_queue *q)
 {
 	return q->flags & VQT_QF_RECEIVE;
@@ -424,9 +429,7 @@ static __attribute__((noinline)) bool queue_alloc_heads(struct model_queue *q)
 {
 	q->head_state = calloc(65536, sizeof(*q->head_state));
 	q->heads = calloc(65536, sizeof(*q->heads));
-	q->pending = calloc(65536, sizeof(*q->pending));
-	q->npending = 0;
-	if (!q->head_state || !q->heads || !q->pending) {
+	if (!q->head_state || !q->heads) {
 		queue_free_heads(q);
 		return false;
 	}
@@ -474,7 +477,6 @@ static void queue_forget_in_flight(struct vq_model *m, struct model_queue *q)
 				q->heads[h].used_epoch = 0;
 		memset(q->head_state, 0, 65536 * sizeof(*q->head_state));
 	}
-	q->npending = 0;
 	q->in_flight_descs = 0;
 	/* A receive queue's posted buffers are not in in_flight_total: they
 	 * wait for the outside, not for the device. */
@@ -907,10 +909,9 @@ static inline void on_add(struct vq_model *m, struct model_queue *q, const struc
 	h->bytes = e->len;
 	h->done_at_add = (uint32_t)q->count[MC_COMPLETIONS];
 	h->ndesc = e->ndesc;
+	h->kick_at_add = q->kicks_seen;
 	q->in_flight_descs += e->ndesc;
 	q->descs_since_decision += e->ndesc;
-	if (q->npending < 65536)
-		q->pending[q->npending++] = head;
 	if (++q->in_flight > q->max_in_flight)
 		q->max_in_flight = q->in_flight;
 	if (!model_queue_receives(q))
@@ -926,15 +927,10 @@ static inline void on_kick(struct vq_model *m, struct model_queue *q, const stru
 	if (!m->opts.no_findings)
 		findings_on_kick(m, q, e, seq);
 	q->avail_idx = e->ring_idx;
-	if (!q->head_state)
-		return;
 	/* Everything made available since the last notification is now the
 	 * device's to take (a suppressed notification means the device is
-	 * already looking at the ring, 2.7.10). */
-	for (uint32_t i = 0; i < q->npending; i++)
-		if (q->head_state[q->pending[i]] == HEAD_AVAIL)
-			q->head_state[q->pending[i]] = HEAD_DEVICE;
-	q->npending = 0;
+	 * already looking at the ring, 2.7.10): model_head_state. */
+	q->kicks_seen++;
 }
 
 /* A USED of a head the trace never saw added nor used was made available

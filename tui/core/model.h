@@ -146,10 +146,12 @@ enum head_state {
 	HEAD_DEVICE,   /* made available and the device was notified */
 };
 
-/* What the model keeps per descriptor head, one cache line's third: the
- * ADD and USED of a head touch one place. */
+/* What the model keeps per descriptor head, half a cache line: the ADD
+ * and USED of a head touch one place. */
 struct model_head {
 	uint64_t add_ns;      /* session time of its ADD (while in flight) */
+	uint64_t kick_at_add; /* the queue's kicks_seen at its ADD: a kick since
+			       * (kicks_seen moved on) gave it to the device */
 	uint32_t bytes;	      /* bytes of the chain at its ADD */
 	uint32_t done_at_add; /* the queue's completions (mod 2^32) at its ADD */
 	uint32_t used_epoch;  /* loss epoch + 1 at its last USED; 0 when it was
@@ -191,12 +193,12 @@ struct model_queue {
 	uint64_t starvations;	       /* episodes begun */
 	struct model_rates rates;
 
-	/* Per descriptor head: its state, and what its ADD said (struct
-	 * model_head, model.c and findings.c only). */
+	/* Per descriptor head: in flight or not (HEAD_FREE, HEAD_AVAIL; see
+	 * model_head_state), and what its ADD said (struct model_head,
+	 * model.c and findings.c only). */
 	uint8_t *head_state;
 	struct model_head *heads;
-	uint16_t *pending; /* heads made available since the last kick */
-	uint32_t npending;
+	uint64_t kicks_seen; /* KICK and KICK_SUPPRESSED events of the queue */
 
 	/* Latest queue-table snapshot, and the queue's ADD + USED events
 	 * seen when it came (events after it make them the fresher view). */
@@ -469,6 +471,10 @@ void model_finish(struct vq_model *m);
 void model_driver_indices(const struct model_queue *q, uint16_t *avail_idx,
 			  uint16_t *last_used_idx);
 
+/* Where head is in its life, from the trace: HEAD_FREE, HEAD_AVAIL (made
+ * available, no notification since) or HEAD_DEVICE (a notification since,
+ * sent or suppressed: the device's to take, 2.7.10). */
+enum head_state model_head_state(const struct model_queue *q, uint16_t head);
 /* Whether q is a receive queue (VQT_QF_RECEIVE): its posted buffers wait
  * for data from outside (a packet, an input event), not for a command. */
 bool model_queue_receives(const struct model_queue *q);

@@ -558,7 +558,7 @@ bool ring_view_live(struct ring_view *v, const struct vq_model *m, const struct 
 	q = &m->queues[slot];
 	v->live = true;
 	for (unsigned i = 0; i < v->size; i++) {
-		uint8_t s = q->head_state ? q->head_state[i] : HEAD_FREE;
+		enum head_state s = model_head_state(q, (uint16_t)i);
 
 		v->state[i] = s == HEAD_AVAIL	 ? RING_AVAIL
 			      : s == HEAD_DEVICE ? RING_DEVICE
