@@ -7,7 +7,8 @@
 #                host drain rate (vs the producer), writer throughput
 #   e2e.json     demo guest frames/s and commands/s: untraced, vqscope
 #                attached, QEMU's own trace events, per-frame serial log
-#   record.json  sustained zero-loss recording rate, bytes per event
+#   record.json  sustained zero-loss recording rate (vs the producer's
+#                maximum), bytes per event
 #   tui.json     CPU of the live view (vs top -b at the same refresh)
 #   tracer.json  in-guest tracer: per-hook cost, read-loop overhead vs
 #                ftrace (bench/tracer.sh)
@@ -64,7 +65,8 @@ bash bench/e2e.sh --reps "$reps" --frames "$frames" --json "$results/e2e.json"
 echo
 
 echo "== 5b. recording through QMP"
-bash bench/record.sh --seconds "$( [ "$quick" = 1 ] && echo 1 || echo 3 )" --json "$results/record.json"
+bash bench/record.sh --reps "$reps" --seconds "$( [ "$quick" = 1 ] && echo 1 || echo 2 )" \
+	--json "$results/record.json"
 echo
 
 if [ -f bench/tui.sh ]; then
