@@ -167,19 +167,19 @@ done
 # runs, more than the effect being measured.  So also derive the guest's
 # cost of tracing, per repetition, from quieter measurements of the same
 # repetition: the time one trace event takes in this guest (the selftest
-# mode), the events the traced run wrote per frame (a count) and the
-# untraced frame time: untraced frame / (untraced frame + tracing).
+# mode) and the untraced frame time, with the events the traced runs
+# wrote per frame (a count, the same in every run; a run the recorder
+# missed has none): untraced frame / (untraced frame + tracing).
+epf=$(bench_range $(bench_values epf))
 for ((r = 1; r <= reps; r++)); do
-	[ -n "${BENCH_SAMPLES["epf $r"]+x}" ] || continue
-	read -r cost ratio <<<"$(awk -v n="${BENCH_SAMPLES["selftest $r"]}" \
-		-v e="${BENCH_SAMPLES["epf $r"]}" -v f="${BENCH_SAMPLES["untraced $r"]}" 'BEGIN {
-			if (n == "nan" || f == 0) { print "nan nan"; exit }
+	read -r cost ratio <<<"$(awk -v n="${BENCH_SAMPLES["selftest $r"]-nan}" \
+		-v e="${epf%% *}" -v f="${BENCH_SAMPLES["untraced $r"]-0}" 'BEGIN {
+			if (n == "nan" || e == "nan" || f == 0) { print "nan nan"; exit }
 			t = 1e6 / f; c = n * e / 1000; printf "%.3f %.5f\n", c, t / (t + c) }')"
 	bench_sample cost "$r" "$cost"
 	bench_sample derived "$r" "$ratio"
 done
 ns_event=$(bench_stats $(bench_values selftest))
-epf=$(bench_range $(bench_values epf))
 cost=$(bench_stats $(bench_values cost))
 derived=$(bench_stats $(bench_values derived))
 frame_us=$(bench_stats $(for v in $(bench_values untraced); do awk -v f="$v" 'BEGIN { printf "%.1f\n", 1e6 / f }'; done))

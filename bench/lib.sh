@@ -59,11 +59,22 @@ bench_interleave() {
 	rm -f "$out"
 }
 
+# _bench_last_rep MODE: the highest repetition with a sample of MODE (a
+# repetition may lack one: a run that failed).
+_bench_last_rep() {
+	local k n=0
+	for k in "${!BENCH_SAMPLES[@]}"; do
+		[ "${k% *}" = "$1" ] && [ "${k##* }" -gt "$n" ] && n=${k##* }
+	done
+	echo "$n"
+}
+
 # bench_values MODE: its samples, in repetition order, one line.
 bench_values() {
-	local r out=
-	for ((r = 1; ; r++)); do
-		[ -n "${BENCH_SAMPLES["$1 $r"]+x}" ] || break
+	local r out= n
+	n=$(_bench_last_rep "$1")
+	for ((r = 1; r <= n; r++)); do
+		[ -n "${BENCH_SAMPLES["$1 $r"]+x}" ] || continue
 		out+="${BENCH_SAMPLES["$1 $r"]} "
 	done
 	echo "$out"
@@ -71,9 +82,10 @@ bench_values() {
 
 # bench_ratios A B: A / B within each repetition (both measured in it).
 bench_ratios() {
-	local r out=
-	for ((r = 1; ; r++)); do
-		[ -n "${BENCH_SAMPLES["$1 $r"]+x}" ] && [ -n "${BENCH_SAMPLES["$2 $r"]+x}" ] || break
+	local r out= n
+	n=$(_bench_last_rep "$1")
+	for ((r = 1; r <= n; r++)); do
+		[ -n "${BENCH_SAMPLES["$1 $r"]+x}" ] && [ -n "${BENCH_SAMPLES["$2 $r"]+x}" ] || continue
 		out+="$(awk -v a="${BENCH_SAMPLES["$1 $r"]}" -v b="${BENCH_SAMPLES["$2 $r"]}" \
 			'BEGIN { if (b != 0) printf "%.6g", a / b; else printf "nan" }') "
 	done
