@@ -9,6 +9,8 @@
 #               (-trace virtqueue_* -trace virtio_gpu_cmd_*)
 #   serial-log  untraced guest printing [VIRTIO PERF] every frame over a
 #               115200-baud UART, what the hobby-OS team did
+#   selftest    vqdemo.elf selftest=400000: ns per trace event in this
+#               guest, for the derived figure below
 #
 # Each repetition runs every mode once, in an order that rotates from one
 # repetition to the next (bench/lib.sh), so drift hits every mode alike;
@@ -17,7 +19,9 @@
 # target reads "not resolved" when the interval straddles it.  The guest's
 # vCPU runs on one core, the recorder on the other.  The guest measures
 # its own frame loop with the TSC (the "done" line), so boot time is
-# excluded.
+# excluded.  Derived, per repetition from quieter measurements: untraced
+# frame / (untraced frame + events per frame x ns per event), with its
+# interval over the repetitions too.
 #
 #   bench/e2e.sh [--reps N] [--frames N] [--json FILE]
 #
@@ -56,6 +60,24 @@ for f in "$traced" "$untraced" "$vqscope"; do
 done
 workload="barrier=on-progress flush=line log=off"
 
+# events_per_frame REPORT.json: the recording's events over its frames.
+events_per_frame() {
+	awk -F: '/^  "events":/ { e = $2 + 0 } /^    "count":/ && !f { f = $2 + 0 }
+		END { printf "%.1f\n", f ? e / f : 0 }' "$1"
+}
+
+# selftest N: ns per trace event in this guest (selftest=: a tight loop
+# of events timed with the TSC).
+selftest() {
+	local dir=$work/selftest-$1 ps
+	bash scripts/run-demo-guest.sh --dir "$dir" --kernel "$traced" \
+		--append "selftest=400000" >/dev/null 2>&1 || true
+	ps=$(sed -n 's/.*selftest: .* \([0-9]*\) ps\/event.*/\1/p' "$dir/serial.log" 2>/dev/null || true)
+	rm -rf "$dir"
+	[ -n "$ps" ] || { echo "e2e.sh: selftest run $1 printed no ps/event" >&2; echo nan; return; }
+	awk -v p="$ps" 'BEGIN { printf "%.3f\n", p / 1000 }'
+}
+
 # run MODE N: one run; prints "frames commands microseconds".
 run() {
 	local mode=$1 n=$2 dir=$work/$1-$2 kernel=$untraced append=$workload
@@ -83,10 +105,13 @@ run() {
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
 	if [ -n "$rec_pid" ]; then
 		wait "$rec_pid" || true # exits 3 when QEMU goes away, as it should
-		# The report of the first recording that gives one.
-		if [ ! -s "$work/vqscope-report.json" ]; then
-			"$vqscope" report --json "$dir/rec.vqt" >"$work/vqscope-report.json" 2>/dev/null ||
-				echo "e2e.sh: no report of run $n: $(cat "$dir/record.err")" >&2
+		# Events per frame of this recording (a count, for the derived
+		# figure); the report of the first recording is kept.
+		if "$vqscope" report --json "$dir/rec.vqt" >"$dir/report.json" 2>/dev/null; then
+			bench_sample epf "$n" "$(events_per_frame "$dir/report.json")"
+			[ -s "$work/vqscope-report.json" ] || cp "$dir/report.json" "$work/vqscope-report.json"
+		else
+			echo "e2e.sh: no report of run $n: $(cat "$dir/record.err")" >&2
 		fi
 	fi
 	local line
@@ -98,10 +123,15 @@ run() {
 }
 
 # run_mode MODE REP: frames/s of one run (bench_interleave keeps it);
-# its commands/s go to the samples as "cps-MODE".  run stays in this shell
+# its commands/s go to the samples as "cps-MODE".  Mode selftest: ns per
+# trace event instead.  run stays in this shell
 # (a redirect, not $(...)) so the PIDs it starts are known to the cleanup.
 run_mode() {
 	local f c us
+	if [ "$1" = selftest ]; then
+		selftest "$2"
+		return
+	fi
 	run "$1" "$2" >"$work/result"
 	read -r f c us <"$work/result"
 	bench_sample "cps-$1" "$2" "$(awk -v c="$c" -v u="$us" 'BEGIN { printf "%.1f", c * 1e6 / u }')"
@@ -111,7 +141,7 @@ run_mode() {
 
 modes=(untraced vqscope qemu-trace serial-log)
 echo "End-to-end on the demo guest: $reps repetitions of ${#modes[@]} modes, interleaved (load $(bench_load))" >&2
-bench_interleave "$reps" run_mode "${modes[@]}"
+bench_interleave "$reps" run_mode "${modes[@]}" selftest
 
 echo "End-to-end on the demo guest ($VQ_ACCEL, $frames frames of: $workload)."
 echo "Median [95% interval] over $reps repetitions; x: ratio to the untraced run of the same repetition."
@@ -133,30 +163,33 @@ for m in "${modes[@]}"; do
 	fi
 	json_modes+="${json_modes:+, }\"$m\": {\"frames_per_s\": $(bench_json "$mf"), \"commands_per_s\": $(bench_json "$mc"), \"frames_ratio\": $(bench_json "$rf"), \"commands_ratio\": $(bench_json "$rc"), \"runs_frames_per_s\": [$(bench_values "$m" | xargs | tr ' ' ',')]}"
 done
-base_f=$(bench_stats $(bench_values untraced) | cut -d' ' -f1)
-
 # Wall time on a shared VM swings by tens of percent between identical
 # runs, more than the effect being measured.  So also derive the guest's
-# cost of tracing from two quieter measurements: the time one trace event
-# takes in this guest (selftest=N: a tight loop of events timed with the
-# TSC) and the events the traced run wrote per frame.
-selftest_ps=()
-for ((i = 1; i <= 3; i++)); do
-	bash scripts/run-demo-guest.sh --dir "$work/selftest" --kernel "$traced" \
-		--append "selftest=400000" >/dev/null 2>&1 || true
-	selftest_ps+=("$(sed -n 's/.*selftest: .* \([0-9]*\) ps\/event.*/\1/p' "$work/selftest/serial.log")")
-	rm -rf "$work/selftest"
+# cost of tracing, per repetition, from quieter measurements of the same
+# repetition: the time one trace event takes in this guest (the selftest
+# mode) and the untraced frame time, with the events the traced runs
+# wrote per frame (a count, the same in every run; a run the recorder
+# missed has none): untraced frame / (untraced frame + tracing).
+epf=$(bench_range $(bench_values epf))
+for ((r = 1; r <= reps; r++)); do
+	read -r cost ratio <<<"$(awk -v n="${BENCH_SAMPLES["selftest $r"]-nan}" \
+		-v e="${epf%% *}" -v f="${BENCH_SAMPLES["untraced $r"]-0}" 'BEGIN {
+			if (n == "nan" || e == "nan" || f == 0) { print "nan nan"; exit }
+			t = 1e6 / f; c = n * e / 1000; printf "%.3f %.5f\n", c, t / (t + c) }')"
+	bench_sample cost "$r" "$cost"
+	bench_sample derived "$r" "$ratio"
 done
-ns_per_event=$(printf '%s\n' "${selftest_ps[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] / 1000 }')
-events_per_frame=$(awk -F: '/^  "events":/ { e = $2 + 0 } /^    "count":/ && !f { f = $2 + 0 }
-	END { printf "%.1f", f ? e / f : 0 }' "$work/vqscope-report.json" 2>/dev/null || echo 0)
-frame_us=$(awk -v f="$base_f" 'BEGIN { printf "%.1f", 1e6 / f }')
-derived=$(awk -v n="$ns_per_event" -v e="$events_per_frame" -v t="$frame_us" \
-	'BEGIN { c = n * e / 1000; printf "%.1f %.4f", c, t / (t + c) }')
-read -r cost_us derived_ratio <<<"$derived"
-echo "  derived: one trace event costs $ns_per_event ns in this guest (median of 3 selftests);"
-echo "           $events_per_frame events per frame = $cost_us us of a $frame_us us untraced frame"
-echo "           -> vqscope at $derived_ratio of untraced (guest side; the host reads in parallel)"
+ns_event=$(bench_stats $(bench_values selftest))
+cost=$(bench_stats $(bench_values cost))
+derived=$(bench_stats $(bench_values derived))
+frame_us=$(bench_stats $(for v in $(bench_values untraced); do awk -v f="$v" 'BEGIN { printf "%.1f\n", 1e6 / f }'; done))
+echo "derived, per repetition: untraced frame / (untraced frame + events per frame x ns per event):"
+bench_line "one trace event in this guest, ns" "$ns_event"
+epf_what="events / frames of the traced run"
+bench_count_line "events per frame" "$epf" "$epf_what"
+bench_line "tracing per frame, us" "$cost"
+bench_line "untraced frame, us" "$frame_us" "" "" "%.4g"
+bench_line "vqscope x untraced, derived (guest side)" "$derived" ge 0.98 "%.4g"
 if [ -c /dev/kvm ] && [ "$VQ_ACCEL" = tcg ]; then
 	echo "  (KVM exists here; run with VQ_ACCEL=kvm for the KVM row)"
 fi
@@ -167,9 +200,11 @@ if [ -n "$json" ]; then
 {"accel": "$VQ_ACCEL", "frames": $frames, "reps": $reps, "workload": "$workload",
  "stats": "median and 95% order-statistic interval over reps; ratios within each rep",
  "modes": {$json_modes}, "target_vqscope_ratio": 0.98, "verdict": "$verdict",
- "derived": {"ns_per_event_in_guest": $ns_per_event, "events_per_frame": $events_per_frame,
-             "untraced_frame_us": $frame_us, "tracing_us_per_frame": $cost_us,
-             "ratio": $derived_ratio},
+ "derived": {"from": "per rep: untraced frame / (untraced frame + events per frame x ns per event in the selftest)",
+             "ns_per_event_in_guest": $(bench_json "$ns_event"),
+             "events_per_frame": $(bench_count_json "$epf" "$epf_what"),
+             "untraced_frame_us": $(bench_json "$frame_us"), "tracing_us_per_frame": $(bench_json "$cost"),
+             "ratio": $(bench_json "$derived"), "verdict": "$(bench_verdict "$derived" ge 0.98)"},
  "vqscope_report_first_run": $report}
 EOF
 fi

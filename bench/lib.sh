@@ -59,11 +59,22 @@ bench_interleave() {
 	rm -f "$out"
 }
 
+# _bench_last_rep MODE: the highest repetition with a sample of MODE (a
+# repetition may lack one: a run that failed).
+_bench_last_rep() {
+	local k n=0
+	for k in "${!BENCH_SAMPLES[@]}"; do
+		[ "${k% *}" = "$1" ] && [ "${k##* }" -gt "$n" ] && n=${k##* }
+	done
+	echo "$n"
+}
+
 # bench_values MODE: its samples, in repetition order, one line.
 bench_values() {
-	local r out=
-	for ((r = 1; ; r++)); do
-		[ -n "${BENCH_SAMPLES["$1 $r"]+x}" ] || break
+	local r out= n
+	n=$(_bench_last_rep "$1")
+	for ((r = 1; r <= n; r++)); do
+		[ -n "${BENCH_SAMPLES["$1 $r"]+x}" ] || continue
 		out+="${BENCH_SAMPLES["$1 $r"]} "
 	done
 	echo "$out"
@@ -71,9 +82,10 @@ bench_values() {
 
 # bench_ratios A B: A / B within each repetition (both measured in it).
 bench_ratios() {
-	local r out=
-	for ((r = 1; ; r++)); do
-		[ -n "${BENCH_SAMPLES["$1 $r"]+x}" ] && [ -n "${BENCH_SAMPLES["$2 $r"]+x}" ] || break
+	local r out= n
+	n=$(_bench_last_rep "$1")
+	for ((r = 1; r <= n; r++)); do
+		[ -n "${BENCH_SAMPLES["$1 $r"]+x}" ] && [ -n "${BENCH_SAMPLES["$2 $r"]+x}" ] || continue
 		out+="$(awk -v a="${BENCH_SAMPLES["$1 $r"]}" -v b="${BENCH_SAMPLES["$2 $r"]}" \
 			'BEGIN { if (b != 0) printf "%.6g", a / b; else printf "nan" }') "
 	done
@@ -81,6 +93,9 @@ bench_ratios() {
 }
 
 # ---- statistics ---------------------------------------------------------------------
+
+# _bench_sorted VALUE...: the numbers, one a line, smallest first.
+_bench_sorted() { printf '%s\n' "$@" | { grep -v -e '^$' -e nan || true; } | sort -g; }
 
 # bench_stats VALUE...: "median low high coverage n".  The interval is the
 # order-statistic confidence interval of the median: [x(k), x(n+1-k)] for
@@ -90,7 +105,7 @@ bench_ratios() {
 # machine has a long tail.  Fewer than 6 values cannot give 95%: the
 # interval is then the extremes with its (lower) coverage.
 bench_stats() {
-	printf '%s\n' "$@" | grep -v -e '^$' -e nan | sort -g | awk '
+	_bench_sorted "$@" | awk '
 		{ v[++n] = $1 }
 		END {
 			if (n == 0) { print "nan nan nan 0 0"; exit }
@@ -145,6 +160,34 @@ bench_line() {
 		v="  target $([ "$op" = le ] && echo "<=" || echo ">=") $target: $v"
 	fi
 	printf '  %-44s %s%s\n' "$label" "$(bench_fmt "$stats" "$fmt")" "$v"
+}
+
+# ---- counts ---------------------------------------------------------------------------
+
+# A count (events per frame, bytes per event) is not a time: it hardly
+# moves between runs, so it gets no interval, only its range.
+
+# bench_range VALUE...: "median min max n" (n = 0: "nan nan nan 0").
+bench_range() {
+	local sorted med n
+	sorted=$(_bench_sorted "$@")
+	read -r med _ _ _ n <<<"$(bench_stats "$@")"
+	if [ "$n" = 0 ]; then echo "nan nan nan 0"; else echo "$med $(head -n 1 <<<"$sorted") $(tail -n 1 <<<"$sorted") $n"; fi
+}
+
+# bench_count_line LABEL RANGE WHAT: one count, what it counts, its range.
+bench_count_line() {
+	local med lo hi n
+	read -r med lo hi n <<<"$2"
+	printf '  %-44s %s (count: %s; %s to %s over %d runs)\n' "$1" "$med" "$3" "$lo" "$hi" "$n"
+}
+
+# bench_count_json RANGE WHAT: {"count": WHAT, "median": .., "min": .., "max": .., "runs": n}
+bench_count_json() {
+	local med lo hi n
+	read -r med lo hi n <<<"$1"
+	[ "$med" = nan ] && { echo null; return; }
+	echo "{\"count\": \"$2\", \"median\": $med, \"min\": $lo, \"max\": $hi, \"runs\": $n}"
 }
 
 # ---- cores --------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 #                host drain rate (vs the producer), writer throughput
 #   e2e.json     demo guest frames/s and commands/s: untraced, vqscope
 #                attached, QEMU's own trace events, per-frame serial log
-#   record.json  sustained zero-loss recording rate, bytes per event
+#   record.json  sustained zero-loss recording rate (vs the producer's
+#                maximum), bytes per event
 #   tui.json     CPU of the live view (vs top -b at the same refresh)
 #   tracer.json  in-guest tracer: per-hook cost, read-loop overhead vs
 #                ftrace (bench/tracer.sh)
@@ -52,7 +53,11 @@ echo
 
 # Quick runs take 3 repetitions, too few for a 95% interval (bench/lib.sh
 # says the coverage they give); full runs take at least 7.
-if [ "$quick" = 1 ]; then secs=0.5; reps=3; frames=100; else secs=3; reps=7; frames=400; fi
+if [ "$quick" = 1 ]; then
+	reps=3 frames=100 tracer_opts=(--reads 200) net_opts=(--pings 200 --idle 6)
+else
+	reps=7 frames=400 tracer_opts=() net_opts=()
+fi
 
 echo "== 1, 2, 5a. hot paths"
 bash bench/core.sh --reps "$( [ "$quick" = 1 ] && echo 3 || echo 9 )" \
@@ -64,7 +69,8 @@ bash bench/e2e.sh --reps "$reps" --frames "$frames" --json "$results/e2e.json"
 echo
 
 echo "== 5b. recording through QMP"
-bash bench/record.sh --seconds "$( [ "$quick" = 1 ] && echo 1 || echo 3 )" --json "$results/record.json"
+bash bench/record.sh --reps "$reps" --seconds "$( [ "$quick" = 1 ] && echo 1 || echo 2 )" \
+	--json "$results/record.json"
 echo
 
 if [ -f bench/tui.sh ]; then
@@ -76,17 +82,19 @@ fi
 
 if [ -f bench/tracer.sh ]; then
 	echo "== 6. in-guest tracer"
-	bash bench/tracer.sh --json "$results/tracer.json" || echo "(tracer benchmark failed; see above)"
+	bash bench/tracer.sh --reps "$reps" "${tracer_opts[@]}" --json "$results/tracer.json" ||
+		echo "(tracer benchmark failed; see above)"
 	echo
 	echo "== 6b. in-guest tracer on virtio-net, and idle"
-	bash bench/tracer-net.sh --json "$results/tracer-net.json" ||
+	bash bench/tracer-net.sh --reps "$reps" "${net_opts[@]}" \
+		--json "$results/tracer-net.json" ||
 		echo "(tracer-net benchmark failed; see above)"
 	echo
 fi
 
 if [ -f bench/exporter.sh ]; then
 	echo "== 7. Prometheus exporter"
-	bash bench/exporter.sh --seconds "$( [ "$quick" = 1 ] && echo 2 || echo 20 )" \
+	bash bench/exporter.sh --reps "$reps" --seconds "$( [ "$quick" = 1 ] && echo 2 || echo 5 )" \
 		--json "$results/exporter.json"
 	echo
 fi

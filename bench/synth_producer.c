@@ -4,12 +4,14 @@
  * memory backend of a QEMU ivshmem-plain device, so vqscope finds it
  * through QMP as it would a guest's.
  *
- *   synth_producer FILE RATE SECONDS [--frames-per-s N] [--pace-us N]
+ *   synth_producer FILE RATE|max SECONDS [--frames-per-s N] [--pace-us N]
  *
  * RATE is events per second (commands of ADD, KICK, POLL, USED: four
- * events each).  It spins between commands unless --pace-us N, which
- * sleeps N microseconds whenever it is on schedule (several producers on
- * few cores).  Prints what it produced as one JSON line on stdout.
+ * events each), or "max": as fast as it can, with no schedule (its
+ * maximum, the peer of bench/record.sh).  It spins between commands
+ * unless --pace-us N, which sleeps N microseconds whenever it is on
+ * schedule (several producers on few cores).  Prints what it produced as
+ * one JSON line on stdout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,11 +54,12 @@ int main(int argc, char **argv)
 	int fd, q;
 
 	if (argc < 4 || argc % 2 != 0) {
-		fprintf(stderr, "usage: synth_producer FILE RATE SECONDS [--frames-per-s N] "
+		fprintf(stderr, "usage: synth_producer FILE RATE|max SECONDS [--frames-per-s N] "
 				"[--pace-us N]\n");
 		return 2;
 	}
-	rate = atof(argv[2]);
+	/* rate 0: "max", no schedule */
+	rate = strcmp(argv[2], "max") == 0 ? 0 : atof(argv[2]);
 	seconds = atof(argv[3]);
 	for (int i = 4; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--frames-per-s") == 0) {
@@ -68,8 +71,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (rate <= 0 || seconds <= 0) {
-		fprintf(stderr, "synth_producer: RATE and SECONDS must be positive\n");
+	if ((rate <= 0 && strcmp(argv[2], "max") != 0) || seconds <= 0) {
+		fprintf(stderr, "synth_producer: RATE (or max) and SECONDS must be positive\n");
 		return 2;
 	}
 	fd = open(argv[1], O_RDWR);
@@ -86,13 +89,15 @@ int main(int argc, char **argv)
 	q = vq_trace_register_queue(
 	    &tr, &(struct vq_queue_info){.device_type = 16, .ring_size = 256, .name = "synth.q0"});
 
-	/* Pace by absolute schedule: command k is due at start + k * period. */
-	double period_ns = 4e9 / rate;
+	/* Pace by absolute schedule: command k is due at start + k * period.
+	 * Unpaced ("max"), 256 commands are due at each look at the clock. */
+	double period_ns = rate > 0 ? 4e9 / rate : 0;
 	start = now_ns();
 	end = start + (uint64_t)(seconds * 1e9);
 	uint64_t next_frame = start;
 	for (uint64_t now = start; now < end; now = now_ns()) {
-		uint64_t due = (uint64_t)((double)(now - start) / period_ns);
+		uint64_t due =
+		    period_ns > 0 ? (uint64_t)((double)(now - start) / period_ns) : commands + 255;
 
 		if (frames_per_s && now >= next_frame) {
 			if (frame)

@@ -21,14 +21,14 @@
 #
 # The read loop (bench/tracer_readloop.c) is READS reads of 4 KiB from the
 # virtio-blk disk with O_DIRECT, each timed with the guest's clock; a loop
-# gives its reads/s and its median read latency.  Each rep runs each mode
-# once, in an order that rotates from rep to rep, so drift hits every mode
-# alike; those two are taken as ratios to the untraced loop of the same
-# rep, and the median over the reps is reported.  The floor, the fastest
-# read of all a mode's loops, is the figure least disturbed by other load
-# on the host (which only ever adds time).  The floor latency a method
-# adds, over the hooked calls per read, is its cost per hooked call,
-# trampoline included.
+# gives its reads/s, its median read latency and its fastest read (the
+# floor, the figure least disturbed by other load on the host, which only
+# ever adds time).  Each rep runs each mode once, in an order that rotates
+# from rep to rep, so drift hits every mode alike; the three are taken as
+# ratios to the untraced loop of the same rep, and the median over the
+# reps is reported with its 95% interval (bench/lib.sh).  The floor
+# latency a method adds, over the hooked calls per read, is its cost per
+# hooked call, trampoline included, again per rep.
 #
 # The guest runs under TCG (or KVM with VQ_ACCEL=kvm): an emulated CPU, so
 # absolute ns are this machine's TCG figures, many times native ones.  The
@@ -161,49 +161,35 @@ bench_linux_run tracer.sh $((240 + reps * (30 + reads / 100))) "$serial" \
 
 # ---- figures -------------------------------------------------------------------
 
-minimum() { tr ' ' '\n' | grep -v '^$' | sort -g | head -n 1; }
 # field KEY LINE: the value of KEY=value in LINE.
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 modes=(untraced vqscope ftrace)
-# Per loop: med[mode,rep] (median read ns), rate[mode,rep] (reads/s),
-# fastest[mode,rep] (its fastest read).
-declare -A med rate fastest runs_json
+# Per loop, as samples of its rep (bench/lib.sh): "rate-MODE" (reads/s),
+# "med-MODE" (median read ns), "fast-MODE" (its fastest read, the figure
+# least disturbed by other load on the host, which only ever adds time).
+declare -A runs_json
 for m in "${modes[@]}"; do
 	while read -r r line; do
-		med[$m,$r]=$(field median_ns "$line")
-		fastest[$m,$r]=$(field min_ns "$line")
-		rate[$m,$r]=$(calc %.1f "$(field reads "$line") * 1e9 / $(field total_ns "$line")")
-		runs_json[$m]+="${runs_json[$m]:+, }{\"reads_per_s\": ${rate[$m,$r]}, \"min_ns\": ${fastest[$m,$r]}, \"p10_ns\": $(field p10_ns "$line"), \"median_ns\": ${med[$m,$r]}, \"mean_ns\": $(field mean_ns "$line"), \"p90_ns\": $(field p90_ns "$line")}"
+		bench_sample "med-$m" "$r" "$(field median_ns "$line")"
+		bench_sample "fast-$m" "$r" "$(field min_ns "$line")"
+		bench_sample "rate-$m" "$r" "$(calc %.1f "$(field reads "$line") * 1e9 / $(field total_ns "$line")")"
+		runs_json[$m]+="${runs_json[$m]:+, }{\"reads_per_s\": ${BENCH_SAMPLES["rate-$m $r"]}, \"min_ns\": ${BENCH_SAMPLES["fast-$m $r"]}, \"p10_ns\": $(field p10_ns "$line"), \"median_ns\": ${BENCH_SAMPLES["med-$m $r"]}, \"mean_ns\": $(field mean_ns "$line"), \"p90_ns\": $(field p90_ns "$line")}"
 	done < <(sed -n "s/^vqbench: loop $m \([0-9]*\) /\1 /p" "$work/out")
 done
-# Ratios within each rep (loops close in time), then medians over reps;
-# the floor is the fastest read of all a mode's loops.
-declare -A all_med all_rate all_fastest med_x rate_x
-for ((r = 1; r <= reps; r++)); do
-	for m in "${modes[@]}" vs; do
-		a=$m b=untraced
-		[ "$m" = vs ] && a=vqscope b=ftrace
-		med_x[$m]+="$(calc %.4f "${med[$a,$r]} / ${med[$b,$r]}") "
-		rate_x[$m]+="$(calc %.4f "${rate[$a,$r]} / ${rate[$b,$r]}") "
-		[ "$m" = vs ] && continue
-		all_med[$m]+="${med[$m,$r]} "
-		all_rate[$m]+="${rate[$m,$r]} "
-		all_fastest[$m]+="${fastest[$m,$r]} "
+# Medians over the reps with their intervals; ratios within each rep
+# (loops close in time), against untraced, and vqscope against ftrace
+# ("vs").
+declare -A st
+for m in "${modes[@]}" vs; do
+	a=$m b=untraced
+	[ "$m" = vs ] && a=vqscope b=ftrace
+	for k in rate med fast; do
+		st[$k-x-$m]=$(bench_stats $(bench_ratios "$k-$a" "$k-$b"))
+		[ "$m" = vs ] || st[$k-$m]=$(bench_stats $(bench_values "$k-$m"))
 	done
 done
-declare -A m_med m_rate m_med_x m_rate_x floor floor_x
-for m in "${modes[@]}" vs; do
-	m_med_x[$m]=$(median <<<"${med_x[$m]}")
-	m_rate_x[$m]=$(median <<<"${rate_x[$m]}")
-	[ "$m" = vs ] && continue
-	m_med[$m]=$(median <<<"${all_med[$m]}")
-	m_rate[$m]=$(median <<<"${all_rate[$m]}")
-	floor[$m]=$(minimum <<<"${all_fastest[$m]}")
-done
-for m in "${modes[@]}"; do floor_x[$m]=$(calc %.4f "${floor[$m]} / ${floor[untraced]}"); done
-floor_x[vs]=$(calc %.4f "${floor[vqscope]} / ${floor[ftrace]}")
 
 # Per-program cost while the --stats loop ran.
 stats=$(sed -n 's/^vqbench-trace: vqscope-trace: stats: //p' "$work/out")
@@ -213,7 +199,9 @@ while IFS= read -r line; do
 	read -r runs ns per insns <<<"$(sed 's/.*: \([0-9]*\) runs, \([0-9]*\) ns, \([0-9.]*\) ns\/run, \([0-9]*\) insns$/\1 \2 \3 \4/' <<<"$line")"
 	programs_json+="${programs_json:+, }\"${line%%:*}\": {\"runs\": $runs, \"ns\": $ns, \"ns_per_run\": $per, \"insns\": $insns}"
 done <<<"$ran"
-prog_median=$(sed 's/.* \([0-9.]*\) ns\/run, .*/\1/' <<<"$ran" | median)
+# The median program body, with the 95% interval of that median over the
+# programs (each program's mean over its runs in the --stats loop).
+prog=$(bench_stats $(sed 's/.* \([0-9.]*\) ns\/run, .*/\1/' <<<"$ran"))
 all=$(grep '^all' <<<"$stats")
 prog_mean=$(sed 's/.* \([0-9.]*\) ns\/run, .*/\1/' <<<"$all")
 prog_runs=$(sed 's/.*: \([0-9]*\) runs.*/\1/' <<<"$all")
@@ -223,31 +211,53 @@ read -r calls_per_read runs_per_read insns_per_read <<<"$(bench_counts "$stats" 
 entries_per_read=$(sed -n 's/^vqbench: ftrace-stats [0-9]* entries=\([0-9]*\).*/\1/p' "$work/out" |
 	median | awk -v r="$reads" '{ printf "%.2f", $1 / r }')
 overrun=$(sed -n 's/^vqbench: ftrace-stats [0-9]* .*overrun=\([0-9]*\)$/\1/p' "$work/out" | median)
-# per_call ADDED_NS CALLS_PER_READ
-per_call() { awk -v a="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", a / c; else print "null" }'; }
-call_vq=$(per_call $((floor[vqscope] - floor[untraced])) "$calls_per_read")
-call_ft=$(per_call $((floor[ftrace] - floor[untraced])) "$entries_per_read")
-call_x=$(awk -v a="$call_vq" -v b="$call_ft" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "null" }')
+# Per hooked call, per rep: the fastest read's added ns over the calls
+# (or ftrace's entries) per read.
+for ((r = 1; r <= reps; r++)); do
+	for m in vqscope ftrace; do
+		c=$calls_per_read
+		[ "$m" = ftrace ] && c=${entries_per_read:-0}
+		bench_sample "call-$m" "$r" "$(awk -v a="${BENCH_SAMPLES["fast-$m $r"]}" \
+			-v u="${BENCH_SAMPLES["fast-untraced $r"]}" -v c="$c" \
+			'BEGIN { if (c > 0) printf "%.1f", (a - u) / c; else print "nan" }')"
+	done
+done
+call_vq=$(bench_stats $(bench_values call-vqscope))
+call_ft=$(bench_stats $(bench_values call-ftrace))
+call_x=$(bench_stats $(bench_ratios call-vqscope call-ftrace))
 kernel=$(sed -n 's/^vqbench: kernel //p' "$work/out")
 filter=$(sed -n 's/^vqbench: ftrace-filter //p' "$work/out" | sed 's/ \[virtio_ring\]//g; s/ *$//')
 
 echo "vqscope-trace in the Linux test guest ($VQ_ACCEL, kernel $kernel): $reps reps of $reads"
-echo "4 KiB O_DIRECT reads per mode.  x: ratio to the same rep's untraced loop, median"
-echo "over reps; floor: fastest read of all the mode's loops.  ns are this machine's"
+echo "4 KiB O_DIRECT reads per mode.  Median [95% interval] over the reps; x: ratio to the"
+echo "same rep's untraced loop; fastest: the fastest read of a loop.  ns are this machine's"
 echo "$VQ_ACCEL figures; the ratios are the result."
-printf "  %-9s %9s %9s %11s %9s %9s %8s\n" mode reads/s "reads/s x" "median ns" "median x" "floor ns" "floor x"
 for m in "${modes[@]}"; do
-	printf "  %-9s %9.1f %9s %11s %9s %9s %8s\n" "$m" "${m_rate[$m]}" "${m_rate_x[$m]}" \
-		"${m_med[$m]}" "${m_med_x[$m]}" "${floor[$m]}" "${floor_x[$m]}"
+	bench_line "$m, reads/s" "${st[rate-$m]}" "" "" "%.4g"
+	bench_line "$m, median read ns" "${st[med-$m]}" "" "" "%.4g"
+	bench_line "$m, fastest read ns" "${st[fast-$m]}" "" "" "%.4g"
+	[ "$m" = untraced ] && continue
+	if [ "$m" = vqscope ]; then
+		bench_line "$m, reads/s x untraced" "${st[rate-x-$m]}" ge 0.97
+	else
+		bench_line "$m, reads/s x untraced" "${st[rate-x-$m]}"
+	fi
+	bench_line "$m, median read x untraced" "${st[med-x-$m]}"
+	bench_line "$m, fastest read x untraced" "${st[fast-x-$m]}"
 done
-printf "  %-19s %9s %21s %18s\n" "vqscope / ftrace" "${m_rate_x[vs]}" "${m_med_x[vs]}" "${floor_x[vs]}"
-echo "  target: vqscope reads/s >= 0.97 of untraced"
+bench_line "vqscope / ftrace, reads/s" "${st[rate-x-vs]}"
+bench_line "vqscope / ftrace, median read" "${st[med-x-vs]}"
+bench_line "vqscope / ftrace, fastest read" "${st[fast-x-vs]}"
 echo "  per read, counted (no clock): $calls_per_read hooked calls, $runs_per_read BPF program runs,"
 echo "    $insns_per_read BPF instructions (each run counted at its program's xlated length)"
-echo "  per hooked call, trampoline included (floor added / calls per read):"
-echo "    vqscope $call_vq ns ($calls_per_read calls per read), ftrace $call_ft ns ($entries_per_read per read): x $call_x"
-echo "  per BPF program run (kernel.bpf_stats: body with ring-buffer reserve/commit, no trampoline):"
-echo "    median over programs $prog_median ns, mean $prog_mean ns ($prog_runs runs)   target: <= 60 ns native"
+echo "  per hooked call, trampoline included (fastest read's added ns / calls per read, per rep):"
+bench_line "vqscope, ns ($calls_per_read calls per read)" "$call_vq"
+bench_line "ftrace, ns (${entries_per_read:-0} entries per read)" "$call_ft"
+bench_line "vqscope x ftrace" "$call_x"
+echo "  per BPF program run (kernel.bpf_stats: body with ring-buffer reserve/commit, no trampoline;"
+echo "  the --stats loop, each program's mean over its runs; interval over the programs):"
+bench_line "median program, ns" "$prog" "" "" "%.4g"
+echo "    mean over all $prog_runs runs: $prog_mean ns; target: <= 60 ns native (not measured under $VQ_ACCEL)"
 sed 's/^/      /' <<<"$ran"
 echo "  (guest run: $elapsed s)"
 
@@ -258,7 +268,9 @@ if [ -n "$json" ]; then
 	modes_json=
 	for m in "${modes[@]}"; do
 		modes_json+="${modes_json:+,
-  }\"$m\": {\"reads_per_s\": ${m_rate[$m]}, \"reads_ratio\": ${m_rate_x[$m]}, \"median_read_ns\": ${m_med[$m]}, \"median_ratio\": ${m_med_x[$m]}, \"floor_read_ns\": ${floor[$m]}, \"floor_ratio\": ${floor_x[$m]},
+  }\"$m\": {\"reads_per_s\": $(bench_json "${st[rate-$m]}"), \"reads_ratio\": $(bench_json "${st[rate-x-$m]}"),
+   \"median_read_ns\": $(bench_json "${st[med-$m]}"), \"median_ratio\": $(bench_json "${st[med-x-$m]}"),
+   \"floor_read_ns\": $(bench_json "${st[fast-$m]}"), \"floor_ratio\": $(bench_json "${st[fast-x-$m]}"),
    \"runs\": [${runs_json[$m]}]}"
 	done
 	mkdir -p "$(dirname "$json")"
@@ -267,17 +279,18 @@ if [ -n "$json" ]; then
   "qemu": "$(qemu-system-x86_64 --version | head -1)", "accel": "$VQ_ACCEL",
   "guest_kernel": "$kernel", "guest_cpus": 1, "note": "$note"},
  "reads_per_loop": $reads, "block_bytes": 4096, "reps": $reps, "tracer_args": "$tracer_args",
- "ratios": "reads_ratio, median_ratio: against the same rep's untraced loop, median over reps; floor: fastest read of all a mode's loops",
+ "stats": "median and 95% order-statistic interval over reps; ratios within each rep, against its untraced loop; floor: each loop's fastest read",
  "modes": {
   $modes_json},
- "vqscope_vs_ftrace": {"reads_ratio": ${m_rate_x[vs]}, "median_ratio": ${m_med_x[vs]}, "floor_ratio": ${floor_x[vs]}},
- "per_hooked_call": {"from": "floor latency added / calls per read", "vqscope_calls_per_read": $calls_per_read,
+ "vqscope_vs_ftrace": {"reads_ratio": $(bench_json "${st[rate-x-vs]}"), "median_ratio": $(bench_json "${st[med-x-vs]}"),
+  "floor_ratio": $(bench_json "${st[fast-x-vs]}")},
+ "per_hooked_call": {"from": "per rep: fastest read's added ns / calls per read", "vqscope_calls_per_read": $calls_per_read,
   "ftrace_entries_per_read": ${entries_per_read:-0}, "ftrace_overrun": ${overrun:-0},
-  "vqscope_ns": $call_vq, "ftrace_ns": $call_ft, "vqscope_vs_ftrace": $call_x},
+  "vqscope_ns": $(bench_json "$call_vq"), "ftrace_ns": $(bench_json "$call_ft"), "vqscope_vs_ftrace": $(bench_json "$call_x")},
  "counts_per_read": {"from": "vqscope-trace --stats over one loop: runs from kernel.bpf_stats, length from bpf_prog_info.xlated_prog_len",
   "hooked_calls": $calls_per_read, "program_runs": $runs_per_read, "bpf_insns": $insns_per_read},
- "per_program_run": {"from": "kernel.bpf_stats run_time_ns / run_cnt", "median_ns": ${prog_median:-0},
-  "mean_ns": $prog_mean, "runs": $prog_runs, "programs": {$programs_json}},
+ "per_program_run": {"from": "kernel.bpf_stats run_time_ns / run_cnt; median over programs, interval over programs",
+  "median_ns": $(bench_json "$prog"), "mean_ns": $prog_mean, "runs": $prog_runs, "programs": {$programs_json}},
  "ftrace_filter": "$filter",
  "guest_seconds": $elapsed}
 EOF
