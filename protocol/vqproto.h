@@ -233,6 +233,8 @@ int vqp_writer_ring(struct vqp_writer *w, const struct vqr_ring *hdr,
 int vqp_writer_annot(struct vqp_writer *w, uint64_t ts, uint32_t kind, const char *text, char *err,
 		     size_t errlen);
 int vqp_writer_region(struct vqp_writer *w, const struct vqr_region *reg, char *err, size_t errlen);
+int vqp_writer_producer(struct vqp_writer *w, const struct vqr_producer *p, char *err,
+			size_t errlen);
 /* Write pending events as a chunk. */
 int vqp_writer_flush(struct vqp_writer *w, char *err, size_t errlen);
 /* Flush, write CLOSE, INDEX and trailer, fsync and free.  Always frees. */
@@ -313,6 +315,8 @@ int vqp_decode_annot(const void *payload, uint32_t len, struct vqr_annot *hdr, c
 		     size_t buflen, char *err, size_t errlen);
 int vqp_decode_region(const void *payload, uint32_t len, struct vqr_region *out, char *err,
 		      size_t errlen);
+int vqp_decode_producer(const void *payload, uint32_t len, struct vqr_producer *out, char *err,
+			size_t errlen);
 int vqp_decode_close(const void *payload, uint32_t len, struct vqr_close *out, char *err,
 		     size_t errlen);
 

@@ -31,7 +31,7 @@
 #define VQR_TRAILER_MAGIC "VQTINDEX"
 
 #define VQR_VERSION_MAJOR 1
-#define VQR_VERSION_MINOR 1 /* 1: vqr_events.dropped_before, RING chunks */
+#define VQR_VERSION_MINOR 2 /* 1: vqr_events.dropped_before, RING chunks; 2: PRODUCER */
 
 #define VQR_CHUNK_ALIGN 8u
 #define VQR_CHUNK_MAX	(64u * 1024u * 1024u) /* largest payload a reader accepts */
@@ -63,14 +63,15 @@ struct vqr_file_header {
 /* ---- chunks -------------------------------------------------------------- */
 
 enum vqr_chunk_type {
-	VQR_CHUNK_EVENTS = 1, /* struct vqr_events + count * vqt_event */
-	VQR_CHUNK_QUEUES = 2, /* struct vqr_queues + count * vqr_queue_entry */
-	VQR_CHUNK_DEVICE = 3, /* struct vqr_device + count * vqr_device_queue */
-	VQR_CHUNK_ANNOT = 4,  /* struct vqr_annot + text */
-	VQR_CHUNK_REGION = 5, /* struct vqr_region: producer (re)started */
-	VQR_CHUNK_CLOSE = 6,  /* struct vqr_close: why and how it ended */
-	VQR_CHUNK_INDEX = 7,  /* struct vqr_index + count * vqr_index_entry */
-	VQR_CHUNK_RING = 8,   /* struct vqr_ring + count * vqr_ring_queue (minor 1) */
+	VQR_CHUNK_EVENTS = 1,	/* struct vqr_events + count * vqt_event */
+	VQR_CHUNK_QUEUES = 2,	/* struct vqr_queues + count * vqr_queue_entry */
+	VQR_CHUNK_DEVICE = 3,	/* struct vqr_device + count * vqr_device_queue */
+	VQR_CHUNK_ANNOT = 4,	/* struct vqr_annot + text */
+	VQR_CHUNK_REGION = 5,	/* struct vqr_region: producer (re)started */
+	VQR_CHUNK_CLOSE = 6,	/* struct vqr_close: why and how it ended */
+	VQR_CHUNK_INDEX = 7,	/* struct vqr_index + count * vqr_index_entry */
+	VQR_CHUNK_RING = 8,	/* struct vqr_ring + count * vqr_ring_queue (minor 1) */
+	VQR_CHUNK_PRODUCER = 9, /* struct vqr_producer (minor 2) */
 	VQR_CHUNK_TYPE_COUNT
 };
 /* Chunk types below this bound with a good CRC are whole chunks; types a
@@ -161,6 +162,19 @@ struct vqr_ring {
 	vq_u64 host_mono_ns; /* 0x00 host CLOCK_MONOTONIC of the reads */
 	vq_u32 count;	     /* 0x08 entries that follow */
 	vq_u32 cpu_wait_ms;  /* 0x0c QEMU's wait for a CPU so far, or 0 */
+};
+/* PRODUCER: the producer's own word on whether it runs (the trace region
+ * header's producer_state and heartbeat, 0x90..), as the recorder read
+ * it when the recording began and whenever it changed (heartbeats often
+ * enough that none is missed for silence).  A reader judges a trace that
+ * stands still as it was judged live: a stopped or silent producer leaves
+ * the device moving on untraced, which is no stuck queue. */
+struct vqr_producer {
+	vq_u64 host_mono_ns; /* 0x00 host CLOCK_MONOTONIC of the read */
+	vq_u64 heartbeat_ts; /* 0x08 producer ticks of its latest heartbeat */
+	vq_u64 heartbeats;   /* 0x10 heartbeats and state changes so far */
+	vq_u32 state;	     /* 0x18 VQT_PRODUCER_* (others read as unknown) */
+	vq_u32 heartbeat_ms; /* 0x1c the longest it promised between heartbeats, 0: none */
 };
 /* cpu_wait_ms (DEVICE and RING, since minor version 1; 0 when not
  * measured): how long QEMU's threads had waited for a CPU since vqscope
@@ -284,6 +298,7 @@ _Static_assert(VQT_OFFSET_OF(struct vqr_file_header, producer) == 0x30, "produce
 _Static_assert(VQT_OFFSET_OF(struct vqr_file_header, header_crc) == 0x7c, "header_crc");
 _Static_assert(sizeof(struct vqr_chunk) == 16, "chunk header is 16 bytes");
 _Static_assert(sizeof(struct vqr_events) == 40, "vqr_events");
+_Static_assert(sizeof(struct vqr_producer) == 32, "vqr_producer");
 _Static_assert(sizeof(struct vqr_queues) == 16, "vqr_queues");
 _Static_assert(sizeof(struct vqr_queue_entry) == 264, "vqr_queue_entry");
 _Static_assert(sizeof(struct vqr_device) == 24, "vqr_device");

@@ -380,6 +380,15 @@ int vqp_writer_ring(struct vqp_writer *w, const struct vqr_ring *hdr,
 			   (size_t)hdr->count * sizeof(*queues), NULL, 0, 0, 0, err, errlen);
 }
 
+int vqp_writer_producer(struct vqp_writer *w, const struct vqr_producer *p, char *err,
+			size_t errlen)
+{
+	if (vqp_writer_flush(w, err, errlen) != VQP_OK)
+		return VQP_IO;
+	return write_chunk(w, VQR_CHUNK_PRODUCER, p, sizeof(*p), NULL, 0, NULL, 0, 0, 0, err,
+			   errlen);
+}
+
 int vqp_writer_device(struct vqp_writer *w, const struct vqr_device *hdr,
 		      const struct vqr_device_queue *queues, char *err, size_t errlen)
 {
@@ -1059,6 +1068,17 @@ int vqp_decode_annot(const void *payload, uint32_t len, struct vqr_annot *hdr, c
 		buf[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
 	}
 	buf[n] = 0;
+	return VQP_OK;
+}
+
+int vqp_decode_producer(const void *payload, uint32_t len, struct vqr_producer *out, char *err,
+			size_t errlen)
+{
+	if (len != sizeof(*out)) {
+		set_err(err, errlen, "PRODUCER chunk is %u bytes, expected %zu", len, sizeof(*out));
+		return VQP_INVALID;
+	}
+	memcpy(out, payload, sizeof(*out));
 	return VQP_OK;
 }
 

@@ -53,6 +53,17 @@ static void walk(const struct vqp_file *f)
 			vqp_decode_close(p, len, &c, err, sizeof(err));
 			break;
 		}
+		case VQR_CHUNK_RING: {
+			struct vqr_ring h;
+			const struct vqr_ring_queue *q;
+			vqp_decode_ring(p, len, &h, &q, err, sizeof(err));
+			break;
+		}
+		case VQR_CHUNK_PRODUCER: {
+			struct vqr_producer pr;
+			vqp_decode_producer(p, len, &pr, err, sizeof(err));
+			break;
+		}
 		default:
 			abort(); /* the reader only lists known chunk types */
 		}

@@ -22,7 +22,8 @@
 # The host checks while the guest runs (net_session.py), with vqscope top
 # on the first QMP socket and vqscope record on the second; files are
 # $T/NAME.console.log (the console, with host times), $T/NAME.top.log,
-# $T/NAME.vqt (the recording).
+# $T/NAME.vqt (the recording) and $T/NAME.through.vqt (one made on a third
+# QMP socket from the start through the untraced work).
 
 . "$ROOT/tests/tracer/guest.sh"
 
@@ -110,9 +111,11 @@ net_guest_test() {
 		-drive "file=$T/$name.disk,if=virtio,format=raw" \
 		-device virtio-rng-pci \
 		-netdev user,id=net0 -device virtio-net-pci,netdev=net0 \
-		-qmp "unix:$T/$name.qmp2,server=on,wait=off"
+		-qmp "unix:$T/$name.qmp2,server=on,wait=off" \
+		-qmp "unix:$T/$name.qmp3,server=on,wait=off"
 	python3 "$ROOT/tests/tracer/net_session.py" --console "$T/$name.console" \
-		--qmp "$T/$name.qmp" --qmp2 "$T/$name.qmp2" --recording "$T/$name.vqt" \
+		--qmp "$T/$name.qmp" --qmp2 "$T/$name.qmp2" --qmp3 "$T/$name.qmp3" \
+		--recording "$T/$name.vqt" --recording-through "$T/$name.through.vqt" \
 		--vqscope "$BUILD/vqscope" \
 		--check-region "$BUILD/tests/tracer/check_region" --region "$T/$name.region" \
 		--check-export "$BUILD/tests/host/check_export" \

@@ -33,7 +33,9 @@ Phases and checks (each check is a function in CHECKS; add more there):
   stopped  the guest reads its disk and pings, untraced, for 3 s; `vqscope
          top --json` and `vqscope doctor` watching then say the producer
          stopped, and raise no stuck finding and no device disagreement
-         (the device moving on past the trace is no fault)
+         (the device moving on past the trace is no fault); so does
+         `vqscope doctor` of a recording made on a third QMP socket from
+         the start through the untraced work
 
 Python (standard library only) because it juggles a console socket, a
 subprocess and timestamps at once.
@@ -243,12 +245,24 @@ def interrupts(console, when):
     return counts
 
 
+def stop_recorder(proc):
+    """SIGINT, so that vqscope record closes its file in order; its exit
+    status (killed if it does not end)."""
+    proc.send_signal(2)
+    try:
+        return proc.wait(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 class Session:
     def __init__(self, args):
         self.args = args
         self.console = Console(args.console, args.log)
         self.top = None
         self.record = None
+        self.through = None
         self.snap = {}  # phase -> (header, queues)
         self.top_at = {}  # phase -> top's sample with the region's counts then
 
@@ -258,6 +272,11 @@ class Session:
         self.record = subprocess.Popen(
             [self.args.vqscope, "record", "-q", "-o", self.args.recording, self.args.qmp2],
             stdout=self.record_log, stderr=self.record_log)
+        # And through the third until the untraced work is done.
+        self.through_log = open(self.args.recording_through + ".log", "w")
+        self.through = subprocess.Popen(
+            [self.args.vqscope, "record", "-q", "-o", self.args.recording_through,
+             self.args.qmp3], stdout=self.through_log, stderr=self.through_log)
         self.top = Top(self.args.vqscope, self.args.qmp, self.args.top_log)
         ok = self.top.wait(lambda s: "vqscope-trace" in s.get("producer", ""), WAIT_S)
         check(ok, "vqscope top reads the region the tracer writes (producer vqscope-trace)")
@@ -300,6 +319,11 @@ class Session:
         self.stopped_samples = [json.loads(x) for x in out.splitlines() if x.strip()]
         self.doctor_rc = doctor.returncode
         check(bool(found), "the guest worked on with the tracer stopped")
+        self.through_rc = stop_recorder(self.through)
+        doctor = subprocess.run([self.args.vqscope, "doctor", self.args.recording_through],
+                                capture_output=True, text=True, timeout=WAIT_S)
+        self.through_doctor_rc = doctor.returncode
+        self.through_doctor_out = doctor.stdout + doctor.stderr
 
     def on_snapshot(self, phase):
         self.snap[phase] = snapshot(self.args.check_region, self.args.region)
@@ -311,12 +335,7 @@ class Session:
         self.top_at[phase] = self.top.settled(queues, (".input.0", ".output.0"), WAIT_S)
         if phase == "ping-after":
             self.top.stop()
-            self.record.send_signal(2)  # SIGINT: close the recording in order
-            try:
-                self.record_rc = self.record.wait(timeout=WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.record.kill()
-                self.record_rc = self.record.wait()
+            self.record_rc = stop_recorder(self.record)
 
     def run(self):
         handlers = {
@@ -343,9 +362,10 @@ class Session:
                 break
         if self.top:
             self.top.stop()
-        if self.record and self.record.poll() is None:
-            self.record.kill()
-            self.record.wait()
+        for rec in (self.record, self.through):
+            if rec and rec.poll() is None:
+                rec.kill()
+                rec.wait()
 
 
 # ---- checks ------------------------------------------------------------------------
@@ -587,6 +607,12 @@ def check_stopped(s):
           "STUCK" not in out,
           "doctor: says the producer stopped, and finds nothing stuck (exit %s):\n%s" %
           (getattr(s, "doctor_rc", None), out.strip()))
+    out = getattr(s, "through_doctor_out", "") or ""
+    check(getattr(s, "through_rc", None) == 0 and getattr(s, "through_doctor_rc", None) == 0 and
+          "producer stopped at " in out and "STUCK" not in out,
+          "doctor of the recording through the untraced work: says the producer stopped, and "
+          "finds nothing stuck (record exit %s, doctor exit %s):\n%s" %
+          (getattr(s, "through_rc", None), getattr(s, "through_doctor_rc", None), out.strip()))
 
 
 CHECKS = [check_live, check_ping, check_interrupts, check_kinds, check_end, check_top_ping,
@@ -595,8 +621,8 @@ CHECKS = [check_live, check_ping, check_interrupts, check_kinds, check_end, chec
 
 def main():
     p = argparse.ArgumentParser()
-    for name in ("console", "qmp", "qmp2", "recording", "vqscope", "check-region",
-                 "check-export", "region", "log", "top-log"):
+    for name in ("console", "qmp", "qmp2", "qmp3", "recording", "recording-through", "vqscope",
+                 "check-region", "check-export", "region", "log", "top-log"):
         p.add_argument("--" + name, required=True)
     p.add_argument("--reads", type=int, required=True)
     p.add_argument("--pings", type=int, required=True)

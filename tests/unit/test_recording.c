@@ -542,6 +542,54 @@ static void test_unknown_chunk_type_skipped(void **state)
 	vqp_file_close(f);
 }
 
+/* PRODUCER chunks (minor 2) come back as written, and no other size of
+ * one is taken. */
+static void test_producer_chunk(void **state)
+{
+	(void)state;
+	char path[300], err[VQP_ERRLEN];
+	struct vqp_writer *w;
+	struct vqp_file *f;
+	const struct vqr_producer written[2] = {
+	    {.host_mono_ns = 7,
+	     .heartbeat_ts = 900,
+	     .heartbeats = 3,
+	     .state = 1,
+	     .heartbeat_ms = 100},
+	    {.host_mono_ns = 9, .heartbeat_ts = 950, .heartbeats = 4, .state = 2}};
+	struct vqr_producer got;
+	unsigned found = 0;
+
+	path_of(path, sizeof(path), "producer.vqt");
+	w = open_writer(path, 1000);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(vqp_writer_producer(w, &written[i], err, sizeof(err)), VQP_OK);
+	assert_int_equal(
+	    vqp_writer_close(w, &(struct vqr_close){.reason = VQR_END_NORMAL}, err, sizeof(err)),
+	    VQP_OK);
+	f = vqp_file_open(path, 0, err, sizeof(err));
+	if (!f)
+		fail_msg("open: %s", err);
+	assert_int_equal(f->header.version_minor, 2);
+	assert_int_equal(f->unknown, 0);
+	for (size_t i = 0; i < f->nchunks; i++) {
+		const void *p;
+		uint32_t len;
+
+		if (f->chunks[i].type != VQR_CHUNK_PRODUCER)
+			continue;
+		assert_int_equal(vqp_file_chunk(f, i, &p, &len, err, sizeof(err)), VQP_OK);
+		assert_int_equal(vqp_decode_producer(p, len, &got, err, sizeof(err)), VQP_OK);
+		assert_memory_equal(&got, &written[found], sizeof(got));
+		found++;
+		assert_int_equal(vqp_decode_producer(p, len - 8, &got, err, sizeof(err)),
+				 VQP_INVALID);
+		assert_string_equal(err, "PRODUCER chunk is 24 bytes, expected 32");
+	}
+	assert_int_equal(found, 2);
+	vqp_file_close(f);
+}
+
 static void test_crc32c_known_vector(void **state)
 {
 	(void)state;
@@ -564,6 +612,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_crc32c_known_vector),
+	    cmocka_unit_test(test_producer_chunk),
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_truncated_at_every_tail_byte),
 	    cmocka_unit_test(test_flipped_bits_detected),

@@ -35,8 +35,8 @@ static const char help[] =
     "  -s, --since TIME       start at session time TIME (e.g. 2.5, 1500ms)\n"
     "  -n, --count N          stop after N events\n"
     "  -a, --all              also the recording's other chunks: REGION, QUEUES,\n"
-    "                         DEVICE, ANNOT and CLOSE lines (TIME is that of the\n"
-    "                         event before them)\n"
+    "                         DEVICE, PRODUCER, ANNOT and CLOSE lines (TIME is\n"
+    "                         that of the event before them)\n"
     "  -d, --duration TIME    live: stop after TIME\n"
     "      --only-new         live: skip the records already in the guest's ring\n"
     "      --salvage          read past damaged chunks instead of failing\n"
@@ -202,6 +202,19 @@ static void on_chunk(void *ctx, const struct walk *w, size_t i)
 		    " generation=%u ring_records=%u region_size=%llu ts_hz=%llu producer=\"%s\"\n",
 		    r.generation, r.ring_records, (unsigned long long)r.region_size,
 		    (unsigned long long)r.ts_hz, text);
+		return;
+	}
+	case VQR_CHUNK_PRODUCER: {
+		struct vqr_producer pr;
+
+		if (vqp_decode_producer(p, len, &pr, err, sizeof(err)) != VQP_OK)
+			return;
+		print_prefix(w, at, "-", "PRODUCER", VQT_QUEUE_NONE);
+		printf(" state=%s heartbeat_ms=%u heartbeats=%llu\n",
+		       pr.state == VQT_PRODUCER_RUNNING	  ? "running"
+		       : pr.state == VQT_PRODUCER_STOPPED ? "stopped"
+							  : "unknown",
+		       pr.heartbeat_ms, (unsigned long long)pr.heartbeats);
 		return;
 	}
 	case VQR_CHUNK_QUEUES: {

@@ -682,6 +682,15 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 		}
 		return;
 	}
+	case VQR_CHUNK_PRODUCER: {
+		struct vqr_producer h;
+
+		if (vqp_decode_producer(p, len, &h, err, sizeof(err)) != VQP_OK)
+			break;
+		model_producer_sample(m, h.host_mono_ns, h.state, h.heartbeat_ms, h.heartbeat_ts,
+				      h.heartbeats);
+		return;
+	}
 	case VQR_CHUNK_RING: {
 		struct vqr_ring h;
 		const struct vqr_ring_queue *rq;
@@ -917,6 +926,36 @@ struct region_work {
 	uint64_t now;
 };
 
+/* The recording gets the producer's state when it begins and when it
+ * changes, and its heartbeats at least twice per promised interval (at
+ * most 4 a second), so a reader sees a silent producer exactly when the
+ * live view did. */
+static void rec_producer(struct source *s, const struct vqp_producer *p, uint64_t now)
+{
+	uint64_t every_ns = p->heartbeat_ms ? (uint64_t)p->heartbeat_ms * 1000000 / 2 : 1000000000;
+	struct vqp_producer *last = &s->rec_producer;
+	struct vqr_producer c = {.host_mono_ns = now,
+				 .heartbeat_ts = p->heartbeat_ts,
+				 .heartbeats = p->heartbeats,
+				 .state = p->state,
+				 .heartbeat_ms = p->heartbeat_ms};
+	char err[VQP_ERRLEN];
+
+	if (every_ns > 250000000)
+		every_ns = 250000000;
+	if (!s->rec || (s->rec_producer_written && p->state == last->state &&
+			p->heartbeat_ms == last->heartbeat_ms &&
+			(p->heartbeats == last->heartbeats || now - s->rec_producer_ns < every_ns)))
+		return;
+	if (vqp_writer_producer(s->rec, &c, err, sizeof(err)) != VQP_OK) {
+		rec_failed(s, err);
+		return;
+	}
+	*last = *p;
+	s->rec_producer_ns = now;
+	s->rec_producer_written = true;
+}
+
 /* Whether the producer runs (header, minor 1), after what it wrote is
  * drained: a stopped one's last events are in the model first. */
 static void producer_poll(struct source *s, struct vq_model *m, uint64_t now)
@@ -932,6 +971,7 @@ static void producer_poll(struct source *s, struct vq_model *m, uint64_t now)
 		model_note_violations(m, 1, err);
 	}
 	model_producer_sample(m, now, p.state, p.heartbeat_ms, p.heartbeat_ts, p.heartbeats);
+	rec_producer(s, &p, now);
 }
 
 static void region_poll(void *ctx)
@@ -1110,6 +1150,7 @@ int source_record_start(struct source *s, struct vq_model *m, const char *path, 
 	}
 	s->rec_hold = NULL;
 	rec_hold(s, m);
+	s->rec_producer_written = false;
 	return 0;
 }
 

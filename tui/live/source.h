@@ -85,6 +85,9 @@ struct source {
 	uint64_t last_size_check_ns;		      /* SIZE_CHECK_EVERY_NS: shrunk files */
 	bool step_held;				      /* the control page says step mode is on */
 	const char *rec_hold;			      /* the hold state the recording last got */
+	bool rec_producer_written;		      /* a PRODUCER chunk since it began */
+	struct vqp_producer rec_producer;	      /* what the latest one said */
+	uint64_t rec_producer_ns;		      /* and when (host ns) */
 	struct vqr_ring_queue ring_buf[MODEL_QUEUES]; /* ring samples */
 	uint64_t generation_seen;
 	bool rates_started;		  /* model_rates_restart after the first drain */
