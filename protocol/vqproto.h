@@ -141,13 +141,15 @@ struct vqp_reader {
 
 /* What one vqp_reader_drain call saw. */
 struct vqp_drain_info {
-	uint64_t first_seq;    /* sequence number of out[0] */
-	uint64_t lost;	       /* records lost during this call */
-	uint64_t violations;   /* violations during this call */
-	uint64_t dropped;      /* of them, records dropped as malformed */
-	uint64_t dropped_tail; /* of those, the ones after the last record
-				* returned (all of them when none was) */
-	uint64_t head;	       /* producer head read at the start */
+	uint64_t first_seq;	/* sequence number of out[0] */
+	uint64_t lost;		/* records lost during this call */
+	uint64_t violations;	/* violations during this call */
+	uint64_t dropped;	/* of them, records dropped as malformed */
+	uint64_t dropped_tail;	/* of those, the ones after the last record
+				 * returned (all of them when none was) */
+	uint64_t head;		/* producer head read at the start */
+	uint64_t queue_records; /* QUEUE records among those returned (a queue
+				 * registered or went: its table slot changed) */
 };
 
 /* Start reading the (synced) region r.  from_oldest: begin with the oldest

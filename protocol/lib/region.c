@@ -568,11 +568,13 @@ int vqp_reader_drain(struct vqp_reader *rd, struct vqt_event *out, size_t max,
 			 * copy, and the producer never stores s there again.
 			 * The common case inline; the full check says what
 			 * is wrong. */
-			if (!event_plain(copy, queue_slots) &&
-			    drop_malformed(rd, info, copy, s) != VQP_OK) {
-				dropped_tail++;
-				stop = stop < end ? stop + 1 : end;
-				continue;
+			if (!event_plain(copy, queue_slots)) {
+				if (drop_malformed(rd, info, copy, s) != VQP_OK) {
+					dropped_tail++;
+					stop = stop < end ? stop + 1 : end;
+					continue;
+				}
+				info->queue_records += copy->type == VQT_EV_QUEUE;
 			}
 			copy++;
 			dropped_tail = 0;

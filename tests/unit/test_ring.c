@@ -117,6 +117,30 @@ static void test_fill_and_read_back(void **state)
 	fixture_free(f);
 }
 
+/* The drain says when a batch holds QUEUE records (the queue table
+ * changed), so its reader need not look through every record for them. */
+static void test_drain_counts_queue_records(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(REGION_SIZE);
+	struct vqt_event ev[64];
+	struct vqp_drain_info info;
+
+	emit_marks(f, 0, 5);
+	assert_int_equal(vqp_reader_drain(&f->reader, ev, 64, &info), 6);
+	assert_int_equal(info.queue_records, 1); /* the registration */
+	emit_marks(f, 5, 5);
+	assert_int_equal(vqp_reader_drain(&f->reader, ev, 64, &info), 5);
+	assert_int_equal(info.queue_records, 0);
+	vq_trace_unregister_queue(&f->tr, f->q);
+	emit_marks(f, 10, 3);
+	f->q = vq_trace_register_queue(
+	    &f->tr, &(struct vq_queue_info){.device_type = 16, .ring_size = 64, .name = "again"});
+	assert_int_equal(vqp_reader_drain(&f->reader, ev, 64, &info), 5);
+	assert_int_equal(info.queue_records, 2);
+	fixture_free(f);
+}
+
 /* Start the producer's sequence just below `start` and push records across
  * it; every record must come out once, in order, with the right payload. */
 static void check_wrap_at(uint64_t start)
@@ -814,6 +838,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fill_and_read_back),
+	    cmocka_unit_test(test_drain_counts_queue_records),
 	    cmocka_unit_test(test_wrap_at_2_16),
 	    cmocka_unit_test(test_wrap_at_2_32),
 	    cmocka_unit_test(test_ring_index_wrap),

@@ -222,14 +222,6 @@ static void region_sync(struct source *s, struct vq_model *m, uint64_t now)
 	snapshot_queues(s, m, now, true);
 }
 
-static bool has_queue_event(const struct vqt_event *e, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (e[i].type == VQT_EV_QUEUE)
-			return true;
-	return false;
-}
-
 static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
 {
 	size_t total = 0;
@@ -275,7 +267,7 @@ static void region_drain(struct source *s, struct vq_model *m, uint64_t now)
 		 * packed, receive) are in its table slot, written before its
 		 * QUEUE record.  Read the table before the batch's kick
 		 * decisions are judged, not up to a second later. */
-		if (has_queue_event(s->buf, (size_t)n))
+		if (info.queue_records)
 			snapshot_queues(s, m, now, true);
 		model_note_host_time(m, now);
 		model_feed(m, s->buf, (size_t)n, info.first_seq);
