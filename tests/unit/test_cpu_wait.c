@@ -7,9 +7,12 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -97,6 +100,24 @@ static void two_threads_on_one_cpu_wait(void **state)
 	assert_true(waited <= elapsed + 200000000ull);
 }
 
+/* Whether pid sleeps (state S in /proc/PID/stat). */
+static bool sleeping(pid_t pid)
+{
+	char path[64], buf[256], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] == 'S';
+}
+
 static void a_sleeping_process_does_not_wait(void **state)
 {
 	pid_t pid = fork();
@@ -108,7 +129,13 @@ static void a_sleeping_process_does_not_wait(void **state)
 			pause();
 	}
 	assert_true(pid > 0);
-	usleep(50000);
+	/* Asleep in pause() before the watch: on a loaded machine a new
+	 * child can wait for a CPU a long time before it first runs, and
+	 * that wait is real. */
+	for (int i = 0; !sleeping(pid); i++) {
+		assert_true(i < 3000); /* 30 s */
+		usleep(10000);
+	}
 	waited = watch(pid, 500, &elapsed);
 	stop(pid);
 	assert_int_equal(waited, 0);
