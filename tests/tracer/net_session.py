@@ -324,6 +324,11 @@ class Session:
                                 capture_output=True, text=True, timeout=WAIT_S)
         self.through_doctor_rc = doctor.returncode
         self.through_doctor_out = doctor.stdout + doctor.stderr
+        report = subprocess.run([self.args.vqscope, "report", "--json",
+                                 self.args.recording_through],
+                                capture_output=True, text=True, timeout=WAIT_S)
+        self.through_note = (json.loads(report.stdout).get("producer_note")
+                             if report.returncode == 0 else report.stderr)
 
     def on_snapshot(self, phase):
         self.snap[phase] = snapshot(self.args.check_region, self.args.region)
@@ -546,6 +551,9 @@ def check_recording(s):
     except ValueError:
         check(False, "vqscope report --json reads the recording (%s)" % out.stderr.strip())
         return
+    check(rep.get("producer_note") is None,
+          "report: the tracer ran to the end of this recording (producer_note %r)" %
+          rep.get("producer_note"))
     rx = [q for q in rep["queues"] if q["name"].endswith(".input.0")]
     rx = rx[0] if rx else None
     stalls = [x for x in rep["worst_stalls"] if rx and x.get("queue") == rx["slot"]]
@@ -613,6 +621,9 @@ def check_stopped(s):
           "doctor of the recording through the untraced work: says the producer stopped, and "
           "finds nothing stuck (record exit %s, doctor exit %s):\n%s" %
           (getattr(s, "through_rc", None), getattr(s, "through_doctor_rc", None), out.strip()))
+    note = getattr(s, "through_note", None)
+    check(isinstance(note, str) and note.startswith("producer stopped at "),
+          "report of that recording: producer_note says it stopped (%r)" % note)
 
 
 CHECKS = [check_live, check_ping, check_interrupts, check_kinds, check_end, check_top_ping,

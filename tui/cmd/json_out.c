@@ -77,6 +77,9 @@ json_object *report_json(const struct report *r)
 
 	json_object_object_add(o, "source", json_object_new_string(r->source));
 	json_object_object_add(o, "producer", json_object_new_string(r->producer));
+	json_object_object_add(o, "producer_note",
+			       r->producer_note[0] ? json_object_new_string(r->producer_note)
+						   : NULL);
 	json_add_u64(o, "ts_hz", r->ts_hz);
 	json_add_u64(o, "duration_ns", r->duration_ns);
 	json_add_u64(o, "events", r->events);

@@ -25,6 +25,7 @@ void report_build(struct report *r, const struct vq_model *m, const char *source
 	memset(r, 0, sizeof(*r));
 	vqp_copy_string(r->source, sizeof(r->source), source);
 	vqp_copy_string(r->producer, sizeof(r->producer), m->producer);
+	model_producer_stopped_text(m, r->producer_note, sizeof(r->producer_note));
 	vqp_copy_string(r->end_reason, sizeof(r->end_reason), end_reason);
 	r->ts_hz = m->ts_hz;
 	r->duration_ns = m->now_ns;
@@ -170,6 +171,8 @@ void report_text(struct text *f, const struct report *r)
 	text_printf(f, "vqscope report: %s\n", r->source);
 	text_printf(f, "  producer    %s (timestamps at %.3f MHz)\n",
 		    r->producer[0] ? r->producer : "?", (double)r->ts_hz / 1e6);
+	if (r->producer_note[0])
+		text_printf(f, "              %s: the trace ends there\n", r->producer_note);
 	text_printf(f, "  duration    %s, %u generation%s%s%s\n",
 		    fmt_ns(a, sizeof(a), r->duration_ns), r->generations,
 		    r->generations == 1 ? "" : "s", r->end_reason[0] ? ", ended: " : "",

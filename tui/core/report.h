@@ -41,6 +41,9 @@ struct report_queue {
 struct report {
 	char source[512];
 	char producer[VQT_PRODUCER_LEN + 1];
+	/* "producer stopped at T" or "producer silent since T (...)" when
+	 * the trace ends before the session did, as the live view said. */
+	char producer_note[160];
 	uint64_t ts_hz;
 	uint64_t duration_ns;
 	uint64_t events, lost, violations, anomalies;
