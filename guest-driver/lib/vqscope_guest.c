@@ -120,16 +120,22 @@ static inline __attribute__((always_inline)) void queue_close(volatile struct vq
 /* The private avail_idx, last_used_idx, num_free and reserved as one
  * word, in the queue table's order (0x48..0x4f).  The hot events read and
  * write it whole: a narrower store followed by a wider load of the same
- * bytes stalls the CPU's store forwarding. */
-#define IDX_WORD(p)	 (*(vq_u64_alias *)&(p)->avail_idx)
-#define IDX_AVAIL	 0u
-#define IDX_LAST_USED	 16u
-#define IDX_NUM_FREE	 32u
-#define IDX_FIELD(w, at) ((vq_u16)((w) >> (at)))
+ * bytes stalls the CPU's store forwarding.  reserved is always zero. */
+#define IDX_WORD(p)   (*(vq_u64_alias *)&(p)->avail_idx)
+#define IDX_AVAIL     0u
+#define IDX_LAST_USED 16u
+#define IDX_NUM_FREE  32u
 
 static inline vq_u64 idx_set(vq_u64 w, unsigned at, vq_u16 v)
 {
 	return (w & ~((vq_u64)0xffff << at)) | (vq_u64)v << at;
+}
+
+/* num_free + delta, modulo 2^16: the carry out of num_free lands in
+ * reserved, which is cleared again. */
+static inline vq_u64 idx_num_free_add(vq_u64 w, vq_u16 delta)
+{
+	return (w + ((vq_u64)delta << IDX_NUM_FREE)) & (((vq_u64)1 << 48) - 1);
 }
 
 /* Copy the private state of one queue into its shared slot under the
@@ -292,13 +298,19 @@ static inline __attribute__((always_inline)) int control_quiet(struct vq_trace *
  * and commit the record last.  See vqtrace.h, "Publication". */
 struct record {
 	volatile struct vqt_event *e;
-	vq_u64 s; /* its sequence number */
+	vq_u64 s;      /* its sequence number */
+	vq_u64 commit; /* the commit word (0x08..0x0f) */
 };
+
+static inline vq_u32 record_kind(unsigned type, unsigned queue, vq_u16 ndesc)
+{
+	return (vq_u32)type | (vq_u32)queue << 8 | (vq_u32)ndesc << 16;
+}
 
 /* Steps 1-3: claim the next sequence number, invalidate its slot, store
  * the body. */
 static inline __attribute__((always_inline)) struct record
-record_begin(struct vq_trace *t, vq_u64 ts, vq_u32 word, vq_u32 len, vq_u64 arg)
+record_begin(struct vq_trace *t, vq_u64 ts, vq_u32 kind, vq_u32 word, vq_u32 len, vq_u64 arg)
 {
 	vq_u64 s = t->head;
 	volatile struct vqt_event *e = &t->ring[s & t->ring_mask];
@@ -313,24 +325,21 @@ record_begin(struct vq_trace *t, vq_u64 ts, vq_u32 word, vq_u32 len, vq_u64 arg)
 	/* head/ring_idx or barriers, len (0x10..0x17). */
 	SHARED_U64(e, 0x10) = (vq_u64)word | (vq_u64)len << 32;
 	e->arg = arg;
-	return (struct record){e, s};
+	/* seq with type, queue and ndesc (0x0c..0x0f). */
+	return (struct record){e, s, (vq_u64)(vq_u32)s | (vq_u64)kind << 32};
 }
 
 /* Steps 4-5: the commit word, then the head. */
-static inline __attribute__((always_inline)) void
-record_commit(struct vq_trace *t, struct record r, unsigned type, unsigned queue, vq_u16 ndesc)
+static inline __attribute__((always_inline)) void record_commit(struct vq_trace *t, struct record r)
 {
-	vq_u32 kind = (vq_u32)type | (vq_u32)queue << 8 | (vq_u32)ndesc << 16;
-
 #if defined(__x86_64__) || defined(__aarch64__)
-	/* The commit word: seq with type, queue and ndesc (0x08..0x0f) in
-	 * one aligned 8-byte store, which these CPUs make at once.  Release:
-	 * orders the body before it; pairs with the reader's acquire load
-	 * of seq. */
-	vq_store_release(&SHARED_U64(r.e, 0x08), (vq_u64)(vq_u32)r.s | (vq_u64)kind << 32);
+	/* The commit word in one aligned 8-byte store, which these CPUs
+	 * make at once.  Release: orders the body before it; pairs with the
+	 * reader's acquire load of seq. */
+	vq_store_release(&SHARED_U64(r.e, 0x08), r.commit);
 #else
 	/* type, queue, ndesc (0x0c..0x0f). */
-	SHARED_U32(r.e, 0x0c) = kind;
+	SHARED_U32(r.e, 0x0c) = (vq_u32)(r.commit >> 32);
 	/* Orders the body before the commit word; pairs with the reader's
 	 * acquire load of seq. */
 	vq_store_release(&r.e->seq, (vq_u32)r.s);
@@ -344,7 +353,7 @@ record_commit(struct vq_trace *t, struct record r, unsigned type, unsigned queue
 static inline void emit(struct vq_trace *t, vq_u64 ts, unsigned type, unsigned queue, vq_u16 ndesc,
 			vq_u32 word, vq_u32 len, vq_u64 arg)
 {
-	record_commit(t, record_begin(t, ts, word, len, arg), type, queue, ndesc);
+	record_commit(t, record_begin(t, ts, record_kind(type, queue, ndesc), word, len, arg));
 }
 
 static inline vq_u32 head_word(vq_u16 head, vq_u16 ring_idx)
@@ -583,22 +592,22 @@ static inline __attribute__((always_inline)) void add_event(struct vq_trace *t, 
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
-	struct record r = {0, 0};
+	struct record r = {0, 0, 0};
 	vq_u64 idx;
 	vq_u32 seq;
 
 	if (write)
-		r = record_begin(t, ts, head_word(head, avail_idx), bytes, nwritable);
+		r = record_begin(t, ts, record_kind(VQT_EV_ADD, (unsigned)slot, ndesc),
+				 head_word(head, avail_idx), bytes, nwritable);
 	seq = queue_open(p, q);
 	idx = idx_set(IDX_WORD(p), IDX_AVAIL, (vq_u16)(avail_idx + 1));
-	idx_publish(p, q,
-		    idx_set(idx, IDX_NUM_FREE, (vq_u16)(IDX_FIELD(idx, IDX_NUM_FREE) - ndesc)));
+	idx_publish(p, q, idx_num_free_add(idx, (vq_u16)(0u - ndesc)));
 	counter_add(p, q, VQT_C_ADDS, 1);
 	counter_add(p, q, VQT_C_DESCS, ndesc);
 	counter_add(p, q, VQT_C_BYTES, bytes);
 	queue_close(q, seq, ts);
 	if (write)
-		record_commit(t, r, VQT_EV_ADD, (unsigned)slot, ndesc);
+		record_commit(t, r);
 }
 
 static __attribute__((noinline)) void add_checked(struct vq_trace *t, int slot, vq_u16 head,
@@ -626,19 +635,20 @@ static inline __attribute__((always_inline)) void kick_work(struct vq_trace *t, 
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
 	vq_u64 adds = p->counters[VQT_C_ADDS];
-	struct record r = {0, 0};
+	struct record r = {0, 0, 0};
 	vq_u32 seq;
 
 	if (write)
-		r = record_begin(t, ts, head_word(0, new_avail_idx),
-				 (vq_u32)(adds - p->adds_at_last_kick), arg);
+		r = record_begin(t, ts, record_kind(type, (unsigned)slot, 0),
+				 head_word(0, new_avail_idx), (vq_u32)(adds - p->adds_at_last_kick),
+				 arg);
 	p->adds_at_last_kick = adds;
 	seq = queue_open(p, q);
 	idx_publish(p, q, idx_set(IDX_WORD(p), IDX_AVAIL, new_avail_idx));
 	counter_add(p, q, counter, 1);
 	queue_close(q, seq, ts);
 	if (write)
-		record_commit(t, r, type, (unsigned)slot, 0);
+		record_commit(t, r);
 }
 
 static __attribute__((noinline)) void kick_checked(struct vq_trace *t, int slot,
@@ -651,31 +661,30 @@ static __attribute__((noinline)) void kick_checked(struct vq_trace *t, int slot,
 	kick_work(t, slot, new_avail_idx, type, counter, arg, ts, write);
 }
 
-static void kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, unsigned type,
-		       unsigned counter, vq_u64 arg)
+static inline __attribute__((always_inline)) void
+kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, int notified, vq_u64 arg)
 {
+	/* KICK and KICK_SUPPRESSED, and their counters, are neighbours. */
+	unsigned suppressed = notified ? 0 : 1;
+	unsigned type = VQT_EV_KICK + suppressed, counter = VQT_C_KICKS + suppressed;
+
 	EVENT_DISPATCH(t, slot, type, kick_checked, kick_work, new_avail_idx, type, counter, arg);
 }
 
 void vq_trace_kick(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
 {
-	kick_event(t, slot, new_avail_idx, VQT_EV_KICK, VQT_C_KICKS, 0);
+	kick_event(t, slot, new_avail_idx, 1, 0);
 }
 
 void vq_trace_kick_suppressed(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
 {
-	kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED, 0);
+	kick_event(t, slot, new_avail_idx, 0, 0);
 }
 
 void vq_trace_kick_decision(struct vq_trace *t, int slot, vq_u16 new_avail_idx, int notified,
 			    vq_u64 suppression_state)
 {
-	if (notified)
-		kick_event(t, slot, new_avail_idx, VQT_EV_KICK, VQT_C_KICKS,
-			   suppression_state | VQT_KICK_STATE_PRESENT);
-	else
-		kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED,
-			   suppression_state | VQT_KICK_STATE_PRESENT);
+	kick_event(t, slot, new_avail_idx, notified, suppression_state | VQT_KICK_STATE_PRESENT);
 }
 
 static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t, int slot,
@@ -684,11 +693,12 @@ static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t,
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
-	struct record r = {0, 0};
+	struct record r = {0, 0, 0};
 	vq_u32 seq;
 
 	if (write)
-		r = record_begin(t, ts, st->rmb + st->wmb + st->mb, st->spins,
+		r = record_begin(t, ts, record_kind(VQT_EV_POLL, (unsigned)slot, outcome),
+				 st->rmb + st->wmb + st->mb, st->spins,
 				 ts > st->start ? ts - st->start : 0);
 	seq = queue_open(p, q);
 	/* The five neighbours, moved or not: storing an unchanged value
@@ -703,7 +713,7 @@ static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t,
 		counter_add(p, q, VQT_C_POLL_TIMEOUTS, 1);
 	queue_close(q, seq, ts);
 	if (write)
-		record_commit(t, r, VQT_EV_POLL, (unsigned)slot, outcome);
+		record_commit(t, r);
 }
 
 static __attribute__((noinline)) void poll_checked(struct vq_trace *t, int slot,
@@ -727,21 +737,21 @@ static inline __attribute__((always_inline)) void used_event(struct vq_trace *t,
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
-	struct record r = {0, 0};
+	struct record r = {0, 0, 0};
 	vq_u64 idx;
 	vq_u32 seq;
 
 	if (write)
-		r = record_begin(t, ts, head_word(id, used_idx), written, 0);
+		r = record_begin(t, ts, record_kind(VQT_EV_USED, (unsigned)slot, ndesc_freed),
+				 head_word(id, used_idx), written, 0);
 	seq = queue_open(p, q);
 	idx = idx_set(IDX_WORD(p), IDX_LAST_USED, (vq_u16)(used_idx + 1));
-	idx_publish(
-	    p, q, idx_set(idx, IDX_NUM_FREE, (vq_u16)(IDX_FIELD(idx, IDX_NUM_FREE) + ndesc_freed)));
+	idx_publish(p, q, idx_num_free_add(idx, ndesc_freed));
 	counter_add(p, q, VQT_C_COMPLETIONS, 1);
 	counter_add(p, q, VQT_C_USED_BYTES, written);
 	queue_close(q, seq, ts);
 	if (write)
-		record_commit(t, r, VQT_EV_USED, (unsigned)slot, ndesc_freed);
+		record_commit(t, r);
 }
 
 static __attribute__((noinline)) void used_checked(struct vq_trace *t, int slot, vq_u16 id,
