@@ -131,11 +131,11 @@ static inline vq_u64 idx_set(vq_u64 w, unsigned at, vq_u16 v)
 	return (w & ~((vq_u64)0xffff << at)) | (vq_u64)v << at;
 }
 
-/* num_free + delta, modulo 2^16: the carry out of num_free lands in
- * reserved, which is cleared again. */
-static inline vq_u64 idx_num_free_add(vq_u64 w, vq_u16 delta)
+/* num_free + delta (0 - n takes n away), modulo 2^16: a carry or borrow
+ * out of num_free lands in reserved, which is cleared again. */
+static inline vq_u64 idx_num_free_add(vq_u64 w, vq_u64 delta)
 {
-	return (w + ((vq_u64)delta << IDX_NUM_FREE)) & (((vq_u64)1 << 48) - 1);
+	return (w + (delta << IDX_NUM_FREE)) & (((vq_u64)1 << 48) - 1);
 }
 
 /* Copy the private state of one queue into its shared slot under the
@@ -274,32 +274,28 @@ _Static_assert(__builtin_offsetof(struct vq_trace, mask) % 8 == 0 &&
 /* control_check's common case, inline and with no call in it, so an event
  * function that takes it needs no registers saved: not in step mode, no
  * reset requested, the mask unchanged and not masking this type, the
- * CPU's own counter.  event_mask and reset_request (0x08..0x0f) are
- * compared with the private mask and reset_seen in one 8-byte load; each
- * field is loaded whole.  Returns 0 when control_check has to run
- * instead. */
-static inline __attribute__((always_inline)) int control_quiet(struct vq_trace *t, unsigned type,
-							       vq_u64 *ts)
+ * CPU's own counter (which the event then reads itself).  event_mask and
+ * reset_request (0x08..0x0f) are compared with the private mask and
+ * reset_seen in one 8-byte load; each field is loaded whole.  Returns 0
+ * when control_check has to run instead. */
+static inline __attribute__((always_inline)) int control_quiet(struct vq_trace *t, unsigned type)
 {
 	volatile struct vqt_control *c = t->ctrl;
 	vq_u64 control = SHARED_U64(c, 0x08);
 
-	if (t->now || c->step_mode != 0 || control != *(const vq_u64_alias *)&t->mask ||
-	    (control & (1u << type)))
-		return 0;
-	*ts = cpu_counter();
-	return 1;
+	return !(t->now || c->step_mode != 0 || control != *(const vq_u64_alias *)&t->mask ||
+		 (control & (1u << type)));
 }
 
 /* ---- event ring --------------------------------------------------------------- */
 
-/* Writing a record, in two halves, so that a hot event can store the
- * record's body while its arguments are at hand, update the queue table,
- * and commit the record last.  See vqtrace.h, "Publication". */
+/* Writing a record, in parts, so that a hot event can store the record's
+ * body while its arguments are at hand (before it even reads the clock),
+ * update the queue table, and commit the record last.  See vqtrace.h,
+ * "Publication". */
 struct record {
 	volatile struct vqt_event *e;
-	vq_u64 s;      /* its sequence number */
-	vq_u64 commit; /* the commit word (0x08..0x0f) */
+	vq_u64 commit; /* the commit word (0x08..0x0f): seq, type, queue, ndesc */
 };
 
 static inline vq_u32 record_kind(unsigned type, unsigned queue, vq_u16 ndesc)
@@ -307,31 +303,42 @@ static inline vq_u32 record_kind(unsigned type, unsigned queue, vq_u16 ndesc)
 	return (vq_u32)type | (vq_u32)queue << 8 | (vq_u32)ndesc << 16;
 }
 
-/* Steps 1-3: claim the next sequence number, invalidate its slot, store
- * the body. */
+/* Steps 1-3 but for ts and arg: claim the next sequence number,
+ * invalidate its slot, store the fields at 0x10..0x17. */
 static inline __attribute__((always_inline)) struct record
-record_begin(struct vq_trace *t, vq_u64 ts, vq_u32 kind, vq_u32 word, vq_u32 len, vq_u64 arg)
+record_begin(struct vq_trace *t, vq_u32 kind, vq_u32 word, vq_u32 len)
 {
-	vq_u64 s = t->head;
+	vq_u64 s = t->head, commit;
 	volatile struct vqt_event *e = &t->ring[s & t->ring_mask];
 
 	t->head = s + 1;
 	/* Invalidate the slot: no reader of this slot expects s - 1. */
 	e->seq = (vq_u32)(s - 1);
-	/* Orders the invalidation before the body stores; pairs with the
-	 * reader's vq_rmb before its second load of seq. */
+	/* Orders the invalidation before the body stores (here, in
+	 * record_arg and in record_commit); pairs with the reader's vq_rmb
+	 * before its second load of seq. */
 	vq_wmb();
-	e->ts = ts;
 	/* head/ring_idx or barriers, len (0x10..0x17). */
 	SHARED_U64(e, 0x10) = (vq_u64)word | (vq_u64)len << 32;
-	e->arg = arg;
-	/* seq with type, queue and ndesc (0x0c..0x0f). */
-	return (struct record){e, s, (vq_u64)(vq_u32)s | (vq_u64)kind << 32};
+	/* seq with type, queue and ndesc (0x0c..0x0f), put together now
+	 * (the empty asm stops the compiler delaying it), so that it alone
+	 * stays live until the commit, not its parts. */
+	commit = (vq_u64)(vq_u32)s | (vq_u64)kind << 32;
+	__asm__("" : "+r"(commit));
+	return (struct record){e, commit};
 }
 
-/* Steps 4-5: the commit word, then the head. */
-static inline __attribute__((always_inline)) void record_commit(struct vq_trace *t, struct record r)
+/* Step 3's arg, any time between record_begin and record_commit. */
+static inline __attribute__((always_inline)) void record_arg(struct record r, vq_u64 arg)
 {
+	r.e->arg = arg;
+}
+
+/* Step 3's ts, then steps 4-5: the commit word, then the head. */
+static inline __attribute__((always_inline)) void record_commit(struct vq_trace *t, struct record r,
+								vq_u64 ts)
+{
+	r.e->ts = ts;
 #if defined(__x86_64__) || defined(__aarch64__)
 	/* The commit word in one aligned 8-byte store, which these CPUs
 	 * make at once.  Release: orders the body before it; pairs with the
@@ -342,18 +349,22 @@ static inline __attribute__((always_inline)) void record_commit(struct vq_trace 
 	SHARED_U32(r.e, 0x0c) = (vq_u32)(r.commit >> 32);
 	/* Orders the body before the commit word; pairs with the reader's
 	 * acquire load of seq. */
-	vq_store_release(&r.e->seq, (vq_u32)r.s);
+	vq_store_release(&r.e->seq, (vq_u32)r.commit);
 #endif
-	/* Release: the committed record is visible before the new head;
-	 * pairs with the reader's acquire load of ring_head. */
-	publish_head(&t->hdr->ring_head, r.s + 1);
+	/* Release: the committed record is visible before the new head
+	 * (record_begin advanced the private one); pairs with the reader's
+	 * acquire load of ring_head. */
+	publish_head(&t->hdr->ring_head, t->head);
 }
 
 /* Write one record and publish it. */
 static inline void emit(struct vq_trace *t, vq_u64 ts, unsigned type, unsigned queue, vq_u16 ndesc,
 			vq_u32 word, vq_u32 len, vq_u64 arg)
 {
-	record_commit(t, record_begin(t, ts, record_kind(type, queue, ndesc), word, len, arg));
+	struct record r = record_begin(t, record_kind(type, queue, ndesc), word, len);
+
+	record_arg(r, arg);
+	record_commit(t, r, ts);
 }
 
 static inline vq_u32 head_word(vq_u16 head, vq_u16 ring_idx)
@@ -544,23 +555,32 @@ static void bad_slot(struct vq_trace *t, int slot)
 }
 
 /* The hot events (ADD, KICK, POLL, USED) come in three parts: the
- * event's work given its time and whether its record is wanted (inline:
- * add_event, kick_work, poll_event, used_event), the same after
- * control_check (X_checked, out of line), and the API function, which
- * takes control_quiet's way when it can (EVENT_DISPATCH), with the record
- * wanted.  That way has no call in it, so the common case saves no
- * registers. */
+ * event's work given whether its record is wanted and where its time
+ * comes from (inline: add_event, kick_work, poll_event, used_event), the
+ * same after control_check (X_checked, out of line), and the API
+ * function, which takes control_quiet's way when it can (EVENT_DISPATCH),
+ * with the record wanted and the clock read in the event.  That way has
+ * no call in it, so the common case saves no registers. */
 #define EVENT_DISPATCH(t, slot, type, checked, event, ...)                                         \
 	do {                                                                                       \
-		vq_u64 ts_;                                                                        \
-                                                                                                   \
 		if (!slot_ok(t, slot))                                                             \
 			bad_slot(t, slot);                                                         \
-		else if (!control_quiet(t, type, &ts_))                                            \
+		else if (!control_quiet(t, type))                                                  \
 			checked(t, slot, __VA_ARGS__);                                             \
 		else                                                                               \
-			event(t, slot, __VA_ARGS__, ts_, 1);                                       \
+			event(t, slot, __VA_ARGS__, 0, 1, CLOCK_NOW);                              \
 	} while (0)
+
+/* Where a hot event's time comes from: CLOCK_NOW reads the CPU's counter
+ * once the record's body is stored, CLOCK_GIVEN takes what control_check
+ * read. */
+#define CLOCK_GIVEN 0
+#define CLOCK_NOW   1
+
+static inline __attribute__((always_inline)) vq_u64 event_time(vq_u64 given, int clock)
+{
+	return clock == CLOCK_NOW ? cpu_counter() : given;
+}
 
 /* Add n to counter i, privately and in the open table entry. */
 static inline __attribute__((always_inline)) void
@@ -585,29 +605,31 @@ idx_publish(struct vq_trace_queue *p, volatile struct vqt_queue *q, vq_u64 idx)
  * while the arguments are at hand, then the queue table entry (the index
  * word if it moved, the counters that moved, the time), then the
  * record's commit word and the head. */
-static inline __attribute__((always_inline)) void add_event(struct vq_trace *t, int slot,
-							    vq_u16 head, vq_u16 avail_idx,
-							    vq_u16 ndesc, vq_u32 bytes,
-							    vq_u16 nwritable, vq_u64 ts, int write)
+static inline __attribute__((always_inline)) void
+add_event(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc, vq_u32 bytes,
+	  vq_u16 nwritable, vq_u64 ts, int write, int clock)
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
-	struct record r = {0, 0, 0};
+	struct record r = {0, 0};
 	vq_u64 idx;
 	vq_u32 seq;
 
-	if (write)
-		r = record_begin(t, ts, record_kind(VQT_EV_ADD, (unsigned)slot, ndesc),
-				 head_word(head, avail_idx), bytes, nwritable);
+	if (write) {
+		r = record_begin(t, record_kind(VQT_EV_ADD, (unsigned)slot, ndesc),
+				 head_word(head, avail_idx), bytes);
+		record_arg(r, nwritable);
+	}
+	ts = event_time(ts, clock);
 	seq = queue_open(p, q);
 	idx = idx_set(IDX_WORD(p), IDX_AVAIL, (vq_u16)(avail_idx + 1));
-	idx_publish(p, q, idx_num_free_add(idx, (vq_u16)(0u - ndesc)));
+	idx_publish(p, q, idx_num_free_add(idx, 0 - (vq_u64)ndesc));
 	counter_add(p, q, VQT_C_ADDS, 1);
 	counter_add(p, q, VQT_C_DESCS, ndesc);
 	counter_add(p, q, VQT_C_BYTES, bytes);
 	queue_close(q, seq, ts);
 	if (write)
-		record_commit(t, r);
+		record_commit(t, r, ts);
 }
 
 static __attribute__((noinline)) void add_checked(struct vq_trace *t, int slot, vq_u16 head,
@@ -617,7 +639,7 @@ static __attribute__((noinline)) void add_checked(struct vq_trace *t, int slot, 
 	vq_u64 ts;
 	int write = control_check(t, VQT_EV_ADD, &ts);
 
-	add_event(t, slot, head, avail_idx, ndesc, bytes, nwritable, ts, write);
+	add_event(t, slot, head, avail_idx, ndesc, bytes, nwritable, ts, write, CLOCK_GIVEN);
 }
 
 void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc,
@@ -630,25 +652,28 @@ void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, v
 static inline __attribute__((always_inline)) void kick_work(struct vq_trace *t, int slot,
 							    vq_u16 new_avail_idx, unsigned type,
 							    unsigned counter, vq_u64 arg, vq_u64 ts,
-							    int write)
+							    int write, int clock)
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
 	vq_u64 adds = p->counters[VQT_C_ADDS];
-	struct record r = {0, 0, 0};
+	struct record r = {0, 0};
 	vq_u32 seq;
 
-	if (write)
-		r = record_begin(t, ts, record_kind(type, (unsigned)slot, 0),
-				 head_word(0, new_avail_idx), (vq_u32)(adds - p->adds_at_last_kick),
-				 arg);
+	if (write) {
+		r = record_begin(t, record_kind(type, (unsigned)slot, 0),
+				 head_word(0, new_avail_idx),
+				 (vq_u32)(adds - p->adds_at_last_kick));
+		record_arg(r, arg);
+	}
 	p->adds_at_last_kick = adds;
+	ts = event_time(ts, clock);
 	seq = queue_open(p, q);
 	idx_publish(p, q, idx_set(IDX_WORD(p), IDX_AVAIL, new_avail_idx));
 	counter_add(p, q, counter, 1);
 	queue_close(q, seq, ts);
 	if (write)
-		record_commit(t, r);
+		record_commit(t, r, ts);
 }
 
 static __attribute__((noinline)) void kick_checked(struct vq_trace *t, int slot,
@@ -658,7 +683,7 @@ static __attribute__((noinline)) void kick_checked(struct vq_trace *t, int slot,
 	vq_u64 ts;
 	int write = control_check(t, type, &ts);
 
-	kick_work(t, slot, new_avail_idx, type, counter, arg, ts, write);
+	kick_work(t, slot, new_avail_idx, type, counter, arg, ts, write, CLOCK_GIVEN);
 }
 
 static inline __attribute__((always_inline)) void
@@ -689,31 +714,35 @@ void vq_trace_kick_decision(struct vq_trace *t, int slot, vq_u16 new_avail_idx, 
 
 static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t, int slot,
 							     const struct vq_poll_stats *st,
-							     vq_u16 outcome, vq_u64 ts, int write)
+							     vq_u16 outcome, vq_u64 ts, int write,
+							     int clock)
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
-	struct record r = {0, 0, 0};
+	struct record r = {0, 0};
 	vq_u32 seq;
 
 	if (write)
-		r = record_begin(t, ts, record_kind(VQT_EV_POLL, (unsigned)slot, outcome),
-				 st->rmb + st->wmb + st->mb, st->spins,
-				 ts > st->start ? ts - st->start : 0);
+		r = record_begin(t, record_kind(VQT_EV_POLL, (unsigned)slot, outcome),
+				 st->rmb + st->wmb + st->mb, st->spins);
+	ts = event_time(ts, clock);
+	if (write)
+		record_arg(r, ts > st->start ? ts - st->start : 0);
 	seq = queue_open(p, q);
-	/* The five neighbours, moved or not: storing an unchanged value
-	 * costs less than deciding to skip it.  The index word did not
-	 * move. */
+	/* The index word did not move.  Polls that only read seldom write
+	 * or fence. */
 	counter_add(p, q, VQT_C_POLLS, 1);
 	counter_add(p, q, VQT_C_POLL_SPINS, st->spins);
 	counter_add(p, q, VQT_C_BARRIERS_RMB, st->rmb);
-	counter_add(p, q, VQT_C_BARRIERS_WMB, st->wmb);
-	counter_add(p, q, VQT_C_BARRIERS_MB, st->mb);
+	if (st->wmb)
+		counter_add(p, q, VQT_C_BARRIERS_WMB, st->wmb);
+	if (st->mb)
+		counter_add(p, q, VQT_C_BARRIERS_MB, st->mb);
 	if (__builtin_expect(outcome == VQT_POLL_TIMEOUT, 0))
 		counter_add(p, q, VQT_C_POLL_TIMEOUTS, 1);
 	queue_close(q, seq, ts);
 	if (write)
-		record_commit(t, r);
+		record_commit(t, r, ts);
 }
 
 static __attribute__((noinline)) void poll_checked(struct vq_trace *t, int slot,
@@ -722,7 +751,7 @@ static __attribute__((noinline)) void poll_checked(struct vq_trace *t, int slot,
 	vq_u64 ts;
 	int write = control_check(t, VQT_EV_POLL, &ts);
 
-	poll_event(t, slot, st, outcome, ts, write);
+	poll_event(t, slot, st, outcome, ts, write, CLOCK_GIVEN);
 }
 
 void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st, vq_u16 outcome)
@@ -733,17 +762,20 @@ void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st,
 static inline __attribute__((always_inline)) void used_event(struct vq_trace *t, int slot,
 							     vq_u16 id, vq_u16 used_idx,
 							     vq_u32 written, vq_u16 ndesc_freed,
-							     vq_u64 ts, int write)
+							     vq_u64 ts, int write, int clock)
 {
 	struct vq_trace_queue *p = &t->q[slot];
 	volatile struct vqt_queue *q = &t->queues[slot];
-	struct record r = {0, 0, 0};
+	struct record r = {0, 0};
 	vq_u64 idx;
 	vq_u32 seq;
 
-	if (write)
-		r = record_begin(t, ts, record_kind(VQT_EV_USED, (unsigned)slot, ndesc_freed),
-				 head_word(id, used_idx), written, 0);
+	if (write) {
+		r = record_begin(t, record_kind(VQT_EV_USED, (unsigned)slot, ndesc_freed),
+				 head_word(id, used_idx), written);
+		record_arg(r, 0);
+	}
+	ts = event_time(ts, clock);
 	seq = queue_open(p, q);
 	idx = idx_set(IDX_WORD(p), IDX_LAST_USED, (vq_u16)(used_idx + 1));
 	idx_publish(p, q, idx_num_free_add(idx, ndesc_freed));
@@ -751,7 +783,7 @@ static inline __attribute__((always_inline)) void used_event(struct vq_trace *t,
 	counter_add(p, q, VQT_C_USED_BYTES, written);
 	queue_close(q, seq, ts);
 	if (write)
-		record_commit(t, r);
+		record_commit(t, r, ts);
 }
 
 static __attribute__((noinline)) void used_checked(struct vq_trace *t, int slot, vq_u16 id,
@@ -761,7 +793,7 @@ static __attribute__((noinline)) void used_checked(struct vq_trace *t, int slot,
 	vq_u64 ts;
 	int write = control_check(t, VQT_EV_USED, &ts);
 
-	used_event(t, slot, id, used_idx, written, ndesc_freed, ts, write);
+	used_event(t, slot, id, used_idx, written, ndesc_freed, ts, write, CLOCK_GIVEN);
 }
 
 void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx, vq_u32 written,
