@@ -290,7 +290,7 @@ static inline __attribute__((always_inline)) int control_quiet(struct vq_trace *
 /* ---- event ring --------------------------------------------------------------- */
 
 /* Writing a record, in parts, so that a hot event can store the record's
- * body while its arguments are at hand (before it even reads the clock),
+ * body while its arguments are at hand (before it reads the clock),
  * update the queue table, and commit the record last.  See vqtrace.h,
  * "Publication". */
 struct record {
@@ -572,8 +572,8 @@ static void bad_slot(struct vq_trace *t, int slot)
 	} while (0)
 
 /* Where a hot event's time comes from: CLOCK_NOW reads the CPU's counter
- * once the record's body is stored, CLOCK_GIVEN takes what control_check
- * read. */
+ * once everything but the time is stored, CLOCK_GIVEN takes what
+ * control_check read. */
 #define CLOCK_GIVEN 0
 #define CLOCK_NOW   1
 
@@ -603,8 +603,10 @@ idx_publish(struct vq_trace_queue *p, volatile struct vqt_queue *q, vq_u64 idx)
 /* The hot events store each field group once, computing each value just
  * before its store so that few are live at a time: the record's body
  * while the arguments are at hand, then the queue table entry (the index
- * word if it moved, the counters that moved, the time), then the
- * record's commit word and the head. */
+ * word if it moved, the counters that moved), and only then, with few
+ * values left to keep across it, the clock: the time into the entry,
+ * which closes it, and into the record, then the record's commit word
+ * and the head. */
 static inline __attribute__((always_inline)) void
 add_event(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc, vq_u32 bytes,
 	  vq_u16 nwritable, vq_u64 ts, int write, int clock)
@@ -620,13 +622,13 @@ add_event(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 nd
 				 head_word(head, avail_idx), bytes);
 		record_arg(r, nwritable);
 	}
-	ts = event_time(ts, clock);
 	seq = queue_open(p, q);
 	idx = idx_set(IDX_WORD(p), IDX_AVAIL, (vq_u16)(avail_idx + 1));
 	idx_publish(p, q, idx_num_free_add(idx, 0 - (vq_u64)ndesc));
 	counter_add(p, q, VQT_C_ADDS, 1);
 	counter_add(p, q, VQT_C_DESCS, ndesc);
 	counter_add(p, q, VQT_C_BYTES, bytes);
+	ts = event_time(ts, clock);
 	queue_close(q, seq, ts);
 	if (write)
 		record_commit(t, r, ts);
@@ -667,10 +669,10 @@ static inline __attribute__((always_inline)) void kick_work(struct vq_trace *t, 
 		record_arg(r, arg);
 	}
 	p->adds_at_last_kick = adds;
-	ts = event_time(ts, clock);
 	seq = queue_open(p, q);
 	idx_publish(p, q, idx_set(IDX_WORD(p), IDX_AVAIL, new_avail_idx));
 	counter_add(p, q, counter, 1);
+	ts = event_time(ts, clock);
 	queue_close(q, seq, ts);
 	if (write)
 		record_commit(t, r, ts);
@@ -725,9 +727,6 @@ static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t,
 	if (write)
 		r = record_begin(t, record_kind(VQT_EV_POLL, (unsigned)slot, outcome),
 				 st->rmb + st->wmb + st->mb, st->spins);
-	ts = event_time(ts, clock);
-	if (write)
-		record_arg(r, ts > st->start ? ts - st->start : 0);
 	seq = queue_open(p, q);
 	/* The index word did not move.  Polls that only read seldom write
 	 * or fence. */
@@ -740,6 +739,9 @@ static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t,
 		counter_add(p, q, VQT_C_BARRIERS_MB, st->mb);
 	if (__builtin_expect(outcome == VQT_POLL_TIMEOUT, 0))
 		counter_add(p, q, VQT_C_POLL_TIMEOUTS, 1);
+	ts = event_time(ts, clock);
+	if (write)
+		record_arg(r, ts > st->start ? ts - st->start : 0);
 	queue_close(q, seq, ts);
 	if (write)
 		record_commit(t, r, ts);
@@ -775,12 +777,12 @@ static inline __attribute__((always_inline)) void used_event(struct vq_trace *t,
 				 head_word(id, used_idx), written);
 		record_arg(r, 0);
 	}
-	ts = event_time(ts, clock);
 	seq = queue_open(p, q);
 	idx = idx_set(IDX_WORD(p), IDX_LAST_USED, (vq_u16)(used_idx + 1));
 	idx_publish(p, q, idx_num_free_add(idx, ndesc_freed));
 	counter_add(p, q, VQT_C_COMPLETIONS, 1);
 	counter_add(p, q, VQT_C_USED_BYTES, written);
+	ts = event_time(ts, clock);
 	queue_close(q, seq, ts);
 	if (write)
 		record_commit(t, r, ts);
