@@ -89,46 +89,84 @@ _Static_assert(__builtin_offsetof(struct vq_trace_queue, avail_idx) % 8 == 0 &&
 #define ALL_COUNTERS  ((1u << VQT_C_COUNT) - 1)
 #define PUBLISH_STATE (1u << 31) /* state or flags changed */
 
-/* Copy the private state of one queue into its shared slot under the
- * seqcount.  The reader (vqp_queue_snapshot) retries while seq is odd or
- * changed across its copy. */
-static inline __attribute__((always_inline)) void queue_publish(struct vq_trace *t, unsigned slot,
-								vq_u64 ts, vq_u32 counter_mask)
+/* Open the seqcount of a queue's table entry: seq becomes odd, and the
+ * private copy takes the even value queue_close stores.  The reader
+ * (vqp_queue_snapshot) retries while seq is odd or changed across its
+ * copy. */
+static inline __attribute__((always_inline)) vq_u32 queue_open(struct vq_trace_queue *p,
+							       volatile struct vqt_queue *q)
 {
-	struct vq_trace_queue *p = &t->q[slot];
-	volatile struct vqt_queue *q = &t->queues[slot];
 	vq_u32 seq = p->seq;
 
+	p->seq = seq + 2;
 	q->seq = seq + 1;
 	/* Orders the odd seq before the field stores; pairs with the
 	 * reader's vq_rmb between its field loads and second seq load. */
 	vq_wmb();
+	return seq + 2;
+}
+
+/* Stamp the entry with the event's time and close the seqcount (seq is
+ * queue_open's return). */
+static inline __attribute__((always_inline)) void queue_close(volatile struct vqt_queue *q,
+							      vq_u32 seq, vq_u64 ts)
+{
+	q->last_event_ts = ts;
+	/* Orders the field stores before the even seq; pairs with the
+	 * reader's acquire load of seq before its field loads. */
+	vq_store_release(&q->seq, seq);
+}
+
+/* The private avail_idx, last_used_idx, num_free and reserved as one
+ * word, in the queue table's order (0x48..0x4f).  The hot events read and
+ * write it whole: a narrower store followed by a wider load of the same
+ * bytes stalls the CPU's store forwarding.  reserved is always zero. */
+#define IDX_WORD(p)   (*(vq_u64_alias *)&(p)->avail_idx)
+#define IDX_AVAIL     0u
+#define IDX_LAST_USED 16u
+#define IDX_NUM_FREE  32u
+
+static inline vq_u64 idx_set(vq_u64 w, unsigned at, vq_u16 v)
+{
+	return (w & ~((vq_u64)0xffff << at)) | (vq_u64)v << at;
+}
+
+/* num_free + delta (0 - n takes n away), modulo 2^16: a carry or borrow
+ * out of num_free lands in reserved, which is cleared again. */
+static inline vq_u64 idx_num_free_add(vq_u64 w, vq_u64 delta)
+{
+	return (w + (delta << IDX_NUM_FREE)) & (((vq_u64)1 << 48) - 1);
+}
+
+/* Copy the private state of one queue into its shared slot under the
+ * seqcount: the index word, the counters in counter_mask, and state and
+ * flags with PUBLISH_STATE. */
+static void queue_publish(struct vq_trace *t, unsigned slot, vq_u64 ts, vq_u32 counter_mask)
+{
+	struct vq_trace_queue *p = &t->q[slot];
+	volatile struct vqt_queue *q = &t->queues[slot];
+	vq_u32 seq = queue_open(p, q);
+
 	if (counter_mask & PUBLISH_STATE) {
 		q->state = p->state;
 		q->flags = p->flags;
 		counter_mask &= ~PUBLISH_STATE;
 	}
-	/* avail_idx, last_used_idx, num_free and reserved0 (0x48..0x4f),
-	 * kept in that order privately (vqscope_guest.h). */
-	SHARED_U64(q, 0x48) = *(const vq_u64_alias *)&p->avail_idx;
-	/* Only the set bits: at most a handful per event. */
+	SHARED_U64(q, 0x48) = IDX_WORD(p);
 	for (; counter_mask; counter_mask &= counter_mask - 1) {
 		unsigned i = (unsigned)__builtin_ctz(counter_mask);
 
 		q->counters[i] = p->counters[i];
 	}
-	q->last_event_ts = ts;
-	p->seq = seq + 2;
-	/* Orders the field stores before the even seq; pairs with the
-	 * reader's acquire load of seq before its field loads. */
-	vq_store_release(&q->seq, seq + 2);
+	queue_close(q, seq, ts);
 }
 
 static inline int slot_ok(const struct vq_trace *t, int slot)
 {
-	/* A negative slot is above queue_slots (at most VQ_TRACE_MAX_QUEUES)
-	 * as unsigned. */
-	return (unsigned)slot < t->queue_slots && t->q[slot].state == VQT_QS_ACTIVE;
+	/* A negative slot is above VQ_TRACE_MAX_QUEUES as unsigned.  Slots
+	 * from queue_slots up stay free (find_slot never hands them out), so
+	 * the constant bound is as good as queue_slots and needs no load. */
+	return (unsigned)slot < VQ_TRACE_MAX_QUEUES && t->q[slot].state == VQT_QS_ACTIVE;
 }
 
 /* ---- host control ----------------------------------------------------------- */
@@ -228,60 +266,105 @@ static inline int control_check(struct vq_trace *t, unsigned type, vq_u64 *ts)
 	return event_wanted(t, type);
 }
 
+_Static_assert(__builtin_offsetof(struct vq_trace, mask) % 8 == 0 &&
+		   __builtin_offsetof(struct vq_trace, reset_seen) ==
+		       __builtin_offsetof(struct vq_trace, mask) + 4,
+	       "the private mask and reset_seen mirror the control block's 0x08..0x0f");
+
 /* control_check's common case, inline and with no call in it, so an event
  * function that takes it needs no registers saved: not in step mode, no
- * reset requested, the mask unchanged, the CPU's own counter.  Returns 0
+ * reset requested, the mask unchanged and not masking this type, the
+ * CPU's own counter (which the event then reads itself).  event_mask and
+ * reset_request (0x08..0x0f) are compared with the private mask and
+ * reset_seen in one 8-byte load; each field is loaded whole.  Returns 0
  * when control_check has to run instead. */
-static inline __attribute__((always_inline)) int control_quiet(struct vq_trace *t, unsigned type,
-							       vq_u64 *ts, int *write)
+static inline __attribute__((always_inline)) int control_quiet(struct vq_trace *t, unsigned type)
 {
 	volatile struct vqt_control *c = t->ctrl;
+	vq_u64 control = SHARED_U64(c, 0x08);
 
-	if (t->now || c->step_mode != 0 || c->reset_request != t->reset_seen ||
-	    c->event_mask != t->mask)
-		return 0;
-	*ts = cpu_counter();
-	*write = event_wanted(t, type);
-	return 1;
+	return !(t->now || c->step_mode != 0 || control != *(const vq_u64_alias *)&t->mask ||
+		 (control & (1u << type)));
 }
 
 /* ---- event ring --------------------------------------------------------------- */
 
-/* Write one record and publish it.  See vqtrace.h, "Publication". */
+/* Writing a record, in parts, so that a hot event can store the record's
+ * body while its arguments are at hand (before it reads the clock),
+ * update the queue table, and commit the record last.  See vqtrace.h,
+ * "Publication". */
+struct record {
+	volatile struct vqt_event *e;
+	vq_u64 commit; /* the commit word (0x08..0x0f): seq, type, queue, ndesc */
+};
+
+static inline vq_u32 record_kind(unsigned type, unsigned queue, vq_u16 ndesc)
+{
+	return (vq_u32)type | (vq_u32)queue << 8 | (vq_u32)ndesc << 16;
+}
+
+/* Steps 1-3 but for ts and arg: claim the next sequence number,
+ * invalidate its slot, store the fields at 0x10..0x17. */
+static inline __attribute__((always_inline)) struct record
+record_begin(struct vq_trace *t, vq_u32 kind, vq_u32 word, vq_u32 len)
+{
+	vq_u64 s = t->head, commit;
+	volatile struct vqt_event *e = &t->ring[s & t->ring_mask];
+
+	t->head = s + 1;
+	/* Invalidate the slot: no reader of this slot expects s - 1. */
+	e->seq = (vq_u32)(s - 1);
+	/* Orders the invalidation before the body stores (here, in
+	 * record_arg and in record_commit); pairs with the reader's vq_rmb
+	 * before its second load of seq. */
+	vq_wmb();
+	/* head/ring_idx or barriers, len (0x10..0x17). */
+	SHARED_U64(e, 0x10) = (vq_u64)word | (vq_u64)len << 32;
+	/* seq with type, queue and ndesc (0x0c..0x0f), put together now
+	 * (the empty asm stops the compiler delaying it), so that it alone
+	 * stays live until the commit, not its parts. */
+	commit = (vq_u64)(vq_u32)s | (vq_u64)kind << 32;
+	__asm__("" : "+r"(commit));
+	return (struct record){e, commit};
+}
+
+/* Step 3's arg, any time between record_begin and record_commit. */
+static inline __attribute__((always_inline)) void record_arg(struct record r, vq_u64 arg)
+{
+	r.e->arg = arg;
+}
+
+/* Step 3's ts, then steps 4-5: the commit word, then the head. */
+static inline __attribute__((always_inline)) void record_commit(struct vq_trace *t, struct record r,
+								vq_u64 ts)
+{
+	r.e->ts = ts;
+#if defined(__x86_64__) || defined(__aarch64__)
+	/* The commit word in one aligned 8-byte store, which these CPUs
+	 * make at once.  Release: orders the body before it; pairs with the
+	 * reader's acquire load of seq. */
+	vq_store_release(&SHARED_U64(r.e, 0x08), r.commit);
+#else
+	/* type, queue, ndesc (0x0c..0x0f). */
+	SHARED_U32(r.e, 0x0c) = (vq_u32)(r.commit >> 32);
+	/* Orders the body before the commit word; pairs with the reader's
+	 * acquire load of seq. */
+	vq_store_release(&r.e->seq, (vq_u32)r.commit);
+#endif
+	/* Release: the committed record is visible before the new head
+	 * (record_begin advanced the private one); pairs with the reader's
+	 * acquire load of ring_head. */
+	publish_head(&t->hdr->ring_head, t->head);
+}
+
+/* Write one record and publish it. */
 static inline void emit(struct vq_trace *t, vq_u64 ts, unsigned type, unsigned queue, vq_u16 ndesc,
 			vq_u32 word, vq_u32 len, vq_u64 arg)
 {
-	vq_u64 s = t->head;
-	volatile struct vqt_event *e = &t->ring[s & t->ring_mask];
+	struct record r = record_begin(t, record_kind(type, queue, ndesc), word, len);
 
-	vq_u32 kind = (vq_u32)type | (vq_u32)queue << 8 | (vq_u32)ndesc << 16;
-
-	/* Invalidate the slot: no reader of this slot expects s - 1. */
-	e->seq = (vq_u32)(s - 1);
-	/* Orders the invalidation before the body stores; pairs with the
-	 * reader's vq_rmb before its second load of seq. */
-	vq_wmb();
-	e->ts = ts;
-	/* head/ring_idx or barriers, len (0x10..0x17). */
-	SHARED_U64(e, 0x10) = (vq_u64)word | (vq_u64)len << 32;
-	e->arg = arg;
-#if defined(__x86_64__) || defined(__aarch64__)
-	/* The commit word: seq with type, queue and ndesc (0x08..0x0f) in
-	 * one aligned 8-byte store, which these CPUs make at once.  Release:
-	 * orders the body before it; pairs with the reader's acquire load
-	 * of seq. */
-	vq_store_release(&SHARED_U64(e, 0x08), (vq_u64)(vq_u32)s | (vq_u64)kind << 32);
-#else
-	/* type, queue, ndesc (0x0c..0x0f). */
-	SHARED_U32(e, 0x0c) = kind;
-	/* Orders the body before the commit word; pairs with the reader's
-	 * acquire load of seq. */
-	vq_store_release(&e->seq, (vq_u32)s);
-#endif
-	t->head = s + 1;
-	/* Release: the committed record is visible before the new head;
-	 * pairs with the reader's acquire load of ring_head. */
-	publish_head(&t->hdr->ring_head, s + 1);
+	record_arg(r, arg);
+	record_commit(t, r, ts);
 }
 
 static inline vq_u32 head_word(vq_u16 head, vq_u16 ring_idx)
@@ -472,41 +555,83 @@ static void bad_slot(struct vq_trace *t, int slot)
 }
 
 /* The hot events (ADD, KICK, POLL, USED) come in three parts: the
- * event's work given its time and whether its record is wanted (inline:
- * add_event, kick_work, poll_event, used_event), the same after
- * control_check (X_checked, out of line), and the
- * API function, which takes control_quiet's way when it can
- * (EVENT_DISPATCH).  That way has no call in it, so the common case saves
- * no registers. */
+ * event's work given whether its record is wanted and where its time
+ * comes from (inline: add_event, kick_work, poll_event, used_event), the
+ * same after control_check (X_checked, out of line), and the API
+ * function, which takes control_quiet's way when it can (EVENT_DISPATCH),
+ * with the record wanted and the clock read in the event.  That way has
+ * no call in it, so the common case saves no registers. */
 #define EVENT_DISPATCH(t, slot, type, checked, event, ...)                                         \
 	do {                                                                                       \
-		vq_u64 ts_;                                                                        \
-		int write_;                                                                        \
-                                                                                                   \
 		if (!slot_ok(t, slot))                                                             \
 			bad_slot(t, slot);                                                         \
-		else if (!control_quiet(t, type, &ts_, &write_))                                   \
+		else if (!control_quiet(t, type))                                                  \
 			checked(t, slot, __VA_ARGS__);                                             \
 		else                                                                               \
-			event(t, slot, __VA_ARGS__, ts_, write_);                                  \
+			event(t, slot, __VA_ARGS__, 0, 1, CLOCK_NOW);                              \
 	} while (0)
 
-static inline __attribute__((always_inline)) void add_event(struct vq_trace *t, int slot,
-							    vq_u16 head, vq_u16 avail_idx,
-							    vq_u16 ndesc, vq_u32 bytes,
-							    vq_u16 nwritable, vq_u64 ts, int write)
+/* Where a hot event's time comes from: CLOCK_NOW reads the CPU's counter
+ * once everything but the time is stored, CLOCK_GIVEN takes what
+ * control_check read. */
+#define CLOCK_GIVEN 0
+#define CLOCK_NOW   1
+
+static inline __attribute__((always_inline)) vq_u64 event_time(vq_u64 given, int clock)
+{
+	return clock == CLOCK_NOW ? cpu_counter() : given;
+}
+
+/* Add n to counter i, privately and in the open table entry. */
+static inline __attribute__((always_inline)) void
+counter_add(struct vq_trace_queue *p, volatile struct vqt_queue *q, unsigned i, vq_u64 n)
+{
+	vq_u64 v = p->counters[i] + n;
+
+	p->counters[i] = v;
+	q->counters[i] = v;
+}
+
+/* Set the index word, privately and in the open table entry. */
+static inline __attribute__((always_inline)) void
+idx_publish(struct vq_trace_queue *p, volatile struct vqt_queue *q, vq_u64 idx)
+{
+	IDX_WORD(p) = idx;
+	SHARED_U64(q, 0x48) = idx;
+}
+
+/* The hot events store each field group once, computing each value just
+ * before its store so that few are live at a time: the record's body
+ * while the arguments are at hand, then the queue table entry (the index
+ * word if it moved, the counters that moved), and only then, with few
+ * values left to keep across it, the clock: the time into the entry,
+ * which closes it, and into the record, then the record's commit word
+ * and the head. */
+static inline __attribute__((always_inline)) void
+add_event(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc, vq_u32 bytes,
+	  vq_u16 nwritable, vq_u64 ts, int write, int clock)
 {
 	struct vq_trace_queue *p = &t->q[slot];
+	volatile struct vqt_queue *q = &t->queues[slot];
+	struct record r = {0, 0};
+	vq_u64 idx;
+	vq_u32 seq;
 
-	p->counters[VQT_C_ADDS]++;
-	p->counters[VQT_C_DESCS] += ndesc;
-	p->counters[VQT_C_BYTES] += bytes;
-	p->avail_idx = (vq_u16)(avail_idx + 1);
-	p->num_free = (vq_u16)(p->num_free - ndesc);
-	queue_publish(t, (unsigned)slot, ts, C(VQT_C_ADDS) | C(VQT_C_DESCS) | C(VQT_C_BYTES));
+	if (write) {
+		r = record_begin(t, record_kind(VQT_EV_ADD, (unsigned)slot, ndesc),
+				 head_word(head, avail_idx), bytes);
+		record_arg(r, nwritable);
+	}
+	seq = queue_open(p, q);
+	idx = idx_set(IDX_WORD(p), IDX_AVAIL, (vq_u16)(avail_idx + 1));
+	idx_publish(p, q, idx_num_free_add(idx, 0 - (vq_u64)ndesc));
+	counter_add(p, q, VQT_C_ADDS, 1);
+	counter_add(p, q, VQT_C_DESCS, ndesc);
+	counter_add(p, q, VQT_C_BYTES, bytes);
+	ts = event_time(ts, clock);
+	queue_close(q, seq, ts);
 	if (write)
-		emit(t, ts, VQT_EV_ADD, (unsigned)slot, ndesc, head_word(head, avail_idx), bytes,
-		     nwritable);
+		record_commit(t, r, ts);
 }
 
 static __attribute__((noinline)) void add_checked(struct vq_trace *t, int slot, vq_u16 head,
@@ -516,7 +641,7 @@ static __attribute__((noinline)) void add_checked(struct vq_trace *t, int slot, 
 	vq_u64 ts;
 	int write = control_check(t, VQT_EV_ADD, &ts);
 
-	add_event(t, slot, head, avail_idx, ndesc, bytes, nwritable, ts, write);
+	add_event(t, slot, head, avail_idx, ndesc, bytes, nwritable, ts, write, CLOCK_GIVEN);
 }
 
 void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc,
@@ -529,19 +654,28 @@ void vq_trace_add(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, v
 static inline __attribute__((always_inline)) void kick_work(struct vq_trace *t, int slot,
 							    vq_u16 new_avail_idx, unsigned type,
 							    unsigned counter, vq_u64 arg, vq_u64 ts,
-							    int write)
+							    int write, int clock)
 {
 	struct vq_trace_queue *p = &t->q[slot];
-	vq_u64 adds;
+	volatile struct vqt_queue *q = &t->queues[slot];
+	vq_u64 adds = p->counters[VQT_C_ADDS];
+	struct record r = {0, 0};
+	vq_u32 seq;
 
-	p->counters[counter]++;
-	p->avail_idx = new_avail_idx;
-	adds = p->counters[VQT_C_ADDS] - p->adds_at_last_kick;
-	p->adds_at_last_kick = p->counters[VQT_C_ADDS];
-	queue_publish(t, (unsigned)slot, ts, C(counter));
+	if (write) {
+		r = record_begin(t, record_kind(type, (unsigned)slot, 0),
+				 head_word(0, new_avail_idx),
+				 (vq_u32)(adds - p->adds_at_last_kick));
+		record_arg(r, arg);
+	}
+	p->adds_at_last_kick = adds;
+	seq = queue_open(p, q);
+	idx_publish(p, q, idx_set(IDX_WORD(p), IDX_AVAIL, new_avail_idx));
+	counter_add(p, q, counter, 1);
+	ts = event_time(ts, clock);
+	queue_close(q, seq, ts);
 	if (write)
-		emit(t, ts, type, (unsigned)slot, 0, head_word(0, new_avail_idx), (vq_u32)adds,
-		     arg);
+		record_commit(t, r, ts);
 }
 
 static __attribute__((noinline)) void kick_checked(struct vq_trace *t, int slot,
@@ -551,62 +685,66 @@ static __attribute__((noinline)) void kick_checked(struct vq_trace *t, int slot,
 	vq_u64 ts;
 	int write = control_check(t, type, &ts);
 
-	kick_work(t, slot, new_avail_idx, type, counter, arg, ts, write);
+	kick_work(t, slot, new_avail_idx, type, counter, arg, ts, write, CLOCK_GIVEN);
 }
 
-static void kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, unsigned type,
-		       unsigned counter, vq_u64 arg)
+static inline __attribute__((always_inline)) void
+kick_event(struct vq_trace *t, int slot, vq_u16 new_avail_idx, int notified, vq_u64 arg)
 {
+	/* KICK and KICK_SUPPRESSED, and their counters, are neighbours. */
+	unsigned suppressed = notified ? 0 : 1;
+	unsigned type = VQT_EV_KICK + suppressed, counter = VQT_C_KICKS + suppressed;
+
 	EVENT_DISPATCH(t, slot, type, kick_checked, kick_work, new_avail_idx, type, counter, arg);
 }
 
 void vq_trace_kick(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
 {
-	kick_event(t, slot, new_avail_idx, VQT_EV_KICK, VQT_C_KICKS, 0);
+	kick_event(t, slot, new_avail_idx, 1, 0);
 }
 
 void vq_trace_kick_suppressed(struct vq_trace *t, int slot, vq_u16 new_avail_idx)
 {
-	kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED, 0);
+	kick_event(t, slot, new_avail_idx, 0, 0);
 }
 
 void vq_trace_kick_decision(struct vq_trace *t, int slot, vq_u16 new_avail_idx, int notified,
 			    vq_u64 suppression_state)
 {
-	if (notified)
-		kick_event(t, slot, new_avail_idx, VQT_EV_KICK, VQT_C_KICKS,
-			   suppression_state | VQT_KICK_STATE_PRESENT);
-	else
-		kick_event(t, slot, new_avail_idx, VQT_EV_KICK_SUPPRESSED, VQT_C_KICKS_SUPPRESSED,
-			   suppression_state | VQT_KICK_STATE_PRESENT);
+	kick_event(t, slot, new_avail_idx, notified, suppression_state | VQT_KICK_STATE_PRESENT);
 }
 
 static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t, int slot,
 							     const struct vq_poll_stats *st,
-							     vq_u16 outcome, vq_u64 ts, int write)
+							     vq_u16 outcome, vq_u64 ts, int write,
+							     int clock)
 {
 	struct vq_trace_queue *p = &t->q[slot];
-	vq_u64 duration;
-	vq_u32 barriers;
+	volatile struct vqt_queue *q = &t->queues[slot];
+	struct record r = {0, 0};
+	vq_u32 seq;
 
-	p->counters[VQT_C_POLLS]++;
-	p->counters[VQT_C_POLL_SPINS] += st->spins;
-	p->counters[VQT_C_BARRIERS_RMB] += st->rmb;
-	p->counters[VQT_C_BARRIERS_WMB] += st->wmb;
-	p->counters[VQT_C_BARRIERS_MB] += st->mb;
-	if (outcome == VQT_POLL_TIMEOUT)
-		p->counters[VQT_C_POLL_TIMEOUTS]++;
-	/* Only the counters that moved. */
-	queue_publish(t, (unsigned)slot, ts,
-		      C(VQT_C_POLLS) | (st->spins ? C(VQT_C_POLL_SPINS) : 0) |
-			  (st->rmb ? C(VQT_C_BARRIERS_RMB) : 0) |
-			  (st->wmb ? C(VQT_C_BARRIERS_WMB) : 0) |
-			  (st->mb ? C(VQT_C_BARRIERS_MB) : 0) |
-			  (outcome == VQT_POLL_TIMEOUT ? C(VQT_C_POLL_TIMEOUTS) : 0));
-	barriers = st->rmb + st->wmb + st->mb;
-	duration = ts > st->start ? ts - st->start : 0;
 	if (write)
-		emit(t, ts, VQT_EV_POLL, (unsigned)slot, outcome, barriers, st->spins, duration);
+		r = record_begin(t, record_kind(VQT_EV_POLL, (unsigned)slot, outcome),
+				 st->rmb + st->wmb + st->mb, st->spins);
+	seq = queue_open(p, q);
+	/* The index word did not move.  Polls that only read seldom write
+	 * or fence. */
+	counter_add(p, q, VQT_C_POLLS, 1);
+	counter_add(p, q, VQT_C_POLL_SPINS, st->spins);
+	counter_add(p, q, VQT_C_BARRIERS_RMB, st->rmb);
+	if (st->wmb)
+		counter_add(p, q, VQT_C_BARRIERS_WMB, st->wmb);
+	if (st->mb)
+		counter_add(p, q, VQT_C_BARRIERS_MB, st->mb);
+	if (__builtin_expect(outcome == VQT_POLL_TIMEOUT, 0))
+		counter_add(p, q, VQT_C_POLL_TIMEOUTS, 1);
+	ts = event_time(ts, clock);
+	if (write)
+		record_arg(r, ts > st->start ? ts - st->start : 0);
+	queue_close(q, seq, ts);
+	if (write)
+		record_commit(t, r, ts);
 }
 
 static __attribute__((noinline)) void poll_checked(struct vq_trace *t, int slot,
@@ -615,7 +753,7 @@ static __attribute__((noinline)) void poll_checked(struct vq_trace *t, int slot,
 	vq_u64 ts;
 	int write = control_check(t, VQT_EV_POLL, &ts);
 
-	poll_event(t, slot, st, outcome, ts, write);
+	poll_event(t, slot, st, outcome, ts, write, CLOCK_GIVEN);
 }
 
 void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st, vq_u16 outcome)
@@ -626,18 +764,28 @@ void vq_trace_poll(struct vq_trace *t, int slot, const struct vq_poll_stats *st,
 static inline __attribute__((always_inline)) void used_event(struct vq_trace *t, int slot,
 							     vq_u16 id, vq_u16 used_idx,
 							     vq_u32 written, vq_u16 ndesc_freed,
-							     vq_u64 ts, int write)
+							     vq_u64 ts, int write, int clock)
 {
 	struct vq_trace_queue *p = &t->q[slot];
+	volatile struct vqt_queue *q = &t->queues[slot];
+	struct record r = {0, 0};
+	vq_u64 idx;
+	vq_u32 seq;
 
-	p->counters[VQT_C_COMPLETIONS]++;
-	p->counters[VQT_C_USED_BYTES] += written;
-	p->last_used_idx = (vq_u16)(used_idx + 1);
-	p->num_free = (vq_u16)(p->num_free + ndesc_freed);
-	queue_publish(t, (unsigned)slot, ts, C(VQT_C_COMPLETIONS) | C(VQT_C_USED_BYTES));
+	if (write) {
+		r = record_begin(t, record_kind(VQT_EV_USED, (unsigned)slot, ndesc_freed),
+				 head_word(id, used_idx), written);
+		record_arg(r, 0);
+	}
+	seq = queue_open(p, q);
+	idx = idx_set(IDX_WORD(p), IDX_LAST_USED, (vq_u16)(used_idx + 1));
+	idx_publish(p, q, idx_num_free_add(idx, ndesc_freed));
+	counter_add(p, q, VQT_C_COMPLETIONS, 1);
+	counter_add(p, q, VQT_C_USED_BYTES, written);
+	ts = event_time(ts, clock);
+	queue_close(q, seq, ts);
 	if (write)
-		emit(t, ts, VQT_EV_USED, (unsigned)slot, ndesc_freed, head_word(id, used_idx),
-		     written, 0);
+		record_commit(t, r, ts);
 }
 
 static __attribute__((noinline)) void used_checked(struct vq_trace *t, int slot, vq_u16 id,
@@ -647,7 +795,7 @@ static __attribute__((noinline)) void used_checked(struct vq_trace *t, int slot,
 	vq_u64 ts;
 	int write = control_check(t, VQT_EV_USED, &ts);
 
-	used_event(t, slot, id, used_idx, written, ndesc_freed, ts, write);
+	used_event(t, slot, id, used_idx, written, ndesc_freed, ts, write, CLOCK_GIVEN);
 }
 
 void vq_trace_used(struct vq_trace *t, int slot, vq_u16 id, vq_u16 used_idx, vq_u32 written,

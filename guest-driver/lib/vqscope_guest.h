@@ -99,10 +99,12 @@ struct vq_trace {
 	vq_u64 head;	    /* next sequence number (private copy) */
 	vq_u32 ring_mask;   /* ring_records - 1 */
 	vq_u32 queue_slots; /* slots usable: min(header, VQ_TRACE_MAX_QUEUES) */
-	vq_u32 reset_seen;  /* last control.reset_request honoured */
-	vq_u32 mask;	    /* event_mask in force */
-	vq_u32 step_taken;  /* step tokens consumed (private copy) */
-	vq_u32 no_step;	    /* from vq_trace_config */
+	/* In the control block's order (event_mask, reset_request at
+	 * 0x08..0x0f), so one 8-byte load compares both. */
+	vq_u32 mask;	   /* event_mask in force */
+	vq_u32 reset_seen; /* last control.reset_request honoured */
+	vq_u32 step_taken; /* step tokens consumed (private copy) */
+	vq_u32 no_step;	   /* from vq_trace_config */
 	vq_u64 ts_hz;
 	vq_u64 (*now)(void);
 	vq_u64 frames, log_bytes, log_ticks, marks, errors, masked, step_waits;
