@@ -56,4 +56,16 @@ rc=0
 rc=0
 "$VQSCOPE" run --memory lots </dev/null >"$T/out" 2>"$T/err" || rc=$?
 [ "$rc" -eq 2 ] && grep -q "memory: 'lots'" "$T/err" || fail "run --memory lots: $rc $(cat "$T/err")"
+# The options run and replay share with top are refused in their own name,
+# and replay, which has no --batch, names what prints a recording as text.
+rc=0
+"$VQSCOPE" run --interval 1ms </dev/null >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "^vqscope run: --interval: '1ms'" "$T/err" ||
+	fail "run --interval 1ms: $rc $(cat "$T/err")"
+"$VQSCOPE" record -q -d 300ms -o "$T/s.vqt" "$GUEST_QMP" || fail "record for replay failed"
+rc=0
+"$VQSCOPE" replay "$T/s.vqt" </dev/null >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] &&
+	grep -q "^vqscope replay: the interactive view needs a terminal (vqscope top --batch FILE.vqt prints text)$" \
+		"$T/err" || fail "replay without a tty: $rc $(cat "$T/err")"
 pass "the interactive commands refuse a missing terminal and bad options with status 2"

@@ -55,7 +55,10 @@ int cmd_replay(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0}};
 	static const struct cli_spec spec = {"replay", help, "x:pi:h",
 					     longopts, 1,    "recording (FILE.vqt)"};
-	struct replay_args a = {.o = {.interval_ns = 250000000, .speed = 1}};
+	struct replay_args a = {.o = {.interval_ns = 250000000,
+				      .speed = 1,
+				      .command = "replay",
+				      .text_hint = "vqscope top --batch FILE.vqt"}};
 	int first, rc = cli_parse(&spec, argc, argv, replay_option, &a, &first);
 
 	if (rc != CLI_RUN)

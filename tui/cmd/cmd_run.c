@@ -143,7 +143,8 @@ static void report_exit(struct launch *l)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_args a = {.top = {.interval_ns = 1000000000}, .source = {.map_ram = true}};
+	struct run_args a = {.top = {.interval_ns = 1000000000, .command = "run"},
+			     .source = {.map_ram = true}};
 	struct launch l;
 	char err[1024];
 	int rc = parse_args(argc, argv, &a);

@@ -85,6 +85,12 @@ static void print_text(const struct vq_model *m, const struct source *s, enum ov
 	fflush(stdout);
 }
 
+/* The command that parsed the options, for its messages. */
+static const char *top_command(const struct top_opts *o)
+{
+	return o->command ? o->command : "top";
+}
+
 static int top_batch(struct source *s, struct vq_model *m, const struct top_opts *o)
 {
 	uint64_t last = host_now_ns(), printed = 0;
@@ -135,7 +141,7 @@ static int top_batch(struct source *s, struct vq_model *m, const struct top_opts
 			break;
 	}
 	if (s->region_gone[0]) {
-		cli_error("top", "%s", s->region_gone);
+		cli_error(top_command(o), "%s", s->region_gone);
 		return EXIT_REGION_GONE;
 	}
 	if (s->ended && s->kind == SOURCE_LIVE) {
@@ -155,14 +161,14 @@ int top_parse_option(int c, const char *arg, struct top_opts *o, struct source_o
 		return 0;
 	case 'i':
 		if (!parse_duration(arg, &o->interval_ns) || o->interval_ns < 10000000) {
-			cli_error("top", "--interval: '%s' is not a duration of at least 10ms",
-				  arg);
+			cli_error(top_command(o),
+				  "--interval: '%s' is not a duration of at least 10ms", arg);
 			return -1;
 		}
 		return 0;
 	case 'n':
 		if (!parse_uint(arg, 1, UINT32_MAX, &v)) {
-			cli_error("top", "--count: '%s' is not a positive number", arg);
+			cli_error(top_command(o), "--count: '%s' is not a positive number", arg);
 			return -1;
 		}
 		o->count = v;
@@ -176,7 +182,7 @@ int top_parse_option(int c, const char *arg, struct top_opts *o, struct source_o
 				o->sort = (enum overview_sort)k;
 				return 0;
 			}
-		cli_error("top",
+		cli_error(top_command(o),
 			  "--sort: '%s' is not one of slot, name, in-flight, adds/s, cmpl/s, "
 			  "spins/cmpl, p99, stalls",
 			  arg);
@@ -198,12 +204,13 @@ int top_watch(struct source *s, const struct top_opts *o)
 	int rc;
 
 	if (!o->batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
-		cli_error("top", "the interactive view needs a terminal (--batch prints text)");
+		cli_error(top_command(o), "the interactive view needs a terminal (%s prints text)",
+			  o->text_hint ? o->text_hint : "--batch");
 		return EXIT_USAGE;
 	}
 	m = model_new(NULL);
 	if (!m) {
-		cli_error("top", "out of memory");
+		cli_error(top_command(o), "out of memory");
 		return EXIT_FAIL;
 	}
 	if (o->batch) {
@@ -228,7 +235,7 @@ int top_watch(struct source *s, const struct top_opts *o)
 			rc = EXIT_REGION_GONE;
 			break;
 		default:
-			cli_error("top", "%s", err);
+			cli_error(top_command(o), "%s", err);
 			rc = EXIT_FAIL;
 		}
 	}

@@ -16,6 +16,8 @@ struct top_opts {
 	uint64_t interval_ns; /* batch: between updates; interactive: refresh */
 	uint64_t count;	      /* batch: updates before stopping; 0 = until stopped */
 	enum overview_sort sort;
+	const char *command;   /* the command its messages name; NULL: "top" */
+	const char *text_hint; /* without a terminal, what prints text; NULL: "--batch" */
 	/* Replay (a recording as the source). */
 	double speed;	   /* playback speed; 0: 1 */
 	bool start_paused; /* wait for space instead of playing at once */
