@@ -86,6 +86,7 @@ wait_screen() {
 	if ! wait_for "$limit" screen_has "$regex"; then
 		echo "--- screen (waited ${limit}s for /$regex/):" >&2
 		screen >&2
+		[ -s "$T/exit" ] && echo "--- the command had ended, status $(cat "$T/exit")" >&2
 		fail "the screen never showed /$regex/"
 	fi
 }

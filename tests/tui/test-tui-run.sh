@@ -40,7 +40,11 @@ pass "make demo's live view comes up, a second QMP socket beside it; Ctrl-C rest
 tui_stop
 tui_start 80 24 "NO_COLOR=1 XDG_RUNTIME_DIR='$T/run' VQSCOPE_DEMO_KERNEL='$DEMO_KERNEL' '$VQSCOPE' run --append 'frames=20 log=off' 2>'$T/run.err'"
 # The view stays up to be looked at, saying so.
-wait_screen 120 'the VM went away'
+wait_for 120 screen_has 'the VM went away' || {
+	echo "--- vqscope run's stderr:" >&2
+	cat "$T/run.err" >&2
+	wait_screen 1 'the VM went away'
+}
 colours && fail "colours despite NO_COLOR"
 tmx capture-pane -e -p -t vq | grep -q "$esc\\[7m" || fail "no reverse video without colours"
 keys q

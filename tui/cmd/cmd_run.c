@@ -21,7 +21,8 @@ static const char help[] =
     "\n"
     "Boot a guest in QEMU set up for vqscope (a trace region on ivshmem,\n"
     "guest RAM in a shared file, two QMP sockets, all in a private directory)\n"
-    "and open the live view on it; QEMU is stopped when you quit.  The view\n"
+    "and open the live view on it; QEMU starts paused and the guest runs once\n"
+    "the view is attached, and QEMU is stopped when you quit.  The view\n"
     "holds DIR/qmp.sock; DIR/qmp2.sock, named on stderr at start, is free for\n"
     "`vqscope record` or `vqscope doctor` at the same time.  Without\n"
     "--kernel it boots the bundled demo guest with\n"
@@ -125,6 +126,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	a->launch.nextra = (size_t)(argc - first);
 	if (!a->launch.kernel && !a->launch.append)
 		a->launch.append = DEMO_APPEND;
+	a->launch.start_paused = true;
 	return CLI_RUN;
 }
 
@@ -170,6 +172,10 @@ int cmd_run(int argc, char **argv)
 		launch_stop(&l);
 		return EXIT_FAIL;
 	}
+	/* QEMU started paused (-S): the guest runs once the view is attached,
+	 * so even one that powers off at once is seen whole. */
+	if (source_resume(s, err, sizeof(err)) != 0)
+		cli_error("run", "cannot start the guest: %s", err);
 	rc = top_watch(s, &a.top);
 	if (s->ended) {
 		report_exit(&l);

@@ -340,6 +340,8 @@ static void build_args(const struct launch_opts *o, const struct launch *l, cons
 	add_arg(b, "unix:%s/qmp2.sock,server=on,wait=off", dir);
 	add_arg(b, "-serial");
 	add_arg(b, "file:%s/serial.log", dir);
+	if (o->start_paused)
+		add_arg(b, "-S");
 	if (!o->show_display) {
 		add_arg(b, "-display");
 		add_arg(b, "none");

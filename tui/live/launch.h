@@ -12,6 +12,7 @@
  *     -object memory-backend-file,id=vqtrace,size=REGION,mem-path=DIR/trace.region,share=on
  *     -device ivshmem-plain,memdev=vqtrace
  *     -qmp unix:DIR/qmp.sock,server=on,wait=off -serial file:DIR/serial.log
+ *     -S                                   (with start_paused)
  *     -display none                        (unless show_display)
  *     -vga none -device virtio-gpu-pci,xres=640,yres=480
  *     -device isa-debug-exit,iobase=0xf4,iosize=4   (the bundled demo guest)
@@ -47,6 +48,8 @@ struct launch_opts {
 	bool show_display;    /* a QEMU window instead of -display none */
 	const char *qemu;     /* binary; NULL: $VQSCOPE_QEMU, else qemu-system-x86_64 */
 	bool keep_dir;	      /* leave the directory behind on stop (debugging) */
+	bool start_paused;    /* -S: the guest waits for a QMP cont, so that a
+			       * viewer attaches before its first instruction */
 };
 
 struct launch {
