@@ -607,6 +607,19 @@ idx_publish(struct vq_trace_queue *p, volatile struct vqt_queue *q, vq_u64 idx)
  * values left to keep across it, the clock: the time into the entry,
  * which closes it, and into the record, then the record's commit word
  * and the head. */
+/* The end of every hot event, in this order: the time into the table
+ * entry, which closes it (seq from queue_open), then, when the record is
+ * wanted, into the record, its commit word and the head. */
+static inline __attribute__((always_inline)) void hot_finish(struct vq_trace *t,
+							     volatile struct vqt_queue *q,
+							     vq_u32 seq, struct record r, int write,
+							     vq_u64 ts)
+{
+	queue_close(q, seq, ts);
+	if (write)
+		record_commit(t, r, ts);
+}
+
 static inline __attribute__((always_inline)) void
 add_event(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 ndesc, vq_u32 bytes,
 	  vq_u16 nwritable, vq_u64 ts, int write, int clock)
@@ -629,9 +642,7 @@ add_event(struct vq_trace *t, int slot, vq_u16 head, vq_u16 avail_idx, vq_u16 nd
 	counter_add(p, q, VQT_C_DESCS, ndesc);
 	counter_add(p, q, VQT_C_BYTES, bytes);
 	ts = event_time(ts, clock);
-	queue_close(q, seq, ts);
-	if (write)
-		record_commit(t, r, ts);
+	hot_finish(t, q, seq, r, write, ts);
 }
 
 static __attribute__((noinline)) void add_checked(struct vq_trace *t, int slot, vq_u16 head,
@@ -673,9 +684,7 @@ static inline __attribute__((always_inline)) void kick_work(struct vq_trace *t, 
 	idx_publish(p, q, idx_set(IDX_WORD(p), IDX_AVAIL, new_avail_idx));
 	counter_add(p, q, counter, 1);
 	ts = event_time(ts, clock);
-	queue_close(q, seq, ts);
-	if (write)
-		record_commit(t, r, ts);
+	hot_finish(t, q, seq, r, write, ts);
 }
 
 static __attribute__((noinline)) void kick_checked(struct vq_trace *t, int slot,
@@ -742,9 +751,7 @@ static inline __attribute__((always_inline)) void poll_event(struct vq_trace *t,
 	ts = event_time(ts, clock);
 	if (write)
 		record_arg(r, ts > st->start ? ts - st->start : 0);
-	queue_close(q, seq, ts);
-	if (write)
-		record_commit(t, r, ts);
+	hot_finish(t, q, seq, r, write, ts);
 }
 
 static __attribute__((noinline)) void poll_checked(struct vq_trace *t, int slot,
@@ -783,9 +790,7 @@ static inline __attribute__((always_inline)) void used_event(struct vq_trace *t,
 	counter_add(p, q, VQT_C_COMPLETIONS, 1);
 	counter_add(p, q, VQT_C_USED_BYTES, written);
 	ts = event_time(ts, clock);
-	queue_close(q, seq, ts);
-	if (write)
-		record_commit(t, r, ts);
+	hot_finish(t, q, seq, r, write, ts);
 }
 
 static __attribute__((noinline)) void used_checked(struct vq_trace *t, int slot, vq_u16 id,
