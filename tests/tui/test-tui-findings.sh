@@ -5,7 +5,7 @@
 # evidence, and Enter on MISSED-NOTIFY shows the ring of gpu0.control
 # frozen at the event it was first seen at.  Then a recording of the same
 # VM in replay: the findings come as it plays, and Enter goes back to the
-# moment (the replay reopens the file to get there).
+# moment (the replay plays the file again up to it).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 

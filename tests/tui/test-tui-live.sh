@@ -123,12 +123,23 @@ screen_has 'gpu0\.control' && fail "the TUI is still on the screen after q"
 pass "q quits with status 0 and restores the terminal"
 
 # ---- replay the recording: forward and back to the same states ---------------------------
+# The header is the session just after the cursor's event: it counts
+# cursor + 1 events, whichever way the cursor came there.
 tui_stop
 tui_start 100 30 "'$VQSCOPE' replay --paused '$T/$rec'"
 wait_screen 20 ' PAUSED '
 keys 2
+header_events() { screen_number 'events ([0-9]+) \|'; }
+cursor_event() { screen_number 'replay paused x1, event #([0-9]+) at '; }
+header_at_cursor() {
+	local c
+	c=$(cursor_event)
+	[ -n "$c" ] && [ "$(header_events)" = "$((c + 1))" ] ||
+		fail "$1: the header counts $(header_events) events at the cursor's event #$c"
+}
 for _ in 1 2 3 4 5 6 7 8 9 10; do keys n; done
 wait_screen 10 'after event #9 '
+header_at_cursor "10 steps"
 ring() { screen | sed -n '3,10p'; }
 at10=$(ring)
 keys n
@@ -137,6 +148,7 @@ at11=$(ring)
 keys N
 wait_screen 10 'after event #9 '
 [ "$(ring)" = "$at10" ] || fail "N did not come back to the state of event #9"
+header_at_cursor "a step back"
 keys n
 wait_screen 10 'after event #10 '
 [ "$(ring)" = "$at11" ] || fail "n did not reach the same state of event #10 again"
@@ -144,8 +156,25 @@ keys g
 keys -l '0.5s'
 keys Enter
 wait_screen 10 'after event #[0-9]+ \(0\.[45][0-9]+ s\)'
+header_at_cursor "g 0.5s"
+# The recording's 30th frame, then its 10th: the cursor is on the frame's
+# FRAME_BEGIN, and the header counts the frames that ended before it.
+frames=$("$VQSCOPE" dump "$T/$rec" | awk '$3 == "FRAME_BEGIN" { sub("frame=", "", $6); print $6 }')
+[ "$(wc -l <<<"$frames")" -ge 30 ] || fail "the recording has fewer than 30 frames"
+for nth in 30 10; do
+	f=$(sed -n ${nth}p <<<"$frames")
+	keys g
+	keys -l "$f"
+	keys Enter
+	keys 4
+	wait_screen 10 "FRAME_BEGIN +frame=$f +seq "
+	header_at_cursor "g $f"
+	screen_has "\| frames $((nth - 1)) \|" ||
+		fail "g $f: the header counts $(screen_number 'frames ([0-9]+) ') frames, not $((nth - 1))"
+	keys 2
+done
 keys q
 tui_wait_exit 20
 [ "$TUI_EXIT" = 0 ] || fail "vqscope replay exited with $TUI_EXIT"
 check_terminal_restored
-pass "replay steps forward and back to the same ring states and jumps to 0.5s"
+pass "replay steps forward and back to the same ring states, jumps to 0.5s and to frames, and its header is the session at the cursor"

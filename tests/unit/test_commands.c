@@ -3,8 +3,9 @@
  * records and a new generation breaking ADD/USED pairs, USED without ADD,
  * a command in flight at the end, frames and logs; filters; damaged files
  * (one-line error naming the offset, --salvage); diff of a file with itself
- * and with a changed one.  The whole text output on the same recording is
- * compared with tests/golden/ by tests/golden/test-golden.sh. */
+ * and with a changed one; a recording fed to an exact event, frame and
+ * time (replay, top --batch).  The whole text output on the same
+ * recording is compared with tests/golden/ by tests/golden/test-golden.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cmd/cli.h"
+#include "live/source.h"
 #include "synthetic.h"
 #include "vqproto.h"
 
@@ -461,6 +463,75 @@ static void test_diff(void **state)
 	assert_int_equal(run(cmd_diff, out, err, "diff", a, NULL), EXIT_USAGE);
 }
 
+/* ---- a recording fed to an exact point (replay, top --batch) ---------- */
+
+static struct source *open_recording(const char *path, struct vq_model **m)
+{
+	char err[512];
+	struct source *s = source_open(path, NULL, err, sizeof(err));
+
+	if (!s)
+		fail_msg("%s", err);
+	*m = model_new(NULL);
+	assert_non_null(*m);
+	return s;
+}
+
+static void test_feed_to_exact_points(void **state)
+{
+	char vqt[PATH_LEN], err[VQP_ERRLEN];
+	struct vq_model *all, *m;
+	struct source *s;
+	const struct model_history_entry *last;
+	uint64_t mid_ns;
+	(void)state;
+
+	path_of(vqt, sizeof(vqt), "exact.vqt");
+	if (synthetic_frames(vqt, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	s = open_recording(vqt, &all);
+	source_file_all(s, all);
+	source_close(s);
+	assert_true(all->events > 100);
+	assert_true(all->frames_total > 10);
+
+	s = open_recording(vqt, &m);
+	/* A count in the middle of a chunk. */
+	assert_true(
+	    source_file_feed(s, m, &(struct file_limit){.until_ns = UINT64_MAX, .events = 37}));
+	assert_int_equal(m->events, 37);
+	/* The FRAME_BEGIN of frame 7: the six frames before it ended. */
+	assert_true(source_file_feed(
+	    s, m,
+	    &(struct file_limit){
+		.until_ns = UINT64_MAX, .events = UINT64_MAX, .to_frame = true, .frame = 7}));
+	last = model_history_at(m, m->history_len - 1);
+	assert_int_equal(last->ev.type, VQT_EV_FRAME_BEGIN);
+	assert_int_equal(last->ev.arg, 7);
+	assert_int_equal(m->frame_number, 7);
+	/* A time half-way through the whole: nothing after it is fed, and
+	 * the next event is after it. */
+	mid_ns = all->now_ns / 2;
+	assert_true(source_file_advance(s, m, mid_ns));
+	assert_true(m->now_ns <= mid_ns);
+	assert_true(m->events < all->events);
+	assert_true(source_file_feed(
+	    s, m, &(struct file_limit){.until_ns = UINT64_MAX, .events = m->events + 1}));
+	assert_true(model_history_at(m, m->history_len - 1)->at_ns > mid_ns);
+	/* The rest: the same session as read in one go. */
+	assert_false(source_file_advance(s, m, UINT64_MAX));
+	assert_int_equal(m->events, all->events);
+	assert_int_equal(m->frames_total, all->frames_total);
+	assert_int_equal(m->lost, all->lost);
+	assert_int_equal(m->violations, all->violations);
+	assert_int_equal(m->queues[0].count[MC_COMPLETIONS], all->queues[0].count[MC_COMPLETIONS]);
+	assert_int_equal(m->stalls_total, all->stalls_total);
+	assert_true(s->ended);
+	source_close(s);
+	model_free(m);
+	model_free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +543,7 @@ int main(void)
 	    cmocka_unit_test(test_loss_after_the_last_events),
 	    cmocka_unit_test(test_export_slices),
 	    cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_feed_to_exact_points),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);

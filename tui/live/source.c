@@ -653,10 +653,10 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 			s->violations += v.hdr.violations_before;
 		}
 		model_note_host_time(m, v.hdr.host_mono_ns);
-		model_feed(m, s->buf, v.count, v.hdr.first_seq);
-		s->events += v.count;
-		if (s->on_events)
-			s->on_events(s->on_events_ctx, m);
+		/* Fed by the caller (feed_pending), all or up to a limit. */
+		s->pend_pos = 0;
+		s->pend_count = v.count;
+		s->pend_first_seq = v.hdr.first_seq;
 		return;
 	}
 	case VQR_CHUNK_QUEUES: {
@@ -794,17 +794,87 @@ static struct source *open_file(struct source *s, const char *path, char *err, s
 	return s;
 }
 
-bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns)
+/* Feed the next n decoded events of the chunk being fed. */
+static void feed_pending(struct source *s, struct vq_model *m, uint32_t n)
 {
-	while (s->next_chunk < s->file->nchunks) {
-		const struct vqp_chunk_ref *c = &s->file->chunks[s->next_chunk];
+	const struct vqt_event *e = &s->buf[s->pend_pos];
 
-		/* An EVENTS chunk starting after the target time waits. */
-		if (c->type == VQR_CHUNK_EVENTS && m->have_origin &&
-		    model_ts_to_ns(m, c->first_ts) > until_ns && c->first_ts >= m->origin_ts)
+	if (!n)
+		return;
+	/* Sequence numbers go on from the chunk's first (mod 2^32). */
+	model_feed(m, e, n, s->pend_first_seq + (uint32_t)(e->seq - (uint32_t)s->pend_first_seq));
+	s->pend_pos += n;
+	s->events += n;
+	if (s->on_events)
+		s->on_events(s->on_events_ctx, m);
+	check_findings(s, m, m->now_ns);
+}
+
+/* Whether an event at producer time ts comes after until_ns (the first
+ * event, before the model has an origin, never does). */
+static bool after_time(const struct vq_model *m, uint64_t ts, uint64_t until_ns)
+{
+	return until_ns != UINT64_MAX && m->have_origin && ts >= m->origin_ts &&
+	       model_ts_to_ns(m, ts) > until_ns;
+}
+
+/* Feed what of the chunk being fed lim allows; true when lim stopped it. */
+static bool feed_pending_to(struct source *s, struct vq_model *m, const struct file_limit *lim)
+{
+	while (s->pend_pos < s->pend_count) {
+		uint32_t left = s->pend_count - s->pend_pos, n = 0;
+
+		if (lim->events != UINT64_MAX) {
+			if (m->events >= lim->events)
+				return true;
+			if (lim->events - m->events < left)
+				left = (uint32_t)(lim->events - m->events);
+		}
+		if (!m->have_origin) {
+			/* The first event sets the clock the others are
+			 * compared with. */
+			left = 1;
+		}
+		while (n < left) {
+			const struct vqt_event *e = &s->buf[s->pend_pos + n];
+
+			if (after_time(m, e->ts, lim->until_ns))
+				break;
+			n++;
+			if (lim->to_frame && e->type == VQT_EV_FRAME_BEGIN && e->arg >= lim->frame)
+				break;
+		}
+		feed_pending(s, m, n);
+		if (lim->to_frame && n && s->buf[s->pend_pos - 1].type == VQT_EV_FRAME_BEGIN &&
+		    s->buf[s->pend_pos - 1].arg >= lim->frame)
+			return true;
+		if (n < left)
+			return true; /* the next event is after until_ns */
+	}
+	return false;
+}
+
+bool source_file_feed(struct source *s, struct vq_model *m, const struct file_limit *lim)
+{
+	bool reached = false;
+
+	for (;;) {
+		const struct vqp_chunk_ref *c;
+
+		reached |= feed_pending_to(s, m, lim);
+		if (reached && s->pend_pos < s->pend_count)
+			return true;
+		if (s->next_chunk >= s->file->nchunks)
+			break;
+		c = &s->file->chunks[s->next_chunk];
+		/* The chunks after the last event fed are read; the next
+		 * EVENTS chunk waits once the limit is reached. */
+		if (c->type == VQR_CHUNK_EVENTS && (reached || m->events >= lim->events ||
+						    after_time(m, c->first_ts, lim->until_ns)))
 			return true;
 		file_chunk(s, m, s->next_chunk++);
-		check_findings(s, m, m->now_ns);
+		if (c->type != VQR_CHUNK_EVENTS)
+			check_findings(s, m, m->now_ns);
 	}
 	if (!s->ended) {
 		/* end_source() copies into end_reason: not from itself. */
@@ -822,6 +892,13 @@ bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns
 		end_source(s, s->end_kind, why);
 	}
 	return false;
+}
+
+bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns)
+{
+	struct file_limit lim = {.until_ns = until_ns, .events = UINT64_MAX};
+
+	return source_file_feed(s, m, &lim);
 }
 
 void source_file_all(struct source *s, struct vq_model *m)
@@ -1055,10 +1132,14 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 	struct region_work w = {s, m, now};
 
 	if (s->kind == SOURCE_FILE) {
-		if (s->next_chunk < s->file->nchunks)
+		if (s->pend_pos < s->pend_count) {
+			feed_pending(s, m, s->pend_count - s->pend_pos);
+		} else if (s->next_chunk < s->file->nchunks) {
 			file_chunk(s, m, s->next_chunk++);
-		else if (!s->ended)
+			feed_pending(s, m, s->pend_count - s->pend_pos);
+		} else if (!s->ended) {
 			source_file_advance(s, m, UINT64_MAX);
+		}
 		return s->ended;
 	}
 	if (s->ended)
@@ -1138,7 +1219,9 @@ int source_record_start(struct source *s, struct vq_model *m, const char *path, 
 	s->rec_findings = m->nfindings;
 	if (s->region.valid) {
 		rec_region(s);
-		s->rec_last_queues_ns = 0;
+		/* The queue table before any event: a replay starts knowing
+		 * the queues (names, ring sizes) at its first event. */
+		snapshot_queues(s, m, host_now_ns(), true);
 	}
 	s->rec_hold = NULL;
 	rec_hold(s, m);

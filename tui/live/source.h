@@ -106,6 +106,10 @@ struct source {
 	bool file_started;
 	uint32_t file_generation;
 	char file_note[256];
+	/* The events chunk being fed: buf[pend_pos, pend_count) are decoded
+	 * and not fed yet (a replay stops at an exact event). */
+	uint32_t pend_pos, pend_count;
+	uint64_t pend_first_seq; /* the full sequence number of buf[0] */
 
 	/* Both. */
 	bool ended;
@@ -149,12 +153,25 @@ void source_close(struct source *s);
 int source_fd(const struct source *s);
 
 /* Live: pull everything available into m (and the recording).  File: feed
- * the whole next chunk.  Returns 1 once the source has ended (end_reason
- * set), else 0.  host_now_ns is CLOCK_MONOTONIC. */
+ * the rest of the events chunk being fed, or the whole next chunk.  Returns 1 once the source has
+ * ended (end_reason set), else 0.  host_now_ns is CLOCK_MONOTONIC. */
 int source_poll(struct source *s, struct vq_model *m, uint64_t host_now_ns);
 
-/* File: feed chunks until the model's time passes until_ns; returns false
- * at the end of the file. */
+/* How far a recording is fed (source_file_feed): the model stops before
+ * the first event after until_ns, at `events` events, or just after the
+ * FRAME_BEGIN of `frame` (or of the first frame numbered after it),
+ * whichever comes first.  The chunks after the last event fed (queue
+ * tables, device samples, notes) are taken too, up to the next events. */
+struct file_limit {
+	uint64_t until_ns; /* UINT64_MAX: no limit */
+	uint64_t events;   /* UINT64_MAX: no limit */
+	bool to_frame;
+	uint64_t frame;
+};
+/* File: feed up to lim; returns false at the end of the file. */
+bool source_file_feed(struct source *s, struct vq_model *m, const struct file_limit *lim);
+/* File: feed until the model's time would pass until_ns; returns false at
+ * the end of the file. */
 bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns);
 /* File: feed everything (reports, exports). */
 void source_file_all(struct source *s, struct vq_model *m);

@@ -570,7 +570,7 @@ static int collect_replay(struct tui *t, uint64_t now)
 	if (t->playing) {
 		t->play_ns += (uint64_t)((double)(now - t->last_play_host_ns) * t->speed);
 		source_file_advance(t->src, t->live, t->play_ns);
-		t->cursor = history_cursor_at_time(t->live, t->play_ns);
+		t->cursor = t->live->events;
 		if (t->src->ended && t->cursor >= t->live->events) {
 			t->playing = false;
 			tui_message(t, false, "end of the recording: %s", t->src->end_reason);
@@ -653,24 +653,18 @@ static int toggle_freeze(struct tui *t)
 	return TUI_REDRAW;
 }
 
-/* Feed a recording one chunk at a time until it has `events` events,
- * then the queue tables, device samples and notes that follow them (a
- * recording started mid-session has its first queue table after its
- * first events). */
-static void replay_feed_to(struct tui *t, uint64_t events)
+/* A replay's model is the session just after the cursor's event: every
+ * figure on every screen is what it was then.  It is fed forward up to
+ * lim, and played again from the start to go back (replay_rewind). */
+static void replay_feed(struct tui *t, const struct file_limit *lim)
 {
-	const struct source *s = t->src;
-
-	while (t->live->events < events && !s->ended)
-		source_poll(t->src, t->live, host_now_ns());
-	while (!s->ended && s->next_chunk < s->file->nchunks &&
-	       s->file->chunks[s->next_chunk].type != VQR_CHUNK_EVENTS)
-		source_poll(t->src, t->live, host_now_ns());
+	source_file_feed(t->src, t->live, lim);
+	t->cursor = t->live->events;
 }
 
-/* Start a replay with the first queue table read: a recording started
- * mid-session names its queues' ring sizes only there, after its first
- * events.  The cursor stays at the start. */
+/* Start a replay with the first queue table read.  vqscope writes it
+ * before the first event; an older recording started mid-session has it
+ * only after its first events, which are then read too. */
 static void replay_prime(struct tui *t)
 {
 	const struct source *s = t->src;
@@ -682,45 +676,10 @@ static void replay_prime(struct tui *t)
 		if (type == VQR_CHUNK_QUEUES)
 			break;
 	}
+	t->cursor = t->live->events;
 }
 
-int tui_step_history(struct tui *t, long delta)
-{
-	uint64_t first, target;
-	size_t i;
-
-	if (t->replay)
-		t->playing = false;
-	else if (!t->is_frozen && t->src->vm != VM_PAUSED && !t->src->ended)
-		freeze(t);
-	if (t->follow)
-		t->cursor = t->m->events;
-	t->follow = false;
-	if (delta < 0 && (uint64_t)-delta >= t->cursor)
-		target = 0;
-	else
-		target = t->cursor + (uint64_t)delta;
-	if (t->replay && target > t->live->events)
-		replay_feed_to(t, target);
-	first = history_first(t->m);
-	if (target <= first) {
-		target = first + 1;
-		tui_message(t, false, "the oldest kept event (%zu are kept)", t->m->history_len);
-	}
-	if (target > t->m->events) {
-		target = t->m->events;
-		tui_message(t, false, "%s",
-			    t->replay && t->src->ended ? "end of the recording"
-						       : "the newest event");
-	}
-	t->cursor = target;
-	if (t->replay && tui_cursor_index(t, &i))
-		t->play_ns = model_history_at(t->m, i)->at_ns;
-	return TUI_REDRAW;
-}
-
-/* Open the recording again from its start (for jumps before the kept
- * history). */
+/* Open the recording again from its start (to go back). */
 static bool replay_rewind(struct tui *t)
 {
 	char err[512];
@@ -745,6 +704,54 @@ static bool replay_rewind(struct tui *t)
 	return true;
 }
 
+/* The replay's cursor to event count target (forward, or from the start
+ * again); false when the recording could not be opened again. */
+static bool replay_seek(struct tui *t, uint64_t target)
+{
+	size_t i;
+
+	t->playing = false;
+	if (target < t->live->events && !replay_rewind(t))
+		return false;
+	replay_feed(t, &(struct file_limit){.until_ns = UINT64_MAX, .events = target});
+	if (target > t->live->events)
+		tui_message(t, false, "end of the recording");
+	t->play_ns = tui_cursor_index(t, &i) ? model_history_at(t->m, i)->at_ns : 0;
+	return true;
+}
+
+int tui_step_history(struct tui *t, long delta)
+{
+	uint64_t first, target;
+
+	if (t->replay) {
+		target =
+		    delta < 0 && (uint64_t)-delta >= t->cursor ? 0 : t->cursor + (uint64_t)delta;
+		replay_seek(t, target);
+		return TUI_REDRAW;
+	}
+	if (!t->is_frozen && t->src->vm != VM_PAUSED && !t->src->ended)
+		freeze(t);
+	if (t->follow)
+		t->cursor = t->m->events;
+	t->follow = false;
+	if (delta < 0 && (uint64_t)-delta >= t->cursor)
+		target = 0;
+	else
+		target = t->cursor + (uint64_t)delta;
+	first = history_first(t->m);
+	if (target <= first) {
+		target = first + 1;
+		tui_message(t, false, "the oldest kept event (%zu are kept)", t->m->history_len);
+	}
+	if (target > t->m->events) {
+		target = t->m->events;
+		tui_message(t, false, "the newest event");
+	}
+	t->cursor = target;
+	return TUI_REDRAW;
+}
+
 int tui_go_to_time(struct tui *t, uint64_t ns)
 {
 	if (!t->replay) {
@@ -754,10 +761,9 @@ int tui_go_to_time(struct tui *t, uint64_t ns)
 	}
 	if (t->replay) {
 		t->playing = false;
-		if (t->live->history_len && ns < model_history_at(t->live, 0)->at_ns &&
-		    history_first(t->live) > 0 && !replay_rewind(t))
+		if (ns < t->live->now_ns && !replay_rewind(t))
 			return TUI_REDRAW;
-		source_file_advance(t->src, t->live, ns);
+		replay_feed(t, &(struct file_limit){.until_ns = ns, .events = UINT64_MAX});
 		t->play_ns = ns;
 	} else if (ns > t->m->now_ns) {
 		tui_message(t, true, "%.6f s is after the newest event", (double)ns / 1e9);
@@ -779,16 +785,13 @@ static int go_to_frame(struct tui *t, uint64_t frame)
 	t->follow = false;
 	if (t->replay) {
 		t->playing = false;
-		if (!history_cursor_at_frame(t->live, frame, &cursor) &&
-		    (t->live->frames_total == 0 || frame <= t->live->frame_number) &&
-		    history_first(t->live) > 0 && !replay_rewind(t))
+		if ((t->live->in_frame || t->live->frames_total) &&
+		    frame <= t->live->frame_number && !replay_rewind(t))
 			return TUI_REDRAW;
-		while ((!t->live->in_frame && t->live->frames_total == 0) ||
-		       t->live->frame_number < frame) {
-			if (t->src->ended)
-				break;
-			source_poll(t->src, t->live, host_now_ns());
-		}
+		replay_feed(t, &(struct file_limit){.until_ns = UINT64_MAX,
+						    .events = UINT64_MAX,
+						    .to_frame = true,
+						    .frame = frame});
 	}
 	if (!history_cursor_at_frame(t->m, frame, &cursor)) {
 		tui_message(t, true, "frame %llu is not in the kept history",

@@ -64,8 +64,9 @@ enum tui_style {
 enum prompt_kind { PROMPT_NONE, PROMPT_FILTER, PROMPT_GOTO };
 
 struct tui {
-	/* Collection: the source feeds `live`.  A replay that jumps back
-	 * opens the recording again into own_src/own_model. */
+	/* Collection: the source feeds `live`.  A replay feeds it exactly to
+	 * the cursor, and to go back opens the recording again into
+	 * own_src/own_model. */
 	struct source *src;
 	struct vq_model *live;
 	struct source *own_src;
@@ -150,7 +151,8 @@ void tui_message(struct tui *t, bool error, const char *fmt, ...)
 bool tui_selected_queue(struct tui *t, unsigned *slot);
 /* History index the screens show (the cursor's event); false when none. */
 bool tui_cursor_index(const struct tui *t, size_t *index);
-/* Move the cursor by delta events (freezing a live display first). */
+/* Move the cursor by delta events (freezing a live display first; a
+ * replay reads on, or opens the recording again to go back). */
 int tui_step_history(struct tui *t, long delta);
 /* Move the cursor to the event at session time ns (freezing a live
  * display; a replay reads on, or opens the recording again to go back). */

@@ -112,6 +112,26 @@ static bool next_match(const struct tui *t, int dir, size_t *out)
 	return true;
 }
 
+/* A replay has read up to its cursor: it reads on, one event at a
+ * time, to the next match (SCAN_MAX events at most per key). */
+static int replay_read_on(struct tui *t)
+{
+	for (unsigned k = 0; k < SCAN_MAX; k++) {
+		uint64_t before = t->m->events;
+		size_t i;
+
+		tui_step_history(t, 1);
+		if (t->m->events == before)
+			return TUI_REDRAW; /* the end: the step said so */
+		if (tui_cursor_index(t, &i) &&
+		    event_filter_match(&t->events, t->m, model_history_at(t->m, i), lines[0],
+				       LINE_LEN))
+			return TUI_REDRAW;
+	}
+	tui_message(t, false, "no match in the next %u events (again reads on)", SCAN_MAX);
+	return TUI_REDRAW;
+}
+
 static int move_matches(struct tui *t, int dir, int count)
 {
 	if (t->follow)
@@ -120,9 +140,10 @@ static int move_matches(struct tui *t, int dir, int count)
 		size_t next, cur;
 
 		if (!next_match(t, dir, &next) || !tui_cursor_index(t, &cur)) {
-			/* Past the last match: a replay reads on, live says so. */
+			/* Past the last match: a replay reads on, live steps
+			 * to the newest event and says so. */
 			if (k == 0 && dir > 0)
-				return tui_step_history(t, 1);
+				return t->replay ? replay_read_on(t) : tui_step_history(t, 1);
 			break;
 		}
 		tui_step_history(t, (long)next - (long)cur);
