@@ -47,6 +47,25 @@ const char *vqp_event_type_name(unsigned type);
 /* Event type from its name (case-insensitive), or -1. */
 int vqp_event_type_from_name(const char *name);
 
+/* The named fields of one event, in one place for everything that prints
+ * events: `vqscope dump` and vqscope-trace --stdout ("head=5 idx=17
+ * ndesc=2 bytes=4120 writable=1"), the args `vqscope export` writes, the
+ * event log.  The meaning of each field by event type is the table in
+ * vqtrace.h. */
+#define VQP_EVENT_FIELDS_MAX 6
+struct vqp_event_field {
+	const char *name; /* "head", "idx", "dur", ... */
+	uint64_t value;	  /* the number (durations in ns) */
+	const char *text; /* a symbolic value ("progress", "active"), or NULL */
+	const char *unit; /* "ns" for durations, else NULL */
+	bool hex;	  /* print the number in hex (ISR status, error detail) */
+};
+/* The fields of e (ticks converted with ts_hz); returns how many. */
+size_t vqp_event_fields(const struct vqt_event *e, uint64_t ts_hz,
+			struct vqp_event_field out[VQP_EVENT_FIELDS_MAX]);
+/* "name=value ..." separated by spaces ("" for an event without fields). */
+void vqp_event_fields_text(char *buf, size_t len, const struct vqt_event *e, uint64_t ts_hz);
+
 /* Ticks of a clock running at hz converted to nanoseconds (no overflow
  * for any 64-bit tick count below ~584 years). */
 uint64_t vqp_ticks_to_ns(uint64_t ticks, uint64_t hz);

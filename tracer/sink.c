@@ -50,6 +50,8 @@ struct sink {
 	struct vqp_reader reader;
 	struct vqp_writer *writer;
 	FILE *text;
+	bool text_started;
+	uint64_t text_origin_ts; /* the first event printed: time 0 */
 	struct vqt_event batch[DRAIN_BATCH];
 	uint64_t last_ts;
 
@@ -288,39 +290,30 @@ const char *sink_queue_name(const struct sink *s, uint64_t vq)
 
 /* ---- recording and text ----------------------------------------------------- */
 
-static void print_event(struct sink *s, const struct vqt_event *e)
+/* One line per event, as `vqscope dump` prints it: time from the first
+ * event, generation:seq, type, queue slot and name, the fields
+ * (vqp_event_fields). */
+static void print_event(struct sink *s, const struct vqt_event *e, uint64_t seq)
 {
-	uint64_t ns = e->ts - s->trace.hdr->ts_base;
-	const char *queue = e->queue < VQ_TRACE_MAX_QUEUES ? s->names[e->queue] : "-";
+	uint64_t ns;
+	char fields[256];
 
-	fprintf(s->text, "%" PRIu64 ".%09" PRIu64 " %-24s %-15s", ns / 1000000000u,
-		ns % 1000000000u, queue, vqp_event_type_name(e->type));
-	switch (e->type) {
-	case VQT_EV_ADD:
-		fprintf(s->text, " head=%u idx=%u ndesc=%u bytes=%u writable=%" PRIu64, e->head,
-			e->ring_idx, e->ndesc, e->len, e->arg);
-		break;
-	case VQT_EV_KICK:
-	case VQT_EV_KICK_SUPPRESSED:
-		fprintf(s->text, " avail=%u adds=%u", e->ring_idx, e->len);
-		break;
-	case VQT_EV_USED:
-		fprintf(s->text, " id=%u idx=%u len=%u freed=%u", e->head, e->ring_idx, e->len,
-			e->ndesc);
-		break;
-	case VQT_EV_CB:
-		fprintf(s->text, " enabled=%u used_event=%u", e->ndesc, e->ring_idx);
-		break;
-	case VQT_EV_QUEUE:
-		fprintf(s->text, " state=%u size=%u", e->ndesc, e->ring_idx);
-		break;
-	case VQT_EV_ERROR:
-		fprintf(s->text, " code=%u detail=%" PRIu64, e->ndesc, e->arg);
-		break;
-	default:
-		break;
+	if (!s->text_started) {
+		s->text_started = true;
+		s->text_origin_ts = e->ts;
 	}
-	fputc('\n', s->text);
+	ns = e->ts >= s->text_origin_ts
+		 ? vqp_ticks_to_ns(e->ts - s->text_origin_ts, s->reader_region.layout.ts_hz)
+		 : 0;
+
+	fprintf(s->text, "%" PRIu64 ".%09" PRIu64 " %" PRIu32 ":%" PRIu64 " %s", ns / 1000000000u,
+		ns % 1000000000u, s->reader.generation, seq, vqp_event_type_name(e->type));
+	if (e->queue < VQ_TRACE_MAX_QUEUES)
+		fprintf(s->text, " %u %s", e->queue, s->names[e->queue]);
+	else
+		fputs(" - -", s->text);
+	vqp_event_fields_text(fields, sizeof(fields), e, s->reader_region.layout.ts_hz);
+	fprintf(s->text, "%s%s\n", fields[0] ? " " : "", fields);
 }
 
 static int write_queues(struct sink *s, char *err, size_t errlen)
@@ -370,7 +363,9 @@ int sink_drain(struct sink *s, char *err, size_t errlen)
 				      monotonic_ns(CLOCK_MONOTONIC), err, errlen) != VQP_OK)
 			return -1;
 		for (int i = 0; s->text && i < n; i++)
-			print_event(s, &s->batch[i]);
+			print_event(s, &s->batch[i],
+				    info.first_seq +
+					(uint32_t)(s->batch[i].seq - (uint32_t)info.first_seq));
 	} while (n == DRAIN_BATCH);
 	if (s->text)
 		fflush(s->text);

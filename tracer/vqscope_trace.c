@@ -69,7 +69,7 @@ static const struct argp_option options[] = {
      0},
     {"output", 'o', "FILE.vqt", 0, "Write a recording", 0},
     {"force", 'f', NULL, 0, "Overwrite the recording if it exists", 0},
-    {"stdout", OPT_STDOUT, NULL, 0, "Print one line per event", 0},
+    {"stdout", OPT_STDOUT, NULL, 0, "Print one line per event, as vqscope dump does", 0},
     {"method", 'm', "auto|fentry|kprobe|tracepoint", 0,
      "How to hook the kernel (default auto: the first that works)", 0},
     {"queue", 'q', "NAME", 0, "Trace only virtqueues of this name (\"req.0\", \"input\")", 0},

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/event_text.h"
 #include "live/walk.h"
 
 static const char help[] =
@@ -135,7 +134,7 @@ static bool on_event(void *ctx, const struct walk *w, const struct model_history
 		return true;
 	snprintf(id, sizeof(id), "%u:%llu", h->generation, (unsigned long long)h->seq);
 	print_prefix(w, h->at_ns, id, vqp_event_type_name(e->type), e->queue);
-	event_fields_text(fields, sizeof(fields), e, w->m->ts_hz);
+	vqp_event_fields_text(fields, sizeof(fields), e, w->m->ts_hz);
 	printf("%s%s\n", fields[0] ? " " : "", fields);
 	d->printed++;
 	if (d->count && d->printed >= d->count)

@@ -376,8 +376,8 @@ json_object *findings_json(const struct finding *f, size_t n, bool active_only)
 
 void event_fields_json(json_object *o, const struct vqt_event *e, uint64_t ts_hz)
 {
-	struct event_field f[EVENT_FIELDS_MAX];
-	size_t n = event_fields(e, ts_hz, f);
+	struct vqp_event_field f[VQP_EVENT_FIELDS_MAX];
+	size_t n = vqp_event_fields(e, ts_hz, f);
 
 	for (size_t i = 0; i < n; i++) {
 		char key[32];

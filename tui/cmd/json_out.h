@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/event_text.h"
 #include "core/overview.h"
 #include "core/report.h"
+#include "vqproto.h"
 
 /* o[key] = v, as the unsigned number it is. */
 void json_add_u64(json_object *o, const char *key, uint64_t v);

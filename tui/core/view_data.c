@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "event_text.h"
 #include "format.h"
 #include "view_data.h"
 #include "vqproto.h"
@@ -93,7 +92,7 @@ void event_line(char *buf, size_t len, const struct vq_model *m,
 		snprintf(queue, sizeof(queue), "q%u", e->queue);
 	else
 		snprintf(queue, sizeof(queue), "-");
-	event_fields_text(fields, sizeof(fields), e, m->ts_hz);
+	vqp_event_fields_text(fields, sizeof(fields), e, m->ts_hz);
 	snprintf(buf, len, "%12.6f %-14.14s %-15s %s  seq %llu", (double)h->at_ns / 1e9, queue,
 		 vqp_event_type_name(e->type), fields, (unsigned long long)h->seq);
 }

@@ -44,7 +44,7 @@ bool history_cursor_at_frame(const struct vq_model *m, uint64_t frame, uint64_t 
 /* ---- events ---------------------------------------------------------------------------- */
 
 /* "   12.345678 gpu0.control   ADD             head=3 idx=17 ndesc=2 bytes=48
- *  writable=1  seq 4711": the fields are event_text.h's. */
+ *  writable=1  seq 4711": the fields are vqp_event_fields'. */
 void event_line(char *buf, size_t len, const struct vq_model *m,
 		const struct model_history_entry *h);
 

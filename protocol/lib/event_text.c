@@ -1,8 +1,8 @@
-/* event_text.c - the named fields of a trace event (see event_text.h). */
+/* event_text.c - the named fields of a trace event, for everything that
+ * prints events (vqproto.h: vqp_event_fields). */
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "event_text.h"
 #include "vqproto.h"
 
 static const char *poll_outcome(unsigned outcome)
@@ -27,18 +27,18 @@ static const char *error_code(unsigned code)
 	return code < sizeof(names) / sizeof(names[0]) ? names[code] : NULL;
 }
 
-size_t event_fields(const struct vqt_event *e, uint64_t ts_hz,
-		    struct event_field out[EVENT_FIELDS_MAX])
+size_t vqp_event_fields(const struct vqt_event *e, uint64_t ts_hz,
+			struct vqp_event_field out[VQP_EVENT_FIELDS_MAX])
 {
 	size_t n = 0;
 
-#define FIELD(n_, v_) (out[n++] = (struct event_field){.name = (n_), .value = (v_)})
+#define FIELD(n_, v_) (out[n++] = (struct vqp_event_field){.name = (n_), .value = (v_)})
 #define FIELD_TEXT(n_, v_, t_)                                                                     \
-	(out[n++] = (struct event_field){.name = (n_), .value = (v_), .text = (t_)})
+	(out[n++] = (struct vqp_event_field){.name = (n_), .value = (v_), .text = (t_)})
 #define FIELD_NS(n_, v_)                                                                           \
-	(out[n++] = (struct event_field){.name = (n_), .value = (v_), .unit = "ns"})
+	(out[n++] = (struct vqp_event_field){.name = (n_), .value = (v_), .unit = "ns"})
 #define FIELD_HEX(n_, v_)                                                                          \
-	(out[n++] = (struct event_field){.name = (n_), .value = (v_), .hex = true})
+	(out[n++] = (struct vqp_event_field){.name = (n_), .value = (v_), .hex = true})
 	switch (e->type) {
 	case VQT_EV_ADD: /* 2.7.13: a chain made available at avail index idx */
 		FIELD("head", e->head);
@@ -113,10 +113,10 @@ size_t event_fields(const struct vqt_event *e, uint64_t ts_hz,
 	return n;
 }
 
-void event_fields_text(char *buf, size_t len, const struct vqt_event *e, uint64_t ts_hz)
+void vqp_event_fields_text(char *buf, size_t len, const struct vqt_event *e, uint64_t ts_hz)
 {
-	struct event_field f[EVENT_FIELDS_MAX];
-	size_t n = event_fields(e, ts_hz, f), used = 0;
+	struct vqp_event_field f[VQP_EVENT_FIELDS_MAX];
+	size_t n = vqp_event_fields(e, ts_hz, f), used = 0;
 
 	if (len)
 		buf[0] = 0;
