@@ -3,8 +3,9 @@
 # VMs whose QMP sockets come and go in DIR: each *.sock is a VM named
 # after the file, a new one joins, one whose QEMU quit (and so removed its
 # socket) leaves, and a VM given by hand stays with vqscope_up 0 while it
-# is away.  The VMs are QEMUs held at their first instruction (-S) with
-# an ivshmem-plain region nobody writes: attached, paused, no producer.
+# is away; two sockets of one QEMU are one VM.  The VMs are QEMUs held at
+# their first instruction (-S) with an ivshmem-plain region nobody writes:
+# attached, paused, no producer.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +41,27 @@ grep -qxF 'vqscope_region_ready{vm="a"} 0' "$T/m1.txt" || fail "a has a producer
 grep -qxF 'vqscope_vm_running{vm="a"} 0' "$T/m1.txt" || fail "a (held by -S) is running?"
 grep -q 'vm="notes"' "$T/m1.txt" && fail "a file that is not a socket became a VM"
 pass "every *.sock in the directory is a VM, named after the file; the one given by hand too"
+
+# One QEMU with two sockets in the directory (as vqscope run and
+# scripts/run-demo-guest.sh make them) is one VM: the name that sorts
+# first is served, the other socket is left free for vqscope record.
+truncate -s 4M "$T/twin.region"
+# shellcheck disable=SC2046
+qemu-system-x86_64 $(qemu_accel_args) -M q35 -S -nodefaults -no-user-config -display none \
+	-object "memory-backend-file,id=vqtrace,size=4M,mem-path=$T/twin.region,share=on" \
+	-device ivshmem-plain,memdev=vqtrace -qmp "unix:$T/vms/twin.sock,server=on,wait=off" \
+	-qmp "unix:$T/vms/twin2.sock,server=on,wait=off" >"$T/twin.log" 2>&1 &
+vm_pid[twin]=$!
+track_pid "${vm_pid[twin]}"
+wait_for 30 metrics_have 'vqscope_up{vm="twin"} 1' ||
+	{ cat "$T/exporter.err" >&2; metrics >&2; fail "twin is not up"; }
+twin_set_aside() { grep -q "twin2: the same VM as 'twin' (QEMU pid ${vm_pid[twin]}): not exported" "$T/exporter.err"; }
+wait_for 30 twin_set_aside || { cat "$T/exporter.err" >&2; fail "twin2 was not set aside as twin's"; }
+metrics | grep -q 'vm="twin2"' && fail "the second socket of twin is served as a VM of its own"
+timeout 10 python3 "$ROOT/tests/lib/qmp.py" "$T/vms/twin2.sock" query-status | grep -q '"status": "prelaunch"' ||
+	fail "twin2.sock is not free for another client"
+metrics_have 'vqscope_up{vm="twin"} 1' || fail "twin went down when its other socket was used"
+pass "two sockets of one QEMU are one VM; the second is left free"
 
 stop_vm a
 stop_vm manual

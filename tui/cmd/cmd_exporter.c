@@ -37,7 +37,8 @@ static const char help[] =
     "  -l, --listen HOST:PORT    where to serve (default " DEFAULT_LISTEN "; port 0 picks\n"
     "                            a free one); the address is printed on stderr\n"
     "  -d, --qmp-dir DIR         every *.sock in DIR is a VM named after the file;\n"
-    "                            DIR is looked at again every --retry\n"
+    "                            DIR is looked at again every --retry (two sockets\n"
+    "                            of one QEMU are one VM, named after the first)\n"
     "      --libvirt[=URI]       every running libvirt domain with a trace region\n"
     "                            (<shmem>) at URI (default $LIBVIRT_DEFAULT_URI,\n"
     "                            else qemu:///system) is a VM named after it;\n"
@@ -148,7 +149,7 @@ static void on_note(void *ctx, const struct fleet_member *mb, const char *messag
 static void render(void *ctx, struct text *t, enum metrics_format f)
 {
 	const struct fleet *fl = ctx;
-	size_t n = fleet_size(fl);
+	size_t n = fleet_size(fl), k = 0;
 	struct metrics_target *targets = calloc(n ? n : 1, sizeof(*targets));
 
 	if (!targets) {
@@ -159,7 +160,10 @@ static void render(void *ctx, struct text *t, enum metrics_format f)
 		const struct fleet_member *mb = fleet_member(fl, i);
 		const struct source *s = mb->s;
 
-		targets[i] = (struct metrics_target){
+		/* Another socket of a VM already served: not a second VM. */
+		if (mb->duplicate_of[0])
+			continue;
+		targets[k++] = (struct metrics_target){
 		    .vm = mb->vm,
 		    .up = s != NULL,
 		    .region_ready = s && s->have_region && s->region.valid,
@@ -167,7 +171,7 @@ static void render(void *ctx, struct text *t, enum metrics_format f)
 		    .m = mb->m,
 		};
 	}
-	metrics_render(t, f, targets, n);
+	metrics_render(t, f, targets, k);
 	free(targets);
 }
 

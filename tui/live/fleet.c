@@ -225,8 +225,60 @@ static void start_attempt(struct fleet *f, struct fleet_member *mb, uint64_t now
 	f->attempts++;
 }
 
+/* The member attached to the QEMU of PID pid, other than mb, or NULL. */
+static struct fleet_member *attached_to(struct fleet *f, const struct fleet_member *mb, pid_t pid)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->members[i] != mb && f->members[i]->s &&
+		    f->members[i]->s->cpu_wait.pid == pid)
+			return f->members[i];
+	return NULL;
+}
+
+/* d reached the QEMU keep is attached to: set aside, its socket free. */
+static void set_duplicate(struct fleet *f, struct fleet_member *d, const struct fleet_member *keep,
+			  pid_t pid, uint64_t now)
+{
+	char why[FLEET_NAME_MAX + 128];
+
+	snprintf(d->duplicate_of, sizeof(d->duplicate_of), "%s", keep->vm);
+	d->duplicate_pid = pid;
+	snprintf(why, sizeof(why), "the same VM as '%s' (QEMU pid %d)", keep->vm, (int)pid);
+	if (strcmp(d->status, why) != 0) {
+		snprintf(d->status, sizeof(d->status), "%s", why);
+		note(f, d, "%s: not exported, its socket left free", why);
+	}
+	d->next_try = now + f->o.retry_ns;
+}
+
+/* Whether mb stays set aside: the member it duplicates is still attached
+ * to the same QEMU. */
+static bool held_as_duplicate(struct fleet *f, const struct fleet_member *mb)
+{
+	const struct fleet_member *keep;
+
+	if (!mb->duplicate_of[0])
+		return false;
+	keep = find_vm(f, mb->duplicate_of);
+	return keep && keep->s && keep->s->cpu_wait.pid == mb->duplicate_pid;
+}
+
 static void attach(struct fleet *f, struct fleet_member *mb, struct source *s, uint64_t now)
 {
+	pid_t pid = s->cpu_wait.pid;
+	struct fleet_member *other = pid ? attached_to(f, mb, pid) : NULL;
+
+	if (other && strcmp(other->vm, mb->vm) <= 0) {
+		source_close(s);
+		set_duplicate(f, mb, other, pid, now);
+		return;
+	}
+	if (other) {
+		source_close(other->s);
+		other->s = NULL;
+		set_duplicate(f, other, mb, pid, now);
+	}
+	mb->duplicate_of[0] = 0;
 	if (!mb->m) {
 		mb->m = model_new(&f->o.model);
 		if (!mb->m) {
@@ -488,7 +540,10 @@ void fleet_poll(struct fleet *f, const struct pollfd *fds, size_t nfds, uint64_t
 			finish_attempt(f, mb, now);
 		if (mb->s && now - mb->last_drain >= f->o.drain_ns)
 			drain(f, mb, now);
-		if (!mb->s && !mb->attempt && now >= mb->next_try && f->attempts < MAX_ATTEMPTS)
+		if (!mb->s && !mb->attempt && now >= mb->next_try && held_as_duplicate(f, mb))
+			mb->next_try = now + f->o.retry_ns;
+		else if (!mb->s && !mb->attempt && now >= mb->next_try &&
+			 f->attempts < MAX_ATTEMPTS)
 			start_attempt(f, mb, now);
 	}
 	if (f->o.qmp_dir && now >= f->next_scan)

@@ -15,10 +15,12 @@
  * With a qmp_dir, every socket named *.sock in it is a member named after
  * the file (without .sock); the directory is looked at again every
  * retry_ns, new sockets join and members whose socket is gone leave once
- * they are down.  With libvirt, every running domain at libvirt_uri whose
- * XML has a trace region (<shmem>) is a member "libvirt:NAME[@URI]" named
- * NAME, found and dropped the same way; libvirt is asked on a thread of
- * its own, since libvirtd may be slow to answer.
+ * they are down.  Two members whose sockets lead to one QEMU (the same
+ * PID, SO_PEERCRED) are one VM: the one whose name sorts first is kept,
+ * the other is set aside (duplicate_of) and its socket left free.  With libvirt, every running
+ * domain at libvirt_uri whose XML has a trace region (<shmem>) is a member "libvirt:NAME[@URI]"
+ * named NAME, found and dropped the same way; libvirt is asked on a thread of its own, since
+ * libvirtd may be slow to answer.
  *
  * Single-threaded API: everything but the opening runs on the caller's
  * thread.
@@ -31,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/model.h"
 #include "source.h"
@@ -56,6 +59,11 @@ struct fleet_member {
 	uint64_t last_drain;	     /* host ns of the last source_poll */
 	struct fleet_attempt *attempt;
 	bool seen; /* found by the latest scan of its origin */
+	/* Another QMP socket of a QEMU a member of this name attached to
+	 * (two sockets of one VM): set aside, not exported, and not tried
+	 * again while that member stays attached to that QEMU ("" if not). */
+	char duplicate_of[FLEET_NAME_MAX];
+	pid_t duplicate_pid;
 };
 
 /* What a fleet tells its owner: a member attached, went down, could not be
