@@ -157,11 +157,11 @@ keys -l '0.5s'
 keys Enter
 wait_screen 10 'after event #[0-9]+ \(0\.[45][0-9]+ s\)'
 header_at_cursor "g 0.5s"
-# The recording's 30th frame, then its 10th: the cursor is on the frame's
+# The recording's 12th frame, then its 4th: the cursor is on the frame's
 # FRAME_BEGIN, and the header counts the frames that ended before it.
 frames=$("$VQSCOPE" dump "$T/$rec" | awk '$3 == "FRAME_BEGIN" { sub("frame=", "", $6); print $6 }')
-[ "$(wc -l <<<"$frames")" -ge 30 ] || fail "the recording has fewer than 30 frames"
-for nth in 30 10; do
+[ "$(wc -l <<<"$frames")" -ge 12 ] || fail "the recording has fewer than 12 frames"
+for nth in 12 4; do
 	f=$(sed -n ${nth}p <<<"$frames")
 	keys g
 	keys -l "$f"
