@@ -1,11 +1,15 @@
-/* gen_golden.c - write the recordings the golden tests read:
+/* gen_golden.c - write the recordings the tests read:
  *
  *   gen_golden DIR     DIR/session.vqt, DIR/frames.vqt and DIR/receive.vqt
  *                      (tests/lib/synthetic.h)
+ *   gen_golden --long FRAMES FILE
+ *                      a long session of FRAMES frames (synthetic_long)
  *
  * All are the same bytes on every run, so vqscope's text output on them
  * can be compared with the .expected files in tests/golden/. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "synthetic.h"
 
@@ -13,8 +17,15 @@ int main(int argc, char **argv)
 {
 	char path[4096], err[VQP_ERRLEN];
 
+	if (argc == 4 && strcmp(argv[1], "--long") == 0) {
+		if (synthetic_long(argv[3], strtoull(argv[2], NULL, 10), err, sizeof(err)) != 0) {
+			fprintf(stderr, "gen_golden: %s: %s\n", argv[3], err);
+			return 1;
+		}
+		return 0;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: gen_golden DIR\n");
+		fprintf(stderr, "usage: gen_golden DIR | gen_golden --long FRAMES FILE\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/session.vqt", argv[1]);

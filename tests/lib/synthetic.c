@@ -188,21 +188,48 @@ static int close_after(struct vqp_writer *w, uint64_t events, char *errbuf, size
 	return failure[0] ? -1 : 0;
 }
 
+/* The region, the queue table and the QUEUE event of queue 0 (8
+ * entries) at ts; returns the next sequence number. */
+static uint64_t start_one_queue(struct vqp_writer *w, uint64_t ts)
+{
+	struct vqt_event e = ev(0, ts, VQT_EV_QUEUE, 0);
+
+	put_region(w, 1);
+	put_queue_names(w, 1);
+	e.ndesc = VQT_QS_ACTIVE;
+	e.ring_idx = 8;
+	put(w, 1, &e, 1);
+	return 1;
+}
+
+/* One command on queue 0 into e[*n..]: ADD, KICK, a POLL of busy ns with
+ * spins and barriers, USED. */
+static void command(struct vqt_event *e, size_t *n, uint64_t *seq, uint64_t *ts, uint16_t head,
+		    uint16_t idx, uint64_t busy, uint32_t spins, uint8_t barriers)
+{
+	e[*n] = add((*seq)++, *ts += 10000, head, idx);
+	e[(*n)++].queue = 0;
+	e[*n] = ev((*seq)++, *ts += 5000, VQT_EV_KICK, 0);
+	e[*n].ring_idx = (uint16_t)(idx + 1);
+	e[(*n)++].len = 1;
+	e[*n] = ev((*seq)++, *ts += busy, VQT_EV_POLL, 0);
+	e[*n].ndesc = VQT_POLL_PROGRESS;
+	e[*n].barriers = barriers;
+	e[*n].len = spins;
+	e[(*n)++].arg = busy;
+	e[(*n)++] = used((*seq)++, *ts += 2000, head, idx);
+}
+
 int synthetic_frames(const char *path, char *errbuf, size_t errlen)
 {
 	struct vqp_writer *w = open_at_1ms(path, "golden frames", 16, errbuf, errlen);
 	struct vqt_event e[64];
-	uint64_t seq = 0, ts = 1000000;
+	uint64_t seq, ts = 1000000;
 	uint16_t idx = 0;
 
 	if (!w)
 		return -1;
-	put_region(w, 1);
-	put_queue_names(w, 1);
-	e[0] = ev(seq++, ts, VQT_EV_QUEUE, 0);
-	e[0].ndesc = VQT_QS_ACTIVE;
-	e[0].ring_idx = 8;
-	put(w, 1, e, 1);
+	seq = start_one_queue(w, ts);
 	/* 24 frames of 4 ms: three commands each (ADD, KICK, POLL, USED),
 	 * 1 ms of log output; frame 17 logs for 9 ms (a stall of the log)
 	 * and frame 20's second command takes 12 ms (a stall of the device). */
@@ -216,19 +243,7 @@ int synthetic_frames(const char *path, char *errbuf, size_t errlen)
 		for (uint16_t c = 0; c < 3; c++) {
 			uint64_t busy = f == 20 && c == 1 ? 12000000 : 400000;
 
-			e[n] = add(seq++, ts += 10000, c, idx);
-			e[n].queue = 0;
-			n++;
-			e[n] = ev(seq++, ts += 5000, VQT_EV_KICK, 0);
-			e[n].ring_idx = (uint16_t)(idx + 1);
-			e[n++].len = 1;
-			e[n] = ev(seq++, ts += busy, VQT_EV_POLL, 0);
-			e[n].ndesc = VQT_POLL_PROGRESS;
-			e[n].barriers = 3;
-			e[n].len = 40;
-			e[n++].arg = busy;
-			e[n++] = used(seq++, ts += 2000, c, idx);
-			idx++;
+			command(e, &n, &seq, &ts, c, idx++, busy, 40, 3);
 		}
 		e[n] = ev(seq++, ts += (f == 17 ? 9000000 : 1000000), VQT_EV_LOG, VQT_QUEUE_NONE);
 		e[n].len = 64;
@@ -236,6 +251,36 @@ int synthetic_frames(const char *path, char *errbuf, size_t errlen)
 		e[n] = ev(seq++, ts += 1000, VQT_EV_FRAME_END, VQT_QUEUE_NONE);
 		e[n].arg = f;
 		e[n++].len = 3;
+		put(w, 1, e, n);
+	}
+	return close_after(w, seq, errbuf, errlen);
+}
+
+/* ---- a long session ----------------------------------------------------------- */
+
+int synthetic_long(const char *path, uint64_t frames, char *errbuf, size_t errlen)
+{
+	struct vqp_writer *w = open_at_1ms(path, "long", 0, errbuf, errlen);
+	struct vqt_event e[LONG_COMMANDS_PER_FRAME * 4 + 2];
+	uint64_t seq, ts = 1000000;
+	uint16_t idx = 0;
+
+	if (!w)
+		return -1;
+	seq = start_one_queue(w, ts);
+	/* Frames of 60 commands on heads 0..7 (ADD, KICK, POLL, USED, 10 us
+	 * of the device each), one every 5 ms. */
+	for (uint64_t f = 1; f <= frames && !failure[0]; f++) {
+		size_t n = 0;
+
+		ts = 1000000 + f * 5000000;
+		e[n] = ev(seq++, ts, VQT_EV_FRAME_BEGIN, VQT_QUEUE_NONE);
+		e[n++].arg = f;
+		for (uint16_t c = 0; c < LONG_COMMANDS_PER_FRAME; c++)
+			command(e, &n, &seq, &ts, c % 8, idx++, 10000, 7, 1);
+		e[n] = ev(seq++, ts += 1000, VQT_EV_FRAME_END, VQT_QUEUE_NONE);
+		e[n].arg = f;
+		e[n++].len = LONG_COMMANDS_PER_FRAME;
 		put(w, 1, e, n);
 	}
 	return close_after(w, seq, errbuf, errlen);

@@ -22,6 +22,11 @@ int synthetic_session(const char *path, uint64_t log_ns, uint64_t close_extra_lo
  * by a slow command. */
 int synthetic_frames(const char *path, char *err, size_t errlen);
 
+/* A long session for the replay: `frames` frames (numbered from 1) of
+ * LONG_COMMANDS_PER_FRAME commands on one queue, 2 + 4 x that events each. */
+#define LONG_COMMANDS_PER_FRAME 60
+int synthetic_long(const char *path, uint64_t frames, char *errbuf, size_t errlen);
+
 /* A virtio-net session: "net0.rx", a receive queue of 8 buffers all
  * posted before tracing, and "net0.tx".  Pings fill rx buffers posted
  * before tracing, a burst fills all 8 and the queue starves for 300 ms,

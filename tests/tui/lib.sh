@@ -95,6 +95,18 @@ screen_number() {
 	screen | sed -nE "s/.*$1.*/\\1/p" | head -1
 }
 
+# A paused replay: the event count in the header, the cursor's event in
+# the status line, and that the header is the session just after it
+# (cursor + 1 events); WHAT names the step in the failure.
+replay_header_events() { screen_number 'events ([0-9]+) \|'; }
+replay_cursor_event() { screen_number 'replay paused x1, event #([0-9]+) at '; }
+replay_header_at_cursor() {
+	local c
+	c=$(replay_cursor_event)
+	[ -n "$c" ] && [ "$(replay_header_events)" = "$((c + 1))" ] ||
+		fail "$1: the header counts $(replay_header_events) events at the cursor's event #$c"
+}
+
 tui_resize() {
 	tmx resize-window -t vq -x "$1" -y "$2"
 }

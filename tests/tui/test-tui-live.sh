@@ -129,17 +129,9 @@ tui_stop
 tui_start 100 30 "'$VQSCOPE' replay --paused '$T/$rec'"
 wait_screen 20 ' PAUSED '
 keys 2
-header_events() { screen_number 'events ([0-9]+) \|'; }
-cursor_event() { screen_number 'replay paused x1, event #([0-9]+) at '; }
-header_at_cursor() {
-	local c
-	c=$(cursor_event)
-	[ -n "$c" ] && [ "$(header_events)" = "$((c + 1))" ] ||
-		fail "$1: the header counts $(header_events) events at the cursor's event #$c"
-}
 for _ in 1 2 3 4 5 6 7 8 9 10; do keys n; done
 wait_screen 10 'after event #9 '
-header_at_cursor "10 steps"
+replay_header_at_cursor "10 steps"
 ring() { screen | sed -n '3,10p'; }
 at10=$(ring)
 keys n
@@ -148,7 +140,7 @@ at11=$(ring)
 keys N
 wait_screen 10 'after event #9 '
 [ "$(ring)" = "$at10" ] || fail "N did not come back to the state of event #9"
-header_at_cursor "a step back"
+replay_header_at_cursor "a step back"
 keys n
 wait_screen 10 'after event #10 '
 [ "$(ring)" = "$at11" ] || fail "n did not reach the same state of event #10 again"
@@ -156,7 +148,7 @@ keys g
 keys -l '0.5s'
 keys Enter
 wait_screen 10 'after event #[0-9]+ \(0\.[45][0-9]+ s\)'
-header_at_cursor "g 0.5s"
+replay_header_at_cursor "g 0.5s"
 # The recording's 12th frame, then its 4th: the cursor is on the frame's
 # FRAME_BEGIN, and the header counts the frames that ended before it.
 frames=$("$VQSCOPE" dump "$T/$rec" | awk '$3 == "FRAME_BEGIN" { sub("frame=", "", $6); print $6 }')
@@ -168,7 +160,7 @@ for nth in 12 4; do
 	keys Enter
 	keys 4
 	wait_screen 10 "FRAME_BEGIN +frame=$f +seq "
-	header_at_cursor "g $f"
+	replay_header_at_cursor "g $f"
 	screen_has "\| frames $((nth - 1)) \|" ||
 		fail "g $f: the header counts $(screen_number 'frames ([0-9]+) ') frames, not $((nth - 1))"
 	keys 2

@@ -788,6 +788,53 @@ static void test_receive_queue_in_views(void **state)
 	free(s);
 }
 
+/* A clone fed the rest of a stream ends where the original fed all of it
+ * does, and the original, changed after the cloning, leaves it alone. */
+static void test_clone(void **state)
+{
+	struct stream *s = stream_new();
+	struct vq_model *all, *m, *c;
+	size_t half;
+	(void)state;
+
+	for (uint64_t f = 0; f < 40; f++) {
+		frame_begin(s, f);
+		for (uint16_t k = 0; k < 5; k++)
+			command(s, k, 20 * US + f * US, 3);
+		log_line(s, 100 * US, 40);
+		frame_end(s, f);
+		s->now += 16 * MS;
+	}
+	half = s->n / 2;
+	all = feed(s);
+	m = model_new(NULL);
+	assert_non_null(m);
+	model_set_producer(m, 1000000000, "test", 1);
+	model_feed(m, s->ev, half, 0);
+	c = model_clone(m);
+	assert_non_null(c);
+	assert_ptr_not_equal(c->history, m->history);
+	assert_ptr_not_equal(c->queues[0].heads, m->queues[0].heads);
+	model_feed(c, s->ev + half, s->n - half, half);
+	model_finish(c);
+	assert_int_equal(c->events, all->events);
+	assert_int_equal(c->frames_total, all->frames_total);
+	assert_int_equal(c->queues[0].count[MC_COMPLETIONS], all->queues[0].count[MC_COMPLETIONS]);
+	assert_int_equal(c->queues[0].latency.count, all->queues[0].latency.count);
+	assert_int_equal(c->queues[0].in_flight, 0);
+	assert_int_equal(c->stalls_total, all->stalls_total);
+	assert_int_equal(c->nfindings, all->nfindings);
+	assert_memory_equal(model_history_at(c, c->history_len - 1),
+			    model_history_at(all, all->history_len - 1),
+			    sizeof(struct model_history_entry));
+	/* The original still stands where it was cloned. */
+	assert_int_equal(m->events, half);
+	model_free(m);
+	model_free(c);
+	model_free(all);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -806,6 +853,7 @@ int main(void)
 	    cmocka_unit_test(test_receive_queue_starvation),
 	    cmocka_unit_test(test_receive_queue_anomaly_text),
 	    cmocka_unit_test(test_receive_queue_in_views),
+	    cmocka_unit_test(test_clone),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

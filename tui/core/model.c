@@ -13,6 +13,7 @@
 #include "vqproto.h"
 
 #define RECENT_INTERVALS	 512
+#define HEADS_PER_QUEUE		 65536 /* any u16 head */
 #define DEFAULT_HISTORY		 262144
 #define DEFAULT_FRAMES		 4096
 #define DEFAULT_STALL_COMMAND_NS 10000000ull
@@ -354,6 +355,60 @@ static void queue_free_heads(struct model_queue *q)
 	q->heads = NULL;
 }
 
+/* A copy of n elements of size bytes at src (NULL stays NULL); false when
+ * there is no memory for it. */
+static bool copy_array(void *dst_ptr, const void *src, size_t n, size_t size)
+{
+	void **dst = dst_ptr;
+
+	*dst = NULL;
+	if (!src)
+		return true;
+	*dst = malloc(n * size);
+	if (!*dst)
+		return false;
+	memcpy(*dst, src, n * size);
+	return true;
+}
+
+struct vq_model *model_clone(const struct vq_model *m)
+{
+	struct vq_model *c = malloc(sizeof(*c));
+	bool ok;
+
+	if (!c)
+		return NULL;
+	*c = *m;
+	/* Every pointer is the clone's own before anything can fail, so
+	 * model_free frees only what was copied. */
+	c->history = NULL;
+	c->frames = NULL;
+	c->recent_log = c->recent_poll = NULL;
+	c->findings = NULL;
+	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
+		c->queues[s].head_state = NULL;
+		c->queues[s].heads = NULL;
+	}
+	ok = copy_array(&c->history, m->history, m->history_cap, sizeof(*m->history)) &&
+	     copy_array(&c->frames, m->frames, m->frames_cap, sizeof(*m->frames)) &&
+	     copy_array(&c->recent_log, m->recent_log, RECENT_INTERVALS, sizeof(*m->recent_log)) &&
+	     copy_array(&c->recent_poll, m->recent_poll, RECENT_INTERVALS,
+			sizeof(*m->recent_poll)) &&
+	     copy_array(&c->findings, m->findings, m->findings_cap, sizeof(*m->findings));
+	for (unsigned s = 0; ok && s < MODEL_QUEUES; s++) {
+		const struct model_queue *q = &m->queues[s];
+
+		ok = copy_array(&c->queues[s].head_state, q->head_state, HEADS_PER_QUEUE,
+				sizeof(*q->head_state)) &&
+		     copy_array(&c->queues[s].heads, q->heads, HEADS_PER_QUEUE, sizeof(*q->heads));
+	}
+	if (!ok) {
+		model_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 void model_free(struct vq_model *m)
 {
 	if (!m)
@@ -427,8 +482,8 @@ bool model_queue_receives(const struct model_queue *q)
  * ring is an anomaly we can report rather than an out-of-bounds write. */
 static __attribute__((noinline)) bool queue_alloc_heads(struct model_queue *q)
 {
-	q->head_state = calloc(65536, sizeof(*q->head_state));
-	q->heads = calloc(65536, sizeof(*q->heads));
+	q->head_state = calloc(HEADS_PER_QUEUE, sizeof(*q->head_state));
+	q->heads = calloc(HEADS_PER_QUEUE, sizeof(*q->heads));
 	if (!q->head_state || !q->heads) {
 		queue_free_heads(q);
 		return false;
@@ -1345,8 +1400,11 @@ void model_finish(struct vq_model *m)
 void model_rates_restart(struct vq_model *m)
 {
 	m->events_rate_base = m->events;
-	for (unsigned s = 0; s < MODEL_QUEUES; s++)
+	m->events_per_s = 0;
+	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 		memcpy(m->queues[s].rate_base, m->queues[s].count, sizeof(m->queues[s].count));
+		memset(m->queues[s].rates.per_s, 0, sizeof(m->queues[s].rates.per_s));
+	}
 }
 
 void model_tick(struct vq_model *m, uint64_t elapsed_ns)

@@ -401,6 +401,9 @@ struct vq_model {
 };
 
 struct vq_model *model_new(const struct model_opts *opts);
+/* A copy of m that shares nothing with it (a replay's checkpoint); NULL
+ * without memory. */
+struct vq_model *model_clone(const struct vq_model *m);
 void model_free(struct vq_model *m);
 
 /* The producer's clock and identity (at attach, or from a REGION chunk). */
@@ -457,8 +460,9 @@ const struct finding *model_finding(const struct vq_model *m, enum finding_code 
 /* The worst active finding (highest severity, then newest), or NULL. */
 const struct finding *model_worst_finding(const struct vq_model *m);
 
-/* Rates count from here: what the source read so far (a backlog in the
- * ring when it attached) is not spread over the next tick's interval. */
+/* Rates count from here, and are 0 until the next tick: what the source
+ * read so far (a backlog in the ring when it attached, the events a
+ * replay jumped over) is not spread over the next tick's interval. */
 void model_rates_restart(struct vq_model *m);
 /* Recompute rates over the elapsed_ns since the previous tick. */
 void model_tick(struct vq_model *m, uint64_t elapsed_ns);

@@ -906,6 +906,36 @@ void source_file_all(struct source *s, struct vq_model *m)
 	source_file_advance(s, m, UINT64_MAX);
 }
 
+bool source_file_mark(const struct source *s, struct source_file_mark *mark)
+{
+	mark->copy = malloc(sizeof(*mark->copy));
+	mark->buf = malloc(s->bufcap * sizeof(*s->buf));
+	if (!mark->copy || !mark->buf) {
+		source_file_mark_free(mark);
+		return false;
+	}
+	/* A file source owns nothing that moves while it is read: its file
+	 * and buffer stay where they are, so the copy's pointers stay good
+	 * as long as s lives. */
+	*mark->copy = *s;
+	memcpy(mark->buf, s->buf, s->bufcap * sizeof(*s->buf));
+	return true;
+}
+
+void source_file_return(struct source *s, const struct source_file_mark *mark)
+{
+	*s = *mark->copy;
+	memcpy(s->buf, mark->buf, s->bufcap * sizeof(*s->buf));
+}
+
+void source_file_mark_free(struct source_file_mark *mark)
+{
+	free(mark->copy);
+	free(mark->buf);
+	mark->copy = NULL;
+	mark->buf = NULL;
+}
+
 /* ---- common
  * -------------------------------------------------------------------------------------- */
 

@@ -175,6 +175,16 @@ bool source_file_feed(struct source *s, struct vq_model *m, const struct file_li
 bool source_file_advance(struct source *s, struct vq_model *m, uint64_t until_ns);
 /* File: feed everything (reports, exports). */
 void source_file_all(struct source *s, struct vq_model *m);
+/* File: where s is in its recording, to come back to with the model
+ * cloned then (a replay's checkpoint): source_file_return puts s there
+ * again.  A mark is only good for the source it was taken of. */
+struct source_file_mark {
+	struct source *copy;
+	struct vqt_event *buf; /* the decoded events not fed yet */
+};
+bool source_file_mark(const struct source *s, struct source_file_mark *mark);
+void source_file_return(struct source *s, const struct source_file_mark *mark);
+void source_file_mark_free(struct source_file_mark *mark);
 
 /* Recording (live sources).  m is the model this source feeds: the
  * recording's totals (CLOSE) are its counts while recording, so that the

@@ -595,7 +595,8 @@ static void tick(struct tui *t, uint64_t now)
 	uint64_t elapsed;
 
 	if (t->replay) {
-		elapsed = t->play_ns - t->last_tick_play_ns;
+		elapsed =
+		    t->play_ns >= t->last_tick_play_ns ? t->play_ns - t->last_tick_play_ns : 0;
 		t->last_tick_play_ns = t->play_ns;
 	} else {
 		elapsed = now - t->last_tick_ns;
@@ -662,6 +663,14 @@ static void replay_feed(struct tui *t, const struct file_limit *lim)
 	t->cursor = t->live->events;
 }
 
+/* After a jump or a step: rates are over played time, and a paused
+ * replay plays none (they count again from here when it plays). */
+static void replay_jumped(struct tui *t)
+{
+	model_rates_restart(t->live);
+	t->last_tick_play_ns = t->play_ns;
+}
+
 /* Start a replay with the first queue table read.  vqscope writes it
  * before the first event; an older recording started mid-session has it
  * only after its first events, which are then read too. */
@@ -679,6 +688,28 @@ static void replay_prime(struct tui *t)
 	t->cursor = t->live->events;
 }
 
+/* How far before the cursor a step back leaves the checkpoint: the
+ * steps back after it play at most this many events again (some ms). */
+#define REPLAY_CHECKPOINT_BEHIND 100000
+
+static void replay_drop_checkpoint(struct tui *t)
+{
+	model_free(t->cp_model);
+	t->cp_model = NULL;
+	source_file_mark_free(&t->cp_mark);
+}
+
+/* A checkpoint where the replay is now (the old one goes). */
+static void replay_checkpoint(struct tui *t)
+{
+	replay_drop_checkpoint(t);
+	t->cp_model = model_clone(t->live);
+	if (t->cp_model && !source_file_mark(t->src, &t->cp_mark)) {
+		model_free(t->cp_model);
+		t->cp_model = NULL;
+	}
+}
+
 /* Open the recording again from its start (to go back). */
 static bool replay_rewind(struct tui *t)
 {
@@ -692,6 +723,7 @@ static bool replay_rewind(struct tui *t)
 		source_close(s);
 		return false;
 	}
+	replay_drop_checkpoint(t); /* it marks the old source */
 	source_close(t->own_src);
 	model_free(t->own_model);
 	t->own_src = t->src = s;
@@ -704,19 +736,47 @@ static bool replay_rewind(struct tui *t)
 	return true;
 }
 
-/* The replay's cursor to event count target (forward, or from the start
- * again); false when the recording could not be opened again. */
+/* Go back to the checkpoint when it is at or before where the replay is
+ * going (cp_usable), else to the start; false when the recording could
+ * not be opened again. */
+static bool replay_back(struct tui *t, bool cp_usable)
+{
+	struct vq_model *m = cp_usable && t->cp_model ? model_clone(t->cp_model) : NULL;
+
+	if (!m)
+		return replay_rewind(t);
+	source_file_return(t->src, &t->cp_mark);
+	model_free(t->own_model);
+	t->own_model = t->live = m;
+	t->m = m;
+	t->cursor = m->events;
+	return true;
+}
+
+/* The replay's cursor to event count target (forward, or back from the
+ * checkpoint or the start); false when the recording could not be opened
+ * again.  Going back leaves a checkpoint a little before the target, so
+ * that stepping on back is quick. */
 static bool replay_seek(struct tui *t, uint64_t target)
 {
 	size_t i;
 
 	t->playing = false;
-	if (target < t->live->events && !replay_rewind(t))
-		return false;
+	if (target < t->live->events) {
+		if (!replay_back(t, t->cp_model && t->cp_model->events <= target))
+			return false;
+		if (target - t->live->events > 2 * REPLAY_CHECKPOINT_BEHIND) {
+			replay_feed(
+			    t, &(struct file_limit){.until_ns = UINT64_MAX,
+						    .events = target - REPLAY_CHECKPOINT_BEHIND});
+			replay_checkpoint(t);
+		}
+	}
 	replay_feed(t, &(struct file_limit){.until_ns = UINT64_MAX, .events = target});
 	if (target > t->live->events)
 		tui_message(t, false, "end of the recording");
 	t->play_ns = tui_cursor_index(t, &i) ? model_history_at(t->m, i)->at_ns : 0;
+	replay_jumped(t);
 	return true;
 }
 
@@ -761,10 +821,12 @@ int tui_go_to_time(struct tui *t, uint64_t ns)
 	}
 	if (t->replay) {
 		t->playing = false;
-		if (ns < t->live->now_ns && !replay_rewind(t))
+		if (ns < t->live->now_ns &&
+		    !replay_back(t, t->cp_model && t->cp_model->now_ns <= ns))
 			return TUI_REDRAW;
 		replay_feed(t, &(struct file_limit){.until_ns = ns, .events = UINT64_MAX});
 		t->play_ns = ns;
+		replay_jumped(t);
 	} else if (ns > t->m->now_ns) {
 		tui_message(t, true, "%.6f s is after the newest event", (double)ns / 1e9);
 		return TUI_REDRAW;
@@ -786,12 +848,17 @@ static int go_to_frame(struct tui *t, uint64_t frame)
 	if (t->replay) {
 		t->playing = false;
 		if ((t->live->in_frame || t->live->frames_total) &&
-		    frame <= t->live->frame_number && !replay_rewind(t))
+		    frame <= t->live->frame_number &&
+		    !replay_back(t, t->cp_model &&
+					(!(t->cp_model->in_frame || t->cp_model->frames_total) ||
+					 t->cp_model->frame_number < frame)))
 			return TUI_REDRAW;
 		replay_feed(t, &(struct file_limit){.until_ns = UINT64_MAX,
 						    .events = UINT64_MAX,
 						    .to_frame = true,
 						    .frame = frame});
+		t->play_ns = tui_cursor_index(t, &i) ? model_history_at(t->m, i)->at_ns : 0;
+		replay_jumped(t);
 	}
 	if (!history_cursor_at_frame(t->m, frame, &cursor)) {
 		tui_message(t, true, "frame %llu is not in the kept history",
@@ -799,8 +866,6 @@ static int go_to_frame(struct tui *t, uint64_t frame)
 		return TUI_REDRAW;
 	}
 	t->cursor = cursor;
-	if (t->replay && tui_cursor_index(t, &i))
-		t->play_ns = model_history_at(t->m, i)->at_ns;
 	return TUI_REDRAW;
 }
 
@@ -1222,6 +1287,7 @@ enum tui_result tui_run(struct source *s, struct vq_model *m, const struct tui_o
 			fprintf(stderr, "vqscope: %s\n", t->src->end_reason);
 		rc = t->result;
 	}
+	replay_drop_checkpoint(t);
 	source_close(t->own_src);
 	model_free(t->own_model);
 	free(t->ring);

@@ -73,6 +73,10 @@ struct tui {
 	struct vq_model *own_model;
 	const struct tui_opts *opts;
 	bool replay;
+	/* A replay's checkpoint some events before the cursor: going back
+	 * plays from there instead of from the start. */
+	struct vq_model *cp_model;
+	struct source_file_mark cp_mark;
 
 	/* What the screens render: live, or the frozen copy. */
 	const struct vq_model *m;

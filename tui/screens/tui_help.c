@@ -31,7 +31,7 @@ static const char *const help_replay[] = {
     "          every screen shows the session just after the event at the cursor",
     "          n / N  one event forward / back (s steps forward too)",
     "          g      go to a frame number, or a time like 12.5s",
-    "                 going back plays the file again from its start",
+    "                 going back plays the file again (from a checkpoint once one is left)",
     "          + / -  or ] / [  speed x2 / x0.5",
     "Overview  < >    sort column      Enter  ring view of the selected queue",
     "Ring      arrows or h/j/k/l select a head (packed: buffer id)  f next in flight",

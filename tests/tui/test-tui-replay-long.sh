@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# test-tui-replay-long.sh - going back in a long replay: gen_golden's long
+# session (2000 frames of 242 events, 484 001 in all, tests/lib/synthetic.c)
+# replayed paused.  A jump to frame 1900; steps back (the first plays the
+# file again from its start and leaves a checkpoint behind the cursor,
+# the next start from that checkpoint), forward and back again; a jump
+# back to frame 1000, before the checkpoint.  After each, the cursor is on
+# the event it should be, the header is the session just after it, and
+# the ring view shows the same state whichever way the cursor came.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/lib.sh"
+
+"$BUILD/tests/golden/gen_golden" --long 2000 "$T/long.vqt" || fail "gen_golden --long failed"
+tui_start 120 30 "'$VQSCOPE' replay --paused '$T/long.vqt'"
+wait_screen 20 ' PAUSED '
+keys 2
+go_to() {
+	keys g
+	keys -l "$1"
+	keys Enter
+}
+# Event 0 registers the queue; frame f begins at event (f - 1) * 242 + 1.
+begins() { echo $((($1 - 1) * 242 + 1)); }
+# at EVENT FRAMES WHAT: the cursor on EVENT, FRAMES frames ended before it.
+at() {
+	wait_screen 20 "replay paused x1, event #$1 at "
+	replay_header_at_cursor "$3"
+	screen_has "\\| frames $2 \\|" ||
+		fail "$3: the header counts $(screen_number 'frames ([0-9]+) ') frames, not $2"
+}
+ring() { screen | sed -n '3,12p'; }
+
+f1900=$(begins 1900)
+go_to 1900
+at "$f1900" 1899 "g 1900"
+at_begin=$(ring)
+keys N
+at $((f1900 - 1)) 1898 "a step back from frame 1900"
+before_begin=$(ring)
+keys N
+at $((f1900 - 2)) 1898 "a second step back"
+keys n
+at $((f1900 - 1)) 1898 "a step forward again"
+[ "$(ring)" = "$before_begin" ] || fail "the ring differs at event #$((f1900 - 1)) the second time"
+keys n
+at "$f1900" 1899 "a second step forward"
+[ "$(ring)" = "$at_begin" ] || fail "the ring differs at event #$f1900 the second time"
+for _ in 1 2 3 4 5; do keys N; done
+at $((f1900 - 5)) 1898 "five steps back"
+pass "steps back and forth around frame 1900 of 484 001 events: the cursor's event, the header and the ring agree"
+
+go_to 1000
+at "$(begins 1000)" 999 "g 1000"
+keys N
+at $(($(begins 1000) - 1)) 998 "a step back from frame 1000"
+go_to 1900
+at "$f1900" 1899 "g 1900 again"
+[ "$(ring)" = "$at_begin" ] || fail "the ring differs at frame 1900 the second time"
+pass "a jump back before the checkpoint, and forward to the same state again"
+keys q
+tui_wait_exit 20
+[ "$TUI_EXIT" = 0 ] || fail "vqscope replay exited with $TUI_EXIT"
