@@ -656,7 +656,7 @@ static int toggle_freeze(struct tui *t)
 
 /* A replay's model is the session just after the cursor's event: every
  * figure on every screen is what it was then.  It is fed forward up to
- * lim, and played again from the start to go back (replay_rewind). */
+ * lim, and played again to go back (replay_back). */
 static void replay_feed(struct tui *t, const struct file_limit *lim)
 {
 	source_file_feed(t->src, t->live, lim);
