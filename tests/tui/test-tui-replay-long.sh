@@ -4,9 +4,10 @@
 # replayed paused.  A jump to frame 1900; steps back (the first plays the
 # file again from its start and leaves a checkpoint behind the cursor,
 # the next start from that checkpoint), forward and back again; a jump
-# back to frame 1000, before the checkpoint.  After each, the cursor is on
-# the event it should be, the header is the session just after it, and
-# the ring view shows the same state whichever way the cursor came.
+# back to frame 1000, before the checkpoint; frames it does not have.
+# After each, the cursor is on the event it should be, the header is the
+# session just after it, and the ring view shows the same state whichever
+# way the cursor came.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -57,6 +58,13 @@ go_to 1900
 at "$f1900" 1899 "g 1900 again"
 [ "$(ring)" = "$at_begin" ] || fail "the ring differs at frame 1900 the second time"
 pass "a jump back before the checkpoint, and forward to the same state again"
+
+go_to 0
+wait_screen 10 'no frame 0 in the recording: at frame 1, the next one'
+at 1 0 "g 0"
+go_to 99999
+wait_screen 10 'no frame 99999 in the recording: at its end'
+pass "a frame the recording does not have: the next one, or its end, and it says so"
 keys q
 tui_wait_exit 20
 [ "$TUI_EXIT" = 0 ] || fail "vqscope replay exited with $TUI_EXIT"

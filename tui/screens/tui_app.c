@@ -859,6 +859,18 @@ static int go_to_frame(struct tui *t, uint64_t frame)
 						    .frame = frame});
 		t->play_ns = tui_cursor_index(t, &i) ? model_history_at(t->m, i)->at_ns : 0;
 		replay_jumped(t);
+		if (!history_cursor_at_frame(t->m, frame, &cursor)) {
+			if (t->src->ended)
+				tui_message(t, true, "no frame %llu in the recording: at its end",
+					    (unsigned long long)frame);
+			else
+				tui_message(t, true,
+					    "no frame %llu in the recording: at frame %llu, the "
+					    "next one",
+					    (unsigned long long)frame,
+					    (unsigned long long)t->live->frame_number);
+			return TUI_REDRAW;
+		}
 	}
 	if (!history_cursor_at_frame(t->m, frame, &cursor)) {
 		tui_message(t, true, "frame %llu is not in the kept history",
