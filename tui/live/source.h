@@ -153,8 +153,9 @@ void source_close(struct source *s);
 int source_fd(const struct source *s);
 
 /* Live: pull everything available into m (and the recording).  File: feed
- * the rest of the events chunk being fed, or the whole next chunk.  Returns 1 once the source has
- * ended (end_reason set), else 0.  host_now_ns is CLOCK_MONOTONIC. */
+ * the rest of the events chunk being fed, or the whole next chunk.
+ * Returns 1 once the source has ended (end_reason set), else 0.
+ * host_now_ns is CLOCK_MONOTONIC. */
 int source_poll(struct source *s, struct vq_model *m, uint64_t host_now_ns);
 
 /* How far a recording is fed (source_file_feed): the model stops before
