@@ -62,21 +62,32 @@ wait_screen 10 '^QMP [0-9]+\.[0-9] s ago +device last_avail [0-9]+ used [0-9]+ i
 wait_screen 10 '^positions +\. free +a available +U used, not taken'
 pass "packed: the numbers name trace events, guest RAM and QMP"
 
-# The positions: a state row, then the AVAIL and USED bits as read.
-rows() { screen | grep -A3 '^positions '; }
+# The positions: a state row, then the AVAIL and USED bits as read.  The
+# device goes on completing what the guest made available before it was
+# held, so every number below comes from one capture of one frame (one
+# sample of guest RAM), not from captures a redraw apart: the first whose
+# ring lines stay the same over two captures.
+ring_lines() { grep -E '^(positions|A bit|U bit| +0 |guest RAM|avail|used) ' <<<"$1"; }
+for _ in $(seq 1 50); do
+	snap=$(screen)
+	sleep 0.3
+	[ "$(ring_lines "$snap")" = "$(ring_lines "$(screen)")" ] && break
+done
+snap_number() { sed -nE "s/.*$1.*/\\1/p" <<<"$snap" | head -1; }
+rows() { grep -A3 '^positions ' <<<"$snap"; }
 state_row=$(rows | sed -n 2p | sed -nE 's/^ +0 ([.aU?>]{64})$/\1/p')
 a_bits=$(rows | sed -n 3p | sed -nE 's/^A bit ([01]{64})$/\1/p')
 u_bits=$(rows | sed -n 4p | sed -nE 's/^U bit ([01]{64})$/\1/p')
 [ -n "$state_row" ] && [ -n "$a_bits" ] && [ -n "$u_bits" ] || {
-	screen >&2
+	printf '%s\n' "$snap" >&2
 	fail "no row of 64 positions with their AVAIL and USED bits"
 }
 busy=$(printf '%s' "$state_row" | tr -d '.>' | wc -c)
 [ "$busy" -ge 4 ] || fail "fewer than two 2-descriptor buffers in flight among the positions: $state_row"
 # 2.8.1: AVAIL is the driver's wrap counter before its position, the
 # inverse from there on (the lap before).
-off=$(screen_number '^guest RAM +driver at ([0-9]+) wrap')
-wrap=$(screen_number '^guest RAM +driver at [0-9]+ wrap ([01])')
+off=$(snap_number '^guest RAM +driver at ([0-9]+) wrap')
+wrap=$(snap_number '^guest RAM +driver at [0-9]+ wrap ([01])')
 expect=$(for p in $(seq 0 63); do
 	if [ "$p" -lt "$off" ]; then printf '%s' "$wrap"; else printf '%s' $((1 - wrap)); fi
 done)
@@ -84,7 +95,7 @@ done)
 # The buffers in flight start where the avail and used lines say
 # (position:id/...): available ones with USED != AVAIL (the driver's
 # inverse), used ones with USED == AVAIL (the device's counter, 2.8.1).
-starts() { screen | sed -nE "s/^$1 +([0-9].*) >\$/\\1/p" | grep -oE '(^| )[0-9]+:' | tr -d ' :'; }
+starts() { sed -nE "s/^$1 +([0-9].*) >\$/\\1/p" <<<"$snap" | grep -oE '(^| )[0-9]+:' | tr -d ' :'; }
 checked=0
 for p in $(starts avail); do
 	[ "${state_row:$p:1}" = a ] && [ "${a_bits:$p:1}" != "${u_bits:$p:1}" ] ||
