@@ -11,13 +11,14 @@
 
 mkdir -m 0700 "$T/vms"
 declare -A vm_pid
-start_vm() { # NAME [SOCKET]
+start_vm() { # NAME [SOCKET [QEMU-ARGS...]]
 	local name=$1 sock=${2:-$T/vms/$1.sock}
+	shift $(($# < 2 ? $# : 2))
 	truncate -s 4M "$T/$name.region"
 	# shellcheck disable=SC2046
 	qemu-system-x86_64 $(qemu_accel_args) -M q35 -S -nodefaults -no-user-config -display none \
 		-object "memory-backend-file,id=vqtrace,size=4M,mem-path=$T/$name.region,share=on" \
-		-device ivshmem-plain,memdev=vqtrace -qmp "unix:$sock,server=on,wait=off" \
+		-device ivshmem-plain,memdev=vqtrace -qmp "unix:$sock,server=on,wait=off" "$@" \
 		>"$T/$name.log" 2>&1 &
 	vm_pid[$name]=$!
 	track_pid "${vm_pid[$name]}"
@@ -45,14 +46,7 @@ pass "every *.sock in the directory is a VM, named after the file; the one given
 # One QEMU with two sockets in the directory (as vqscope run and
 # scripts/run-demo-guest.sh make them) is one VM: the name that sorts
 # first is served, the other socket is left free for vqscope record.
-truncate -s 4M "$T/twin.region"
-# shellcheck disable=SC2046
-qemu-system-x86_64 $(qemu_accel_args) -M q35 -S -nodefaults -no-user-config -display none \
-	-object "memory-backend-file,id=vqtrace,size=4M,mem-path=$T/twin.region,share=on" \
-	-device ivshmem-plain,memdev=vqtrace -qmp "unix:$T/vms/twin.sock,server=on,wait=off" \
-	-qmp "unix:$T/vms/twin2.sock,server=on,wait=off" >"$T/twin.log" 2>&1 &
-vm_pid[twin]=$!
-track_pid "${vm_pid[twin]}"
+start_vm twin "$T/vms/twin.sock" -qmp "unix:$T/vms/twin2.sock,server=on,wait=off"
 wait_for 30 metrics_have 'vqscope_up{vm="twin"} 1' ||
 	{ cat "$T/exporter.err" >&2; metrics >&2; fail "twin is not up"; }
 twin_set_aside() { grep -q "twin2: the same VM as 'twin' (QEMU pid ${vm_pid[twin]}): not exported" "$T/exporter.err"; }

@@ -95,6 +95,13 @@ screen_number() {
 	screen | sed -nE "s/.*$1.*/\\1/p" | head -1
 }
 
+# g: go to a frame number or a time.
+replay_go_to() {
+	keys g
+	keys -l "$1"
+	keys Enter
+}
+
 # A paused replay: the event count in the header, the cursor's event in
 # the status line, and that the header is the session just after it
 # (cursor + 1 events); WHAT names the step in the failure.

@@ -144,9 +144,7 @@ replay_header_at_cursor "a step back"
 keys n
 wait_screen 10 'after event #10 '
 [ "$(ring)" = "$at11" ] || fail "n did not reach the same state of event #10 again"
-keys g
-keys -l '0.5s'
-keys Enter
+replay_go_to 0.5s
 wait_screen 10 'after event #[0-9]+ \(0\.[45][0-9]+ s\)'
 replay_header_at_cursor "g 0.5s"
 # The recording's 12th frame, then its 4th: the cursor is on the frame's
@@ -155,9 +153,7 @@ frames=$("$VQSCOPE" dump "$T/$rec" | awk '$3 == "FRAME_BEGIN" { sub("frame=", ""
 [ "$(wc -l <<<"$frames")" -ge 12 ] || fail "the recording has fewer than 12 frames"
 for nth in 12 4; do
 	f=$(sed -n ${nth}p <<<"$frames")
-	keys g
-	keys -l "$f"
-	keys Enter
+	replay_go_to "$f"
 	keys 4
 	wait_screen 10 "FRAME_BEGIN +frame=$f +seq "
 	replay_header_at_cursor "g $f"

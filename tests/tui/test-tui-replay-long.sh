@@ -15,11 +15,6 @@
 tui_start 120 30 "'$VQSCOPE' replay --paused '$T/long.vqt'"
 wait_screen 20 ' PAUSED '
 keys 2
-go_to() {
-	keys g
-	keys -l "$1"
-	keys Enter
-}
 # Event 0 registers the queue; frame f begins at event (f - 1) * 242 + 1.
 begins() { echo $((($1 - 1) * 242 + 1)); }
 # at EVENT FRAMES WHAT: the cursor on EVENT, FRAMES frames ended before it.
@@ -32,7 +27,7 @@ at() {
 ring() { screen | sed -n '3,12p'; }
 
 f1900=$(begins 1900)
-go_to 1900
+replay_go_to 1900
 at "$f1900" 1899 "g 1900"
 at_begin=$(ring)
 keys N
@@ -50,19 +45,19 @@ for _ in 1 2 3 4 5; do keys N; done
 at $((f1900 - 5)) 1898 "five steps back"
 pass "steps back and forth around frame 1900 of 484 001 events: the cursor's event, the header and the ring agree"
 
-go_to 1000
+replay_go_to 1000
 at "$(begins 1000)" 999 "g 1000"
 keys N
 at $(($(begins 1000) - 1)) 998 "a step back from frame 1000"
-go_to 1900
+replay_go_to 1900
 at "$f1900" 1899 "g 1900 again"
 [ "$(ring)" = "$at_begin" ] || fail "the ring differs at frame 1900 the second time"
 pass "a jump back before the checkpoint, and forward to the same state again"
 
-go_to 0
+replay_go_to 0
 wait_screen 10 'no frame 0 in the recording: at frame 1, the next one'
 at 1 0 "g 0"
-go_to 99999
+replay_go_to 99999
 wait_screen 10 'no frame 99999 in the recording: at its end'
 pass "a frame the recording does not have: the next one, or its end, and it says so"
 keys q

@@ -76,14 +76,21 @@ static void note(struct fleet *f, const struct fleet_member *mb, const char *fmt
 	f->o.note(f->o.note_ctx, mb, msg);
 }
 
-/* Down, with why: said once per distinct reason. */
-static void set_down(struct fleet *f, struct fleet_member *mb, const char *why, uint64_t now)
+/* Not attached, with why (said once per distinct reason, between prefix
+ * and suffix); tried again after retry_ns. */
+static void set_status(struct fleet *f, struct fleet_member *mb, const char *why,
+		       const char *prefix, const char *suffix, uint64_t now)
 {
 	if (strcmp(mb->status, why) != 0) {
 		snprintf(mb->status, sizeof(mb->status), "%s", why);
-		note(f, mb, "down: %s", why);
+		note(f, mb, "%s%s%s", prefix, why, suffix);
 	}
 	mb->next_try = now + f->o.retry_ns;
+}
+
+static void set_down(struct fleet *f, struct fleet_member *mb, const char *why, uint64_t now)
+{
+	set_status(f, mb, why, "down: ", "", now);
 }
 
 struct fleet *fleet_new(const struct fleet_opts *o, char *err, size_t errlen)
@@ -244,11 +251,7 @@ static void set_duplicate(struct fleet *f, struct fleet_member *d, const struct 
 	snprintf(d->duplicate_of, sizeof(d->duplicate_of), "%s", keep->vm);
 	d->duplicate_pid = pid;
 	snprintf(why, sizeof(why), "the same VM as '%s' (QEMU pid %d)", keep->vm, (int)pid);
-	if (strcmp(d->status, why) != 0) {
-		snprintf(d->status, sizeof(d->status), "%s", why);
-		note(f, d, "%s: not exported, its socket left free", why);
-	}
-	d->next_try = now + f->o.retry_ns;
+	set_status(f, d, why, "", ": not exported, its socket left free", now);
 }
 
 /* Whether mb stays set aside: the member it duplicates is still attached

@@ -823,6 +823,7 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 {
 	while (s->pend_pos < s->pend_count) {
 		uint32_t left = s->pend_count - s->pend_pos, n = 0;
+		bool frame_begun = false;
 
 		if (lim->events != UINT64_MAX) {
 			if (m->events >= lim->events)
@@ -841,12 +842,13 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 			if (after_time(m, e->ts, lim->until_ns))
 				break;
 			n++;
-			if (lim->to_frame && e->type == VQT_EV_FRAME_BEGIN && e->arg >= lim->frame)
+			frame_begun =
+			    lim->to_frame && e->type == VQT_EV_FRAME_BEGIN && e->arg >= lim->frame;
+			if (frame_begun)
 				break;
 		}
 		feed_pending(s, m, n);
-		if (lim->to_frame && n && s->buf[s->pend_pos - 1].type == VQT_EV_FRAME_BEGIN &&
-		    s->buf[s->pend_pos - 1].arg >= lim->frame)
+		if (frame_begun)
 			return true;
 		if (n < left)
 			return true; /* the next event is after until_ns */

@@ -663,12 +663,22 @@ static void replay_feed(struct tui *t, const struct file_limit *lim)
 	t->cursor = t->live->events;
 }
 
-/* After a jump or a step: rates are over played time, and a paused
- * replay plays none (they count again from here when it plays). */
-static void replay_jumped(struct tui *t)
+/* After a jump or a step to play time play_ns: rates are over played
+ * time, and a paused replay plays none (they count again from here when
+ * it plays). */
+static void replay_jumped(struct tui *t, uint64_t play_ns)
 {
+	t->play_ns = play_ns;
 	model_rates_restart(t->live);
-	t->last_tick_play_ns = t->play_ns;
+	t->last_tick_play_ns = play_ns;
+}
+
+/* The session time of the cursor's event (0 before the first). */
+static uint64_t cursor_ns(const struct tui *t)
+{
+	size_t i;
+
+	return tui_cursor_index(t, &i) ? model_history_at(t->m, i)->at_ns : 0;
 }
 
 /* Start a replay with the first queue table read.  vqscope writes it
@@ -729,7 +739,6 @@ static bool replay_rewind(struct tui *t)
 	t->own_src = t->src = s;
 	t->own_model = t->live = m;
 	t->m = m;
-	t->cursor = 0;
 	t->play_ns = t->last_tick_play_ns = 0;
 	t->completions_base = 0;
 	replay_prime(t);
@@ -759,8 +768,6 @@ static bool replay_back(struct tui *t, bool cp_usable)
  * that stepping on back is quick. */
 static bool replay_seek(struct tui *t, uint64_t target)
 {
-	size_t i;
-
 	t->playing = false;
 	if (target < t->live->events) {
 		if (!replay_back(t, t->cp_model && t->cp_model->events <= target))
@@ -775,8 +782,7 @@ static bool replay_seek(struct tui *t, uint64_t target)
 	replay_feed(t, &(struct file_limit){.until_ns = UINT64_MAX, .events = target});
 	if (target > t->live->events)
 		tui_message(t, false, "end of the recording");
-	t->play_ns = tui_cursor_index(t, &i) ? model_history_at(t->m, i)->at_ns : 0;
-	replay_jumped(t);
+	replay_jumped(t, cursor_ns(t));
 	return true;
 }
 
@@ -825,8 +831,7 @@ int tui_go_to_time(struct tui *t, uint64_t ns)
 		    !replay_back(t, t->cp_model && t->cp_model->now_ns <= ns))
 			return TUI_REDRAW;
 		replay_feed(t, &(struct file_limit){.until_ns = ns, .events = UINT64_MAX});
-		t->play_ns = ns;
-		replay_jumped(t);
+		replay_jumped(t, ns);
 	} else if (ns > t->m->now_ns) {
 		tui_message(t, true, "%.6f s is after the newest event", (double)ns / 1e9);
 		return TUI_REDRAW;
@@ -840,7 +845,6 @@ int tui_go_to_time(struct tui *t, uint64_t ns)
 static int go_to_frame(struct tui *t, uint64_t frame)
 {
 	uint64_t cursor;
-	size_t i;
 
 	if (!t->replay && !t->is_frozen && t->src->vm != VM_PAUSED)
 		freeze(t);
@@ -857,20 +861,18 @@ static int go_to_frame(struct tui *t, uint64_t frame)
 						    .events = UINT64_MAX,
 						    .to_frame = true,
 						    .frame = frame});
-		t->play_ns = tui_cursor_index(t, &i) ? model_history_at(t->m, i)->at_ns : 0;
-		replay_jumped(t);
-		if (!history_cursor_at_frame(t->m, frame, &cursor)) {
-			if (t->src->ended)
-				tui_message(t, true, "no frame %llu in the recording: at its end",
-					    (unsigned long long)frame);
-			else
-				tui_message(t, true,
-					    "no frame %llu in the recording: at frame %llu, the "
-					    "next one",
-					    (unsigned long long)frame,
-					    (unsigned long long)t->live->frame_number);
+		replay_jumped(t, cursor_ns(t));
+		/* The feed stopped on the frame's FRAME_BEGIN, when it has one. */
+		if (history_cursor_at_frame(t->m, frame, &cursor))
 			return TUI_REDRAW;
-		}
+		if (t->src->ended)
+			tui_message(t, true, "no frame %llu in the recording: at its end",
+				    (unsigned long long)frame);
+		else
+			tui_message(
+			    t, true, "no frame %llu in the recording: at frame %llu, the next one",
+			    (unsigned long long)frame, (unsigned long long)t->live->frame_number);
+		return TUI_REDRAW;
 	}
 	if (!history_cursor_at_frame(t->m, frame, &cursor)) {
 		tui_message(t, true, "frame %llu is not in the kept history",
