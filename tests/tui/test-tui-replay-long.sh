@@ -6,8 +6,8 @@
 # the next start from that checkpoint), forward and back again; a jump
 # back to frame 1000, before the checkpoint; frames it does not have.
 # After each, the cursor is on the event it should be, the header is the
-# session just after it, and the ring view shows the same state whichever
-# way the cursor came.
+# session just after it (with the recording's rates there, though paused),
+# and the ring view shows the same state whichever way the cursor came.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -26,12 +26,28 @@ at() {
 }
 ring() { screen | sed -n '3,12p'; }
 
+# rates WHAT: the recording's rates over the 250 ms of it before the
+# cursor (the replay's refresh interval), though nothing plays: 242 events
+# and 60 completions every 5 ms.
+rates() {
+	screen_has '^48400 ev/s \|' ||
+		fail "$1: the header is not the recording's 48400 ev/s: $(screen | sed -n 2p)"
+	keys 1
+	wait_screen 10 '^NAME +INFL'
+	screen_has '^blk0\.requests .* 12\.0k +[0-9.]+ +1\.0 ' ||
+		fail "$1: the queue's CMPL/s is not the recording's 12.0k: $(screen | grep '^blk0')"
+	keys 2
+	wait_screen 10 '^blk0\.requests +slot 0'
+}
+
 f1900=$(begins 1900)
 replay_go_to 1900
 at "$f1900" 1899 "g 1900"
+rates "g 1900"
 at_begin=$(ring)
 keys N
 at $((f1900 - 1)) 1898 "a step back from frame 1900"
+rates "a step back from frame 1900"
 before_begin=$(ring)
 keys N
 at $((f1900 - 2)) 1898 "a second step back"
@@ -43,7 +59,7 @@ at "$f1900" 1899 "a second step forward"
 [ "$(ring)" = "$at_begin" ] || fail "the ring differs at event #$f1900 the second time"
 for _ in 1 2 3 4 5; do keys N; done
 at $((f1900 - 5)) 1898 "five steps back"
-pass "steps back and forth around frame 1900 of 484 001 events: the cursor's event, the header and the ring agree"
+pass "steps back and forth around frame 1900 of 484 001 events: the cursor's event, the header, the rates and the ring agree"
 
 replay_go_to 1000
 at "$(begins 1000)" 999 "g 1000"

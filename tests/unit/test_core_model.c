@@ -569,6 +569,49 @@ static void test_rates(void **state)
 	free(s);
 }
 
+/* A replay stopped at an event: rates over the last window of recorded
+ * time, from the history (one command every 100 us: 10 000/s). */
+static void test_rates_over_history(void **state)
+{
+	(void)state;
+	struct stream *s = stream_new();
+	for (uint16_t i = 0; i < 200; i++) {
+		command(s, i % 8, 10 * US, 4);
+		s->now += 90 * US;
+	}
+	struct vq_model *m = feed(s);
+	struct model_queue *q = &m->queues[0];
+
+	/* Nothing played: model_tick never ran. */
+	assert_true(q->rates.per_s[MC_COMPLETIONS] == 0);
+	assert_true(model_rates_over_history(m, m->now_ns, 5 * MS));
+	assert_true(q->rates.per_s[MC_COMPLETIONS] > 9999.9 &&
+		    q->rates.per_s[MC_COMPLETIONS] < 10000.1);
+	assert_true(q->rates.per_s[MC_ADDS] > 9999.9 && q->rates.per_s[MC_ADDS] < 10000.1);
+	assert_true(q->rates.per_s[MC_BYTES] > 639999 && q->rates.per_s[MC_BYTES] < 640001);
+	assert_true(q->rates.spins_per_completion > 3.99 && q->rates.spins_per_completion < 4.01);
+	assert_true(m->events_per_s > 39999 && m->events_per_s < 40001);
+	/* Before the first event's time: no span, rates 0. */
+	assert_false(model_rates_over_history(m, 0, 5 * MS));
+	assert_true(q->rates.per_s[MC_COMPLETIONS] == 0);
+	model_free(m);
+
+	/* A history of 40 events (10 commands) covers the 910 us after its
+	 * oldest entry, an ADD: 9 ADDs and 10 USEDs in it. */
+	m = model_new(&(struct model_opts){.history = 40});
+	assert_non_null(m);
+	model_set_producer(m, 1000000000, "test", 1);
+	model_feed(m, s->ev, s->n, 0);
+	q = &m->queues[0];
+	assert_true(model_rates_over_history(m, m->now_ns, 5 * MS));
+	assert_true(q->rates.per_s[MC_COMPLETIONS] > 10 / 910e-6 - 0.1 &&
+		    q->rates.per_s[MC_COMPLETIONS] < 10 / 910e-6 + 0.1);
+	assert_true(q->rates.per_s[MC_ADDS] > 9 / 910e-6 - 0.1 &&
+		    q->rates.per_s[MC_ADDS] < 9 / 910e-6 + 0.1);
+	model_free(m);
+	free(s);
+}
+
 /* ---- receive queues -------------------------------------------------------------------- */
 
 /* A receive queue the tracer found with 8 buffers posted before it began
@@ -849,6 +892,7 @@ int main(void)
 	    cmocka_unit_test(test_ring_reconstruction),
 	    cmocka_unit_test(test_device_disagreement),
 	    cmocka_unit_test(test_rates),
+	    cmocka_unit_test(test_rates_over_history),
 	    cmocka_unit_test(test_receive_queue_is_not_commands),
 	    cmocka_unit_test(test_receive_queue_starvation),
 	    cmocka_unit_test(test_receive_queue_anomaly_text),

@@ -1435,6 +1435,88 @@ void model_tick(struct vq_model *m, uint64_t elapsed_ns)
 	}
 }
 
+/* The counter each event type of a queue adds one to, plus one (0: none),
+ * as model_feed counts them. */
+static const uint8_t counted_as[VQT_EV_TYPE_COUNT] = {
+    [VQT_EV_ADD] = MC_ADDS + 1,
+    [VQT_EV_KICK] = MC_KICKS + 1,
+    [VQT_EV_KICK_SUPPRESSED] = MC_KICKS_SUPPRESSED + 1,
+    [VQT_EV_POLL] = MC_POLLS + 1,
+    [VQT_EV_USED] = MC_COMPLETIONS + 1,
+    [VQT_EV_IRQ] = MC_IRQS + 1,
+    [VQT_EV_ERROR] = MC_ERRORS + 1,
+};
+
+/* Rates over the window_ns of session time that ends at end_ns, counted
+ * from the event history: what a replay shows where it stands, since a
+ * paused replay plays no time to measure over.  The history may hold
+ * less than the window (fewer events kept, or a session that began
+ * later): then the rates are over the span it covers.  Each event counts
+ * as model_feed counts it; MC_STALLS, which no event carries, reads 0.
+ * Returns false, with the rates 0, when there is no span to measure
+ * over. */
+bool model_rates_over_history(struct vq_model *m, uint64_t end_ns, uint64_t window_ns)
+{
+	uint64_t start_ns = end_ns > window_ns ? end_ns - window_ns : 0, events = 0;
+	size_t i = m->history_len;
+	double secs;
+
+	m->events_per_s = 0;
+	for (unsigned s = 0; s < MODEL_QUEUES; s++)
+		memset(&m->queues[s].rates, 0, sizeof(m->queues[s].rates));
+	/* A history that kept fewer events than the session had covers the
+	 * time after its oldest entry; one that kept them all, the session
+	 * from its start at time 0. */
+	if (m->history_len && m->history_len < m->events &&
+	    model_history_at(m, 0)->at_ns > start_ns)
+		start_ns = model_history_at(m, 0)->at_ns;
+	if (end_ns <= start_ns)
+		return false;
+	/* Newest first, back to the window's start: entries after end_ns
+	 * (none when the model stopped there) are not counted. */
+	while (i > 0) {
+		const struct model_history_entry *h = model_history_at(m, i - 1);
+		const struct vqt_event *e = &h->ev;
+		double *per_s;
+
+		if (h->at_ns <= start_ns)
+			break;
+		i--;
+		if (h->at_ns > end_ns)
+			continue;
+		events++;
+		if (e->queue >= MODEL_QUEUES || e->type >= VQT_EV_TYPE_COUNT ||
+		    !counted_as[e->type])
+			continue;
+		per_s = m->queues[e->queue].rates.per_s;
+		per_s[counted_as[e->type] - 1]++;
+		if (e->type == VQT_EV_ADD) {
+			per_s[MC_DESCS] += e->ndesc;
+			per_s[MC_BYTES] += e->len;
+		} else if (e->type == VQT_EV_POLL) {
+			per_s[MC_SPINS] += e->len;
+			per_s[MC_BARRIERS] += e->barriers;
+			per_s[MC_POLL_TIMEOUTS] += e->ndesc == VQT_POLL_TIMEOUT;
+		} else if (e->type == VQT_EV_USED) {
+			per_s[MC_USED_BYTES] += e->len;
+		}
+	}
+	secs = (double)(end_ns - start_ns) / 1e9;
+	m->events_per_s = (double)events / secs;
+	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
+		struct model_rates *r = &m->queues[s].rates;
+
+		if (r->per_s[MC_COMPLETIONS]) {
+			r->spins_per_completion = r->per_s[MC_SPINS] / r->per_s[MC_COMPLETIONS];
+			r->barriers_per_completion =
+			    r->per_s[MC_BARRIERS] / r->per_s[MC_COMPLETIONS];
+		}
+		for (int c = 0; c < MC_COUNT; c++)
+			r->per_s[c] /= secs;
+	}
+	return true;
+}
+
 /* ---- device side
  * ----------------------------------------------------------------------------------- */
 

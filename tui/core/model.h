@@ -466,6 +466,10 @@ const struct finding *model_worst_finding(const struct vq_model *m);
 void model_rates_restart(struct vq_model *m);
 /* Recompute rates over the elapsed_ns since the previous tick. */
 void model_tick(struct vq_model *m, uint64_t elapsed_ns);
+/* Rates over the window_ns of session time ending at end_ns, from the
+ * event history (a replay where it stands); false, and rates 0, when
+ * the history covers no time there. */
+bool model_rates_over_history(struct vq_model *m, uint64_t end_ns, uint64_t window_ns);
 /* End of input: close the open frame and interval. */
 void model_finish(struct vq_model *m);
 

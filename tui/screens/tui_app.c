@@ -663,13 +663,15 @@ static void replay_feed(struct tui *t, const struct file_limit *lim)
 	t->cursor = t->live->events;
 }
 
-/* After a jump or a step to play time play_ns: rates are over played
- * time, and a paused replay plays none (they count again from here when
- * it plays). */
+/* After a jump or a step to play time play_ns: a paused replay plays no
+ * time, so the rates shown are those of the recording's last refresh
+ * interval up to play_ns; when it plays they count over played time
+ * from here. */
 static void replay_jumped(struct tui *t, uint64_t play_ns)
 {
 	t->play_ns = play_ns;
 	model_rates_restart(t->live);
+	model_rates_over_history(t->live, play_ns, t->refresh_ns);
 	t->last_tick_play_ns = play_ns;
 }
 
