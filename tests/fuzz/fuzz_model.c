@@ -14,8 +14,9 @@
  *   4  8 bytes: host time forward by that many ms (low 16 bits), loss
  *      (next byte), violations (next), VM paused (next & 1), CPU wait
  *   5  model_check
- * At the end: model_finish, model_check and the findings as text, the
- * way `vqscope doctor` prints them.
+ * At the end: model_finish, model_check, the rates over the last 250 ms
+ * of the history (a replay's step), and the findings as text, the way
+ * `vqscope doctor` prints them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -119,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	model_finish(m);
 	model_check(m);
+	model_rates_over_history(m, m->now_ns, 250 * MS);
 	findings_text(&t, m->findings, m->nfindings);
 	text_free(&t);
 	model_free(m);
