@@ -34,8 +34,10 @@ wait_for 10 metrics_have 'vqscope_up{vm="nowhere"} 0' || fail "no vqscope_up 0 f
 fds() { find "/proc/$EXPORTER_PID/fd" -mindepth 1 | wc -l; }
 fds_before=$(fds)
 pass "serves vqscope_up 0 for a VM that is not there"
-usage_error 1 "cannot listen on ${EXPORTER_URL#http://}" --listen "${EXPORTER_URL#http://}" x.sock
-pass "a port in use: status 1, saying so"
+address=${EXPORTER_URL#http://}
+usage_error 1 "cannot listen on $address: .*port ${address##*:}: Address already in use" \
+	--listen "$address" x.sock
+pass "a port in use: status 1, saying so with that port"
 
 # One case of the Python side; it prints what it saw and fails with a reason.
 case_() {

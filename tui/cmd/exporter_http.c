@@ -147,21 +147,21 @@ int exporter_http_check_listen(const char *listen, char *err, size_t errlen)
 	return split_listen(listen, host, sizeof(host), &port, err, errlen);
 }
 
-/* The listen address through getaddrinfo (a name like localhost works). */
-static struct addrinfo *resolve(const char *listen, char *host, size_t hostlen, char *err,
-				size_t errlen)
+/* The listen address through getaddrinfo (a name like localhost works);
+ * *port gets its port. */
+static struct addrinfo *resolve(const char *listen, char *host, size_t hostlen, unsigned *port,
+				char *err, size_t errlen)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
 			*res = NULL;
 	char port_text[16];
-	unsigned port;
 	int rc;
 
-	if (split_listen(listen, host, hostlen, &port, err, errlen) != 0)
+	if (split_listen(listen, host, hostlen, port, err, errlen) != 0)
 		return NULL;
-	snprintf(port_text, sizeof(port_text), "%u", port);
+	snprintf(port_text, sizeof(port_text), "%u", *port);
 	rc = getaddrinfo(host, port_text, &hints, &res);
 	if (rc != 0) {
 		snprintf(err, errlen, "--listen %s: %s", listen, gai_strerror(rc));
@@ -177,13 +177,14 @@ struct exporter_http *exporter_http_start(const struct exporter_http_opts *o, ch
 	struct addrinfo *ai;
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned port;
 
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	h->o = *o;
-	ai = resolve(o->listen, h->host, sizeof(h->host), err, errlen);
+	ai = resolve(o->listen, h->host, sizeof(h->host), &port, err, errlen);
 	if (!ai) {
 		free(h);
 		return NULL;
@@ -191,8 +192,11 @@ struct exporter_http *exporter_http_start(const struct exporter_http_opts *o, ch
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->starting = true;
+	/* MHD_OPTION_SOCK_ADDR is what it binds; the port argument only goes
+	 * into its messages ("Failed to bind to port N"), so it gets the real
+	 * one. */
 	h->daemon = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
+	    flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)EXPORTER_HTTP_HEADER_LIMIT, MHD_OPTION_END);
