@@ -444,7 +444,7 @@ static void remove_in(const char *dir, const char *name)
 static void test_other_socket_is_named(void **state)
 {
 	char dir[] = "/tmp/vqtest.qmp-other.XXXXXX", path[PATH_MAX], other[PATH_MAX], err[512];
-	int fds[4], sv[2];
+	int fds[4], sv[2], waiting[2];
 	FILE *f;
 	(void)state;
 
@@ -479,6 +479,23 @@ static void test_other_socket_is_named(void **state)
 	assert_non_null(strstr(err, "; this VM has another QMP socket: "));
 	assert_non_null(strstr(err, "/qmp2.sock)"));
 	close(sv[1]);
+	/* Connections waiting on a socket nobody accepts fill its backlog
+	 * (listen_at's 1 takes two): the next connect says busy the same way. */
+	for (int i = 0; i < 2; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+		waiting[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(waiting[i] >= 0);
+		assert_true(strlen(path) < sizeof(sa.sun_path));
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		assert_int_equal(connect(waiting[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	assert_null(qmp_connect(path, 100, err, sizeof(err)));
+	assert_non_null(
+	    strstr(err, "/qmp.sock within 100 ms: the socket is busy (QEMU serves one"));
+	assert_non_null(strstr(err, "/qmp2.sock)"));
+	close(waiting[0]);
+	close(waiting[1]);
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
 	remove_in(dir, "qmp.sock");

@@ -695,6 +695,21 @@ bool qmp_other_socket(const char *path, char *out, size_t len)
 	return false;
 }
 
+/* The error for a socket another client holds: what shows it, then why
+ * and which other QMP socket of the VM is free, when there is one. */
+static void busy_error(const char *path, const char *what, char *err, size_t errlen)
+{
+	char other[PATH_MAX];
+	bool have_other = qmp_other_socket(path, other, sizeof(other));
+
+	snprintf(err, errlen,
+		 "QMP: %s: the socket is busy (QEMU serves one QMP client at a time and "
+		 "another one holds it; %s%s)",
+		 what,
+		 have_other ? "this VM has another QMP socket: " : "give QEMU a second -qmp socket",
+		 have_other ? other : "");
+}
+
 struct qmp *qmp_connect_fd(int fd, const char *label, int timeout_ms, char *err, size_t errlen)
 {
 	struct qmp *q;
@@ -721,17 +736,11 @@ struct qmp *qmp_connect_fd(int fd, const char *label, int timeout_ms, char *err,
 	while (!q->greeted && q->connected) {
 		int w = wait_io(q, POLLIN, deadline, NULL);
 		if (w == 0) {
-			char other[PATH_MAX];
-			bool have_other = qmp_other_socket(q->label, other, sizeof(other));
+			char what[PATH_MAX + 64];
 
-			snprintf(err, errlen,
-				 "QMP: no greeting from %s within %d ms: the socket is busy "
-				 "(QEMU serves one QMP client at a time and another one holds "
-				 "it; %s%s)",
-				 q->label, timeout_ms,
-				 have_other ? "this VM has another QMP socket: "
-					    : "give QEMU a second -qmp socket",
-				 have_other ? other : "");
+			snprintf(what, sizeof(what), "no greeting from %s within %d ms", q->label,
+				 timeout_ms);
+			busy_error(q->label, what, err, errlen);
 			qmp_close(q);
 			return NULL;
 		}
@@ -791,8 +800,19 @@ struct qmp *qmp_connect(const char *socket_path, int timeout_ms, char *err, size
 			nanosleep(&pause, NULL);
 			continue;
 		}
-		snprintf(err, errlen, "QMP: cannot connect to %s: %s", socket_path,
-			 strerror(errno));
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* Still full at the deadline: QEMU accepts no one while
+			 * another client holds the socket, and the connections
+			 * that gave up on it meanwhile wait in the backlog. */
+			char what[PATH_MAX + 64];
+
+			snprintf(what, sizeof(what), "cannot connect to %s within %d ms",
+				 socket_path, timeout_ms);
+			busy_error(socket_path, what, err, errlen);
+		} else {
+			snprintf(err, errlen, "QMP: cannot connect to %s: %s", socket_path,
+				 strerror(errno));
+		}
 		close(fd);
 		return NULL;
 	}
