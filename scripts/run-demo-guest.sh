@@ -7,7 +7,8 @@
 #       [--background] [-- EXTRA-QEMU-ARGS...]
 #
 # The runtime directory DIR (created 0700 if missing, else a new private
-# one under $XDG_RUNTIME_DIR or /tmp) holds:
+# one under $XDG_RUNTIME_DIR or /tmp; refused while the QEMU started in it
+# still runs) holds:
 #
 #   qmp.sock      QMP socket
 #   qmp2.sock     a second QMP socket: QEMU serves one client per socket, so
@@ -60,6 +61,30 @@ die() {
 	exit 2
 }
 
+# needs_value OPTION [VALUE...]: the option is followed by its value.
+needs_value() {
+	[ $# -ge 2 ] || die "$1 needs a value (try --help)"
+}
+
+# The PID of a QEMU that still serves DIR/qmp.sock (started by this
+# script), if there is one: its sockets and files must not be removed from
+# under it, which would leave it running with no way to reach it.
+qemu_serving_dir() {
+	local proc comm arg
+
+	for proc in /proc/[0-9]*; do
+		{ read -r comm <"$proc/comm"; } 2>/dev/null || continue
+		[[ $comm == qemu-system-* ]] || continue
+		while IFS= read -r -d '' arg; do
+			if [ "$arg" = "unix:$dir/qmp.sock,server=on,wait=off" ]; then
+				echo "${proc#/proc/}"
+				return 0
+			fi
+		done 2>/dev/null <"$proc/cmdline" || true
+	done
+	return 1
+}
+
 dir=
 accel=${VQ_ACCEL:-tcg}
 frames=
@@ -74,15 +99,15 @@ extra=()
 
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--dir) dir=${2?--dir needs a value}; shift 2 ;;
-	--accel) accel=${2?--accel needs a value}; shift 2 ;;
-	--frames) frames=${2?--frames needs a value}; shift 2 ;;
-	--append) append=${2?--append needs a value}; shift 2 ;;
-	--region-size) region_size=${2?--region-size needs a value}; shift 2 ;;
-	--resolution) resolution=${2?--resolution needs a value}; shift 2 ;;
-	--memory) memory=${2?--memory needs a value}; shift 2 ;;
-	--display) display=${2?--display needs a value}; shift 2 ;;
-	--kernel) kernel=${2?--kernel needs a value}; shift 2 ;;
+	--dir) needs_value "$@"; dir=$2; shift 2 ;;
+	--accel) needs_value "$@"; accel=$2; shift 2 ;;
+	--frames) needs_value "$@"; frames=$2; shift 2 ;;
+	--append) needs_value "$@"; append=$2; shift 2 ;;
+	--region-size) needs_value "$@"; region_size=$2; shift 2 ;;
+	--resolution) needs_value "$@"; resolution=$2; shift 2 ;;
+	--memory) needs_value "$@"; memory=$2; shift 2 ;;
+	--display) needs_value "$@"; display=$2; shift 2 ;;
+	--kernel) needs_value "$@"; kernel=$2; shift 2 ;;
 	--background) background=1; shift ;;
 	-h | --help) usage ;;
 	--) shift; extra=("$@"); break ;;
@@ -138,6 +163,9 @@ fi
 chmod 0700 "$dir"
 [ -O "$dir" ] || die "runtime dir $dir is not owned by $(id -un)"
 dir=$(cd "$dir" && pwd)
+if running=$(qemu_serving_dir); then
+	die "$dir is in use by QEMU pid $running: stop it first (kill $running) or choose another --dir"
+fi
 rm -f "$dir/qmp.sock" "$dir/qmp2.sock" "$dir/trace.region" "$dir/guest.ram" "$dir/serial.log"
 
 cmdline=$append
