@@ -167,6 +167,27 @@ static void test_dump_filters(void **state)
 
 	assert_int_equal(run(cmd_dump, out, err, "dump", "--type", "BOGUS", vqt, NULL), EXIT_USAGE);
 	assert_int_equal(run(cmd_dump, out, err, "dump", NULL), EXIT_USAGE);
+	/* What getopt refuses is one line naming the option, not the help. */
+	const char *const refused[][3] = {
+	    {"--bogus", vqt, "unknown option '--bogus'"},
+	    {"-z", vqt, "unknown option '-z'"},
+	    {"--all=1", vqt, "--all takes no value"},
+	    {vqt, "--count", "--count needs a value"},
+	    {vqt, "-n", "-n needs a value"},
+	    {"--s", vqt, "ambiguous option '--s'"}, /* --since, --salvage */
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char want[128];
+
+		assert_int_equal(
+		    run(cmd_dump, out, err, "dump", refused[i][0], refused[i][1], NULL),
+		    EXIT_USAGE);
+		snprintf(want, sizeof(want), "vqscope dump: %s (see vqscope dump --help)\n",
+			 refused[i][2]);
+		text = slurp(err);
+		assert_string_equal(text, want);
+		free(text);
+	}
 }
 
 static void test_dump_all_chunks(void **state)

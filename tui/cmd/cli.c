@@ -44,6 +44,47 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* How many long options start with prefix ("--no" is two of top's). */
+static int long_matches(const struct option *longopts, const char *prefix, size_t len)
+{
+	int n = 0;
+
+	for (const struct option *o = longopts; o->name; o++)
+		n += strncmp(o->name, prefix, len) == 0;
+	return n;
+}
+
+/* Say in one line what getopt_long refused: it returned '?' for the
+ * argument before argv[optind], optopt being the option's letter (or the
+ * long option's value), 0 for a long option it does not know. */
+static void option_error(const struct cli_spec *spec, char **argv)
+{
+	const char *shortopts = spec->shortopts + (spec->shortopts[0] == '+');
+	const char *typed = argv[optind - 1];
+
+	if (strncmp(typed, "--", 2) == 0) {
+		size_t len = strcspn(typed + 2, "=");
+		int matches = long_matches(spec->longopts, typed + 2, len);
+
+		if (optopt == 0)
+			cli_error(spec->name, "%s option '--%.*s' (see vqscope %s --help)",
+				  matches > 1 ? "ambiguous" : "unknown", (int)len, typed + 2,
+				  spec->name);
+		else if (typed[2 + len] == '=')
+			cli_error(spec->name, "--%.*s takes no value (see vqscope %s --help)",
+				  (int)len, typed + 2, spec->name);
+		else
+			cli_error(spec->name, "--%.*s needs a value (see vqscope %s --help)",
+				  (int)len, typed + 2, spec->name);
+	} else if (optopt > 0 && optopt != ':' && strchr(shortopts, optopt)) {
+		cli_error(spec->name, "-%c needs a value (see vqscope %s --help)", optopt,
+			  spec->name);
+	} else {
+		cli_error(spec->name, "unknown option '-%c' (see vqscope %s --help)", optopt,
+			  spec->name);
+	}
+}
+
 int cli_parse(const struct cli_spec *spec, int argc, char **argv,
 	      int (*on_option)(void *ctx, int c, const char *arg), void *ctx, int *first)
 {
@@ -51,13 +92,14 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv,
 	int c, rc;
 
 	optind = 1;
+	opterr = 0; /* option_error() says it, as "vqscope CMD: ..." */
 	while ((c = getopt_long(argc, argv, spec->shortopts, spec->longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(spec->help, stdout);
 			return EXIT_OK;
 		}
 		if (c == '?' || c == ':') {
-			fputs(spec->help, stderr);
+			option_error(spec, argv);
 			return EXIT_USAGE;
 		}
 		rc = on_option(ctx, c, optarg);

@@ -53,7 +53,8 @@ struct cli_spec {
  * which returns 0 to go on or an exit code to stop with (after saying
  * why).  Returns CLI_RUN with *first set to the first operand's index, or
  * the exit code to return: EXIT_OK after --help, EXIT_USAGE for an
- * unknown option (the help goes to stderr) or a wrong number of operands
+ * unknown option or one without its value ("vqscope dump: --count needs a
+ * value (see vqscope dump --help)") or a wrong number of operands
  * ("vqscope dump: needs exactly one SOURCE (...)"). */
 int cli_parse(const struct cli_spec *spec, int argc, char **argv,
 	      int (*on_option)(void *ctx, int c, const char *arg), void *ctx, int *first);
