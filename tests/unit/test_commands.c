@@ -175,6 +175,9 @@ static void test_dump_filters(void **state)
 	    {vqt, "--count", "--count needs a value"},
 	    {vqt, "-n", "-n needs a value"},
 	    {"--s", vqt, "ambiguous option '--s'"}, /* --since, --salvage */
+	    {vqt, "--que", "--queue needs a value"},
+	    /* An unknown letter inside a cluster after a long option. */
+	    {"--all", "-za", "unknown option '-z'"},
 	};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		char want[128];

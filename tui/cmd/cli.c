@@ -44,38 +44,53 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* How many long options start with prefix ("--no" is two of top's). */
-static int long_matches(const struct option *longopts, const char *prefix, size_t len)
+/* The long options that start with name[0..len) ("--no" is two of
+ * top's); *match gets the exact one, else the last that starts so. */
+static int long_matches(const struct option *longopts, const char *name, size_t len,
+			const struct option **match)
 {
 	int n = 0;
 
-	for (const struct option *o = longopts; o->name; o++)
-		n += strncmp(o->name, prefix, len) == 0;
+	*match = NULL;
+	for (const struct option *o = longopts; o->name; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		if (o->name[len] == 0) {
+			*match = o;
+			return 1;
+		}
+		*match = o;
+		n++;
+	}
 	return n;
 }
 
 /* Say in one line what getopt_long refused: it returned '?' for the
- * argument before argv[optind], optopt being the option's letter (or the
+ * argument before argv[optind] (or for a letter inside it, a cluster like
+ * "-za" it has not left yet), optopt being the option's letter (or the
  * long option's value), 0 for a long option it does not know. */
 static void option_error(const struct cli_spec *spec, char **argv)
 {
 	const char *shortopts = spec->shortopts + (spec->shortopts[0] == '+');
 	const char *typed = argv[optind - 1];
+	const struct option *o = NULL;
+	size_t len = 0;
+	int matches = 0;
 
 	if (strncmp(typed, "--", 2) == 0) {
-		size_t len = strcspn(typed + 2, "=");
-		int matches = long_matches(spec->longopts, typed + 2, len);
-
-		if (optopt == 0)
-			cli_error(spec->name, "%s option '--%.*s' (see vqscope %s --help)",
-				  matches > 1 ? "ambiguous" : "unknown", (int)len, typed + 2,
-				  spec->name);
-		else if (typed[2 + len] == '=')
-			cli_error(spec->name, "--%.*s takes no value (see vqscope %s --help)",
-				  (int)len, typed + 2, spec->name);
+		len = strcspn(typed + 2, "=");
+		matches = long_matches(spec->longopts, typed + 2, len, &o);
+	}
+	if (len && optopt == 0) {
+		cli_error(spec->name, "%s option '--%.*s' (see vqscope %s --help)",
+			  matches > 1 ? "ambiguous" : "unknown", (int)len, typed + 2, spec->name);
+	} else if (len && matches == 1 && o->val == optopt) {
+		if (typed[2 + len] == '=')
+			cli_error(spec->name, "--%s takes no value (see vqscope %s --help)",
+				  o->name, spec->name);
 		else
-			cli_error(spec->name, "--%.*s needs a value (see vqscope %s --help)",
-				  (int)len, typed + 2, spec->name);
+			cli_error(spec->name, "--%s needs a value (see vqscope %s --help)", o->name,
+				  spec->name);
 	} else if (optopt > 0 && optopt != ':' && strchr(shortopts, optopt)) {
 		cli_error(spec->name, "-%c needs a value (see vqscope %s --help)", optopt,
 			  spec->name);
