@@ -258,7 +258,8 @@ int synthetic_frames(const char *path, char *errbuf, size_t errlen)
 
 /* ---- a long session ----------------------------------------------------------- */
 
-int synthetic_long(const char *path, uint64_t frames, char *errbuf, size_t errlen)
+static int long_session(const char *path, uint64_t frames, uint32_t spins, uint8_t barriers,
+			char *errbuf, size_t errlen)
 {
 	struct vqp_writer *w = open_at_1ms(path, "long", 0, errbuf, errlen);
 	struct vqt_event e[LONG_COMMANDS_PER_FRAME * 4 + 2];
@@ -277,13 +278,23 @@ int synthetic_long(const char *path, uint64_t frames, char *errbuf, size_t errle
 		e[n] = ev(seq++, ts, VQT_EV_FRAME_BEGIN, VQT_QUEUE_NONE);
 		e[n++].arg = f;
 		for (uint16_t c = 0; c < LONG_COMMANDS_PER_FRAME; c++)
-			command(e, &n, &seq, &ts, c % 8, idx++, 10000, 7, 1);
+			command(e, &n, &seq, &ts, c % 8, idx++, 10000, spins, barriers);
 		e[n] = ev(seq++, ts += 1000, VQT_EV_FRAME_END, VQT_QUEUE_NONE);
 		e[n].arg = f;
 		e[n++].len = LONG_COMMANDS_PER_FRAME;
 		put(w, 1, e, n);
 	}
 	return close_after(w, seq, errbuf, errlen);
+}
+
+int synthetic_long(const char *path, uint64_t frames, char *errbuf, size_t errlen)
+{
+	return long_session(path, frames, 7, 1, errbuf, errlen);
+}
+
+int synthetic_fenced(const char *path, uint64_t frames, char *errbuf, size_t errlen)
+{
+	return long_session(path, frames, 4, 8, errbuf, errlen);
 }
 
 /* ---- a receive queue --------------------------------------------------------- */

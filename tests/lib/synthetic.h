@@ -27,6 +27,10 @@ int synthetic_frames(const char *path, char *err, size_t errlen);
 #define LONG_COMMANDS_PER_FRAME 60
 int synthetic_long(const char *path, uint64_t frames, char *errbuf, size_t errlen);
 
+/* The same with 4 spins and 8 fences per poll: FENCE-PER-SPIN, a finding
+ * of the whole-session checks. */
+int synthetic_fenced(const char *path, uint64_t frames, char *errbuf, size_t errlen);
+
 /* A virtio-net session: "net0.rx", a receive queue of 8 buffers all
  * posted before tracing, and "net0.tx".  Pings fill rx buffers posted
  * before tracing, a burst fills all 8 and the queue starves for 300 ms,

@@ -556,6 +556,53 @@ static void test_feed_to_exact_points(void **state)
 	model_free(all);
 }
 
+/* The whole-session checks of a recording run at the same points
+ * however it is fed: a finding they make is first seen at the same event
+ * when read in one go (doctor), after a jump to a time, and step by step
+ * (replay).  synthetic_fenced: 400 frames of 5 ms, FENCE-PER-SPIN from
+ * the first frames on, checked first on the events before 1 s. */
+static void test_checks_where_fed(void **state)
+{
+	char vqt[PATH_LEN], err[VQP_ERRLEN];
+	struct vq_model *all, *m;
+	struct source *s;
+	const struct finding *want, *f;
+	(void)state;
+
+	path_of(vqt, sizeof(vqt), "fenced.vqt");
+	if (synthetic_fenced(vqt, 400, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	s = open_recording(vqt, &all);
+	source_file_all(s, all);
+	source_close(s);
+	want = model_finding(all, FC_FENCE_PER_SPIN, 0);
+	assert_non_null(want);
+	assert_true(want->first_ns < 1000000000ull && want->first_ns > 990000000ull);
+
+	/* A jump to 1.5 s (in the middle of a chunk), then the rest. */
+	s = open_recording(vqt, &m);
+	assert_true(source_file_advance(s, m, 1500000000ull));
+	f = model_finding(m, FC_FENCE_PER_SPIN, 0);
+	assert_non_null(f);
+	assert_int_equal(f->first_ns, want->first_ns);
+	assert_int_equal(f->first_seq, want->first_seq);
+	assert_false(source_file_advance(s, m, UINT64_MAX));
+	source_close(s);
+	model_free(m);
+
+	/* Steps of 97 events, past the first check. */
+	s = open_recording(vqt, &m);
+	for (uint64_t n = 97; !model_finding(m, FC_FENCE_PER_SPIN, 0) && n < all->events; n += 97)
+		source_file_feed(s, m, &(struct file_limit){.until_ns = UINT64_MAX, .events = n});
+	f = model_finding(m, FC_FENCE_PER_SPIN, 0);
+	assert_non_null(f);
+	assert_int_equal(f->first_ns, want->first_ns);
+	assert_int_equal(f->first_seq, want->first_seq);
+	source_close(s);
+	model_free(m);
+	model_free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +615,7 @@ int main(void)
 	    cmocka_unit_test(test_export_slices),
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_feed_to_exact_points),
+	    cmocka_unit_test(test_checks_where_fed),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);

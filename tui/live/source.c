@@ -791,6 +791,7 @@ static struct source *open_file(struct source *s, const char *path, char *err, s
 		}
 	vqp_copy_string(s->file_note, sizeof(s->file_note), s->file->note);
 	s->vm = VM_UNKNOWN;
+	s->next_file_check_ns = CHECK_EVERY_NS;
 	return s;
 }
 
@@ -807,7 +808,6 @@ static void feed_pending(struct source *s, struct vq_model *m, uint32_t n)
 	s->events += n;
 	if (s->on_events)
 		s->on_events(s->on_events_ctx, m);
-	check_findings(s, m, m->now_ns);
 }
 
 /* Whether an event at producer time ts comes after until_ns (the first
@@ -818,12 +818,24 @@ static bool after_time(const struct vq_model *m, uint64_t ts, uint64_t until_ns)
 	       model_ts_to_ns(m, ts) > until_ns;
 }
 
+/* In a recording the whole-session checks run on the events before the
+ * first one at or after each whole second of session time (one jumping
+ * far ahead, which the model keeps at the previous time, runs them too).
+ * They run at the same points however the recording is fed (doctor, play,
+ * steps, jumps, going back from a checkpoint), so a finding is first seen
+ * at the same time in all. */
+static bool file_check_due(const struct source *s, const struct vq_model *m, uint64_t ts)
+{
+	return m->have_origin && ts >= m->origin_ts &&
+	       model_ts_to_ns(m, ts) >= s->next_file_check_ns;
+}
+
 /* Feed what of the chunk being fed lim allows; true when lim stopped it. */
 static bool feed_pending_to(struct source *s, struct vq_model *m, const struct file_limit *lim)
 {
 	while (s->pend_pos < s->pend_count) {
 		uint32_t left = s->pend_count - s->pend_pos, n = 0;
-		bool frame_begun = false;
+		bool frame_begun = false, check_next = false, checked = false;
 
 		if (lim->events != UINT64_MAX) {
 			if (m->events >= lim->events)
@@ -841,16 +853,28 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 
 			if (after_time(m, e->ts, lim->until_ns))
 				break;
+			if (file_check_due(s, m, e->ts)) {
+				/* The events before it first; then the checks,
+				 * and it alone, so that the next second is
+				 * counted from its time in the model. */
+				check_next = n > 0;
+				if (check_next)
+					break;
+				model_check(m);
+				checked = true;
+			}
 			n++;
 			frame_begun =
 			    lim->to_frame && e->type == VQT_EV_FRAME_BEGIN && e->arg >= lim->frame;
-			if (frame_begun)
+			if (frame_begun || checked)
 				break;
 		}
 		feed_pending(s, m, n);
+		if (checked)
+			s->next_file_check_ns = (m->now_ns / CHECK_EVERY_NS + 1) * CHECK_EVERY_NS;
 		if (frame_begun)
 			return true;
-		if (n < left)
+		if (n < left && !check_next && !checked)
 			return true; /* the next event is after until_ns */
 	}
 	return false;
@@ -875,8 +899,6 @@ bool source_file_feed(struct source *s, struct vq_model *m, const struct file_li
 						    after_time(m, c->first_ts, lim->until_ns)))
 			return true;
 		file_chunk(s, m, s->next_chunk++);
-		if (c->type != VQR_CHUNK_EVENTS)
-			check_findings(s, m, m->now_ns);
 	}
 	if (!s->ended) {
 		/* end_source() copies into end_reason: not from itself. */
@@ -1164,11 +1186,13 @@ int source_poll(struct source *s, struct vq_model *m, uint64_t now)
 	struct region_work w = {s, m, now};
 
 	if (s->kind == SOURCE_FILE) {
+		static const struct file_limit all = {.until_ns = UINT64_MAX, .events = UINT64_MAX};
+
 		if (s->pend_pos < s->pend_count) {
-			feed_pending(s, m, s->pend_count - s->pend_pos);
+			feed_pending_to(s, m, &all);
 		} else if (s->next_chunk < s->file->nchunks) {
 			file_chunk(s, m, s->next_chunk++);
-			feed_pending(s, m, s->pend_count - s->pend_pos);
+			feed_pending_to(s, m, &all);
 		} else if (!s->ended) {
 			source_file_advance(s, m, UINT64_MAX);
 		}

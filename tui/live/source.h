@@ -76,8 +76,10 @@ struct source {
 	enum vm_state vm;
 	uint64_t last_table_ns, last_flush_ns, last_ring_ns;
 	/* Findings: the whole-session checks (model_check) run once a
-	 * second, of host time live and of session time in a recording. */
-	uint64_t last_check_ns;
+	 * second of host time live.  In a recording they run as its session
+	 * time reaches each whole second, next_file_check_ns (source.c,
+	 * feed_pending_to). */
+	uint64_t last_check_ns, next_file_check_ns;
 	/* How long QEMU waited for a CPU (cpu_wait.h), sampled every
 	 * CPU_WAIT_EVERY_NS: the stuck checks leave it out. */
 	struct cpu_wait cpu_wait;
