@@ -8,7 +8,8 @@
 #    error saying so that names the VM's other QMP socket (the demo
 #    script gives QEMU two), which then serves it; the first keeps going;
 #    with no other socket, the error says to give QEMU one;
-#  - QEMU exits while `attach --wait` waits for a producer: exit 3 at once.
+#  - `attach --wait` on a VM whose producer never starts: status 1, saying
+#    so; QEMU exits while it waits: exit 3 at once.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../guest/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +66,12 @@ pass "a second vqscope on a busy QMP socket gets one clear line naming the other
 qemu_start idle -S -machine q35 -m 64 -display none \
 	-object "memory-backend-file,id=vqtrace,size=1M,mem-path=$T/idle.region,share=on" \
 	-device ivshmem-plain,memdev=vqtrace
+expect_status 1 vq attach --wait 1s "$T/idle.qmp" >"$T/nowait.out" 2>"$T/nowait.err"
+grep -q '^region ' "$T/nowait.out" || fail "attach --wait 1s printed no region line: $(cat "$T/nowait.out")"
+[ "$(wc -l <"$T/nowait.err")" = 1 ] &&
+	grep -q "^vqscope attach: $T/idle.qmp: no producer in the trace region after 1\.00 s (trace region is not initialised" \
+		"$T/nowait.err" || fail "attach --wait with no producer: $(cat "$T/nowait.err")"
+pass "attach --wait 1s and no producer came: status 1, saying so in one line"
 "$VQSCOPE" attach --wait 60s "$T/idle.qmp" >"$T/attach.out" 2>"$T/attach.err" &
 att=$!
 track_pid "$att"

@@ -17,7 +17,8 @@ static const char help[] =
     "the queues QEMU itself reports (x-query-virtio-queue-status).  Use it to\n"
     "check a setup before recording; `vqscope top` watches it live.\n"
     "\n"
-    "  -w, --wait TIME   wait up to TIME for the guest's producer to start\n"
+    "  -w, --wait TIME   wait up to TIME for the guest's producer to start (status\n"
+    "                    1 when none did)\n"
     "      --no-device   skip the device-side view\n"
     "  -h, --help        this text\n";
 
@@ -153,8 +154,22 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	rc = s->ended ? EXIT_SOURCE_GONE : EXIT_OK;
-	if (s->ended)
+	if (s->ended) {
 		fprintf(stderr, "vqscope attach: %s\n", s->end_reason);
+	} else if (wait_ns && !s->region.valid && !cli_stop_signal) {
+		/* Asked to wait for it, and it did not come: why, without the
+		 * status line's "waiting for the producer: ". */
+		static const char waiting[] = "waiting for the producer: ";
+		const char *why = s->region_status[0] ? s->region_status : "no trace region";
+		char waited[32];
+
+		if (strncmp(why, waiting, sizeof(waiting) - 1) == 0)
+			why += sizeof(waiting) - 1;
+		format_duration(waited, sizeof(waited), wait_ns);
+		cli_error("attach", "%s: no producer in the trace region after %s (%s)", path,
+			  waited, why);
+		rc = EXIT_FAIL;
+	}
 	if (s->region_gone[0]) {
 		cli_error("attach", "%s", s->region_gone);
 		rc = EXIT_REGION_GONE;
