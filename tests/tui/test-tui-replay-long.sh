@@ -4,7 +4,8 @@
 # replayed paused.  A jump to frame 1900; steps back (the first plays the
 # file again from its start and leaves a checkpoint behind the cursor,
 # the next start from that checkpoint), forward and back again; a jump
-# back to frame 1000, before the checkpoint; frames it does not have.
+# back to frame 1000, before the checkpoint; frames and a time it does not
+# have.
 # After each, the cursor is on the event it should be, the header is the
 # session just after it (with the recording's rates there, though paused),
 # and the ring view shows the same state whichever way the cursor came.
@@ -76,6 +77,11 @@ at 1 0 "g 0"
 replay_go_to 99999
 wait_screen 10 'no frame 99999 in the recording: at its end'
 pass "a frame the recording does not have: the next one, or its end, and it says so"
+replay_go_to 1s
+wait_screen 10 'replay paused x1, event #'
+replay_go_to 99s
+wait_screen 10 "99\.000000 s is after the recording's last event \(10\.[0-9]+ s\): at its end"
+pass "a time after the recording's end: at its end, and it says so"
 keys q
 tui_wait_exit 20
 [ "$TUI_EXIT" = 0 ] || fail "vqscope replay exited with $TUI_EXIT"

@@ -833,6 +833,13 @@ int tui_go_to_time(struct tui *t, uint64_t ns)
 		    !replay_back(t, t->cp_model && t->cp_model->now_ns <= ns))
 			return TUI_REDRAW;
 		replay_feed(t, &(struct file_limit){.until_ns = ns, .events = UINT64_MAX});
+		if (t->src->ended && ns > t->live->now_ns) {
+			tui_message(
+			    t, true,
+			    "%.6f s is after the recording's last event (%.6f s): at its end",
+			    (double)ns / 1e9, (double)t->live->now_ns / 1e9);
+			ns = t->live->now_ns;
+		}
 		replay_jumped(t, ns);
 	} else if (ns > t->m->now_ns) {
 		tui_message(t, true, "%.6f s is after the newest event", (double)ns / 1e9);
