@@ -652,6 +652,12 @@ static int export_option(void *ctx, int c, const char *arg)
 	}
 }
 
+/* The summary's nouns: "1 finding", "2 findings". */
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 int cmd_export(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
@@ -735,19 +741,20 @@ int cmd_export(int argc, char **argv)
 	if (rc != EXIT_OK && output)
 		remove(output);
 	if (!quiet && rc == EXIT_OK)
-		fprintf(stderr,
-			"vqscope export: %s: %llu events -> %llu trace events: %llu command "
-			"slices, %llu fill slices, %llu frames, %llu log slices, %llu findings; "
-			"no slice: %llu in flight at the end, %llu cut by lost records or "
-			"restarts, %llu posted before tracing, %llu USED and %llu ADD "
-			"unmatched\n",
-			path, (unsigned long long)w.m->events, (unsigned long long)x->written,
-			(unsigned long long)x->slices, (unsigned long long)x->fills,
-			(unsigned long long)x->frames, (unsigned long long)x->logs,
-			(unsigned long long)x->findings, (unsigned long long)x->unfinished,
-			(unsigned long long)x->broken, (unsigned long long)x->posted_before,
-			(unsigned long long)x->unmatched_used,
-			(unsigned long long)x->unmatched_add);
+		fprintf(
+		    stderr,
+		    "vqscope export: %s: %llu events -> %llu trace events: %llu command "
+		    "slice%s, %llu fill slice%s, %llu frame%s, %llu log slice%s, %llu "
+		    "finding%s; no slice: %llu in flight at the end, %llu cut by lost "
+		    "records or restarts, %llu posted before tracing, %llu USED and %llu ADD "
+		    "unmatched\n",
+		    path, (unsigned long long)w.m->events, (unsigned long long)x->written,
+		    (unsigned long long)x->slices, plural(x->slices), (unsigned long long)x->fills,
+		    plural(x->fills), (unsigned long long)x->frames, plural(x->frames),
+		    (unsigned long long)x->logs, plural(x->logs), (unsigned long long)x->findings,
+		    plural(x->findings), (unsigned long long)x->unfinished,
+		    (unsigned long long)x->broken, (unsigned long long)x->posted_before,
+		    (unsigned long long)x->unmatched_used, (unsigned long long)x->unmatched_add);
 	export_free(x);
 	walk_close(&w);
 	return rc;
