@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-tui-run.sh - what `make demo` runs (scripts/demo.sh, which is
 # `vqscope run` on the demo guest), in tmux at 80x24: the live view comes
-# up with the control queue in colour, ? shows the help, Ctrl-C ends it
+# up with the control queue in colour and the free QMP socket in its
+# status line, ? shows the help, Ctrl-C ends it
 # with the terminal restored, QEMU stopped and its runtime directory
 # removed; meanwhile the second QMP socket serves a vqscope top beside
 # the view.  Then a guest that ends by itself (frames=N), with NO_COLOR
@@ -12,10 +13,16 @@
 
 mkdir -p "$T/run"
 tui_start 80 24 "XDG_RUNTIME_DIR='$T/run' O='$BUILD' bash '$ROOT/scripts/demo.sh'"
+runtime_made() { compgen -G "$T/run/vqscope.*" >/dev/null; }
+wait_for 60 runtime_made || fail "no runtime directory under $T/run"
+runtime=$(ls -d "$T"/run/vqscope.* | head -1)
+# The status line's first 30 s; the path is long here, so the whole line
+# shows on a wider terminal.
+tui_resize 200 24
+wait_screen 30 "free QMP socket for record or doctor: $runtime/qmp2\\.sock"
+tui_resize 80 24
 wait_screen 60 '^gpu0\.control '
 wait_screen 10 ' VM running '
-runtime=$(ls -d "$T"/run/vqscope.* | head -1)
-[ -d "$runtime" ] || fail "no runtime directory under $T/run"
 qemu_pid=$(pgrep -f -- "mem-path=$runtime/guest.ram" | head -1)
 [ -n "$qemu_pid" ] || fail "no QEMU running for $runtime"
 track_pid "$qemu_pid"

@@ -23,8 +23,9 @@ static const char help[] =
     "guest RAM in a shared file, two QMP sockets, all in a private directory)\n"
     "and open the live view on it; QEMU starts paused and the guest runs once\n"
     "the view is attached, and QEMU is stopped when you quit.  The view\n"
-    "holds DIR/qmp.sock; DIR/qmp2.sock, named on stderr at start, is free for\n"
-    "`vqscope record` or `vqscope doctor` at the same time.  Without\n"
+    "holds DIR/qmp.sock; DIR/qmp2.sock, named on stderr and in the status line\n"
+    "at start, is free for `vqscope record` or `vqscope doctor` at the same\n"
+    "time.  Without\n"
     "--kernel it boots the bundled demo guest with\n"
     "  --append \"" DEMO_APPEND "\"\n"
     "(see docs/guest.md for the demo's options).\n"
@@ -148,7 +149,7 @@ int cmd_run(int argc, char **argv)
 	struct run_args a = {.top = {.interval_ns = 1000000000, .command = "run"},
 			     .source = {.map_ram = true}};
 	struct launch l;
-	char err[1024];
+	char err[1024], greeting[200];
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc != CLI_RUN)
@@ -162,10 +163,14 @@ int cmd_run(int argc, char **argv)
 		cli_error("run", "%s", err);
 		return EXIT_FAIL;
 	}
-	/* Before the view takes the terminal: it stays above it. */
+	/* Before the view takes the terminal: it stays above it.  The view
+	 * covers it at once, so its status line says it too. */
 	fprintf(stderr,
 		"vqscope run: record at the same time with: vqscope record -o FILE.vqt %s\n",
 		l.qmp2_path);
+	snprintf(greeting, sizeof(greeting), "free QMP socket for record or doctor: %s",
+		 l.qmp2_path);
+	a.top.greeting = greeting;
 	struct source *s = source_open(l.qmp_path, &a.source, err, sizeof(err));
 	if (!s) {
 		cli_error("run", "%s", err);

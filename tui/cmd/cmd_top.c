@@ -220,7 +220,8 @@ int top_watch(struct source *s, const struct top_opts *o)
 				     .sort = o->sort,
 				     .speed = o->speed,
 				     .start_paused = o->start_paused,
-				     .interrupted = cli_interrupted};
+				     .interrupted = cli_interrupted,
+				     .greeting = o->greeting};
 		char err[256];
 
 		cli_catch_signals();

@@ -18,6 +18,7 @@ struct top_opts {
 	enum overview_sort sort;
 	const char *command;   /* the command its messages name; NULL: "top" */
 	const char *text_hint; /* without a terminal, what prints text; NULL: "--batch" */
+	const char *greeting;  /* interactive: the first status message (tui_opts) */
 	/* Replay (a recording as the source). */
 	double speed;	   /* playback speed; 0: 1 */
 	bool start_paused; /* wait for space instead of playing at once */

@@ -17,6 +17,9 @@ struct tui_opts {
 	bool start_paused; /* replay: wait for space instead of playing at once */
 	/* Asked on every turn of the loop: true quits (SIGINT, SIGTERM). */
 	bool (*interrupted)(void *ctx);
+	/* The status line's first message, for 30 s or until another one
+	 * (vqscope run: the QMP socket free for a recording); NULL: none. */
+	const char *greeting;
 };
 
 enum tui_result {

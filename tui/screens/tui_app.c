@@ -38,6 +38,7 @@
 #define REPLAY_FRAME_NS	   (20 * MS)
 #define REPLAY_REFRESH_MAX (250 * MS)
 #define MESSAGE_NS	   (6000 * MS)
+#define GREETING_NS	   (30000 * MS)
 #define SPEED_MIN	   (1.0 / 64)
 #define SPEED_MAX	   256.0
 #define QUEUE_CHAIN_AGE_NS (1000 * MS)
@@ -1298,6 +1299,10 @@ enum tui_result tui_run(struct source *s, struct vq_model *m, const struct tui_o
 
 	if (t->replay)
 		replay_prime(t);
+	if (o->greeting) {
+		tui_message(t, false, "%s", o->greeting);
+		t->status_until = host_now_ns() + GREETING_NS;
+	}
 	if (curses_start(t, &screen, err, errlen) != 0) {
 		rc = TUI_RESULT_FAILED;
 	} else {
