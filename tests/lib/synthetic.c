@@ -297,6 +297,45 @@ int synthetic_fenced(const char *path, uint64_t frames, char *errbuf, size_t err
 	return long_session(path, frames, 4, 8, errbuf, errlen);
 }
 
+/* ---- the queue table first ------------------------------------------------------------ */
+
+int synthetic_table_first(const char *path, char *errbuf, size_t errlen)
+{
+	struct vqp_writer *w = open_at_1ms(path, "table first", 0, errbuf, errlen);
+	struct vqr_queue_entry q;
+	struct vqt_event e[1 + 4 * 4];
+	uint64_t seq = 0, ts = 1000000;
+	size_t n = 0;
+	char err[VQP_ERRLEN];
+
+	if (!w)
+		return -1;
+	put_region(w, 1);
+	/* The table as vqscope record reads it when it starts: after the
+	 * four commands below, which it then reads from the guest's ring. */
+	memset(&q, 0, sizeof(q));
+	q.queue.state = VQT_QS_ACTIVE;
+	q.queue.ring_size = 8;
+	q.queue.device_type = 2;
+	q.queue.avail_idx = 4;
+	q.queue.last_used_idx = 4;
+	q.queue.num_free = 8;
+	q.queue.counters[VQT_C_ADDS] = 4;
+	q.queue.counters[VQT_C_COMPLETIONS] = 4;
+	q.queue.last_event_ts = 1000000 + 4 * 27000;
+	snprintf(q.queue.name, sizeof(q.queue.name), "blk0.requests");
+	if (vqp_writer_queues(w, q.queue.last_event_ts, 1, &q, 1, err, sizeof(err)) != VQP_OK &&
+	    !failure[0])
+		snprintf(failure, sizeof(failure), "queues: %.200s", err);
+	e[n] = ev(seq++, ts, VQT_EV_QUEUE, 0);
+	e[n].ndesc = VQT_QS_ACTIVE;
+	e[n++].ring_idx = 8;
+	for (uint16_t c = 0; c < 4; c++)
+		command(e, &n, &seq, &ts, c, c, 10000, 7, 1);
+	put(w, 1, e, n);
+	return close_after(w, seq, errbuf, errlen);
+}
+
 /* ---- a receive queue --------------------------------------------------------- */
 
 static void put_net_queues(struct vqp_writer *w, uint32_t generation)

@@ -31,6 +31,12 @@ int synthetic_long(const char *path, uint64_t frames, char *errbuf, size_t errle
  * of the whole-session checks. */
 int synthetic_fenced(const char *path, uint64_t frames, char *errbuf, size_t errlen);
 
+/* One queue whose table comes first, as vqscope record writes it when
+ * it starts: taken after the 17 events that follow (a QUEUE, then four
+ * commands ending at 1.108 ms), which it then read from the guest's ring.
+ * The table says avail 4, used 4. */
+int synthetic_table_first(const char *path, char *err, size_t errlen);
+
 /* A virtio-net session: "net0.rx", a receive queue of 8 buffers all
  * posted before tracing, and "net0.tx".  Pings fill rx buffers posted
  * before tracing, a burst fills all 8 and the queue starves for 300 ms,

@@ -603,6 +603,46 @@ static void test_checks_where_fed(void **state)
 	model_free(all);
 }
 
+/* A table vqscope record wrote before the older records it then read:
+ * until the replay reaches the table's time, only the queue's name and
+ * size come from it, and its indices are those of the events so far. */
+static void test_table_before_older_events(void **state)
+{
+	char vqt[PATH_LEN], err[VQP_ERRLEN];
+	struct vq_model *m;
+	struct source *s;
+	const struct model_queue *q;
+	uint16_t avail, used;
+	(void)state;
+
+	path_of(vqt, sizeof(vqt), "table-first.vqt");
+	if (synthetic_table_first(vqt, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	s = open_recording(vqt, &m);
+	q = &m->queues[0];
+	assert_true(
+	    source_file_feed(s, m, &(struct file_limit){.until_ns = UINT64_MAX, .events = 1}));
+	assert_string_equal(q->name, "blk0.requests");
+	assert_int_equal(q->ring_size, 8);
+	assert_false(q->have_table);
+	/* The QUEUE event and two commands. */
+	assert_true(
+	    source_file_feed(s, m, &(struct file_limit){.until_ns = UINT64_MAX, .events = 9}));
+	model_driver_indices(q, &avail, &used);
+	assert_int_equal(avail, 2);
+	assert_int_equal(used, 2);
+	assert_false(q->have_table);
+	/* All of it: the table's time is passed. */
+	assert_false(source_file_advance(s, m, UINT64_MAX));
+	assert_true(q->have_table);
+	assert_int_equal(q->table.avail_idx, 4);
+	model_driver_indices(q, &avail, &used);
+	assert_int_equal(avail, 4);
+	assert_int_equal(used, 4);
+	source_close(s);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -616,6 +656,7 @@ int main(void)
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_feed_to_exact_points),
 	    cmocka_unit_test(test_checks_where_fed),
+	    cmocka_unit_test(test_table_before_older_events),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);

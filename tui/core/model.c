@@ -557,6 +557,12 @@ static void queue_identity_from_table(struct model_queue *q, const struct vqt_qu
 	q->used_addr = t->used_addr;
 }
 
+void model_queue_identity(struct vq_model *m, unsigned slot, const struct vqt_queue *t)
+{
+	if (slot < MODEL_QUEUES && t->state != VQT_QS_FREE)
+		queue_identity_from_table(&m->queues[slot], t);
+}
+
 void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue *t)
 {
 	struct model_queue *q;

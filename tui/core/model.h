@@ -424,6 +424,10 @@ void model_note_host_time(struct vq_model *m, uint64_t host_ns);
 void model_note_violations(struct vq_model *m, uint64_t n, const char *last);
 /* A validated queue-table snapshot of slot. */
 void model_queue_table(struct vq_model *m, unsigned slot, const struct vqt_queue *q);
+/* Only what names the queue (name, size, device, flags, ring addresses)
+ * from a snapshot taken after the events still to come: a recording's
+ * first table, written before the guest's older records. */
+void model_queue_identity(struct vq_model *m, unsigned slot, const struct vqt_queue *q);
 /* Device-side samples taken at host_ns (host CLOCK_MONOTONIC). */
 void model_device_sample(struct vq_model *m, uint64_t host_ns, const struct vqr_device_queue *q,
 			 size_t n);

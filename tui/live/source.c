@@ -603,6 +603,61 @@ static struct source *open_live(struct source *s, char *err, size_t errlen)
 
 /* ---- file ------------------------------------------------------------------------------------ */
 
+/* The queue table of chunk i (decoded before): with `whole`, every entry
+ * as the model's table; else only what names each queue, and the whole
+ * waits (table_chunk) until the events before its newest entry's last
+ * event are fed.  vqscope record writes its first table before the
+ * guest's older records: shown at once, its indices and counts would be
+ * of a time after the events the replay's cursor stands on. */
+static int file_queues(struct source *s, struct vq_model *m, size_t i, bool whole, char *err,
+		       size_t errlen)
+{
+	const void *p;
+	uint32_t len;
+	struct vqr_queues h;
+	const struct vqr_queue_entry *e;
+	uint64_t newest = 0;
+	int rc = vqp_file_chunk(s->file, i, &p, &len, err, errlen);
+
+	if (rc == VQP_OK)
+		rc = vqp_decode_queues(p, len, &h, &e, err, errlen);
+	if (rc != VQP_OK)
+		return rc;
+	for (uint32_t k = 0; k < h.count; k++) {
+		struct vqr_queue_entry q;
+
+		memcpy(&q, (const uint8_t *)e + (size_t)k * sizeof(q), sizeof(q));
+		/* Fixes the name up; the model takes any values. */
+		vqp_queue_check(&q.queue, q.slot, err, errlen);
+		if (whole)
+			model_queue_table(m, q.slot, &q.queue);
+		else
+			model_queue_identity(m, q.slot, &q.queue);
+		if (q.queue.last_event_ts > newest)
+			newest = q.queue.last_event_ts;
+	}
+	if (!whole && newest > m->last_ts) {
+		s->table_chunk = i + 1;
+		s->table_due_ts = newest;
+	} else if (!whole) {
+		/* Of the events fed already (a later table of the session). */
+		return file_queues(s, m, i, true, err, errlen);
+	}
+	return VQP_OK;
+}
+
+/* The waiting queue table, if any, in whole now. */
+static void file_table_pending(struct source *s, struct vq_model *m)
+{
+	char err[VQP_ERRLEN];
+
+	if (!s->table_chunk)
+		return;
+	/* Read and decoded once already. */
+	file_queues(s, m, s->table_chunk - 1, true, err, sizeof(err));
+	s->table_chunk = 0;
+}
+
 static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 {
 	const void *p;
@@ -620,6 +675,8 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 
 		if (vqp_decode_region(p, len, &r, err, sizeof(err)) != VQP_OK)
 			break;
+		/* A table waiting for its time is of the generation before. */
+		file_table_pending(s, m);
 		if (!s->file_started)
 			model_set_producer(m, r.ts_hz, r.producer, r.generation);
 		else if (r.generation != s->file_generation)
@@ -639,6 +696,7 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 			s->file_started = true;
 			s->file_generation = v.hdr.generation;
 		} else if (v.hdr.generation != s->file_generation) {
+			file_table_pending(s, m);
 			model_resync(m, m->ts_hz, m->producer, v.hdr.generation);
 			s->file_generation = v.hdr.generation;
 		}
@@ -659,21 +717,11 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 		s->pend_first_seq = v.hdr.first_seq;
 		return;
 	}
-	case VQR_CHUNK_QUEUES: {
-		struct vqr_queues h;
-		const struct vqr_queue_entry *e;
-
-		if (vqp_decode_queues(p, len, &h, &e, err, sizeof(err)) != VQP_OK)
+	case VQR_CHUNK_QUEUES:
+		file_table_pending(s, m);
+		if (file_queues(s, m, i, false, err, sizeof(err)) != VQP_OK)
 			break;
-		for (uint32_t k = 0; k < h.count; k++) {
-			struct vqr_queue_entry q;
-
-			memcpy(&q, (const uint8_t *)e + (size_t)k * sizeof(q), sizeof(q));
-			vqp_queue_check(&q.queue, q.slot, err, sizeof(err));
-			model_queue_table(m, q.slot, &q.queue);
-		}
 		return;
-	}
 	case VQR_CHUNK_PRODUCER: {
 		struct vqr_producer h;
 
@@ -835,7 +883,7 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 {
 	while (s->pend_pos < s->pend_count) {
 		uint32_t left = s->pend_count - s->pend_pos, n = 0;
-		bool frame_begun = false, check_next = false, checked = false;
+		bool frame_begun = false, check_next = false, checked = false, table_next = false;
 
 		if (lim->events != UINT64_MAX) {
 			if (m->events >= lim->events)
@@ -853,6 +901,13 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 
 			if (after_time(m, e->ts, lim->until_ns))
 				break;
+			if (s->table_chunk && e->ts > s->table_due_ts) {
+				/* The events up to the table's time first. */
+				table_next = n > 0;
+				if (table_next)
+					break;
+				file_table_pending(s, m);
+			}
 			if (file_check_due(s, m, e->ts)) {
 				/* The events before it first; then the checks,
 				 * and it alone, so that the next second is
@@ -874,7 +929,7 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 			s->next_file_check_ns = (m->now_ns / CHECK_EVERY_NS + 1) * CHECK_EVERY_NS;
 		if (frame_begun)
 			return true;
-		if (n < left && !check_next && !checked)
+		if (n < left && !check_next && !checked && !table_next)
 			return true; /* the next event is after until_ns */
 	}
 	return false;
@@ -911,6 +966,7 @@ bool source_file_feed(struct source *s, struct vq_model *m, const struct file_li
 		if (!s->file_started)
 			model_set_producer(m, s->file->header.ts_hz, s->file->producer,
 					   m->generation);
+		file_table_pending(s, m);
 		model_finish(m);
 		model_check(m);
 		end_source(s, s->end_kind, why);

@@ -80,6 +80,12 @@ struct source {
 	 * time reaches each whole second, next_file_check_ns (source.c,
 	 * feed_pending_to). */
 	uint64_t last_check_ns, next_file_check_ns;
+	/* A recording's queue table that is newer than the events that
+	 * follow it (file chunk table_chunk - 1, 0: none): applied once the
+	 * feed passes table_due_ts, the producer time of the last event in
+	 * it (source.c, file_queues). */
+	size_t table_chunk;
+	uint64_t table_due_ts;
 	/* How long QEMU waited for a CPU (cpu_wait.h), sampled every
 	 * CPU_WAIT_EVERY_NS: the stuck checks leave it out. */
 	struct cpu_wait cpu_wait;
