@@ -603,10 +603,10 @@ static struct source *open_live(struct source *s, char *err, size_t errlen)
 
 /* ---- file ------------------------------------------------------------------------------------ */
 
-/* The queue table of chunk i (decoded before): with `whole`, every entry
- * as the model's table; else only what names each queue, and the whole
- * waits (table_chunk) until the events before its newest entry's last
- * event are fed.  vqscope record writes its first table before the
+/* The queue table of chunk i: with `whole`, every entry as the model's
+ * table; else, when it is newer than the events fed so far, only what
+ * names each queue, and the whole waits (table_chunk) until the events up
+ * to its newest entry's last event are fed.  vqscope record writes its first table before the
  * guest's older records: shown at once, its indices and counts would be
  * of a time after the events the replay's cursor stands on. */
 static int file_queues(struct source *s, struct vq_model *m, size_t i, bool whole, char *err,
