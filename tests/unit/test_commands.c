@@ -352,7 +352,7 @@ static void test_export_slices(void **state)
 	     * head 5 was never added; generation 2's head 0: */
 	    {100000, "13.100", "0.300", 1, 2, 2},
 	};
-	char vqt[PATH_LEN], out[PATH_LEN], err[PATH_LEN];
+	char vqt[PATH_LEN], out[PATH_LEN], err[PATH_LEN], *text;
 	json_object *root, *events, *other, *v;
 	size_t n, slices = 0, frames = 0, logs = 0, named_lanes = 0;
 
@@ -427,6 +427,15 @@ static void test_export_slices(void **state)
 	assert_true(json_object_object_get_ex(other, "generations", &v));
 	assert_int_equal(json_object_get_int64(v), 2);
 	json_object_put(root);
+
+	/* The summary line, a count of one in the singular. */
+	assert_int_equal(run(cmd_export, err, err, "export", "--format", "chrome", "--force", "-o",
+			     out, vqt, NULL),
+			 EXIT_OK);
+	text = slurp(err);
+	assert_non_null(strstr(text, ": 3 command slices, 0 fill slices, 2 frames, 1 log slice, 0 "
+				     "findings; no slice: 1 in flight at the end,"));
+	free(text);
 }
 
 /* ---- diff -------------------- */
