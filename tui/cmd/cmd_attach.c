@@ -158,13 +158,12 @@ int cmd_attach(int argc, char **argv)
 		fprintf(stderr, "vqscope attach: %s\n", s->end_reason);
 	} else if (wait_ns && !s->region.valid && !cli_stop_signal) {
 		/* Asked to wait for it, and it did not come: why, without the
-		 * status line's "waiting for the producer: ". */
-		static const char waiting[] = "waiting for the producer: ";
+		 * status's SOURCE_WAITING. */
 		const char *why = s->region_status[0] ? s->region_status : "no trace region";
 		char waited[32];
 
-		if (strncmp(why, waiting, sizeof(waiting) - 1) == 0)
-			why += sizeof(waiting) - 1;
+		if (strncmp(why, SOURCE_WAITING, strlen(SOURCE_WAITING)) == 0)
+			why += strlen(SOURCE_WAITING);
 		format_duration(waited, sizeof(waited), wait_ns);
 		cli_error("attach", "%s: no producer in the trace region after %s (%s)", path,
 			  waited, why);

@@ -189,7 +189,7 @@ static void region_sync(struct source *s, struct vq_model *m, uint64_t now)
 
 	if (rc != VQP_OK) {
 		snprintf(s->region_status, sizeof(s->region_status), "%s%s",
-			 rc == VQP_NOT_READY ? "waiting for the producer: " : "", err);
+			 rc == VQP_NOT_READY ? SOURCE_WAITING : "", err);
 		if (rc == VQP_INVALID) {
 			s->violations++;
 			model_note_violations(m, 1, err);
@@ -604,11 +604,12 @@ static struct source *open_live(struct source *s, char *err, size_t errlen)
 /* ---- file ------------------------------------------------------------------------------------ */
 
 /* The queue table of chunk i: with `whole`, every entry as the model's
- * table; else, when it is newer than the events fed so far, only what
- * names each queue, and the whole waits (table_chunk) until the events up
- * to its newest entry's last event are fed.  vqscope record writes its first table before the
- * guest's older records: shown at once, its indices and counts would be
- * of a time after the events the replay's cursor stands on. */
+ * table.  Else the same when it is of the events fed so far; when it is
+ * newer (by its newest entry's last event), only what names each queue,
+ * and the whole waits (table_chunk) until the events up to that time are
+ * fed.  vqscope record writes its first table before the guest's older
+ * records: shown at once, its indices and counts would be of a time after
+ * the events the replay's cursor stands on. */
 static int file_queues(struct source *s, struct vq_model *m, size_t i, bool whole, char *err,
 		       size_t errlen)
 {
@@ -616,6 +617,7 @@ static int file_queues(struct source *s, struct vq_model *m, size_t i, bool whol
 	uint32_t len;
 	struct vqr_queues h;
 	const struct vqr_queue_entry *e;
+	struct vqr_queue_entry q;
 	uint64_t newest = 0;
 	int rc = vqp_file_chunk(s->file, i, &p, &len, err, errlen);
 
@@ -624,8 +626,12 @@ static int file_queues(struct source *s, struct vq_model *m, size_t i, bool whol
 	if (rc != VQP_OK)
 		return rc;
 	for (uint32_t k = 0; k < h.count; k++) {
-		struct vqr_queue_entry q;
-
+		memcpy(&q, (const uint8_t *)e + (size_t)k * sizeof(q), sizeof(q));
+		if (q.queue.last_event_ts > newest)
+			newest = q.queue.last_event_ts;
+	}
+	whole = whole || newest <= m->last_ts;
+	for (uint32_t k = 0; k < h.count; k++) {
 		memcpy(&q, (const uint8_t *)e + (size_t)k * sizeof(q), sizeof(q));
 		/* Fixes the name up; the model takes any values. */
 		vqp_queue_check(&q.queue, q.slot, err, errlen);
@@ -633,15 +639,10 @@ static int file_queues(struct source *s, struct vq_model *m, size_t i, bool whol
 			model_queue_table(m, q.slot, &q.queue);
 		else
 			model_queue_identity(m, q.slot, &q.queue);
-		if (q.queue.last_event_ts > newest)
-			newest = q.queue.last_event_ts;
 	}
-	if (!whole && newest > m->last_ts) {
+	if (!whole) {
 		s->table_chunk = i + 1;
 		s->table_due_ts = newest;
-	} else if (!whole) {
-		/* Of the events fed already (a later table of the session). */
-		return file_queues(s, m, i, true, err, errlen);
 	}
 	return VQP_OK;
 }
@@ -883,7 +884,9 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 {
 	while (s->pend_pos < s->pend_count) {
 		uint32_t left = s->pend_count - s->pend_pos, n = 0;
-		bool frame_begun = false, check_next = false, checked = false, table_next = false;
+		/* split: stopped before an event to feed the ones before it
+		 * first (a table or the checks are due at it). */
+		bool frame_begun = false, split = false, checked = false;
 
 		if (lim->events != UINT64_MAX) {
 			if (m->events >= lim->events)
@@ -903,8 +906,8 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 				break;
 			if (s->table_chunk && e->ts > s->table_due_ts) {
 				/* The events up to the table's time first. */
-				table_next = n > 0;
-				if (table_next)
+				split = n > 0;
+				if (split)
 					break;
 				file_table_pending(s, m);
 			}
@@ -912,8 +915,8 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 				/* The events before it first; then the checks,
 				 * and it alone, so that the next second is
 				 * counted from its time in the model. */
-				check_next = n > 0;
-				if (check_next)
+				split = n > 0;
+				if (split)
 					break;
 				model_check(m);
 				checked = true;
@@ -929,7 +932,7 @@ static bool feed_pending_to(struct source *s, struct vq_model *m, const struct f
 			s->next_file_check_ns = (m->now_ns / CHECK_EVERY_NS + 1) * CHECK_EVERY_NS;
 		if (frame_begun)
 			return true;
-		if (n < left && !check_next && !checked && !table_next)
+		if (n < left && !split && !checked)
 			return true; /* the next event is after until_ns */
 	}
 	return false;

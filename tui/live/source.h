@@ -48,6 +48,9 @@ struct source_opts {
 	bool map_ram;	     /* map guest RAM when it is a shared file (default off) */
 };
 
+/* How region_status begins while the region waits for its producer. */
+#define SOURCE_WAITING "waiting for the producer: "
+
 struct source {
 	enum source_kind kind;
 	struct source_opts opts;
@@ -63,7 +66,9 @@ struct source {
 	bool have_region;	  /* the trace region is mapped */
 	struct vqp_region region; /* r.valid once the producer is seen */
 	struct vqp_reader reader;
-	char region_status[320]; /* why there is no data from the region */
+	/* Why there is no data from the region; SOURCE_WAITING and the reason
+	 * while the producer has not initialised it yet. */
+	char region_status[320];
 	/* Set once the region file shrank under us ("trace region FILE
 	 * shrank to N bytes while attached"): the region is unmapped and
 	 * any recording closed; the device-side view goes on. */
