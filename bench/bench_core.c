@@ -35,8 +35,9 @@
  * a batch the scheduler interrupted does not move it.
  *
  * --icount MODE EVENTS runs exactly EVENTS events of guest, snprintf,
- * drain, model or model-nofindings single-threaded and exits, for
- * instruction counts under `valgrind --tool=callgrind` (bench/lib.sh:
+ * drain, model, model-nofindings or model-bare (the drain into the bare
+ * model of bare_model.h, drain + model's peer) single-threaded and exits,
+ * for instruction counts under `valgrind --tool=callgrind` (bench/lib.sh:
  * bench_icount): the same work without the machine's noise.
  *
  *   bench_core MODE [--seconds S] [--dir DIR]
@@ -52,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bare_model.h"
 #include "core/model.h"
 #include "vqproto.h"
 #include "workload.h"
@@ -548,6 +550,44 @@ static double run_write(void)
  * single-threaded.  For the drain modes, the work to count is in
  * vqp_reader_drain and model_feed (callgrind --toggle-collect); the
  * producer's is not. */
+/* The real drain into the bare model (bare_model.h), for its instruction
+ * count: the peer of drain + model. */
+static int icount_bare(uint64_t events)
+{
+	struct region g;
+	struct vqp_reader rd;
+	struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
+	struct bare_model *m = bare_model_new(2100000000);
+	uint64_t done = 0, refused;
+	int n;
+
+	if (!m) {
+		fprintf(stderr, "bench_core: out of memory\n");
+		return 1;
+	}
+	region_new(&g, 16u << 20);
+	vqp_reader_init(&rd, &g.r, false);
+	while (done < events) {
+		produce(&g, events - done < g.r.layout.ring_records / 2
+				? events - done
+				: g.r.layout.ring_records / 2);
+		while ((n = vqp_reader_drain(&rd, buf, DRAIN_CALL, NULL)) > 0) {
+			bare_model_feed(m, buf, (size_t)n);
+			done += (uint64_t)n;
+		}
+	}
+	/* The workload is a correct driver's: a refused event means the peer
+	 * did less than it claims. */
+	refused = m->checks_failed;
+	if (refused)
+		fprintf(stderr, "bench_core: the bare model refused %llu events\n",
+			(unsigned long long)refused);
+	free(m);
+	free(buf);
+	region_free(&g);
+	return refused ? 1 : 0;
+}
+
 static int icount_run(const char *mode, uint64_t events)
 {
 	enum drain_kind kind;
@@ -571,6 +611,8 @@ static int icount_run(const char *mode, uint64_t events)
 		free(buf);
 		return 0;
 	}
+	if (strcmp(mode, "model-bare") == 0)
+		return icount_bare(events);
 	if (strcmp(mode, "drain") == 0)
 		kind = DRAIN_ONLY;
 	else if (strcmp(mode, "model") == 0)
@@ -578,8 +620,8 @@ static int icount_run(const char *mode, uint64_t events)
 	else if (strcmp(mode, "model-nofindings") == 0)
 		kind = DRAIN_MODEL_NO_FINDINGS;
 	else {
-		fprintf(stderr, "bench_core: --icount takes guest, snprintf, drain, model or "
-				"model-nofindings\n");
+		fprintf(stderr, "bench_core: --icount takes guest, snprintf, drain, model, "
+				"model-nofindings or model-bare\n");
 		return 2;
 	}
 	{

@@ -15,7 +15,9 @@
 #   record          the .vqt writer; peer: write(2) of the raw records
 #
 # and, without the clock, instructions per event under callgrind: the
-# guest library, and drain + model (target <= 60).
+# guest library, and drain + model (target <= 60); peer: the same drain
+# into a bare model that keeps only the overview's columns
+# (bench/bare_model.h).
 #
 #   bench/core.sh [--reps N] [--seconds S] [--json FILE]
 set -euo pipefail
@@ -130,6 +132,8 @@ if command -v valgrind >/dev/null; then
 	i_drain=$(per_event drain "${drain_fns[@]}")
 	i_model=$(per_event model "${drain_fns[@]}")
 	i_nofind=$(per_event model-nofindings "${drain_fns[@]}")
+	i_bare=$(per_event model-bare --toggle-collect=vqp_reader_drain \
+		'--toggle-collect=bare_model_feed*')
 	verdict=$(awk -v i="$i_model" 'BEGIN { print (i <= 60 ? "meets" : "misses") }')
 	echo "instructions per event (callgrind; counts, not times):"
 	printf '  %-44s %s\n' "guest library" "$i_guest"
@@ -138,7 +142,8 @@ if command -v valgrind >/dev/null; then
 	printf '  %-44s %s\n' "drain" "$i_drain"
 	printf '  %-44s %s  target <= 60: %s\n' "drain + model" "$i_model" "$verdict"
 	printf '  %-44s %s\n' "drain + model, diagnosis off" "$i_nofind"
-	icount_json="{\"guest\": $i_guest, \"snprintf\": $i_peer, \"drain\": $i_drain, \"drain_model\": $i_model, \"drain_model_no_findings\": $i_nofind, \"drain_model_target\": 60}"
+	printf '  %-44s %s\n' "peer: drain + a bare model (bare_model.h)" "$i_bare"
+	icount_json="{\"guest\": $i_guest, \"snprintf\": $i_peer, \"drain\": $i_drain, \"drain_model\": $i_model, \"drain_model_no_findings\": $i_nofind, \"drain_bare_model\": $i_bare, \"drain_model_target\": 60}"
 fi
 
 if [ -n "$json" ]; then
