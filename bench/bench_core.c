@@ -23,6 +23,9 @@
  *                     view's and the recorder's work per event)
  *   model-nofindings  the same with the diagnosis off
  *                     (model_opts.no_findings)
+ *   model-bare        the same into the bare model (bare_model.h): the
+ *                     least a model of these events does, drain + model's
+ *                     peer
  *   memcpy            records/s of memcpy of the same bytes
  *   drain-live        producer and consumer at full speed on two cores:
  *                     records/s delivered, and the fraction lost
@@ -333,7 +336,7 @@ static double run_snprintf(void)
 
 /* ---- the host's drain ----------------------------------------------------------------- */
 
-enum drain_kind { DRAIN_ONLY, DRAIN_MODEL, DRAIN_MODEL_NO_FINDINGS, DRAIN_MEMCPY };
+enum drain_kind { DRAIN_ONLY, DRAIN_MODEL, DRAIN_MODEL_NO_FINDINGS, DRAIN_BARE, DRAIN_MEMCPY };
 
 static struct vq_model *drain_model(enum drain_kind kind)
 {
@@ -368,6 +371,30 @@ static uint64_t drain_all(struct vqp_reader *rd, struct vqt_event *buf, struct v
 	}
 }
 
+/* The same into the bare model (bare_model.h). */
+static uint64_t drain_bare(struct vqp_reader *rd, struct vqt_event *buf, struct bare_model *m)
+{
+	uint64_t total = 0;
+	int n;
+
+	while ((n = vqp_reader_drain(rd, buf, DRAIN_CALL, NULL)) > 0) {
+		bare_model_feed(m, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	return total;
+}
+
+static struct bare_model *bare_model(void)
+{
+	struct bare_model *m = bare_model_new(2100000000);
+
+	if (!m) {
+		fprintf(stderr, "bench_core: out of memory\n");
+		exit(1);
+	}
+	return m;
+}
+
 /* Records per second: fill half the ring, then time draining it. */
 static double run_drain(enum drain_kind kind)
 {
@@ -375,6 +402,7 @@ static double run_drain(enum drain_kind kind)
 	struct vqp_reader rd;
 	struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
 	struct vq_model *m = drain_model(kind);
+	struct bare_model *bare = kind == DRAIN_BARE ? bare_model() : NULL;
 	struct samples s;
 	uint64_t end, fill;
 
@@ -398,10 +426,11 @@ static double run_drain(enum drain_kind kind)
 		} else {
 			produce(&g, fill);
 			t0 = now_ns();
-			n = drain_all(&rd, buf, m);
+			n = bare ? drain_bare(&rd, buf, bare) : drain_all(&rd, buf, m);
 		}
 		samples_add(&s, (double)n * 1e9 / (double)(now_ns() - t0));
 	}
+	free(bare);
 	model_free(m);
 	free(buf);
 	region_free(&g);
@@ -557,24 +586,16 @@ static int icount_bare(uint64_t events)
 	struct region g;
 	struct vqp_reader rd;
 	struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
-	struct bare_model *m = bare_model_new(2100000000);
+	struct bare_model *m = bare_model();
 	uint64_t done = 0, refused;
-	int n;
 
-	if (!m) {
-		fprintf(stderr, "bench_core: out of memory\n");
-		return 1;
-	}
 	region_new(&g, 16u << 20);
 	vqp_reader_init(&rd, &g.r, false);
 	while (done < events) {
 		produce(&g, events - done < g.r.layout.ring_records / 2
 				? events - done
 				: g.r.layout.ring_records / 2);
-		while ((n = vqp_reader_drain(&rd, buf, DRAIN_CALL, NULL)) > 0) {
-			bare_model_feed(m, buf, (size_t)n);
-			done += (uint64_t)n;
-		}
+		done += drain_bare(&rd, buf, m);
 	}
 	/* The workload is a correct driver's: a refused event means the peer
 	 * did less than it claims. */
@@ -655,7 +676,7 @@ static int usage(void)
 	fprintf(stderr, "usage: bench_core MODE [--seconds S] [--dir DIR]\n"
 			"       bench_core --icount MODE EVENTS\n"
 			"modes: floor guest guest-cached guest-drained snprintf drain model "
-			"model-nofindings memcpy\n"
+			"model-nofindings model-bare memcpy\n"
 			"       drain-live record write\n");
 	return 2;
 }
@@ -697,6 +718,8 @@ int main(int argc, char **argv)
 		printf("model %.0f records/s\n", run_drain(DRAIN_MODEL));
 	} else if (strcmp(mode, "model-nofindings") == 0) {
 		printf("model-nofindings %.0f records/s\n", run_drain(DRAIN_MODEL_NO_FINDINGS));
+	} else if (strcmp(mode, "model-bare") == 0) {
+		printf("model-bare %.0f records/s\n", run_drain(DRAIN_BARE));
 	} else if (strcmp(mode, "memcpy") == 0) {
 		printf("memcpy %.0f records/s\n", run_drain(DRAIN_MEMCPY));
 	} else if (strcmp(mode, "drain-live") == 0) {

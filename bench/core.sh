@@ -10,7 +10,9 @@
 #   drain           records/s of draining the ring, with the model, and
 #                   with the model's diagnosis off: the diagnosis keeps
 #                   >= 0.90 of the rate without it; peer: the producer's
-#                   maximum rate (the host must never fall behind it)
+#                   maximum rate (the host must never fall behind it); and
+#                   into a bare model that keeps only the overview's
+#                   columns (bench/bare_model.h), the least any model does
 #   drain-live      producer and consumer at full speed, records lost
 #   record          the .vqt writer; peer: write(2) of the raw records
 #
@@ -50,7 +52,7 @@ run_mode() {
 	extra["$1 $2"]=$line
 	awk '{ print $2 }' <<<"$line"
 }
-modes=(floor guest guest-cached guest-drained snprintf drain model model-nofindings memcpy drain-live record write)
+modes=(floor guest guest-cached guest-drained snprintf drain model model-nofindings model-bare memcpy drain-live record write)
 echo "bench_core: ${#modes[@]} modes interleaved, $reps repetitions of ${seconds}s each (load $(bench_load))"
 bench_interleave "$reps" run_mode "${modes[@]}"
 
@@ -83,6 +85,8 @@ model=$(bench_stats $(bench_values model))
 model_x=$(bench_stats $(bench_ratios model producer))
 nofind=$(bench_stats $(bench_values model-nofindings))
 findings_x=$(bench_stats $(bench_ratios model model-nofindings))
+bare=$(bench_stats $(bench_values model-bare))
+bare_x=$(bench_stats $(bench_ratios model model-bare))
 copy=$(bench_stats $(bench_values memcpy))
 live=$(bench_stats $(bench_values drain-live))
 live_x=$(bench_stats $(bench_ratios drain-live produced-live))
@@ -108,6 +112,8 @@ bench_line "  x the producer's maximum" "$drain_x" ge 1
 bench_line "drain + model" "$model"
 bench_line "  x the producer's maximum" "$model_x"
 bench_line "drain + model, diagnosis off" "$nofind"
+bench_line "peer: drain + a bare model (bare_model.h)" "$bare"
+bench_line "  drain + model x the bare model" "$bare_x"
 bench_line "diagnosis on x off" "$findings_x" ge 0.90
 bench_line "memcpy of the same bytes" "$copy"
 bench_line "drain-live: delivered" "$live"
@@ -162,6 +168,7 @@ if [ -n "$json" ]; then
    "model_records_per_s": $(bench_json "$model"), "model_x_producer": $(bench_json "$model_x"),
    "model_no_findings_records_per_s": $(bench_json "$nofind"),
    "findings_on_x_off": $(bench_json "$findings_x"), "findings_target": 0.90,
+   "bare_model_records_per_s": $(bench_json "$bare"), "model_x_bare_model": $(bench_json "$bare_x"),
    "findings_verdict": "$(bench_verdict "$findings_x" ge 0.90)",
    "memcpy_records_per_s": $(bench_json "$copy"), "target_records_per_s": 50e6,
    "live_delivered_per_s": $(bench_json "$live"), "live_x_produced": $(bench_json "$live_x"),
