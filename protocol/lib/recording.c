@@ -702,8 +702,14 @@ static int scan_chunks(struct vqp_file *f, unsigned flags, char *err, size_t err
 			off = f->size;
 		f->whole_bytes = off;
 	}
+	/* Whole chunks up to the end (the writer was killed between two):
+	 * say where it ends, as for a torn chunk. */
 	if (f->note[0] == 0)
-		snprintf(f->note, sizeof(f->note), "not closed cleanly: no index at the end");
+		snprintf(
+		    f->note, sizeof(f->note),
+		    "not closed cleanly: ends at offset 0x%llx after %zu whole chunks, with no "
+		    "index",
+		    (unsigned long long)f->whole_bytes, f->nchunks);
 	return VQP_OK;
 }
 

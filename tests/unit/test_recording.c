@@ -289,6 +289,17 @@ static void test_truncated_at_every_tail_byte(void **state)
 		assert_int_equal(f->nchunks, cut < last_start ? 12 : cut < last_whole ? 13 : 14);
 		if (cut < last_whole)
 			assert_non_null(strstr(f->note, "not closed cleanly"));
+		if (cut == last_whole) {
+			/* Killed between two writes: whole chunks only, and
+			 * the note says where they end. */
+			char want[128];
+
+			snprintf(want, sizeof(want),
+				 "not closed cleanly: ends at offset 0x%zx after 14 whole chunks, "
+				 "with no index",
+				 cut);
+			assert_string_equal(f->note, want);
+		}
 		vqp_file_close(f);
 		free(copy);
 	}
