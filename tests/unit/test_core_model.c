@@ -247,6 +247,29 @@ static void test_logging_dominates(void **state)
 	free(s);
 }
 
+/* A share in whole percent rounds as the report's one-decimal share does:
+ * 69.96% is "70%" beside "70.0%", never "69%". */
+static void test_attr_percent_rounds(void **state)
+{
+	struct attribution a = {
+	    .ns = {[ATTR_LOG] = 6996, [ATTR_DEVICE] = 1004, [ATTR_OTHER] = 2000},
+	    .total_ns = 10000};
+	struct attribution none = {0};
+	(void)state;
+
+	assert_int_equal(attr_percent(&a, ATTR_LOG), 70);
+	assert_int_equal(attr_percent(&a, ATTR_DEVICE), 10);
+	assert_int_equal(attr_percent(&a, ATTR_OTHER), 20);
+	assert_int_equal(attr_percent(&a, ATTR_POLL), 0);
+	a.ns[ATTR_LOG] = 6949;
+	assert_int_equal(attr_percent(&a, ATTR_LOG), 69);
+	a.ns[ATTR_LOG] = 6950;
+	assert_int_equal(attr_percent(&a, ATTR_LOG), 70);
+	a.ns[ATTR_LOG] = a.total_ns;
+	assert_int_equal(attr_percent(&a, ATTR_LOG), 100);
+	assert_int_equal(attr_percent(&none, ATTR_LOG), 0);
+}
+
 /* Same shape, but the device is slow and nothing is logged. */
 static void test_slow_device_dominates(void **state)
 {
@@ -882,6 +905,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_latency_percentiles),
+	    cmocka_unit_test(test_attr_percent_rounds),
 	    cmocka_unit_test(test_histogram_buckets),
 	    cmocka_unit_test(test_logging_dominates),
 	    cmocka_unit_test(test_slow_device_dominates),

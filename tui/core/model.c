@@ -154,6 +154,13 @@ enum attr_cat attr_dominant(const struct attribution *a)
 	return best;
 }
 
+unsigned attr_percent(const struct attribution *a, enum attr_cat c)
+{
+	if (!a->total_ns)
+		return 0;
+	return (unsigned)((a->ns[c] * 200 + a->total_ns) / (a->total_ns * 2));
+}
+
 static void attr_add(struct attribution *dst, const struct attribution *src)
 {
 	for (int c = 0; c < ATTR_COUNT; c++)

@@ -71,6 +71,9 @@ const char *attr_name(enum attr_cat c);	       /* "log", "device", ... */
 const char *attr_description(enum attr_cat c); /* "writing log output", ... */
 /* The biggest part. */
 enum attr_cat attr_dominant(const struct attribution *a);
+/* Part c of the total in whole percent, rounded to the nearest, so that it
+ * agrees with the same share printed to one decimal; 0 for no total. */
+unsigned attr_percent(const struct attribution *a, enum attr_cat c);
 
 /* A window being split (a frame period or an interval), see model.c: its
  * attribution is the model's running totals (attr_acc) minus what they

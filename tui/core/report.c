@@ -55,9 +55,7 @@ void report_build(struct report *r, const struct vq_model *m, const char *source
 		r->verdict_attr = m->session_attr;
 	}
 	r->dominant = attr_dominant(&r->verdict_attr);
-	if (r->verdict_attr.total_ns)
-		r->dominant_pct =
-		    (unsigned)(r->verdict_attr.ns[r->dominant] * 100 / r->verdict_attr.total_ns);
+	r->dominant_pct = attr_percent(&r->verdict_attr, r->dominant);
 
 	for (unsigned s = 0; s < MODEL_QUEUES; s++) {
 		const struct model_queue *q = &m->queues[s];
