@@ -7,7 +7,8 @@
 # removed; meanwhile the second QMP socket serves a vqscope top beside
 # the view.  Then a guest that ends by itself (frames=N), with NO_COLOR
 # set: no colour, vqscope names the second QMP socket on stderr, says
-# how QEMU ended and exits with status 3.
+# how QEMU ended and exits with status 3; and the same with --batch, whose
+# messages all name `vqscope run`.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/lib.sh"
 
@@ -62,3 +63,15 @@ grep -q "^vqscope run: record at the same time with: vqscope record -o FILE.vqt 
 	"$T/run.err" || fail "no word of the second QMP socket: $(cat "$T/run.err")"
 check_terminal_restored
 pass "NO_COLOR: monochrome; a guest that powers off ends the session with status 3"
+
+tui_stop
+rc=0
+XDG_RUNTIME_DIR="$T/run" VQSCOPE_DEMO_KERNEL="$DEMO_KERNEL" timeout 120 "$VQSCOPE" run --batch \
+	--append 'frames=20 log=off uart=fast' >"$T/batch.out" 2>"$T/batch.err" || rc=$?
+[ "$rc" = 3 ] || fail "run --batch after QEMU ended: exit status $rc: $(cat "$T/batch.err")"
+grep -q '^   0 gpu0\.control' "$T/batch.out" || fail "run --batch: no queue row: $(cat "$T/batch.out")"
+grep -q '^vqscope run: QEMU exited (SHUTDOWN: guest-shutdown)$' "$T/batch.err" ||
+	fail "run --batch: no word from vqscope run on how the VM went: $(cat "$T/batch.err")"
+grep -q '^vqscope top' "$T/batch.err" && fail "run --batch names another command: $(cat "$T/batch.err")"
+grep -q 'QEMU exited with status 0' "$T/batch.err" || fail "run --batch: no exit status of QEMU"
+pass "run --batch: a guest that powers off ends it with status 3, in vqscope run's words"

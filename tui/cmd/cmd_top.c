@@ -145,7 +145,7 @@ static int top_batch(struct source *s, struct vq_model *m, const struct top_opts
 		return EXIT_REGION_GONE;
 	}
 	if (s->ended && s->kind == SOURCE_LIVE) {
-		fprintf(stderr, "vqscope top: %s\n", s->end_reason);
+		fprintf(stderr, "vqscope %s: %s\n", top_command(o), s->end_reason);
 		return EXIT_SOURCE_GONE;
 	}
 	return EXIT_OK;

@@ -1163,7 +1163,11 @@ static void region_poll(void *ctx)
 	uint64_t now = w->now;
 
 	if (!s->region.valid) {
-		if (now - s->last_table_ns >= REGION_RETRY_NS || s->last_table_ns == 0) {
+		/* Once QEMU is gone, this is the last look: a guest that ran
+		 * and powered off between two retries still has its records
+		 * in the region's file. */
+		if (now - s->last_table_ns >= REGION_RETRY_NS || s->last_table_ns == 0 ||
+		    s->ended) {
 			s->last_table_ns = now;
 			region_sync(s, w->m, now);
 		}
