@@ -39,6 +39,7 @@ static void usage(FILE *f)
 	    f, "\nA SOURCE is a QEMU QMP socket or libvirt:DOMAIN[@URI] (live), or a .vqt\n"
 	       "recording.\n"
 	       "Run `vqscope COMMAND --help` for a command's options; docs/usage.md has examples.\n"
+	       "`vqscope --version` prints the version.\n"
 	       "Exit status: 0 done, 1 error, 2 bad usage, 3 the VM went away (recording kept),\n"
 	       "4 the trace region's file shrank under vqscope (recording kept).\n");
 }
