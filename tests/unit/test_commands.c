@@ -260,6 +260,62 @@ static void test_damaged_file(void **state)
 	free(text);
 }
 
+/* An events chunk damaged in the middle of a recording and skipped by
+ * --salvage: its records are lost, and report and dump both count them,
+ * once, beside the one protocol violation of the damage. */
+static void test_salvage_counts_skipped_records(void **state)
+{
+	char vqt[PATH_LEN], out[PATH_LEN], err[PATH_LEN], why[VQP_ERRLEN], expect[128];
+	size_t events_chunks = 0, victim = 0;
+	uint64_t offset, skipped;
+	struct vqp_file *vf;
+	char *text;
+	FILE *f;
+
+	(void)state;
+	path_of(vqt, PATH_LEN, "skipped.vqt");
+	path_of(out, PATH_LEN, "skipped.out");
+	path_of(err, PATH_LEN, "skipped.err");
+	assert_int_equal(synthetic_long(vqt, 40, why, sizeof(why)), 0);
+	vf = vqp_file_open(vqt, 0, why, sizeof(why));
+	assert_non_null(vf);
+	/* The second events chunk of three or more: one before it and one
+	 * after it, of the same generation. */
+	for (size_t i = 0; i < vf->nchunks; i++)
+		if (vf->chunks[i].type == VQR_CHUNK_EVENTS && ++events_chunks == 2)
+			victim = i;
+	assert_true(events_chunks >= 3);
+	offset = vf->chunks[victim].offset;
+	for (size_t i = victim + 1;; i++)
+		if (vf->chunks[i].type == VQR_CHUNK_EVENTS) {
+			/* synthetic_long loses nothing: every missing number
+			 * was in the victim. */
+			skipped = vf->chunks[i].first_seq - vf->chunks[victim].first_seq;
+			break;
+		}
+	vqp_file_close(vf);
+	assert_true(skipped > 0);
+	/* A byte of the victim's payload (after its 16-byte header). */
+	f = fopen(vqt, "r+");
+	assert_non_null(f);
+	fseek(f, (long)offset + 16 + 8, SEEK_SET);
+	fputc(0x5a ^ 0xff, f);
+	fclose(f);
+
+	assert_int_equal(run(cmd_report, out, err, "report", "--salvage", vqt, NULL), EXIT_OK);
+	snprintf(expect, sizeof(expect), "(lost %llu, protocol violations 1,",
+		 (unsigned long long)skipped);
+	expect_in(out, expect);
+	assert_int_equal(run(cmd_dump, out, err, "dump", "--salvage", vqt, NULL), EXIT_OK);
+	snprintf(expect, sizeof(expect), "\nlost %llu records\n", (unsigned long long)skipped);
+	text = slurp(out);
+	assert_non_null(strstr(text, expect));
+	/* Once: no other loss in the dump. */
+	assert_null(strstr(strstr(text, expect) + 1, "\nlost "));
+	assert_ptr_equal(strstr(text, "\nlost "), strstr(text, expect));
+	free(text);
+}
+
 /* A recorder killed mid-chunk: readable up to the last whole chunk, with a
  * warning that says where it was cut. */
 static void test_truncated_file(void **state)
@@ -658,6 +714,7 @@ int main(void)
 	    cmocka_unit_test(test_dump_filters),
 	    cmocka_unit_test(test_dump_all_chunks),
 	    cmocka_unit_test(test_damaged_file),
+	    cmocka_unit_test(test_salvage_counts_skipped_records),
 	    cmocka_unit_test(test_truncated_file),
 	    cmocka_unit_test(test_report_end_reason),
 	    cmocka_unit_test(test_loss_after_the_last_events),

@@ -684,10 +684,12 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 			model_resync(m, r.ts_hz, r.producer, r.generation);
 		s->file_started = true;
 		s->file_generation = r.generation;
+		s->file_seq_known = false;
 		return;
 	}
 	case VQR_CHUNK_EVENTS: {
 		struct vqp_events_view v;
+		uint64_t skipped = 0;
 
 		if (vqp_decode_events(p, len, &v, err, sizeof(err)) != VQP_OK)
 			break;
@@ -700,13 +702,25 @@ static void file_chunk(struct source *s, struct vq_model *m, size_t i)
 			file_table_pending(s, m);
 			model_resync(m, m->ts_hz, m->producer, v.hdr.generation);
 			s->file_generation = v.hdr.generation;
+			s->file_seq_known = false;
 		}
 		if (v.count > s->bufcap)
 			break; /* cannot happen: the writer's chunks are smaller */
 		for (uint32_t k = 0; k < v.count; k++)
 			vqp_events_get(&v, k, &s->buf[k]);
-		model_note_loss(m, v.lost);
-		s->lost += v.lost;
+		/* lost_before accounts for every sequence number between this
+		 * chunk and the one before it: more missing means chunks are
+		 * gone (skipped as damaged by --salvage), and their records
+		 * are lost like any other. */
+		if (s->file_seq_known && v.hdr.first_seq > s->file_next_seq &&
+		    v.hdr.first_seq - s->file_next_seq > v.hdr.lost_before)
+			skipped = v.hdr.first_seq - s->file_next_seq - v.hdr.lost_before;
+		if (v.count) {
+			s->file_next_seq = vqp_events_seq(&v, v.count - 1) + 1;
+			s->file_seq_known = true;
+		}
+		model_note_loss(m, v.lost + skipped);
+		s->lost += v.lost + skipped;
 		if (v.hdr.violations_before) {
 			model_note_violations(m, v.hdr.violations_before, "recorded by the reader");
 			s->violations += v.hdr.violations_before;

@@ -118,6 +118,11 @@ struct source {
 	size_t next_chunk;
 	bool file_started;
 	uint32_t file_generation;
+	/* The sequence number after the last event of the previous events
+	 * chunk of this generation, when there is one since the last REGION
+	 * chunk (the writer's baseline for lost_before). */
+	bool file_seq_known;
+	uint64_t file_next_seq;
 	char file_note[256];
 	/* The events chunk being fed: buf[pend_pos, pend_count) are decoded
 	 * and not fed yet (a replay stops at an exact event). */
