@@ -395,6 +395,91 @@ static void test_loss_and_anomalies(void **state)
 	free(s);
 }
 
+/* After records were lost, a head's state is not known: an ADD of a head
+ * added before the loss (its USED may be lost) and a USED of a head freed
+ * before it (its ADD may be lost) are no anomalies.  The same events with
+ * no loss between are two. */
+static void test_loss_forgives_head_state(void **state)
+{
+	(void)state;
+	for (int lose = 0; lose <= 1; lose++) {
+		struct stream *s = stream_new(), *t = calloc(1, sizeof(*t));
+		struct vq_model *m = model_new(NULL);
+		struct vqt_event *e;
+
+		model_set_producer(m, 1000000000, "test", 1);
+		command(s, 1, 10 * US, 1);
+		e = push(s, VQT_EV_ADD, 0);
+		e->head = 2;
+		e->ndesc = 1;
+		e->ring_idx = avail_idx++;
+		model_feed(m, s->ev, s->n, 0);
+		if (lose)
+			model_note_loss(m, 3);
+		t->seq = s->seq + (lose ? 3 : 0);
+		t->now = s->now + 1 * MS;
+		e = push(t, VQT_EV_ADD, 0); /* head 2 again */
+		e->head = 2;
+		e->ndesc = 1;
+		e->ring_idx = avail_idx++;
+		t->now += 20 * US;
+		e = push(t, VQT_EV_USED, 0);
+		e->head = 2;
+		e->ring_idx = used_idx++;
+		e = push(t, VQT_EV_USED, 0); /* head 1 again, not added since */
+		e->head = 1;
+		e->ring_idx = used_idx++;
+		model_feed(m, t->ev, t->n, s->seq);
+		model_finish(m);
+
+		assert_int_equal(m->anomalies, lose ? 0 : 2);
+		assert_int_equal(m->queues[0].in_flight, 0);
+		assert_int_equal(m->in_flight_total, 0);
+		if (lose) {
+			/* Head 2's latency is from its second ADD. */
+			assert_int_equal(m->queues[0].latency.count, 2);
+			assert_int_equal(m->queues[0].latency.max_ns, 20 * US);
+		}
+		model_free(m);
+		free(s);
+		free(t);
+	}
+}
+
+/* A frame inside which records were lost may have lost its end and the
+ * frames after it: its period is neither a stall nor a frame period. */
+static void test_loss_inside_frame_is_no_stall(void **state)
+{
+	(void)state;
+	for (int lose = 0; lose <= 1; lose++) {
+		struct stream *s = stream_new();
+		struct vq_model *m = model_new(NULL);
+
+		model_set_producer(m, 1000000000, "test", 1);
+		for (uint64_t f = 0; f < 12; f++) {
+			frame_begin(s, f);
+			command(s, (uint16_t)(f % 8), 1 * MS, 1);
+			s->now += 4 * MS;
+		}
+		frame_begin(s, 12);
+		model_feed(m, s->ev, s->n, 0);
+		if (lose)
+			model_note_loss(m, 1000);
+		s->n = 0;
+		s->now += 90 * MS;
+		frame_begin(s, 30);
+		model_feed(m, s->ev, s->n, s->seq - 1);
+		model_finish(m);
+
+		assert_int_equal(m->frames_total, 14);
+		assert_int_equal(m->frame_stalls, lose ? 0 : 1);
+		assert_true(m->frame_period.max_ns < (lose ? 10 : 100) * MS);
+		assert_true(m->frame_period.max_ns >= (lose ? 5 : 90) * MS);
+		model_free(m);
+		free(s);
+	}
+}
+
 /* A guest reboot: in-flight state is dropped, time keeps going forward,
  * totals are kept. */
 static void test_generation_resync(void **state)
@@ -912,6 +997,8 @@ int main(void)
 	    cmocka_unit_test(test_frame_stall_named),
 	    cmocka_unit_test(test_command_stall_cause),
 	    cmocka_unit_test(test_loss_and_anomalies),
+	    cmocka_unit_test(test_loss_forgives_head_state),
+	    cmocka_unit_test(test_loss_inside_frame_is_no_stall),
 	    cmocka_unit_test(test_generation_resync),
 	    cmocka_unit_test(test_ring_reconstruction),
 	    cmocka_unit_test(test_device_disagreement),

@@ -99,7 +99,7 @@ static inline bool findings_on_used(struct vq_model *m, struct model_queue *q,
 	if (__builtin_expect(q->head_state[head] == HEAD_FREE, 0)) {
 		/* Known free: its last event here was a USED, with no loss of
 		 * records since (which could hide an ADD). */
-		if (q->heads[head].used_epoch != m->loss_epoch + 1)
+		if (q->heads[head].epoch != m->loss_epoch + 1)
 			return false;
 		findings_used_not_in_flight(m, q, e, seq);
 		return true;

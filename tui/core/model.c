@@ -531,12 +531,12 @@ static inline void in_flight_down(struct vq_model *m, uint64_t at_ns)
 
 static void queue_forget_in_flight(struct vq_model *m, struct model_queue *q)
 {
-	/* A head's used_epoch says it was freed by a USED, which these were
+	/* A free head's epoch says it was freed by a USED, which these were
 	 * not; its other fields are only read while it is in flight. */
 	if (q->head_state) {
 		for (unsigned h = 0; h < 65536; h++)
 			if (q->head_state[h] != HEAD_FREE)
-				q->heads[h].used_epoch = 0;
+				q->heads[h].epoch = 0;
 		memset(q->head_state, 0, 65536 * sizeof(*q->head_state));
 	}
 	q->in_flight_descs = 0;
@@ -756,6 +756,10 @@ static void describe_attr(char *buf, size_t len, const struct attribution *a)
 static void close_frame(struct vq_model *m, uint64_t end_ns)
 {
 	struct model_frame *f = &m->open_frame;
+	/* Records lost inside the frame may have held its end and the
+	 * beginnings of frames after it: its period is not one frame's, so it
+	 * is neither a stall nor part of the period statistics. */
+	bool whole = m->loss_epoch == m->frame_loss_epoch;
 	uint64_t threshold;
 
 	/* The window holds every gap up to the latest event (end_ns is never
@@ -770,7 +774,7 @@ static void close_frame(struct vq_model *m, uint64_t end_ns)
 	threshold = m->opts.stall_frame_ns;
 	if (!threshold && m->median_len >= AUTO_STALL_MIN_FRAMES)
 		threshold = 2 * median_period(m);
-	if (threshold && f->period_ns > threshold) {
+	if (whole && threshold && f->period_ns > threshold) {
 		struct model_stall s = {.kind = STALL_FRAME,
 					.at_ns = f->begin_ns,
 					.duration_ns = f->period_ns,
@@ -788,9 +792,10 @@ static void close_frame(struct vq_model *m, uint64_t end_ns)
 			 (unsigned long long)f->number, d, t, parts);
 		keep_stall(m, &s);
 	}
-	median_push(m, f->period_ns);
-
-	hist_add(&m->frame_period, f->period_ns);
+	if (whole) {
+		median_push(m, f->period_ns);
+		hist_add(&m->frame_period, f->period_ns);
+	}
 	attr_add(&m->frames_attr, &f->attr);
 	m->frames_total++;
 	m->frames[m->frames_head] = *f;
@@ -936,19 +941,37 @@ const struct model_history_entry *model_history_at(const struct vq_model *m, siz
 			   m->history_cap];
 }
 
-static __attribute__((noinline, cold)) void add_again(struct vq_model *m, struct model_queue *q,
+/* An ADD of a head that is outside the ring or in flight: true when it
+ * is added as usual after all. */
+static __attribute__((noinline, cold)) bool add_again(struct vq_model *m, struct model_queue *q,
 						      const struct vqt_event *e, uint64_t at_ns)
 {
+	struct model_head *h = &q->heads[e->head];
+
 	if (q->ring_size && e->head >= q->ring_size) {
 		/* Not a descriptor of this queue: nothing to track. */
 		anomaly(m, q, "ADD of head %u outside the ring of %u", e->head, q->ring_size);
-		return;
+		return false;
+	}
+	if (h->epoch != m->loss_epoch + 1) {
+		/* Records were lost since its ADD: the USED that freed it may
+		 * be among them.  That use ends here, unmeasured. */
+		q->head_state[e->head] = HEAD_FREE;
+		q->in_flight_descs -=
+		    q->in_flight_descs >= h->ndesc ? h->ndesc : q->in_flight_descs;
+		q->in_flight--;
+		if (!model_queue_receives(q))
+			in_flight_down(m, at_ns);
+		else
+			receive_depth_changed(q, at_ns);
+		return true;
 	}
 	anomaly(m, q, "ADD of head %u which is already in flight", e->head);
-	q->heads[e->head].add_ns = at_ns;
+	h->add_ns = at_ns;
 	/* Its descriptors are not counted: the next decision has nothing
 	 * exact to be compared with. */
 	q->have_decision = false;
+	return false;
 }
 
 static inline void on_add(struct vq_model *m, struct model_queue *q, const struct vqt_event *e,
@@ -967,12 +990,12 @@ static inline void on_add(struct vq_model *m, struct model_queue *q, const struc
 	q->avail_idx = (uint16_t)(e->ring_idx + 1);
 	if (!queue_ensure_heads(q))
 		return;
-	if ((q->ring_size && head >= q->ring_size) || q->head_state[head] != HEAD_FREE) {
-		add_again(m, q, e, at_ns);
+	if (((q->ring_size && head >= q->ring_size) || q->head_state[head] != HEAD_FREE) &&
+	    !add_again(m, q, e, at_ns))
 		return;
-	}
 	q->head_state[head] = HEAD_AVAIL;
 	h = &q->heads[head];
+	h->epoch = m->loss_epoch + 1;
 	h->add_ns = at_ns;
 	h->bytes = e->len;
 	h->done_at_add = (uint32_t)q->count[MC_COMPLETIONS];
@@ -1010,7 +1033,7 @@ static bool posted_before_tracing(const struct model_queue *q, uint16_t head)
 {
 	uint16_t could;
 
-	if (q->heads[head].used_epoch != 0 || (q->ring_size && head >= q->ring_size))
+	if (q->heads[head].epoch != 0 || (q->ring_size && head >= q->ring_size))
 		return false;
 	if (!q->first_add_seen)
 		could = q->ring_size ? q->ring_size : UINT16_MAX;
@@ -1027,7 +1050,11 @@ used_not_in_flight(struct vq_model *m, struct model_queue *q, uint16_t head, uin
 	if (posted_before_tracing(q, head)) {
 		q->posted_before_tracing++;
 		q->posted_before_now++;
-		q->heads[head].used_epoch = m->loss_epoch + 1;
+		q->heads[head].epoch = m->loss_epoch + 1;
+	} else if (q->heads[head].epoch != 0 && q->heads[head].epoch != m->loss_epoch + 1) {
+		/* Records were lost since its last USED: the ADD that made it
+		 * available again may be among them. */
+		q->heads[head].epoch = m->loss_epoch + 1;
 	} else {
 		anomaly(m, q, "USED of head %u which is not in flight", head);
 	}
@@ -1073,7 +1100,7 @@ static inline void on_used(struct vq_model *m, struct model_queue *q, const stru
 			command_stall(m, q, head, h->add_ns, at_ns);
 	}
 	q->head_state[head] = HEAD_FREE;
-	h->used_epoch = m->loss_epoch + 1;
+	h->epoch = m->loss_epoch + 1;
 	q->in_flight_descs -= q->in_flight_descs >= h->ndesc ? h->ndesc : q->in_flight_descs;
 	q->in_flight--;
 	if (!receives)
@@ -1121,6 +1148,7 @@ static void on_frame_begin(struct vq_model *m, const struct vqt_event *e, uint64
 	m->open_frame.begin_ns = at_ns;
 	m->frame_number = e->arg;
 	m->in_frame = true;
+	m->frame_loss_epoch = m->loss_epoch;
 	attr_flush(m, at_ns);
 	window_open(m, &m->frame_window, at_ns, UINT64_MAX);
 }
@@ -1381,7 +1409,7 @@ void model_resync(struct vq_model *m, uint64_t ts_hz, const char *producer, uint
 		m->queues[s].posted_before_now = 0;
 		if (m->queues[s].heads)
 			for (unsigned h = 0; h < 65536; h++)
-				m->queues[s].heads[h].used_epoch = 0;
+				m->queues[s].heads[h].epoch = 0;
 		m->queues[s].active = false;
 		m->queues[s].used_known = false;
 		m->queues[s].have_decision = false;

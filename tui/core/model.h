@@ -157,8 +157,8 @@ struct model_head {
 			       * (kicks_seen moved on) gave it to the device */
 	uint32_t bytes;	      /* bytes of the chain at its ADD */
 	uint32_t done_at_add; /* the queue's completions (mod 2^32) at its ADD */
-	uint32_t used_epoch;  /* loss epoch + 1 at its last USED; 0 when it was
-			       * forgotten in flight (a reset) */
+	uint32_t epoch;	      /* loss epoch + 1 at its last ADD or USED; 0 when
+			       * it was forgotten in flight (a reset) */
 	uint16_t ndesc;	      /* descriptors of the chain at its ADD */
 	uint16_t reserved;
 };
@@ -381,6 +381,7 @@ struct vq_model {
 	uint64_t attr_cursor_ns;
 	struct attr_window frame_window, time_window;
 	bool in_frame;
+	uint32_t frame_loss_epoch; /* loss_epoch when the open frame began */
 	uint64_t frame_number;
 	struct model_frame open_frame;
 	/* The last 31 frame periods: in arrival order, and sorted. */
