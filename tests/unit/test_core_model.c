@@ -268,6 +268,10 @@ static void test_attr_percent_rounds(void **state)
 	a.ns[ATTR_LOG] = a.total_ns;
 	assert_int_equal(attr_percent(&a, ATTR_LOG), 100);
 	assert_int_equal(attr_percent(&none, ATTR_LOG), 0);
+	/* Times near 2^64 ns do not wrap. */
+	a.ns[ATTR_LOG] = UINT64_MAX / 4 * 3;
+	a.total_ns = UINT64_MAX;
+	assert_int_equal(attr_percent(&a, ATTR_LOG), 75);
 }
 
 /* Same shape, but the device is slow and nothing is logged. */

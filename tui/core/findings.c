@@ -983,8 +983,7 @@ void model_check(struct vq_model *m)
 					m->frames_attr.ns[ATTR_LOG] / m->frames_total);
 			evidence(f, "log time per frame", "trace: LOG", "%s", per);
 			evidence(f, "share of frame time", "trace: FRAME_BEGIN..LOG", "%u%%",
-				 (unsigned)(m->frames_attr.ns[ATTR_LOG] * 100 /
-					    m->frames_attr.total_ns));
+				 attr_percent(&m->frames_attr, ATTR_LOG));
 			evidence(f, "frames", "trace: FRAME_BEGIN", "%llu",
 				 (unsigned long long)m->frames_total);
 			explain(f,

@@ -158,7 +158,9 @@ unsigned attr_percent(const struct attribution *a, enum attr_cat c)
 {
 	if (!a->total_ns)
 		return 0;
-	return (unsigned)((a->ns[c] * 200 + a->total_ns) / (a->total_ns * 2));
+	/* In 128 bits: a hostile recording's times can be near 2^64 ns. */
+	return (unsigned)(((unsigned __int128)a->ns[c] * 200 + a->total_ns) /
+			  ((unsigned __int128)a->total_ns * 2));
 }
 
 static void attr_add(struct attribution *dst, const struct attribution *src)
@@ -746,10 +748,8 @@ static void describe_attr(char *buf, size_t len, const struct attribution *a)
 		if (a->ns[c] == 0 || (i > 0 && a->total_ns && a->ns[c] * 100 < a->total_ns))
 			continue;
 		format_duration(d, sizeof(d), a->ns[c]);
-		used +=
-		    (size_t)snprintf(buf + used, len - used, "%s%s (%u%%) %s", used ? ", " : "", d,
-				     a->total_ns ? (unsigned)(a->ns[c] * 100 / a->total_ns) : 0,
-				     attr_description(c));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s (%u%%) %s", used ? ", " : "",
+					 d, attr_percent(a, c), attr_description(c));
 	}
 }
 
