@@ -65,7 +65,7 @@ static void explain_not_ivshmem(const char *spec, const char *address, char *err
 	if (read_ids(address, &vendor, &device) != 0)
 		snprintf(err, errlen,
 			 "--shm %s: no PCI device %s in " PCI_DEVICES " (an address is "
-			 "DOMAIN:BUS:DEVICE.FUNCTION, as 0000:00:08.0; a file in the current "
+			 "[DOMAIN:]BUS:DEVICE.FUNCTION, as 0000:00:08.0; a file in the current "
 			 "directory is ./%s)",
 			 spec, address, spec);
 	else
@@ -103,6 +103,18 @@ static int find_ivshmem(char *address, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
+/* The sysfs name of the PCI address SPEC: lspci prints BUS:DEVICE.FUNCTION
+ * without the domain when it is 0000, sysfs always has it. */
+static void pci_sysfs_name(const char *spec, char *out, size_t len)
+{
+	const char *colon = strchr(spec, ':');
+
+	if (colon && colon == strrchr(spec, ':'))
+		snprintf(out, len, "0000:%s", spec);
+	else
+		snprintf(out, len, "%s", spec);
+}
+
 /* Memory decoding must be on before BAR2 can be used. */
 static int enable_device(const char *address, char *err, size_t errlen)
 {
@@ -137,7 +149,7 @@ int shm_map(const char *spec, struct shm_region *out, char *err, size_t errlen)
 			if (find_ivshmem(address, sizeof(address), err, errlen) != 0)
 				return -1;
 		} else {
-			snprintf(address, sizeof(address), "%s", spec);
+			pci_sysfs_name(spec, address, sizeof(address));
 			if (!is_ivshmem_plain(address)) {
 				explain_not_ivshmem(spec, address, err, errlen);
 				return -1;
