@@ -34,18 +34,44 @@ static int read_hex_file(const char *path, unsigned *out)
 	return ok ? 0 : -1;
 }
 
-static int is_ivshmem_plain(const char *address)
+/* The PCI vendor and device IDs of ADDRESS, from sysfs; -1 if there is no
+ * such device. */
+static int read_ids(const char *address, unsigned *vendor, unsigned *device)
 {
 	char path[512];
-	unsigned vendor, device;
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/vendor", address);
-	if (read_hex_file(path, &vendor) != 0)
-		return 0;
+	if (read_hex_file(path, vendor) != 0)
+		return -1;
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/device", address);
-	if (read_hex_file(path, &device) != 0)
+	return read_hex_file(path, device);
+}
+
+static int is_ivshmem_plain(const char *address)
+{
+	unsigned vendor, device;
+
+	if (read_ids(address, &vendor, &device) != 0)
 		return 0;
 	return vendor == IVSHMEM_VENDOR && device == IVSHMEM_PLAIN_DEVICE;
+}
+
+/* Why --shm SPEC (sysfs name ADDRESS) is no ivshmem-plain device: there is
+ * no such PCI device (perhaps a file was meant), or it is another one. */
+static void explain_not_ivshmem(const char *spec, const char *address, char *err, size_t errlen)
+{
+	unsigned vendor, device;
+
+	if (read_ids(address, &vendor, &device) != 0)
+		snprintf(err, errlen,
+			 "--shm %s: no PCI device %s in " PCI_DEVICES " (an address is "
+			 "[DOMAIN:]BUS:DEVICE.FUNCTION, as 0000:00:08.0; a file in the current "
+			 "directory is ./%s)",
+			 spec, address, spec);
+	else
+		snprintf(err, errlen,
+			 "--shm %s: PCI device %s is %04x:%04x, not ivshmem-plain (1af4:1110)",
+			 spec, address, vendor, device);
 }
 
 /* The first ivshmem-plain device in address order. */
@@ -75,6 +101,18 @@ static int find_ivshmem(char *address, size_t len, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* The sysfs name of the PCI address SPEC: lspci prints BUS:DEVICE.FUNCTION
+ * without the domain when it is 0000, sysfs always has it. */
+static void pci_sysfs_name(const char *spec, char *out, size_t len)
+{
+	const char *colon = strchr(spec, ':');
+
+	if (colon && colon == strrchr(spec, ':'))
+		snprintf(out, len, "0000:%s", spec);
+	else
+		snprintf(out, len, "%s", spec);
 }
 
 /* Memory decoding must be on before BAR2 can be used. */
@@ -111,11 +149,9 @@ int shm_map(const char *spec, struct shm_region *out, char *err, size_t errlen)
 			if (find_ivshmem(address, sizeof(address), err, errlen) != 0)
 				return -1;
 		} else {
-			snprintf(address, sizeof(address), "%s", spec);
+			pci_sysfs_name(spec, address, sizeof(address));
 			if (!is_ivshmem_plain(address)) {
-				snprintf(err, errlen,
-					 "--shm %s: not an ivshmem-plain PCI device (1af4:1110)",
-					 spec);
+				explain_not_ivshmem(spec, address, err, errlen);
 				return -1;
 			}
 		}
