@@ -389,6 +389,7 @@ static void stuck_not_notified_then_moving(void **state)
 static void stuck_device_sides(void **state)
 {
 	struct stream *s = stream_new(64, VQT_QF_EVENT_IDX);
+	const struct finding *f;
 	uint64_t host = S;
 	(void)state;
 
@@ -425,7 +426,29 @@ static void stuck_device_sides(void **state)
 	add(s, 0, 64);
 	decide(s, true, 0);
 	samples(s, &host, 1.6, device_of(s, 1, 1, 0), ring_of(1, 1, 1, 500));
-	assert_non_null(model_finding(s->m, FC_STUCK_NOT_REAPED, 0));
+	f = model_finding(s->m, FC_STUCK_NOT_REAPED, 0);
+	assert_non_null(f);
+	assert_non_null(strstr(f->text, "waits for an interrupt it disabled"));
+	stream_free(s);
+
+	/* The same, from a driver that polled (notifications off all
+	 * along) and stopped after an error of its own: it waits for no
+	 * interrupt, it gave up (bug=leak, once the ring ran dry). */
+	s = stream_new(64, VQT_QF_EVENT_IDX);
+	host = S;
+	add(s, 0, 64);
+	decide(s, true, 0);
+	put(s, (struct vqt_event){.type = VQT_EV_POLL, .queue = 0, .len = 3, .barriers = 1});
+	used(s, 0, 24);
+	add(s, 0, 64);
+	decide(s, true, 1);
+	put(s, (struct vqt_event){.type = VQT_EV_ERROR, .queue = 0, .arg = 1});
+	samples(s, &host, 1.6, device_of(s, 2, 2, 0), ring_of(2, 2, 2, 500));
+	f = model_finding(s->m, FC_STUCK_NOT_REAPED, 0);
+	assert_non_null(f);
+	assert_null(strstr(f->text, "interrupt"));
+	assert_non_null(strstr(f->text, "stopped polling"));
+	assert_non_null(strstr(f->text, "trace: ERROR"));
 	stream_free(s);
 }
 

@@ -627,6 +627,8 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 		bool polling = q->count[MC_POLLS] != q->polls_at_progress;
 		bool irq = q->count[MC_IRQS] != q->irqs_at_progress;
 		bool wants_irq; /* the driver asked for an interrupt */
+		uint16_t waiting = (uint16_t)(used - q->last_used_idx);
+		const char *plural = waiting == 1 ? "" : "s";
 
 		if (packed)
 			wants_irq =
@@ -651,33 +653,40 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 				 (unsigned long long)(q->count[MC_POLLS] - q->polls_at_progress));
 			stalled_evidence(f, d, waited_ns, w);
 			if (code == FC_STUCK_NO_INTERRUPT)
-				explain(
-				    f,
-				    "the device used %u buffer%s and the driver asked for an "
-				    "interrupt (%s), but none reached the driver: a lost "
-				    "interrupt; check the barrier between writing used_event and "
-				    "reading used.idx, and the interrupt path",
-				    (uint16_t)(used - q->last_used_idx),
-				    (uint16_t)(used - q->last_used_idx) == 1 ? "" : "s",
-				    event_idx ? "used_event passed" : "NO_INTERRUPT clear");
+				explain(f,
+					"the device used %u buffer%s and the driver asked for an "
+					"interrupt (%s), but none reached the driver: a lost "
+					"interrupt; check the barrier between writing used_event "
+					"and reading used.idx, and the interrupt path",
+					waiting, plural,
+					event_idx ? "used_event passed" : "NO_INTERRUPT clear");
+			else if (!wants_irq && !polling && !irq && q->count[MC_POLLS] &&
+				 !q->count[MC_IRQS])
+				/* A driver that polls keeps notifications off: it
+				 * waits for no interrupt, it stopped polling. */
+				explain(f,
+					"the device used %u buffer%s, but the driver, which "
+					"polls this queue with used-buffer notifications off, "
+					"stopped polling: it no longer waits for the device "
+					"(it gave up, halted or waits elsewhere%s); check what "
+					"it did after its last poll",
+					waiting, plural,
+					q->count[MC_ERRORS] ? "; it reported errors on this queue, "
+							      "trace: ERROR"
+							    : "");
 			else if (!wants_irq && !polling && !irq)
-				explain(
-				    f,
-				    "the device used %u buffer%s, but the driver turned "
-				    "used-buffer notifications off and neither polls nor turns "
-				    "them on again: it waits for an interrupt it disabled; check "
-				    "where notifications are re-enabled",
-				    (uint16_t)(used - q->last_used_idx),
-				    (uint16_t)(used - q->last_used_idx) == 1 ? "" : "s");
+				explain(f,
+					"the device used %u buffer%s, but the driver turned "
+					"used-buffer notifications off and neither polls nor turns "
+					"them on again: it waits for an interrupt it disabled; "
+					"check where notifications are re-enabled",
+					waiting, plural);
 			else
-				explain(
-				    f,
-				    "the device used %u buffer%s and the driver %s, but does "
-				    "not take them: check the driver's reap loop (its used index, "
-				    "the barrier after reading used.idx)",
-				    (uint16_t)(used - q->last_used_idx),
-				    (uint16_t)(used - q->last_used_idx) == 1 ? "" : "s",
-				    irq ? "got an interrupt" : "polls");
+				explain(f,
+					"the device used %u buffer%s and the driver %s, but does "
+					"not take them: check the driver's reap loop (its used "
+					"index, the barrier after reading used.idx)",
+					waiting, plural, irq ? "got an interrupt" : "polls");
 		}
 	}
 }
