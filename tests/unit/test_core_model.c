@@ -893,6 +893,51 @@ static void test_receive_queue_anomaly_text(void **state)
 	free(s);
 }
 
+/* A request queue recorded from mid-run (record --only-new): the
+ * command in flight when the recording began completes first.  The
+ * report counts it in a line under the queue's row, in the singular for
+ * one. */
+static void test_report_posted_before_tracing(void **state)
+{
+	struct vq_model *m = model_new(NULL);
+	struct stream *s = calloc(1, sizeof(*s));
+	struct report *r = calloc(1, sizeof(*r));
+	struct vqt_queue t = {
+	    .state = VQT_QS_ACTIVE, .device_type = 16, .ring_size = 64, .avail_idx = 1};
+	struct text out = {0};
+	struct vqt_event *e;
+	(void)state;
+
+	assert_non_null(m);
+	assert_non_null(s);
+	assert_non_null(r);
+	snprintf(t.name, sizeof(t.name), "gpu0.control");
+	model_set_producer(m, 1000000000, "test", 1);
+	model_queue_table(m, 0, &t);
+	s->now = 1000;
+	avail_idx = 1;
+	used_idx = 0;
+	e = push(s, VQT_EV_USED, 0);
+	e->head = 0;
+	e->ring_idx = used_idx++;
+	e->ndesc = 2;
+	for (int i = 0; i < 4; i++)
+		command(s, 2, 20 * US, 3);
+	model_feed(m, s->ev, s->n, 0);
+	model_finish(m);
+	assert_int_equal(m->queues[0].posted_before_tracing, 1);
+	assert_int_equal(m->anomalies, 0);
+
+	report_build(r, m, "mid-run", "end");
+	report_text(&out, r);
+	assert_non_null(
+	    strstr(text_str(&out), "\n       1 completed buffer was posted before tracing\n"));
+	text_free(&out);
+	free(r);
+	free(s);
+	model_free(m);
+}
+
 /* What top and report say of a receive queue: its posted buffers in the
  * row, fill rate and size, time to fill and starvation in a line of its
  * own, "-" for latency, no stall, and the device is not the cause. */
@@ -1012,6 +1057,7 @@ int main(void)
 	    cmocka_unit_test(test_receive_queue_starvation),
 	    cmocka_unit_test(test_receive_queue_anomaly_text),
 	    cmocka_unit_test(test_receive_queue_in_views),
+	    cmocka_unit_test(test_report_posted_before_tracing),
 	    cmocka_unit_test(test_clone),
 	};
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

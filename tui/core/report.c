@@ -222,8 +222,9 @@ void report_text(struct text *f, const struct report *r)
 			receive_text(rx, sizeof(rx), &q->rx, q->per_s[MC_COMPLETIONS]);
 			text_printf(f, "       receive: %s\n", rx);
 		} else if (q->posted_before_tracing) {
-			text_printf(f, "       %llu completed buffers were posted before tracing\n",
-				    (unsigned long long)q->posted_before_tracing);
+			text_printf(f, "       %llu completed buffer%s posted before tracing\n",
+				    (unsigned long long)q->posted_before_tracing,
+				    q->posted_before_tracing == 1 ? " was" : "s were");
 		}
 		if (q->anomalies)
 			text_printf(f, "       %llu anomalies in this queue's events, latest: %s\n",
