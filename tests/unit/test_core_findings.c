@@ -386,6 +386,43 @@ static void stuck_not_notified_then_moving(void **state)
 	stream_free(s);
 }
 
+/* Without guest RAM (--no-ram) the device's suppression state comes from
+ * what the driver read at its last decision: a kick it skipped although
+ * avail_event asked for one is a lost kick, not a device that does not
+ * fetch; one the device declined leaves the device's side to look at. */
+static void stuck_without_ring_samples(void **state)
+{
+	static const struct {
+		uint16_t avail_event;
+		enum finding_code code;
+	} cases[] = {
+	    {1, FC_STUCK_NOT_NOTIFIED},		/* vring_need_event(1, 2, 1): asked */
+	    {100, FC_STUCK_DEVICE_NOT_FETCHED}, /* not asked: the device said it polls */
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct stream *s = stream_new(64, VQT_QF_EVENT_IDX);
+		struct vqr_device_queue d = device_of(s, 1, 1, 0);
+		uint64_t host = S;
+
+		add(s, 0, 64);
+		decide(s, true, 0);
+		used(s, 0, 24);
+		add(s, 1, 64);
+		decide(s, false, cases[i].avail_event);
+		s->m->queues[0].device_type = 16;
+		for (double t = 0; t < 1.6; t += 0.2) {
+			host += 200 * MS;
+			model_device_sample(s->m, host, &d, 1);
+		}
+		assert_int_equal(count_above_info(s->m),
+				 cases[i].code == FC_STUCK_NOT_NOTIFIED ? 2 : 1);
+		assert_non_null(model_finding(s->m, cases[i].code, 0));
+		stream_free(s);
+	}
+}
+
 static void stuck_device_sides(void **state)
 {
 	struct stream *s = stream_new(64, VQT_QF_EVENT_IDX);
@@ -733,6 +770,7 @@ int main(void)
 	    cmocka_unit_test(accounting),
 	    cmocka_unit_test(stuck_not_notified_then_moving),
 	    cmocka_unit_test(stuck_device_sides),
+	    cmocka_unit_test(stuck_without_ring_samples),
 	    cmocka_unit_test(paused_and_receive_queues_are_not_stuck),
 	    cmocka_unit_test(a_stopped_producer_is_not_stuck),
 	    cmocka_unit_test(time_qemu_waited_for_a_cpu_is_not_stuck),

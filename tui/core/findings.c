@@ -345,7 +345,7 @@ void findings_kick_packed(struct vq_model *m, struct model_queue *q, const struc
 	if (q->have_decision && (q->decision_state & VQT_KICK_STATE_PRESENT) &&
 	    !(q->flags & VQT_QF_INDIRECT) && q->ring_size)
 		packed_position_check(m, q, e, seq);
-	findings_kick_record(q, e, seq, notified);
+	findings_kick_record(q, e, seq, notified, decidable && need);
 }
 
 /* ---- completions (USED) -------------------------------------------------------------- */
@@ -537,7 +537,12 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 		    q->have_decision && q->decision_idx == q->avail_idx && q->decision_notified;
 		bool asked; /* the device's own state asks for a notification */
 
-		if (packed)
+		if (!q->have_ring)
+			/* No ring sample (--no-ram): what the driver read at
+			 * its decision for the newest buffer. */
+			asked = q->have_decision && q->decision_idx == q->avail_idx &&
+				q->decision_asked;
+		else if (packed)
 			asked = q->have_ring && q->ring.device_flags != RING_EVENT_FLAGS_DISABLE;
 		else if (event_idx && q->have_ring)
 			asked =

@@ -42,12 +42,13 @@ void findings_used_len_overflow(struct vq_model *m, struct model_queue *q,
 
 /* The decision becomes the one the next is compared with. */
 static inline void findings_kick_record(struct model_queue *q, const struct vqt_event *e,
-					uint64_t seq, bool notified)
+					uint64_t seq, bool notified, bool asked)
 {
 	q->descs_since_decision = 0;
 	q->prev_decision_state = q->have_decision ? q->decision_state : 0;
 	q->have_decision = true;
 	q->decision_notified = notified;
+	q->decision_asked = asked;
 	q->decision_idx = e->ring_idx;
 	q->decision_state = e->arg;
 	q->decision_seq = seq;
@@ -78,7 +79,7 @@ static inline void findings_on_kick(struct vq_model *m, struct model_queue *q,
 		need = !(VQT_KICK_STATE_FLAGS(st) & VRING_USED_F_NO_NOTIFY);
 	if (__builtin_expect(need != notified && q->ring_size, 0))
 		findings_kick_mismatch(m, q, e, seq, old_idx);
-	findings_kick_record(q, e, seq, notified);
+	findings_kick_record(q, e, seq, notified, need);
 }
 
 /* A USED event, before the model frees its head (q->heads exist): true

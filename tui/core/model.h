@@ -228,6 +228,10 @@ struct model_queue {
 	/* The latest kick decision with the driver's evidence (KICK arg). */
 	bool have_decision;
 	bool decision_notified;
+	/* What the driver read asked for a notification (2.7.10, 2.8.10),
+	 * as vqscope redid the decision: what the stuck checks go by when
+	 * there is no ring sample of the device's state. */
+	bool decision_asked;
 	uint16_t decision_idx;	       /* the new avail index it covered */
 	uint64_t decision_state;       /* what the driver read (VQT_KICK_STATE_*) */
 	uint64_t prev_decision_state;  /* of the decision before (packed positions) */
