@@ -423,6 +423,39 @@ static void stuck_without_ring_samples(void **state)
 	}
 }
 
+/* Without guest RAM, whether the driver asked for an interrupt comes
+ * from its CB events: notifications on with used_event passed and no
+ * interrupt is a lost interrupt (bug=stale-used-event), notifications
+ * off is a driver that waits for one it disabled (bug=no-irq-rearm). */
+static void lost_interrupt_without_ring_samples(void **state)
+{
+	(void)state;
+
+	for (int enabled = 0; enabled <= 1; enabled++) {
+		struct stream *s = stream_new(64, VQT_QF_EVENT_IDX);
+		struct vqr_device_queue d = device_of(s, 1, 1, 0);
+		const struct finding *f;
+		uint64_t host = S;
+
+		put(s,
+		    (struct vqt_event){
+			.type = VQT_EV_CB, .queue = 0, .ndesc = (uint16_t)enabled, .ring_idx = 0});
+		add(s, 0, 64);
+		decide(s, true, 0);
+		s->m->queues[0].device_type = 16;
+		for (double t = 0; t < 1.6; t += 0.2) {
+			host += 200 * MS;
+			model_device_sample(s->m, host, &d, 1);
+		}
+		assert_int_equal(count_above_info(s->m), 1);
+		f = model_finding(s->m, enabled ? FC_STUCK_NO_INTERRUPT : FC_STUCK_NOT_REAPED, 0);
+		assert_non_null(f);
+		assert_true(has_evidence(
+		    f, "used_event", enabled ? "0 (notifications on)" : "0 (notifications off)"));
+		stream_free(s);
+	}
+}
+
 static void stuck_device_sides(void **state)
 {
 	struct stream *s = stream_new(64, VQT_QF_EVENT_IDX);
@@ -771,6 +804,7 @@ int main(void)
 	    cmocka_unit_test(stuck_not_notified_then_moving),
 	    cmocka_unit_test(stuck_device_sides),
 	    cmocka_unit_test(stuck_without_ring_samples),
+	    cmocka_unit_test(lost_interrupt_without_ring_samples),
 	    cmocka_unit_test(paused_and_receive_queues_are_not_stuck),
 	    cmocka_unit_test(a_stopped_producer_is_not_stuck),
 	    cmocka_unit_test(time_qemu_waited_for_a_cpu_is_not_stuck),

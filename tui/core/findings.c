@@ -635,7 +635,13 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 		uint16_t waiting = (uint16_t)(used - q->last_used_idx);
 		const char *plural = waiting == 1 ? "" : "s";
 
-		if (packed)
+		if (!q->have_ring)
+			/* No ring sample (--no-ram): what the driver said it
+			 * wrote, in its latest CB event. */
+			wants_irq = q->have_cb && q->cb_enabled &&
+				    (packed || !event_idx ||
+				     ring_need_event(q->cb_used_event, used, q->last_used_idx));
+		else if (packed)
 			wants_irq =
 			    q->have_ring && q->ring.driver_flags != RING_EVENT_FLAGS_DISABLE;
 		else if (event_idx && q->have_ring)
@@ -652,6 +658,12 @@ static void stuck_diagnose(struct vq_model *m, struct model_queue *q, uint64_t s
 				evidence(f, event_idx ? "used_event" : "avail.flags",
 					 "guest RAM: avail ring", event_idx ? "%u" : "0x%x",
 					 event_idx ? q->ring.used_event : q->ring.avail_flags);
+			else if (!q->have_ring && q->have_cb && event_idx && !packed)
+				evidence(f, "used_event", "trace: CB", "%u (notifications %s)",
+					 q->cb_used_event, q->cb_enabled ? "on" : "off");
+			else if (!q->have_ring && q->have_cb)
+				evidence(f, "notifications", "trace: CB", "%s",
+					 q->cb_enabled ? "on" : "off");
 			evidence(f, "interrupts since", "trace: IRQ", "%llu",
 				 (unsigned long long)(q->count[MC_IRQS] - q->irqs_at_progress));
 			evidence(f, "polls since", "trace: POLL", "%llu",

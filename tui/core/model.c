@@ -1286,6 +1286,8 @@ process_event(struct vq_model *m, const struct vqt_event *e, uint64_t seq, uint6
 		break;
 	case VQT_EV_CB:
 		q->cb_enabled = e->ndesc != 0;
+		q->have_cb = true;
+		q->cb_used_event = e->ring_idx;
 		break;
 	case VQT_EV_QUEUE:
 		on_queue_event(m, q, e);

@@ -176,6 +176,10 @@ struct model_queue {
 	uint16_t avail_idx;	/* driver's next avail index, from events */
 	uint16_t last_used_idx; /* driver's next used index to reap, from events */
 	bool cb_enabled;
+	/* A CB event came, and the used_event (packed: off_wrap) it said
+	 * the driver wrote. */
+	bool have_cb;
+	uint16_t cb_used_event;
 	uint64_t anomalies; /* events that contradicted the queue state */
 	char last_anomaly[160];
 	/* USEDs of heads the trace never saw added: buffers the driver made
