@@ -22,12 +22,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/model.h"
 #include "vqtrace.h"
 
 #define BARE_QUEUES	8
 #define BARE_HISTORY	65536
-#define BARE_SUB_BITS	4
-#define BARE_BUCKETS	(64 << BARE_SUB_BITS)
 #define BARE_NO_NOTIFY	1u /* used.flags VIRTQ_USED_F_NO_NOTIFY, 2.7.10 */
 #define BARE_STEP_LIMIT (1ull << 40)
 
@@ -52,7 +51,7 @@ struct bare_queue {
 	uint8_t in_flight_head[65536];
 	uint32_t in_flight;
 	uint64_t latency_min, latency_max, latency_sum, latency_count;
-	uint64_t latency_buckets[BARE_BUCKETS];
+	uint64_t latency_buckets[HIST_BUCKETS];
 };
 
 struct bare_history_entry {
@@ -80,15 +79,6 @@ static inline struct bare_model *bare_model_new(uint64_t ts_hz)
 	for (unsigned s = 0; s < BARE_QUEUES; s++)
 		m->queue[s].latency_min = UINT64_MAX;
 	return m;
-}
-
-/* The latency histogram's bucket: 16 per power of two, as model.c's. */
-static inline unsigned bare_bucket(uint64_t ns)
-{
-	unsigned s = 63u - (unsigned)__builtin_clzll(ns | (1u << BARE_SUB_BITS)) - BARE_SUB_BITS;
-	unsigned b = (s << BARE_SUB_BITS) + (unsigned)(ns >> s);
-
-	return b < BARE_BUCKETS ? b : BARE_BUCKETS - 1;
 }
 
 /* Events the real drain delivered (so already checked for structure). */
@@ -157,7 +147,7 @@ static __attribute__((noinline)) void bare_model_feed(struct bare_model *m,
 			q->latency_max = latency > q->latency_max ? latency : q->latency_max;
 			q->latency_sum += latency;
 			q->latency_count++;
-			q->latency_buckets[bare_bucket(latency)]++;
+			q->latency_buckets[hist_bucket(latency)]++;
 			q->in_flight_head[e->head] = 0;
 			q->in_flight--;
 			m->in_flight_total--;

@@ -577,38 +577,8 @@ static double run_write(void)
 
 /* Exactly `events` events (rounded up to whole commands) of one mode,
  * single-threaded.  For the drain modes, the work to count is in
- * vqp_reader_drain and model_feed (callgrind --toggle-collect); the
- * producer's is not. */
-/* The real drain into the bare model (bare_model.h), for its instruction
- * count: the peer of drain + model. */
-static int icount_bare(uint64_t events)
-{
-	struct region g;
-	struct vqp_reader rd;
-	struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
-	struct bare_model *m = bare_model();
-	uint64_t done = 0, refused;
-
-	region_new(&g, 16u << 20);
-	vqp_reader_init(&rd, &g.r, false);
-	while (done < events) {
-		produce(&g, events - done < g.r.layout.ring_records / 2
-				? events - done
-				: g.r.layout.ring_records / 2);
-		done += drain_bare(&rd, buf, m);
-	}
-	/* The workload is a correct driver's: a refused event means the peer
-	 * did less than it claims. */
-	refused = m->checks_failed;
-	if (refused)
-		fprintf(stderr, "bench_core: the bare model refused %llu events\n",
-			(unsigned long long)refused);
-	free(m);
-	free(buf);
-	region_free(&g);
-	return refused ? 1 : 0;
-}
-
+ * vqp_reader_drain and model_feed, or bare_model_feed (callgrind
+ * --toggle-collect); the producer's is not. */
 static int icount_run(const char *mode, uint64_t events)
 {
 	enum drain_kind kind;
@@ -632,14 +602,14 @@ static int icount_run(const char *mode, uint64_t events)
 		free(buf);
 		return 0;
 	}
-	if (strcmp(mode, "model-bare") == 0)
-		return icount_bare(events);
 	if (strcmp(mode, "drain") == 0)
 		kind = DRAIN_ONLY;
 	else if (strcmp(mode, "model") == 0)
 		kind = DRAIN_MODEL;
 	else if (strcmp(mode, "model-nofindings") == 0)
 		kind = DRAIN_MODEL_NO_FINDINGS;
+	else if (strcmp(mode, "model-bare") == 0)
+		kind = DRAIN_BARE;
 	else {
 		fprintf(stderr, "bench_core: --icount takes guest, snprintf, drain, model, "
 				"model-nofindings or model-bare\n");
@@ -650,7 +620,8 @@ static int icount_run(const char *mode, uint64_t events)
 		struct vqp_reader rd;
 		struct vqt_event *buf = xmalloc(DRAIN_CALL * sizeof(*buf));
 		struct vq_model *m = drain_model(kind);
-		uint64_t done = 0;
+		struct bare_model *bare = kind == DRAIN_BARE ? bare_model() : NULL;
+		uint64_t done = 0, refused = 0;
 
 		region_new(&g, 16u << 20);
 		vqp_reader_init(&rd, &g.r, false);
@@ -660,13 +631,21 @@ static int icount_run(const char *mode, uint64_t events)
 					    : g.r.layout.ring_records / 2;
 
 			produce(&g, fill);
-			done += drain_all(&rd, buf, m);
+			done += bare ? drain_bare(&rd, buf, bare) : drain_all(&rd, buf, m);
 		}
+		/* The workload is a correct driver's: an event the bare model
+		 * refused means the peer did less than it claims. */
+		if (bare && bare->checks_failed) {
+			refused = bare->checks_failed;
+			fprintf(stderr, "bench_core: the bare model refused %llu events\n",
+				(unsigned long long)refused);
+		}
+		free(bare);
 		model_free(m);
 		free(buf);
 		region_free(&g);
+		return refused ? 1 : 0;
 	}
-	return 0;
 }
 
 /* ---- main ---------------------------------------------------------------------------------- */

@@ -26,18 +26,6 @@
 
 /* ---- histogram ------------------------------------------------------------------ */
 
-/* Group g >= 1 holds [2^(g+3), 2^(g+4)) in 16 sub-buckets; group 0 holds
- * 0..15 one each.  With s = msb(ns | 16) - 4, (s << 4) + (ns >> s) is
- * exactly that (ns >> s is 16..31 in group s >= 1, ns itself below 32),
- * without a branch. */
-static inline unsigned hist_bucket(uint64_t ns)
-{
-	unsigned s = 63u - (unsigned)__builtin_clzll(ns | (1u << HIST_SUB_BITS)) - HIST_SUB_BITS;
-	unsigned b = (s << HIST_SUB_BITS) + (unsigned)(ns >> s);
-
-	return b < HIST_BUCKETS ? b : HIST_BUCKETS - 1;
-}
-
 /* Largest value that falls in bucket b. */
 static uint64_t hist_bucket_upper(unsigned b)
 {
